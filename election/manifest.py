@@ -308,7 +308,7 @@ def _req(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
         raise ManifestError(f"{where}.{key}: expected an integer")
     if not isinstance(value, kind):
         raise ManifestError(f"{where}.{key}: expected {kind.__name__}")
-    if kind is str and not value.strip():
+    if isinstance(value, str) and not value.strip():
         raise ManifestError(f"{where}.{key}: must not be empty")
     return value
 
@@ -407,7 +407,9 @@ def _parse_manifest(data: Any) -> Manifest:
             for i, x in enumerate(_list(data, "centres", w))
         ),
         kiosks=tuple(
-            Kiosk(id=KioskId(_req(x, "id", str, f"kiosks[{i}]")), centre=CentreId(_req(x, "centre", str, f"kiosks[{i}]")))
+            Kiosk(
+                id=KioskId(_req(x, "id", str, f"kiosks[{i}]")), centre=CentreId(_req(x, "centre", str, f"kiosks[{i}]"))
+            )
             for i, x in enumerate(_list(data, "kiosks", w))
         ),
         ballot_styles=tuple(
@@ -507,7 +509,7 @@ def _validate(m: Manifest) -> list[str]:
         if w.code not in served_somewhere:
             raise ManifestError(f"wilayat {w.code!r}: served by no polling centre")
     centres = m.centres_by_id
-    for k in m.kiosks:
-        if k.centre not in centres:
-            raise ManifestError(f"kiosk {k.id!r}: unknown centre {k.centre!r}")
+    for kiosk in m.kiosks:
+        if kiosk.centre not in centres:
+            raise ManifestError(f"kiosk {kiosk.id!r}: unknown centre {kiosk.centre!r}")
     return warnings

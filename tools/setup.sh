@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what Sanduq needs on a fresh Debian 12 machine, idempotently:
+#  - system packages (only when run as root, and only those missing), see ../shared/PLATFORM.md
+#  - a .venv with the exact versions pinned in requirements.lock
+# Called by `make venv` (and so by `make test`, `make demo`, `make kiosk`, `make lint`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # Kivy: GL through EGL/Mesa, offscreen or under Xvfb
+  libgl1 libgl1-mesa-dri libegl1 libegl-mesa0 libgles2 libmtdev1 xvfb xauth
+  # Arabic text shaping and bidi (Pillow's raqm layout) and a font with Arabic and Latin glyphs
+  libfribidi0 libraqm0 fonts-hosny-amiri
+  # PC/SC: the daemon, headers for building pyscard, the virtual reader driver, inspection tools
+  pcscd libpcsclite-dev vsmartcard-vpcd pcsc-tools opensc
+  # Speech synthesis for the audio ballot, and audio measurement/conversion
+  espeak-ng sox libsox-fmt-base
+  # PostgreSQL 15 for the central office tests
+  postgresql
+  # Headless browser for dashboard tests
+  chromium chromium-driver
+  # Building pyscard from source
+  gcc python3-dev
+)
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+else
+  echo "setup: not root; assuming the system packages are installed (see tools/setup.sh)"
+fi
+
+PYTHON=${PYTHON:-python3}
+stamp=.venv/.installed-$(sha256sum requirements.lock | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  echo "setup: creating .venv from requirements.lock"
+  [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip wheel setuptools
+  .venv/bin/pip install -q -r requirements.lock
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
