@@ -1,0 +1,246 @@
+"""Build and sign an election package from a definition directory.
+
+    python -m tools.build_package <definition dir> --out <package file> --pki out/test-pki
+
+The definition directory holds manifest.json, the photos it references and, optionally, recorded audio
+clips. Clips the election office did not record are synthesised with espeak-ng in Arabic and English
+(cached, so a rebuild re-synthesises nothing). Trust anchors, revocation lists and the commission's
+signing key come from a PKI directory (the test PKI in development). The package is loaded back and
+verified before the command reports success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from election.manifest import Candidate, Language, Manifest, ManifestError
+from election.package import (
+    CARD_INTERMEDIATES_DIR,
+    CARD_ROOTS_DIR,
+    CENTRAL_CA,
+    CENTRAL_ENVELOPE_KEY,
+    CRL_DIR,
+    ELECTION_CONTEXT,
+    KIOSK_CA,
+    MANIFEST,
+    ElectionPackage,
+    PackageError,
+    load_package,
+    write_package,
+)
+from tools.console import Progress, table
+from tools.test_pki import TestPki, load
+
+DEFAULT_AUDIO_CACHE = Path("out/audio-cache")
+
+
+class BuildError(Exception):
+    """The definition cannot be packaged; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    package_path: Path
+    package: ElectionPackage
+    clips_recorded: int
+    clips_synthesised: int
+
+
+def candidate_announcement(candidate: Candidate, language: Language) -> str:
+    """What the audio ballot says for a candidate: the ballot number, then the name."""
+    if language is Language.ARABIC:
+        return f"رقم {candidate.ballot_number}. {candidate.name.ar}"
+    return f"Number {candidate.ballot_number}. {candidate.name.en}"
+
+
+def build(
+    definition: Path,
+    out: Path,
+    pki: TestPki,
+    *,
+    audio_cache: Path = DEFAULT_AUDIO_CACHE,
+    election_context: Path | None = None,
+    central_envelope_key: Path | None = None,
+    created: dt.datetime | None = None,
+    quiet: bool = False,
+) -> BuildResult:
+    manifest_path = definition / MANIFEST
+    try:
+        manifest_bytes = manifest_path.read_bytes()
+        manifest = Manifest.from_dict(json.loads(manifest_bytes))
+    except FileNotFoundError:
+        raise BuildError(f"{manifest_path}: not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{manifest_path}: not valid JSON ({exc})") from None
+    except ManifestError as exc:
+        raise BuildError(f"{manifest_path}: {exc}") from None
+
+    files: dict[str, bytes] = {MANIFEST: manifest_bytes}
+    for contest in manifest.contests:
+        for candidate in contest.candidates:
+            files[candidate.photo] = _read(definition, candidate.photo, f"the photo of candidate {candidate.id!r}")
+
+    recorded, to_synthesise = _audio_jobs(manifest, definition, files)
+    if to_synthesise:
+        _synthesise_all(to_synthesise, files, audio_cache, quiet=quiet)
+
+    files.update(_trust_files(pki))
+    if election_context is not None:
+        files[ELECTION_CONTEXT] = election_context.read_bytes()
+    if central_envelope_key is not None:
+        files[CENTRAL_ENVELOPE_KEY] = central_envelope_key.read_bytes()
+
+    created_at = (created or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+    archive = write_package(files, pki.commission_private_key(), created=created_at)
+    # Refuse to hand out a package that our own loader would refuse.
+    try:
+        package = load_package(archive, pki.commission_public_key(), archive_name=str(out))
+    except PackageError as exc:
+        raise BuildError(f"the built package does not verify: {exc}") from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(archive)
+    return BuildResult(out, package, recorded, len(to_synthesise))
+
+
+def _read(definition: Path, relative: str, what: str) -> bytes:
+    path = definition / relative
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise BuildError(f"{path}: missing ({what})") from None
+
+
+_SynthJob = tuple[str, Language, str]  # (text, language, package path)
+
+
+def _audio_jobs(manifest: Manifest, definition: Path, files: dict[str, bytes]) -> tuple[int, list[_SynthJob]]:
+    recorded = 0
+    jobs: list[_SynthJob] = []
+    for contest in manifest.contests:
+        for candidate in contest.candidates:
+            for language in Language:
+                clip = candidate.audio.in_language(language)
+                source = definition / clip
+                if source.is_file():
+                    files[clip] = source.read_bytes()
+                    recorded += 1
+                else:
+                    jobs.append((candidate_announcement(candidate, language), language, clip))
+    return recorded, jobs
+
+
+def _synthesise_all(jobs: list[_SynthJob], files: dict[str, bytes], cache: Path, *, quiet: bool) -> None:
+    from tools.speech import SpeechError, synthesise
+
+    work = cache / "clips"
+    work.mkdir(parents=True, exist_ok=True)
+
+    def one(job: _SynthJob) -> tuple[str, bytes]:
+        text, language, clip = job
+        target = work / clip.replace("/", "_")
+        synthesise(text, language.value, target, cache_dir=cache)
+        return clip, target.read_bytes()
+
+    progress: Callable[[], None]
+    with Progress("Synthesising audio clips", len(jobs), stream=None if not quiet else _Null()) as bar:
+        progress = bar.advance
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for clip, data in pool.map(one, jobs):
+                    files[clip] = data
+                    progress()
+        except SpeechError as exc:
+            raise BuildError(f"speech synthesis failed: {exc}") from None
+
+
+class _Null:
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _trust_files(pki: TestPki) -> dict[str, bytes]:
+    files = {f"{CARD_ROOTS_DIR}national-root.pem": pki.national_root.cert_path.read_bytes()}
+    for name, pair in (("card-ca", pki.card_ca), ("staff-ca", pki.staff_ca)):
+        files[f"{CARD_INTERMEDIATES_DIR}{name}.pem"] = pair.cert_path.read_bytes()
+    files[KIOSK_CA] = pki.kiosk_ca.cert().public_bytes(Encoding.PEM)
+    files[CENTRAL_CA] = pki.central_ca.cert().public_bytes(Encoding.PEM)
+    files[f"{CRL_DIR}card-ca.crl"] = pki.card_crl_path.read_bytes()
+    files[f"{CRL_DIR}staff-ca.crl"] = pki.staff_crl_path.read_bytes()
+    return files
+
+
+def summary(result: BuildResult) -> str:
+    m = result.package.manifest
+    candidates = [k for c in m.contests for k in c.candidates]
+    withdrawn = sum(1 for k in candidates if k.withdrawn)
+    rows: list[tuple[str, object]] = [
+        ("election", f"{m.election_id} ({m.name.en} / {m.name.ar})"),
+        ("governorates", len(m.governorates)),
+        ("wilayats", len(m.wilayats)),
+        ("contests", len(m.contests)),
+        ("seats", sum(c.seats for c in m.contests)),
+        ("two-seat / one-seat contests", f"{sum(c.seats == 2 for c in m.contests)} / {sum(c.seats == 1 for c in m.contests)}"),
+        ("candidates (withdrawn)", f"{len(candidates)} ({withdrawn})"),
+        ("polling centres (unified)", f"{len(m.centres)} ({sum(c.unified for c in m.centres)})"),
+        ("kiosks", len(m.kiosks)),
+        ("ballot styles", len(m.ballot_styles)),
+        ("photos", len({k.photo for k in candidates})),
+        ("audio clips (recorded / synthesised)", f"{result.package.audio_clip_count} ({result.clips_recorded} / {result.clips_synthesised})"),
+        ("card trust anchors / CRLs", f"{len(result.package.card_roots)} / {len(result.package.crls)}"),
+        ("package size", f"{result.package_path.stat().st_size / 1e6:.1f} MB"),
+        ("manifest hash", m.manifest_hash),
+        ("package hash (SHA-256)", result.package.package_hash),
+    ]
+    lines = [table(["Election package", "value"], rows, align_right=[False, False])]
+    lines += [f"warning: {w}" for w in result.package.warnings]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.build_package", description=__doc__.split("\n")[0])
+    parser.add_argument("definition", type=Path, help="definition directory (manifest.json, photos/, audio/)")
+    parser.add_argument("--out", type=Path, required=True, help="package file to write")
+    parser.add_argument("--pki", type=Path, default=Path("out/test-pki"), help="PKI directory (tools.test_pki)")
+    parser.add_argument("--audio-cache", type=Path, default=DEFAULT_AUDIO_CACHE)
+    parser.add_argument("--election-context", type=Path, help="election public key and base hash (JSON)")
+    parser.add_argument("--central-envelope-key", type=Path, help="central office X25519 public key (32 bytes)")
+    args = parser.parse_args(argv)
+    try:
+        pki = load(args.pki)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: cannot read the PKI in {args.pki}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = build(
+            args.definition,
+            args.out,
+            pki,
+            audio_cache=args.audio_cache,
+            election_context=args.election_context,
+            central_envelope_key=args.central_envelope_key,
+        )
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(summary(result))
+    print(f"wrote {result.package_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
