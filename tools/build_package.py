@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -151,7 +152,7 @@ def _synthesise_all(jobs: list[_SynthJob], files: dict[str, bytes], cache: Path,
         return clip, target.read_bytes()
 
     progress: Callable[[], None]
-    with Progress("Synthesising audio clips", len(jobs), stream=None if not quiet else _Null()) as bar:
+    with Progress("Synthesising audio clips", len(jobs), stream=io.StringIO() if quiet else None) as bar:
         progress = bar.advance
         try:
             with ThreadPoolExecutor(max_workers=2) as pool:
@@ -160,17 +161,6 @@ def _synthesise_all(jobs: list[_SynthJob], files: dict[str, bytes], cache: Path,
                     progress()
         except SpeechError as exc:
             raise BuildError(f"speech synthesis failed: {exc}") from None
-
-
-class _Null:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
 
 
 def _trust_files(pki: TestPki) -> dict[str, bytes]:
@@ -194,13 +184,19 @@ def summary(result: BuildResult) -> str:
         ("wilayats", len(m.wilayats)),
         ("contests", len(m.contests)),
         ("seats", sum(c.seats for c in m.contests)),
-        ("two-seat / one-seat contests", f"{sum(c.seats == 2 for c in m.contests)} / {sum(c.seats == 1 for c in m.contests)}"),
+        (
+            "two-seat / one-seat contests",
+            f"{sum(c.seats == 2 for c in m.contests)} / {sum(c.seats == 1 for c in m.contests)}",
+        ),
         ("candidates (withdrawn)", f"{len(candidates)} ({withdrawn})"),
         ("polling centres (unified)", f"{len(m.centres)} ({sum(c.unified for c in m.centres)})"),
         ("kiosks", len(m.kiosks)),
         ("ballot styles", len(m.ballot_styles)),
         ("photos", len({k.photo for k in candidates})),
-        ("audio clips (recorded / synthesised)", f"{result.package.audio_clip_count} ({result.clips_recorded} / {result.clips_synthesised})"),
+        (
+            "audio clips (recorded / synthesised)",
+            f"{result.package.audio_clip_count} ({result.clips_recorded} / {result.clips_synthesised})",
+        ),
         ("card trust anchors / CRLs", f"{len(result.package.card_roots)} / {len(result.package.crls)}"),
         ("package size", f"{result.package_path.stat().st_size / 1e6:.1f} MB"),
         ("manifest hash", m.manifest_hash),
