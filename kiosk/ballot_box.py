@@ -1,0 +1,506 @@
+"""The kiosk's ballot box: the only place the kiosk writes ballots, check-ins and the audit log.
+
+Every public method is one SQLite transaction (``BEGIN IMMEDIATE`` .. ``COMMIT``; WAL, synchronous=FULL), so
+a crash at any instant leaves either all of its effects or none. ``cast`` stores the encrypted ballot and
+its confirmation code, marks the local check-in voted (queueing the voted mark), advances the confirmation
+chain, appends the signed audit entry and leaves the ballot in the pending pool, from which ``seal_batches``
+moves ballots into signed, shuffled batches in the outbox. The ballot box never looks inside an encrypted
+ballot: it takes the election core's ``EncryptedBallot.to_dict()`` as an opaque JSON object.
+
+How secrecy is kept here is described in kiosk/store/models.py and docs/sync-protocol.md ("Secrecy").
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from nacl.public import PublicKey as SealPublicKey
+from nacl.public import SealedBox
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from election.canonical import sha256_hex
+from kiosk import audit
+from kiosk.states import PollsAction, PollsState, Refused, StaffCard, decide
+from kiosk.store.db import open_database
+from kiosk.store.models import AuditHeadRow, AuditRow, BallotRow, CheckinRow, KioskRow, OutboxRow
+from sync.protocol import (
+    MAX_BATCH_BALLOTS,
+    BallotBatch,
+    BallotDisposition,
+    BatchBallot,
+    IdentityEnvelopeContent,
+    ProvisionalReason,
+    ProvisionalSubmission,
+    ReleaseReason,
+    signing_bytes,
+    to_wire,
+)
+from sync.signing import Signer
+
+DEFAULT_MIN_BATCH: Final = 10
+
+_rng = secrets.SystemRandom()
+
+
+class BallotBoxError(Exception):
+    """A request the ballot box refuses; nothing was written."""
+
+
+class PollsNotOpen(BallotBoxError):
+    pass
+
+
+class UnknownCheckin(BallotBoxError):
+    pass
+
+
+class CheckinNotActive(BallotBoxError):
+    """The check-in was already used to vote or was released."""
+
+
+class ChainMismatch(BallotBoxError):
+    """The ballot's previous code is not the kiosk's current chain head (a ballot was encrypted out of turn)."""
+
+
+class DuplicateBallot(BallotBoxError):
+    pass
+
+
+class TransitionRefused(BallotBoxError):
+    def __init__(self, refused: Refused) -> None:
+        super().__init__(f"cannot {refused.action.value} from {refused.state.value}: {refused.reason.value}")
+        self.refused = refused
+
+
+@dataclass(frozen=True)
+class BallotToStore:
+    """An encrypted ballot and its confirmation code, as the voting session hands it over."""
+
+    ballot_id: str
+    ballot_style_id: str
+    confirmation_code: str
+    previous_code: str
+    encrypted_ballot: Mapping[str, Any]
+
+    def as_wire(self, disposition: BallotDisposition) -> BatchBallot:
+        return BatchBallot(
+            ballot_id=self.ballot_id,
+            ballot_style_id=self.ballot_style_id,
+            disposition=disposition,
+            confirmation_code=self.confirmation_code,
+            previous_code=self.previous_code,
+            encrypted_ballot=dict(self.encrypted_ballot),
+        )
+
+
+@dataclass(frozen=True)
+class Counts:
+    cast: int
+    challenged: int
+    provisional: int
+    unbatched: int
+    unsent_outbox: int
+    pending_voted_marks: int
+    pending_releases: int
+
+
+@dataclass(frozen=True)
+class PollsReport:
+    """The zero report (on open) or close report (on close): what the kiosk holds at that moment."""
+
+    kiosk_id: str
+    state: PollsState
+    counts: Counts
+    chain_head: str
+    audit_count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "kiosk_id": self.kiosk_id,
+            "state": self.state.value,
+            "ballots_cast": c.cast,
+            "ballots_challenged": c.challenged,
+            "ballots_provisional": c.provisional,
+            "ballots_pending_sync": c.unbatched + c.unsent_outbox,
+            "voted_marks_pending_sync": c.pending_voted_marks,
+            "chain_head": self.chain_head,
+            "audit_count": self.audit_count,
+        }
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    seq: int
+    kind: str
+    idempotency_key: str
+    body: bytes
+
+
+class BallotBox:
+    """Open with ``BallotBox.create`` (a fresh kiosk) or ``BallotBox.open`` (after a restart)."""
+
+    def __init__(self, engine: Engine, signer: Signer, *, min_batch: int = DEFAULT_MIN_BATCH) -> None:
+        if not 1 <= min_batch <= MAX_BATCH_BALLOTS:
+            raise ValueError(f"min_batch must be 1..{MAX_BATCH_BALLOTS}")
+        self._engine = engine
+        self._signer = signer
+        self.min_batch = min_batch
+        with Session(engine) as s:
+            kiosk = s.get(KioskRow, 1)
+            if kiosk is None:
+                raise BallotBoxError("the database is not initialised (use BallotBox.create)")
+            self.kiosk_id = kiosk.kiosk_id
+            self.centre_id = kiosk.centre_id
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        signer: Signer,
+        *,
+        kiosk_id: str,
+        centre_id: str,
+        chain_genesis: str,
+        min_batch: int = DEFAULT_MIN_BATCH,
+    ) -> BallotBox:
+        """Initialise a kiosk database (polls state ``setup``). ``chain_genesis`` is the hex of
+        ``election.confirmation.genesis_code(H_E, kiosk_id)``."""
+        engine = open_database(path)
+        with Session(engine) as s, s.begin():
+            if s.get(KioskRow, 1) is not None:
+                raise BallotBoxError(f"{path} is already initialised")
+            s.add(
+                KioskRow(
+                    id=1,
+                    kiosk_id=kiosk_id,
+                    centre_id=centre_id,
+                    polls_state=PollsState.SETUP.value,
+                    chain_head=chain_genesis,
+                    audit_synced_through=0,
+                )
+            )
+            audit.append(
+                s, signer, kiosk_id, "kiosk_initialised", {"centre_id": centre_id, "chain_genesis": chain_genesis}
+            )
+        return cls(engine, signer, min_batch=min_batch)
+
+    @classmethod
+    def open(cls, path: Path, signer: Signer, *, min_batch: int = DEFAULT_MIN_BATCH) -> BallotBox:
+        if not path.exists():
+            raise BallotBoxError(f"{path}: no kiosk database")
+        return cls(open_database(path), signer, min_batch=min_batch)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[tuple[Session, KioskRow]]:
+        with Session(self._engine, expire_on_commit=False) as s, s.begin():
+            kiosk = s.get(KioskRow, 1)
+            assert kiosk is not None
+            yield s, kiosk
+
+    def _log(self, s: Session, kind: str, payload: Mapping[str, Any]) -> None:
+        audit.append(s, self._signer, self.kiosk_id, kind, payload)
+
+    # ---- voters ------------------------------------------------------------------------------------
+
+    def record_checkin(self, token: str, ballot_style_id: str) -> None:
+        """Remember a check-in the office granted (its token only: no civil number, no time)."""
+        with self._tx() as (s, kiosk):
+            self._require_open(kiosk)
+            if s.get(CheckinRow, token) is not None:
+                return  # a retried check-in returns the same token
+            s.add(CheckinRow(token=token, ballot_style_id=ballot_style_id, status="checked_in", synced=False))
+
+    def release_checkin(self, token: str, reason: ReleaseReason) -> None:
+        """The voter left without casting: queue a release of the office's lock."""
+        with self._tx() as (s, _):
+            row = s.get(CheckinRow, token)
+            if row is None:
+                raise UnknownCheckin("no such check-in")
+            if row.status != "checked_in":
+                return
+            row.status, row.release_reason, row.synced = "released", reason.value, False
+
+    def cast(self, token: str, ballot: BallotToStore) -> BatchBallot:
+        """Cast: ballot stored + check-in voted + chain advanced + audit entry, all or nothing."""
+        with self._tx() as (s, kiosk):
+            self._require_open(kiosk)
+            checkin = s.get(CheckinRow, token)
+            if checkin is None:
+                raise UnknownCheckin("no such check-in")
+            if checkin.status != "checked_in":
+                raise CheckinNotActive(f"check-in is {checkin.status}")
+            if checkin.ballot_style_id != ballot.ballot_style_id:
+                raise BallotBoxError("the ballot's style is not the voter's")
+            wire = self._store(s, kiosk, ballot, BallotDisposition.CAST, "ballot_cast")
+            checkin.status, checkin.synced = "voted", False
+        return wire
+
+    def record_challenge(self, ballot: BallotToStore) -> BatchBallot:
+        """A Benaloh-challenged (spoiled) ballot, with whatever the core reveals in it; never counted."""
+        with self._tx() as (s, kiosk):
+            self._require_open(kiosk)
+            return self._store(s, kiosk, ballot, BallotDisposition.CHALLENGED, "ballot_challenged")
+
+    def cast_provisional(
+        self,
+        ballot: BallotToStore,
+        *,
+        civil_number: str,
+        reason: ProvisionalReason,
+        office_key: SealPublicKey,
+    ) -> str:
+        """Store a provisional ballot and queue it with an identity envelope sealed to the office's X25519
+        key (this kiosk cannot open it again). Returns the envelope id."""
+        envelope_id = secrets.token_hex(16)
+        wire = ballot.as_wire(BallotDisposition.CAST)
+        content = IdentityEnvelopeContent(
+            envelope_id=envelope_id,
+            civil_number=civil_number,
+            kiosk_id=self.kiosk_id,
+            centre_id=self.centre_id,
+            reason=reason,
+            ballot_hash=sha256_hex(to_wire(wire)),
+        )
+        sealed = base64.b64encode(SealedBox(office_key).encrypt(to_wire(content))).decode("ascii")
+        unsigned = ProvisionalSubmission.model_construct(
+            kiosk_id=self.kiosk_id, envelope_id=envelope_id, identity_envelope=sealed, ballot=wire, signature=""
+        )
+        submission = ProvisionalSubmission(
+            kiosk_id=self.kiosk_id,
+            envelope_id=envelope_id,
+            identity_envelope=sealed,
+            ballot=wire,
+            signature=self._signer.sign(signing_bytes(unsigned)),
+        )
+        with self._tx() as (s, kiosk):
+            self._require_open(kiosk)
+            self._store(s, kiosk, ballot, None, "ballot_provisional", batch_id=envelope_id, wire=wire)
+            s.add(
+                OutboxRow(
+                    kind="provisional", idempotency_key=envelope_id, body=to_wire(submission), sent=False, attempts=0
+                )
+            )
+        return envelope_id
+
+    def _store(
+        self,
+        s: Session,
+        kiosk: KioskRow,
+        ballot: BallotToStore,
+        disposition: BallotDisposition | None,
+        log_kind: str,
+        *,
+        batch_id: str | None = None,
+        wire: BatchBallot | None = None,
+    ) -> BatchBallot:
+        if ballot.previous_code != kiosk.chain_head:
+            raise ChainMismatch("the ballot does not chain from this kiosk's last confirmation code")
+        if s.get(BallotRow, ballot.ballot_id) is not None:
+            raise DuplicateBallot(f"ballot {ballot.ballot_id} is already stored")
+        wire = wire or ballot.as_wire(disposition or BallotDisposition.CAST)
+        body = to_wire(wire)
+        digest = sha256_hex(body)
+        stored_as = disposition.value if disposition is not None else "provisional"
+        s.add(
+            BallotRow(
+                ballot_id=ballot.ballot_id, disposition=stored_as, body=body, ballot_hash=digest, batch_id=batch_id
+            )
+        )
+        kiosk.chain_head = ballot.confirmation_code
+        payload: dict[str, Any] = {
+            "ballot_id": ballot.ballot_id,
+            "ballot_hash": digest,
+            "code": ballot.confirmation_code,
+        }
+        if batch_id is not None:
+            payload["envelope_id"] = batch_id
+        self._log(s, log_kind, payload)
+        return wire
+
+    @staticmethod
+    def _require_open(kiosk: KioskRow) -> None:
+        if kiosk.polls_state != PollsState.OPEN.value:
+            raise PollsNotOpen(f"polls are {kiosk.polls_state}")
+
+    # ---- batches --------------------------------------------------------------------------------------
+
+    def seal_batches(self, *, force: bool = False) -> list[str]:
+        """Move pending ballots into signed batches, in random order, in the outbox. Without ``force`` only
+        full batches (at least ``min_batch``) are sealed; ``force`` (window elapsed, polls closing) seals all."""
+        sealed: list[str] = []
+        with self._tx() as (s, _):
+            pool = list(s.scalars(select(BallotRow).where(BallotRow.batch_id.is_(None))).all())
+            _rng.shuffle(pool)
+            while pool and (force or len(pool) >= self.min_batch):
+                size = min(len(pool), MAX_BATCH_BALLOTS)
+                chunk, pool = pool[:size], pool[size:]
+                batch_id = secrets.token_hex(16)
+                ballots = [BatchBallot.model_validate_json(row.body) for row in chunk]
+                unsigned = BallotBatch.model_construct(
+                    kiosk_id=self.kiosk_id, batch_id=batch_id, ballots=ballots, signature=""
+                )
+                batch = BallotBatch(
+                    kiosk_id=self.kiosk_id,
+                    batch_id=batch_id,
+                    ballots=ballots,
+                    signature=self._signer.sign(signing_bytes(unsigned)),
+                )
+                body = to_wire(batch)
+                for row in chunk:
+                    row.batch_id = batch_id
+                s.add(OutboxRow(kind="batch", idempotency_key=batch_id, body=body, sent=False, attempts=0))
+                self._log(
+                    s, "batch_sealed", {"batch_id": batch_id, "ballots": len(chunk), "batch_hash": sha256_hex(body)}
+                )
+                sealed.append(batch_id)
+        return sealed
+
+    # ---- polls states -----------------------------------------------------------------------------------
+
+    @property
+    def polls_state(self) -> PollsState:
+        with Session(self._engine) as s:
+            kiosk = s.get(KioskRow, 1)
+            assert kiosk is not None
+            return PollsState(kiosk.polls_state)
+
+    def apply(self, action: PollsAction, staff: StaffCard) -> PollsReport:
+        """Open, pause, resume or close the polls; returns the zero report (open) or the close report."""
+        if action is PollsAction.CLOSE and self.polls_state in (PollsState.OPEN, PollsState.PAUSED):
+            self.seal_batches(force=True)  # the last, possibly small, batch leaves with the close report
+        with self._tx() as (s, kiosk):
+            stored = s.scalar(select(func.count()).select_from(BallotRow)) or 0
+            outcome = decide(PollsState(kiosk.polls_state), action, staff, ballots_stored=stored)
+            if isinstance(outcome, Refused):
+                raise TransitionRefused(outcome)
+            kiosk.polls_state = outcome.after.value
+            report = PollsReport(
+                self.kiosk_id, outcome.after, self._counts(s), kiosk.chain_head, self._audit_count(s) + 1
+            )
+            self._log(
+                s,
+                f"polls_{action.value}",
+                {"staff": staff.to_dict(), "from": outcome.before.value, "report": report.to_dict()},
+            )
+        return report
+
+    def counts(self) -> Counts:
+        with Session(self._engine) as s:
+            return self._counts(s)
+
+    @staticmethod
+    def _counts(s: Session) -> Counts:
+        by_disp = dict(
+            s.execute(select(BallotRow.disposition, func.count()).group_by(BallotRow.disposition)).tuples().all()
+        )
+        pending = dict(
+            s.execute(
+                select(CheckinRow.status, func.count()).where(CheckinRow.synced.is_(False)).group_by(CheckinRow.status)
+            )
+            .tuples()
+            .all()
+        )
+        unbatched = s.scalar(select(func.count()).select_from(BallotRow).where(BallotRow.batch_id.is_(None))) or 0
+        unsent = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent.is_(False))) or 0
+        return Counts(
+            cast=by_disp.get("cast", 0),
+            challenged=by_disp.get("challenged", 0),
+            provisional=by_disp.get("provisional", 0),
+            unbatched=unbatched,
+            unsent_outbox=unsent,
+            pending_voted_marks=pending.get("voted", 0),
+            pending_releases=pending.get("released", 0),
+        )
+
+    @staticmethod
+    def _audit_count(s: Session) -> int:
+        head = s.get(AuditHeadRow, 1)
+        return head.count if head is not None else 0
+
+    # ---- the sync side (used by sync.worker.SyncWorker) ------------------------------------------------
+
+    def pending_checkin_updates(self, limit: int = 100) -> list[tuple[str, str, str | None]]:
+        """(token, "voted"|"released", release reason) not yet acknowledged, in random (token) order."""
+        with Session(self._engine) as s:
+            rows = s.execute(
+                select(CheckinRow.token, CheckinRow.status, CheckinRow.release_reason)
+                .where(CheckinRow.synced.is_(False), CheckinRow.status != "checked_in")
+                .order_by(CheckinRow.token)
+                .limit(limit)
+            ).tuples()
+            return list(rows)
+
+    def mark_checkin_synced(self, token: str) -> None:
+        with self._tx() as (s, _):
+            s.execute(update(CheckinRow).where(CheckinRow.token == token).values(synced=True))
+
+    def unsent_outbox(self, limit: int = 10) -> list[OutboxItem]:
+        with Session(self._engine) as s:
+            rows = s.scalars(
+                select(OutboxRow).where(OutboxRow.sent.is_(False)).order_by(OutboxRow.seq).limit(limit)
+            ).all()
+            return [OutboxItem(r.seq, r.kind, r.idempotency_key, r.body) for r in rows]
+
+    def mark_outbox_sent(self, seq: int) -> None:
+        """Acknowledged by the office. A provisional item's body (with the sealed identity envelope) is
+        wiped: the office has it, and the kiosk need not keep the voter-ballot link any longer."""
+        with self._tx() as (s, _):
+            row = s.get(OutboxRow, seq)
+            if row is None:
+                return
+            row.sent, row.last_error = True, None
+            if row.kind == "provisional":
+                row.body = b""
+
+    def record_outbox_failure(self, seq: int, error: str) -> None:
+        with self._tx() as (s, _):
+            row = s.get(OutboxRow, seq)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = error[:500]
+
+    def audit_synced_through(self) -> int:
+        with Session(self._engine) as s:
+            kiosk = s.get(KioskRow, 1)
+            assert kiosk is not None
+            return kiosk.audit_synced_through
+
+    def set_audit_synced_through(self, seq: int) -> None:
+        with self._tx() as (_, kiosk):
+            kiosk.audit_synced_through = max(kiosk.audit_synced_through, seq)
+
+    def audit_entries_after(self, seq: int, limit: int) -> list[AuditRow]:
+        with Session(self._engine) as s:
+            rows = list(audit.entries_after(s, seq, limit))
+            s.expunge_all()
+            return rows
+
+    def audit_head(self) -> tuple[int, str, str]:
+        with Session(self._engine) as s:
+            head = s.get(AuditHeadRow, 1)
+            assert head is not None
+            return head.count, head.head_hash, head.signature
+
+    def export_ballots(self) -> list[BatchBallot]:
+        """Every stored ballot, ordered by ballot id (random): what an auditor's export of the kiosk shows."""
+        with Session(self._engine) as s:
+            return [
+                BatchBallot.model_validate_json(b)
+                for b in s.scalars(select(BallotRow.body).order_by(BallotRow.ballot_id))
+            ]
+
+
+def random_ballot_id(random_hex: Callable[[int], str] = secrets.token_hex) -> str:
+    """A ballot id with no relation to time, voter or sequence."""
+    return random_hex(16)
