@@ -1,0 +1,64 @@
+"""The voter-facing string catalogue: every word on a kiosk screen comes from here, by id, in Arabic or
+English.
+
+The election's catalogue is ``config/strings.json``; ``kiosk/accessibility/strings_kiosk.json`` adds
+the kiosk's own strings that the catalogue does not (yet) have. The catalogue wins when both define an
+id. A missing id is a programming error and raises ``KeyError`` loudly: a voter must never see an id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from election.manifest import Language, Text
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE_PATH = REPO_ROOT / "config" / "strings.json"
+OVERRIDES_PATH = Path(__file__).resolve().parent / "accessibility" / "strings_kiosk.json"
+
+
+class CatalogueError(ValueError):
+    """A string file is malformed: the message names the file and the entry."""
+
+
+def _load(path: Path) -> dict[str, Text]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CatalogueError(f"{path}: {exc}") from None
+    if not isinstance(raw, Mapping):
+        raise CatalogueError(f"{path}: expected an object of id -> {{ar, en}}")
+    out: dict[str, Text] = {}
+    for key, value in raw.items():
+        try:
+            out[str(key)] = Text.from_dict(value, f"{path.name}:{key}")
+        except ValueError as exc:
+            raise CatalogueError(str(exc)) from None
+    return out
+
+
+class Catalogue:
+    def __init__(self, entries: Mapping[str, Text]) -> None:
+        self._entries = dict(entries)
+
+    @classmethod
+    def load(cls, catalogue: Path = CATALOGUE_PATH, overrides: Path = OVERRIDES_PATH) -> Catalogue:
+        entries = _load(overrides)
+        if catalogue.exists():
+            entries.update(_load(catalogue))
+        return cls(entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def text(self, key: str, language: Language, **values: object) -> str:
+        entry = self._entries.get(key)
+        if entry is None:
+            raise KeyError(f"string {key!r} is in neither the catalogue nor the kiosk overrides")
+        template = entry.in_language(language)
+        return template.format(**values) if values else template
+
+    def missing(self, keys: Mapping[str, object] | list[str] | tuple[str, ...] | frozenset[str]) -> list[str]:
+        return sorted(k for k in keys if k not in self._entries)

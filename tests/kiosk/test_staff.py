@@ -1,0 +1,61 @@
+"""Staff functions with a staff card: open and close polls, status, assisted voting, manual fallback."""
+
+from __future__ import annotations
+
+from kiosk.session import events as ev
+from kiosk.session.model import Phase
+from tests.kiosk.harness import Kiosk
+
+
+def _staff(k: Kiosk) -> Kiosk:
+    k.insert_staff().pin()
+    assert k.phase is Phase.STAFF_MENU
+    return k
+
+
+def test_staff_open_the_polls_with_a_zero_report_and_voters_can_then_vote():
+    k = _staff(Kiosk(polls_open=False))
+    k.send(ev.StaffChoose(ev.StaffAction.OPEN_POLLS))
+    assert k.phase is Phase.STAFF_REPORT and "zero report" in k.state.staff_report[0]
+    k.send(ev.Continue())
+    assert k.phase is Phase.STAFF_MENU
+    k.remove()
+    assert k.phase is Phase.ATTRACT and k.state.kiosk.polls_open
+    k.to_ballot()
+    assert k.phase is Phase.BALLOT
+    assert ("staff_action", "open_polls by S-001") in k.audit.entries
+
+
+def test_staff_close_the_polls_and_the_kiosk_refuses_voters():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.CLOSE_POLLS)).remove()
+    assert k.phase is Phase.CLOSED
+    k.insert_voter()
+    assert k.state.failure is ev.Failure.POLLS_CLOSED
+
+
+def test_opening_open_polls_is_refused():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.OPEN_POLLS))
+    assert k.phase is Phase.STAFF_MENU and k.staff.log == []
+
+
+def test_the_manual_fallback_closes_the_kiosk_for_voters():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.MANUAL_FALLBACK)).remove()
+    assert k.phase is Phase.CLOSED and k.state.kiosk.manual_fallback
+
+
+def test_status_shows_the_report_lines():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.STATUS))
+    assert k.state.staff_report == ("reader: ok", "sync: offline (fake)")
+
+
+def test_assisted_voting_turns_audio_on_for_the_next_voter_only():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.START_ASSISTED)).remove()
+    k.insert_voter().pin()
+    assert k.state.settings.audio and not k.state.kiosk.assisted_next
+    k.remove().insert_voter().pin()
+    assert not k.state.settings.audio
+
+
+def test_a_staff_session_times_out_back_to_the_idle_screen():
+    k = _staff(Kiosk()).fire_timers().fire_timers()
+    assert k.phase is Phase.ATTRACT
