@@ -401,15 +401,11 @@ class BallotBox:
 
     @staticmethod
     def _counts(s: Session) -> Counts:
-        by_disp = dict(
-            s.execute(select(BallotRow.disposition, func.count()).group_by(BallotRow.disposition)).tuples().all()
-        )
+        by_disp = dict(s.execute(select(BallotRow.disposition, func.count()).group_by(BallotRow.disposition)).all())
         pending = dict(
             s.execute(
                 select(CheckinRow.status, func.count()).where(CheckinRow.synced.is_(False)).group_by(CheckinRow.status)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         unbatched = s.scalar(select(func.count()).select_from(BallotRow).where(BallotRow.batch_id.is_(None))) or 0
         unsent = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent.is_(False))) or 0
@@ -438,8 +434,8 @@ class BallotBox:
                 .where(CheckinRow.synced.is_(False), CheckinRow.status != "checked_in")
                 .order_by(CheckinRow.token)
                 .limit(limit)
-            ).tuples()
-            return list(rows)
+            )
+            return [(r[0], r[1], r[2]) for r in rows]
 
     def mark_checkin_synced(self, token: str) -> None:
         with self._tx() as (s, _):

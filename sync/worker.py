@@ -1,0 +1,297 @@
+"""The kiosk's background sync worker: store-and-forward from the ballot box to the central office.
+
+One round (``run_once``): seal due batches; send pending voted marks and releases (in random order: their
+order carries no meaning and must not mirror the order voters came in); send the outbox strictly in
+sequence (batches and provisional submissions: an item is marked sent only after the office acknowledged
+it, so a crash or timeout leads to a byte-identical resend that the office de-duplicates); send new audit
+entries; send a heartbeat. Any ``Unreachable`` ends the round: the kiosk is offline, the queue keeps
+growing, and the next round starts after an exponential, jittered backoff. Clock, randomness and waiting
+are injected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from sync.client import Backoff, Rejected, SyncClient, Unreachable
+from sync.protocol import (
+    AuditEntryWire,
+    AuditHead,
+    AuditSegment,
+    Backlog,
+    CheckinRelease,
+    Heartbeat,
+    KioskPollsState,
+    ReleaseReason,
+    VotedMark,
+)
+
+log = logging.getLogger(__name__)
+
+AUDIT_SEGMENT_SIZE = 500
+
+
+class _AuditRow(Protocol):
+    seq: int
+    kind: str
+    payload: str
+    prev_hash: str
+    entry_hash: str
+    signature: str
+
+
+class _OutboxItem(Protocol):
+    seq: int
+    kind: str
+    body: bytes
+
+
+class _Counts(Protocol):
+    unbatched: int
+    unsent_outbox: int
+    pending_voted_marks: int
+    pending_releases: int
+
+
+class _PollsState(Protocol):
+    value: str
+
+
+class KioskQueue(Protocol):
+    """What the worker needs from the ballot box (kiosk.ballot_box.BallotBox implements it)."""
+
+    kiosk_id: str
+    centre_id: str
+
+    @property
+    def polls_state(self) -> _PollsState: ...
+    def seal_batches(self, *, force: bool = False) -> list[str]: ...
+    def counts(self) -> _Counts: ...
+    def pending_checkin_updates(self, limit: int = 100) -> list[tuple[str, str, str | None]]: ...
+    def mark_checkin_synced(self, token: str) -> None: ...
+    def unsent_outbox(self, limit: int = 10) -> Sequence[_OutboxItem]: ...
+    def mark_outbox_sent(self, seq: int) -> None: ...
+    def record_outbox_failure(self, seq: int, error: str) -> None: ...
+    def audit_synced_through(self) -> int: ...
+    def set_audit_synced_through(self, seq: int) -> None: ...
+    def audit_entries_after(self, seq: int, limit: int) -> Sequence[_AuditRow]: ...
+    def audit_head(self) -> tuple[int, str, str]: ...
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the kiosk UI shows: reachable or not, what is still queued, when the last full sync ended."""
+
+    online: bool = False
+    backlog: Backlog = field(
+        default_factory=lambda: Backlog(unbatched_ballots=0, outbox_items=0, pending_voted_marks=0, pending_releases=0)
+    )
+    last_sync_at: dt.datetime | None = None
+    last_error: str | None = None
+    fault: str | None = None
+    """Set when the office rejected something (4xx): needs staff attention, retried at the slowest pace."""
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    software_version: str
+    package_hash: str
+    interval: float = 2.0
+    """Seconds between rounds while online."""
+    batch_window: float = 600.0
+    """Seconds a non-empty pool may wait for ``min_batch`` ballots before it is sealed anyway."""
+
+
+class SyncWorker:
+    def __init__(
+        self,
+        queue: KioskQueue,
+        client: SyncClient,
+        config: WorkerConfig,
+        *,
+        monotonic: Callable[[], float],
+        wall_clock: Callable[[], dt.datetime],
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._queue = queue
+        self._client = client
+        self._config = config
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self._backoff = backoff or Backoff()
+        self._status = SyncStatus()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pool_since: float | None = None  # in memory only: no time is stored with ballots
+
+    # ---- status --------------------------------------------------------------------------------------
+
+    def status(self) -> SyncStatus:
+        with self._lock:
+            return self._status
+
+    def _set_status(self, **changes: object) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+
+    def _backlog(self) -> Backlog:
+        c = self._queue.counts()
+        return Backlog(
+            unbatched_ballots=c.unbatched,
+            outbox_items=c.unsent_outbox,
+            pending_voted_marks=c.pending_voted_marks,
+            pending_releases=c.pending_releases,
+        )
+
+    # ---- one round --------------------------------------------------------------------------------------
+
+    def run_once(self) -> bool:
+        """One full sync round; True when everything queued was delivered."""
+        try:
+            self._seal_due()
+            self._send_checkin_updates()
+            self._send_outbox()
+            self._send_audit()
+            self._send_heartbeat()
+        except Unreachable as exc:
+            self._set_status(online=False, last_error=str(exc), backlog=self._backlog())
+            return False
+        except Rejected as exc:
+            log.error("the central office rejected a queued item: %s", exc)
+            self._set_status(online=True, fault=str(exc), last_error=str(exc), backlog=self._backlog())
+            return False
+        backlog = self._backlog()
+        self._set_status(online=True, last_error=None, fault=None, backlog=backlog, last_sync_at=self._wall_clock())
+        return backlog.outbox_items == 0 and backlog.pending_voted_marks == 0 and backlog.pending_releases == 0
+
+    def _seal_due(self) -> None:
+        unbatched = self._queue.counts().unbatched
+        if unbatched == 0:
+            self._pool_since = None
+            return
+        now = self._monotonic()
+        if self._pool_since is None:
+            self._pool_since = now
+        force = now - self._pool_since >= self._config.batch_window
+        if self._queue.seal_batches(force=force):
+            self._pool_since = None if force or self._queue.counts().unbatched == 0 else now
+
+    def _send_checkin_updates(self) -> None:
+        kiosk_id = self._queue.kiosk_id
+        while updates := self._queue.pending_checkin_updates():
+            for token, status, reason in updates:
+                if status == "voted":
+                    self._client.voted(token, VotedMark(kiosk_id=kiosk_id))
+                else:
+                    self._client.release(token, CheckinRelease(kiosk_id=kiosk_id, reason=ReleaseReason(reason)))
+                self._queue.mark_checkin_synced(token)
+
+    def _send_outbox(self) -> None:
+        while items := self._queue.unsent_outbox():
+            for item in items:
+                try:
+                    if item.kind == "batch":
+                        self._client.send_batch(item.body)
+                    else:
+                        self._client.send_provisional(item.body)
+                except (Unreachable, Rejected) as exc:
+                    self._queue.record_outbox_failure(item.seq, str(exc))
+                    raise
+                self._queue.mark_outbox_sent(item.seq)
+
+    def _send_audit(self) -> None:
+        kiosk_id = self._queue.kiosk_id
+        while True:
+            done = self._queue.audit_synced_through()
+            rows = self._queue.audit_entries_after(done, AUDIT_SEGMENT_SIZE)
+            if not rows:
+                return
+            count, head_hash, head_sig = self._queue.audit_head()
+            segment = AuditSegment(
+                kiosk_id=kiosk_id,
+                entries=[
+                    AuditEntryWire.model_validate(
+                        {
+                            "seq": r.seq,
+                            "kind": r.kind,
+                            "payload": _json_object(r.payload),
+                            "prev_hash": r.prev_hash,
+                            "entry_hash": r.entry_hash,
+                            "signature": r.signature,
+                        }
+                    )
+                    for r in rows
+                ],
+                head=AuditHead(count=count, head_hash=head_hash, signature=head_sig),
+            )
+            ack = self._client.send_audit_segment(segment)
+            if ack.stored_through <= done:
+                return  # the office holds less than we thought: resume from its answer next round
+            self._queue.set_audit_synced_through(min(ack.stored_through, rows[-1].seq))
+
+    def _send_heartbeat(self) -> None:
+        count, _, _ = self._queue.audit_head()
+        self._client.heartbeat(
+            Heartbeat(
+                kiosk_id=self._queue.kiosk_id,
+                centre_id=self._queue.centre_id,
+                polls_state=KioskPollsState(self._queue.polls_state.value),
+                kiosk_clock=self._wall_clock(),
+                software_version=self._config.software_version,
+                package_hash=self._config.package_hash,
+                backlog=self._backlog(),
+                audit_count=count,
+                last_sync_at=self.status().last_sync_at,
+            )
+        )
+
+    # ---- the thread ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the sync worker is already running")
+        self._thread = threading.Thread(target=self._run, name="sync-worker", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Start the next round now (after a cast, or when the network comes back)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ok = self.run_once()
+            except Exception:  # a bug must not silently end store-and-forward
+                log.exception("sync round failed")
+                self._set_status(online=False, last_error="internal error in sync round")
+                ok = False
+            if self.status().online and self.status().fault is None:
+                self._backoff.reset()
+                delay = self._config.interval if ok else 0.0
+            else:
+                delay = self._backoff.next_delay()
+            self._wake.wait(delay)
+            self._wake.clear()
+
+
+def _json_object(text: str) -> dict[str, object]:
+    import json
+
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("audit payload is not an object")
+    return value
