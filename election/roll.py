@@ -7,6 +7,7 @@ is collected with its line number into one ``RollError``, so an operator can fix
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import os
@@ -94,10 +95,26 @@ class Roll:
         return dict(Counter(e.wilayat for e in self.entries if e.eligible))
 
 
+class _NotUtf8(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _decoded_lines(path: Path) -> Iterator[str]:
+    """The file's lines as text, decoded one by one so a bad byte is reported on its own line."""
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            # spreadsheet exports often start with a byte-order mark
+            data = raw[len(codecs.BOM_UTF8) :] if number == 1 and raw.startswith(codecs.BOM_UTF8) else raw
+            try:
+                yield data.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _NotUtf8(number) from None
+
+
 def _open_lines(source: str | os.PathLike[str] | Iterable[str]) -> Iterable[str]:
     if isinstance(source, str | os.PathLike):
-        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-        return Path(source).open(encoding="utf-8-sig", newline="")
+        return _decoded_lines(Path(source))
     return source
 
 
@@ -124,7 +141,9 @@ def load_roll(source: str | os.PathLike[str] | Iterable[str], manifest: Manifest
     try:
         try:
             header = next(reader, None)
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except _NotUtf8:
+            raise RollError(["line 1: not valid UTF-8 text"], 1) from None
+        except csv.Error as exc:
             raise RollError([f"line 1: unreadable header ({exc})"], 1) from None
         if header is None:
             raise RollError(["line 1: the file is empty (expected the header)"], 1)
@@ -135,10 +154,11 @@ def load_roll(source: str | os.PathLike[str] | Iterable[str], manifest: Manifest
                 row = next(reader)
             except StopIteration:
                 break
-            except (csv.Error, UnicodeDecodeError) as exc:
-                problem(reader.line_num + 1, f"unreadable line ({exc})")
-                if isinstance(exc, UnicodeDecodeError):
-                    break  # the decoder cannot resynchronise; report once
+            except _NotUtf8 as exc:
+                problem(exc.line, "not valid UTF-8 text")
+                break  # the rest of a mis-encoded file would only repeat the same problem
+            except csv.Error as exc:
+                problem(reader.line_num, f"unreadable line ({exc})")
                 continue
             line = reader.line_num
             if not row:

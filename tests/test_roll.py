@@ -1,0 +1,135 @@
+"""Electoral roll import: typed entries, and every kind of bad line reported with its line number."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from election.roll import (
+    MAX_REPORTED_PROBLEMS,
+    CivilNumberError,
+    RollError,
+    load_roll,
+    parse_civil_number,
+)
+from tools.demo_election import small_manifest
+
+HEADER = "civil_number,wilayat,eligible,name_ar,name_en,birth_date"
+
+
+@pytest.fixture(scope="module")
+def manifest():
+    return small_manifest(seed=2023)
+
+
+@pytest.fixture(scope="module")
+def wilayat(manifest):
+    return manifest.wilayats[0].code
+
+
+def _errors(lines, manifest) -> list[str]:
+    with pytest.raises(RollError) as info:
+        load_roll(lines, manifest)
+    return list(info.value.problems)
+
+
+def test_a_good_roll_becomes_typed_entries(manifest, wilayat, tmp_path):
+    path = tmp_path / "roll.csv"
+    path.write_text(
+        "\ufeff" + HEADER + "\n"
+        f"12345678,{wilayat},yes,سالم بن علي الحارثي,Salim bin Ali Al Harthy,1980-05-01\n"
+        f"123456789,{wilayat},no,,,\n"
+        "\n",
+        encoding="utf-8",
+    )
+    roll = load_roll(path, manifest)
+    assert len(roll) == 2
+    first = roll.get(parse_civil_number("12345678"))
+    assert first is not None
+    assert (first.eligible, first.name_en, first.birth_date) == (True, "Salim bin Ali Al Harthy", dt.date(1980, 5, 1))
+    second = roll.get(parse_civil_number("123456789"))
+    assert second is not None and not second.eligible and second.name_ar is None and second.birth_date is None
+    assert roll.get(parse_civil_number("87654321")) is None
+    assert roll.eligible_by_wilayat() == {wilayat: 1}
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("1234567,{w},yes,,,", "malformed civil number '1234567'"),
+        ("0123456789,{w},yes,,,", "malformed civil number '0123456789'"),
+        ("01234567,{w},yes,,,", "malformed civil number '01234567'"),
+        ("1234567890,{w},yes,,,", "malformed civil number"),
+        ("1234A678,{w},yes,,,", "malformed civil number"),
+        ("12345678,XX-99,yes,,,", "unknown wilayat 'XX-99'"),
+        ("12345678,{w},true,,,", "eligible must be 'yes' or 'no', found 'true'"),
+        ("12345678,{w},,,,", "eligible must be 'yes' or 'no', found ''"),
+        ("12345678,{w},yes,,,1980-13-01", "bad birth date '1980-13-01'"),
+        ("12345678,{w},yes,,,01/05/1980", "bad birth date '01/05/1980'"),
+        ("12345678,{w},yes,,,19800501", "bad birth date '19800501'"),
+        ("12345678,{w},yes", "expected 6 fields, found 3"),
+        ('12345678,{w},yes,"unterminated,,', "line 3"),
+    ],
+)
+def test_each_bad_kind_is_reported_with_its_line(manifest, wilayat, row, expected):
+    lines = [HEADER, f"87654321,{wilayat},yes,,,", row.format(w=wilayat)]
+    problems = _errors(lines, manifest)
+    assert len(problems) == 1
+    assert problems[0].startswith("line 3: ")
+    assert expected in problems[0]
+
+
+def test_duplicates_name_both_lines(manifest, wilayat):
+    lines = [HEADER, f"12345678,{wilayat},yes,,,", f"22345678,{wilayat},yes,,,", f"12345678,{wilayat},no,,,"]
+    assert _errors(lines, manifest) == ["line 4: duplicate civil number 12345678 (first on line 2)"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "civil_number,wilayat,eligible",
+        "wilayat,civil_number,eligible,name_ar,name_en,birth_date",
+        "civil,wilayat,eligible,name_ar,name_en,birth_date",
+    ],
+)
+def test_wrong_header_is_refused(manifest, wilayat, header):
+    problems = _errors([header, f"12345678,{wilayat},yes,,,"], manifest)
+    assert len(problems) == 1 and problems[0].startswith("line 1: header must be")
+
+
+def test_empty_file_is_refused(manifest):
+    assert _errors([], manifest) == ["line 1: the file is empty (expected the header)"]
+
+
+def test_all_problems_are_collected_in_one_error(manifest, wilayat):
+    lines = [HEADER, "1,XX,maybe,,,2000-02-30", f"12345678,{wilayat},yes,,,", f"12345678,{wilayat},yes,,,"]
+    with pytest.raises(RollError) as info:
+        load_roll(lines, manifest)
+    assert info.value.total == 5
+    assert [p.split(":")[0] for p in info.value.problems] == ["line 2"] * 4 + ["line 4"]
+    message = str(info.value)
+    assert "malformed civil number '1'" in message and "unknown wilayat 'XX'" in message
+    assert "eligible must be" in message and "bad birth date '2000-02-30'" in message
+
+
+def test_error_list_is_capped_but_counts_everything(manifest):
+    lines = [HEADER] + [f"{i},XX,yes,,," for i in range(10_000_000, 10_000_000 + MAX_REPORTED_PROBLEMS + 50)]
+    with pytest.raises(RollError) as info:
+        load_roll(lines, manifest)
+    assert len(info.value.problems) == MAX_REPORTED_PROBLEMS
+    assert info.value.total == MAX_REPORTED_PROBLEMS + 50
+    assert str(info.value).endswith("... and 50 more")
+
+
+def test_file_that_is_not_utf8_is_refused(manifest, wilayat, tmp_path):
+    path = tmp_path / "roll.csv"
+    path.write_bytes(f"{HEADER}\n12345678,{wilayat},yes,\xe6,,\n".encode("latin-1"))
+    problems = _errors(path, manifest)
+    assert problems == ["line 2: not valid UTF-8 text"]
+
+
+@pytest.mark.parametrize("text", ["", "1234567", "0123456789", "１２３４５６７８", "12 345 678", "12345678 "])
+def test_parse_civil_number_refuses_malformed(text):
+    with pytest.raises(CivilNumberError):
+        parse_civil_number(text)
