@@ -1,0 +1,177 @@
+"""The sync protocol v1, server side: check-in, voted mark, release, batches, provisional, audit, heartbeat."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from central import pollbook
+from central.api.deps import KioskDep, OfficeDep, same_kiosk
+from central.api.errors import ERRORS, ApiError
+from central.ingest import IngestRefused, ingest_batch
+from central.models import Kiosk, KioskAuditEntry
+from central.pollbook import CheckInOutcome, TokenOutcome
+from central.provisional import receive_envelope
+from election.manifest import KioskId
+from sync.protocol import (
+    AuditSegment,
+    AuditSegmentAck,
+    BallotBatch,
+    BatchReceipt,
+    CheckinRelease,
+    CheckinRequest,
+    CheckinResponse,
+    CheckinStatus,
+    ErrorCode,
+    Heartbeat,
+    HeartbeatAck,
+    ProvisionalAck,
+    ProvisionalSubmission,
+    ReleaseAck,
+    VotedMark,
+    VotedMarkAck,
+    VotedMarkStatus,
+)
+
+router = APIRouter(prefix="/v1", tags=["kiosk"], responses=ERRORS)  # type: ignore[arg-type]
+
+_STATUS = {
+    CheckInOutcome.OK: CheckinStatus.ELIGIBLE,
+    CheckInOutcome.NOT_ON_ROLL: CheckinStatus.NOT_ON_ROLL,
+    CheckInOutcome.NOT_ELIGIBLE: CheckinStatus.INELIGIBLE,
+    CheckInOutcome.WRONG_CENTRE: CheckinStatus.INELIGIBLE,  # not eligible *here*: a centre not serving the wilayat
+    CheckInOutcome.ALREADY_VOTED: CheckinStatus.ALREADY_VOTED,
+    CheckInOutcome.VOTING_ELSEWHERE: CheckinStatus.LOCKED_ELSEWHERE,
+}
+
+
+def _kiosk_centre(office: OfficeDep, kiosk_id: str, centre_id: str) -> None:
+    kiosk = office.manifest.kiosks_by_id.get(KioskId(kiosk_id))
+    if kiosk is None or kiosk.centre != centre_id:
+        raise ApiError(403, ErrorCode.KIOSK_MISMATCH, f"kiosk {kiosk_id!r} does not belong to centre {centre_id!r}")
+
+
+@router.post("/checkins")
+def checkin(body: CheckinRequest, peer: KioskDep, office: OfficeDep) -> CheckinResponse:
+    same_kiosk(peer, body.kiosk_id)
+    _kiosk_centre(office, body.kiosk_id, body.centre_id)
+    with office.db.transaction() as s:
+        result = pollbook.check_in(
+            s,
+            office.manifest,
+            civil_number=body.civil_number,
+            kiosk_id=KioskId(body.kiosk_id),
+            now=office.clock(),
+            lock_seconds=office.config.checkin_lock_seconds,
+        )
+    if result.outcome is CheckInOutcome.OK:
+        return CheckinResponse(
+            status=CheckinStatus.ELIGIBLE,
+            ballot_style_id=result.style_id,
+            checkin_token=result.lock_token,
+            lock_expires_at=result.lock_expires_at,
+        )
+    return CheckinResponse(status=_STATUS[result.outcome])
+
+
+def _token_error(outcome: TokenOutcome) -> ApiError:
+    if outcome is TokenOutcome.NOT_YOURS:
+        return ApiError(403, ErrorCode.TOKEN_NOT_YOURS, "this check-in belongs to another kiosk")
+    return ApiError(404, ErrorCode.UNKNOWN_TOKEN, "unknown check-in token (expired and taken over, or never issued)")
+
+
+@router.post("/checkins/{token}/voted")
+def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> VotedMarkAck:
+    same_kiosk(peer, body.kiosk_id)
+    with office.db.transaction() as s:
+        outcome = pollbook.mark_voted(
+            s,
+            office.manifest,
+            token=token,
+            kiosk_id=KioskId(peer),
+            now=office.clock(),
+            bucket_minutes=office.config.turnout_bucket_minutes,
+        )
+    if outcome is TokenOutcome.DONE:
+        return VotedMarkAck(status=VotedMarkStatus.RECORDED)
+    if outcome is TokenOutcome.ALREADY_DONE:
+        return VotedMarkAck(status=VotedMarkStatus.ALREADY_RECORDED)
+    raise _token_error(outcome)
+
+
+@router.post("/checkins/{token}/release")
+def release(token: str, body: CheckinRelease, peer: KioskDep, office: OfficeDep) -> ReleaseAck:
+    same_kiosk(peer, body.kiosk_id)
+    with office.db.transaction() as s:
+        outcome = pollbook.release(s, token=token, kiosk_id=KioskId(peer))
+    if outcome in (TokenOutcome.DONE, TokenOutcome.ALREADY_DONE):
+        return ReleaseAck(released=outcome is TokenOutcome.DONE)
+    if outcome is TokenOutcome.UNKNOWN_TOKEN:
+        return ReleaseAck(released=False)  # voted, or already released: harmless for a retried release
+    raise _token_error(outcome)
+
+
+def _refused(exc: IngestRefused) -> ApiError:
+    status = {ErrorCode.CONFLICT: 409, ErrorCode.BAD_SIGNATURE: 422, ErrorCode.UNKNOWN_KIOSK: 403}.get(exc.code, 422)
+    return ApiError(status, exc.code, exc.detail)
+
+
+@router.post("/batches")
+def batches(body: BallotBatch, peer: KioskDep, office: OfficeDep) -> BatchReceipt:
+    same_kiosk(peer, body.kiosk_id)
+    try:
+        return ingest_batch(office.db, office.manifest, office.checker, body, now=office.clock()).receipt
+    except IngestRefused as exc:
+        raise _refused(exc) from None
+
+
+@router.post("/provisional")
+def provisional(body: ProvisionalSubmission, peer: KioskDep, office: OfficeDep) -> ProvisionalAck:
+    same_kiosk(peer, body.kiosk_id)
+    try:
+        duplicate = receive_envelope(office, body)
+    except IngestRefused as exc:
+        raise _refused(exc) from None
+    return ProvisionalAck(envelope_id=body.envelope_id, duplicate=duplicate)
+
+
+@router.post("/audit-segments")
+def audit_segments(body: AuditSegment, peer: KioskDep, office: OfficeDep) -> AuditSegmentAck:
+    same_kiosk(peer, body.kiosk_id)
+    with office.db.transaction() as s:
+        for entry in body.entries:
+            have = s.get(KioskAuditEntry, (peer, entry.seq))
+            if have is None:
+                s.add(
+                    KioskAuditEntry(
+                        kiosk_id=peer, seq=entry.seq, entry=entry.model_dump(mode="json"), entry_hash=entry.entry_hash
+                    )
+                )
+            elif have.entry_hash != entry.entry_hash or have.entry != entry.model_dump(mode="json"):
+                raise ApiError(409, ErrorCode.CONFLICT, f"audit entry {entry.seq} differs from the one stored")
+        s.flush()
+        seqs = list(
+            s.scalars(select(KioskAuditEntry.seq).where(KioskAuditEntry.kiosk_id == peer).order_by(KioskAuditEntry.seq))
+        )
+        through = 0
+        for seq in seqs:
+            if seq != through + 1:
+                break
+            through = seq
+        kiosk = s.get_one(Kiosk, peer)
+        kiosk.status = {**kiosk.status, "audit_head": body.head.model_dump(mode="json")}
+    return AuditSegmentAck(stored_through=through)
+
+
+@router.post("/heartbeat")
+def heartbeat(body: Heartbeat, peer: KioskDep, office: OfficeDep) -> HeartbeatAck:
+    same_kiosk(peer, body.kiosk_id)
+    _kiosk_centre(office, body.kiosk_id, body.centre_id)
+    now = office.clock()
+    with office.db.transaction() as s:
+        kiosk = s.get_one(Kiosk, peer)
+        kiosk.last_seen_at = now
+        kiosk.status = {**kiosk.status, **body.model_dump(mode="json", exclude={"protocol_version", "kiosk_id"})}
+        if body.backlog.pending_voted_marks == 0:
+            pollbook.release_expired(s, kiosk_id=KioskId(peer), now=now)
+    return HeartbeatAck(server_time=now)

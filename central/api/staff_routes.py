@@ -1,0 +1,150 @@
+"""Staff API (bearer token from a staff card login): enrolment, adjudication, manual results, close, results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from cryptography import x509
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from central import audit, provisional
+from central.api.deps import OfficeDep, StaffDep, require
+from central.api.errors import ERRORS, ApiError
+from central.auth import (
+    STAFF_LOGIN_PREFIX,
+    AuthError,
+    Role,
+    check_staff_certificate,
+    consume_challenge,
+    decode_b64,
+    issue_token,
+    new_challenge,
+    verify_signature,
+)
+from central.office import enrol_kiosk
+from sync.protocol import ErrorCode
+
+router = APIRouter(prefix="/api", tags=["staff"], responses=ERRORS)  # type: ignore[arg-type]
+
+Pem = Annotated[str, StringConstraints(min_length=64, max_length=16384)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Challenge(BaseModel):
+    nonce: str
+    expires_at: dt.datetime
+
+
+class LoginRequest(_In):
+    certificate_pem: Pem
+    nonce: Hex64
+    signature: Annotated[str, StringConstraints(min_length=40, max_length=700)]
+
+
+class LoginResponse(BaseModel):
+    token: str
+    subject: str
+    role: str
+
+
+def _load_pem(pem: str) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise ApiError(422, ErrorCode.MALFORMED, "certificate_pem is not a PEM certificate") from None
+
+
+@router.post("/staff/challenge")
+def staff_challenge(office: OfficeDep) -> Challenge:
+    with office.db.transaction() as s:
+        nonce, expires = new_challenge(s, office.clock())
+    return Challenge(nonce=nonce, expires_at=expires)
+
+
+@router.post("/staff/login")
+def staff_login(body: LoginRequest, office: OfficeDep) -> LoginResponse:
+    """A staff card signs ``STAFF_LOGIN_PREFIX + nonce``; the answer is a bearer token for this role."""
+    if office.staff_ca is None:
+        raise ApiError(403, ErrorCode.UNKNOWN_TOKEN, "staff login is not configured (server.staff_ca)")
+    cert = _load_pem(body.certificate_pem)
+    now = office.clock()
+    with office.db.transaction() as s:
+        try:
+            consume_challenge(s, body.nonce, now)
+            staff = check_staff_certificate(cert, office.staff_ca, office.staff_crl, now)
+            verify_signature(cert, decode_b64(body.signature), STAFF_LOGIN_PREFIX + body.nonce.encode())
+        except AuthError as exc:
+            refused = str(exc)
+        else:
+            token = issue_token(s, staff, now, office.config.staff_token_minutes)
+            audit.append(s, at=now, actor=staff.subject, action="staff.login", details={"role": staff.role.value})
+            return LoginResponse(token=token, subject=staff.subject, role=staff.role.value)
+    with office.db.transaction() as s:
+        audit.append(s, at=now, actor="unknown", action="staff.login_refused", details={"reason": refused})
+    raise ApiError(401, ErrorCode.UNKNOWN_TOKEN, refused)
+
+
+class EnrolRequest(_In):
+    certificate_pem: Pem
+
+
+@router.post("/admin/kiosks")
+def enrol(body: EnrolRequest, staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+    require(staff, Role.ADMINISTRATOR)
+    cert = _load_pem(body.certificate_pem)
+    with office.db.transaction() as s:
+        try:
+            kiosk_id = enrol_kiosk(s, office, cert, actor=staff.subject, now=office.clock())
+        except AuthError as exc:
+            raise ApiError(422, ErrorCode.UNKNOWN_KIOSK, str(exc)) from None
+    return {"kiosk_id": kiosk_id}
+
+
+class AuditEntryOut(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    action: str
+    details: dict[str, Any]
+    entry_hash: str
+
+
+@router.get("/audit")
+def audit_log(staff: StaffDep, office: OfficeDep, after: Annotated[int, Field(ge=0)] = 0) -> list[AuditEntryOut]:
+    require(staff, Role.ADMINISTRATOR, Role.COMMITTEE_MEMBER, Role.OBSERVER)
+    with office.db.transaction() as s:
+        return [AuditEntryOut(**e.__dict__) for e in audit.entries(s, after=after)]
+
+
+@router.post("/provisional/process")
+def process_provisional(staff: StaffDep, office: OfficeDep) -> dict[str, int]:
+    require(staff, Role.ADMINISTRATOR, Role.COMMITTEE_MEMBER)
+    return provisional.process_envelopes(office)
+
+
+@router.get("/adjudication")
+def adjudication_queue(staff: StaffDep, office: OfficeDep) -> list[dict[str, str]]:
+    require(staff, Role.COMMITTEE_MEMBER)
+    return provisional.pending(office)
+
+
+class DecisionRequest(_In):
+    decision: provisional.Decision
+    reason: Reason
+
+
+@router.post("/adjudication/{envelope_id}")
+def adjudicate(envelope_id: str, body: DecisionRequest, staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+    require(staff, Role.COMMITTEE_MEMBER)
+    try:
+        status = provisional.decide(office, envelope_id, body.decision, body.reason, actor=staff.subject)
+    except provisional.AdjudicationError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
+    return {"envelope_id": envelope_id, "status": status.value}

@@ -1,0 +1,179 @@
+"""Who is calling: kiosks by their TLS client certificate, staff by a card challenge-response.
+
+Kiosks. uvicorn verifies the client certificate against the kiosk CA (``--ssl-cert-reqs 2``) but does not
+hand the certificate to the application; ``central.tls`` adds it to each request's ASGI scope as the
+standard ASGI "tls" extension (``scope["extensions"]["tls"]["client_cert_chain"]``). The kiosk id is the
+certificate's SAN dNSName; the certificate's SHA-256 must equal the one enrolled for that kiosk
+(administrator action, audited). Batches and envelopes are also signed with the same key, so a stored
+batch proves its origin without the TLS session.
+
+Staff. ``POST /api/staff/challenge`` gives a fresh nonce; the staff card signs ``STAFF_LOGIN_PREFIX + nonce``
+with its authentication key; ``POST /api/staff/login`` checks the certificate (issued by the staff CA, valid
+now, not on the staff CRL, role from its certificate policy), the signature and the nonce (single use), and
+issues a bearer token (random, stored only as its SHA-256, expires). Every login is audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from central.models import StaffChallenge, StaffToken
+
+STAFF_LOGIN_PREFIX = b"sanduq-central-staff-login:v1:"
+STAFF_ROLE_POLICY_ARC = "2.25.215866341717331958627497154634931036241.1"
+
+
+class Role(enum.Enum):
+    POLL_WORKER = "poll_worker"
+    COMMITTEE_MEMBER = "committee_member"
+    ADMINISTRATOR = "administrator"
+    OBSERVER = "observer"
+
+
+_POLICY_ROLES = {
+    f"{STAFF_ROLE_POLICY_ARC}.1": Role.POLL_WORKER,
+    f"{STAFF_ROLE_POLICY_ARC}.2": Role.COMMITTEE_MEMBER,
+    f"{STAFF_ROLE_POLICY_ARC}.3": Role.ADMINISTRATOR,
+}
+
+
+class AuthError(Exception):
+    """The caller could not be authenticated; the message says why (safe to show)."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    subject: str
+    role: Role
+
+
+def cert_sha256(cert: x509.Certificate) -> str:
+    return hashlib.sha256(cert.public_bytes(Encoding.DER)).hexdigest()
+
+
+def kiosk_id_of(cert: x509.Certificate) -> str:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        raise AuthError("kiosk certificate has no subjectAltName") from None
+    names = san.get_values_for_type(x509.DNSName)
+    if len(names) != 1:
+        raise AuthError("kiosk certificate must name exactly one kiosk (one dNSName)")
+    return names[0]
+
+
+def verify_signature(cert: x509.Certificate, signature: bytes, data: bytes) -> None:
+    """ECDSA P-256/SHA-256 (DER), RSA PKCS#1 v1.5/SHA-256 or Ed25519; raises AuthError if it does not verify."""
+    key = cert.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+        elif isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, data)
+        else:
+            raise AuthError(f"unsupported key type {type(key).__name__}")
+    except InvalidSignature:
+        raise AuthError("signature does not verify") from None
+
+
+def decode_b64(value: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise AuthError("not base64") from None
+
+
+# ---- staff ----------------------------------------------------------------------------------------------
+
+
+def new_challenge(session: Session, now: dt.datetime, ttl_seconds: int = 120) -> tuple[str, dt.datetime]:
+    session.execute(delete(StaffChallenge).where(StaffChallenge.expires_at < now))
+    nonce = secrets.token_hex(32)
+    expires = now + dt.timedelta(seconds=ttl_seconds)
+    session.add(StaffChallenge(nonce=nonce, expires_at=expires))
+    return nonce, expires
+
+
+def staff_role_of(cert: x509.Certificate) -> Role:
+    try:
+        policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    except x509.ExtensionNotFound:
+        raise AuthError("staff certificate has no role policy") from None
+    roles = {
+        _POLICY_ROLES[p.policy_identifier.dotted_string]
+        for p in policies
+        if p.policy_identifier.dotted_string in _POLICY_ROLES
+    }
+    if len(roles) != 1:
+        raise AuthError("staff certificate must carry exactly one role")
+    return roles.pop()
+
+
+def check_staff_certificate(
+    cert: x509.Certificate, staff_ca: x509.Certificate, crl: x509.CertificateRevocationList | None, now: dt.datetime
+) -> Staff:
+    try:
+        cert.verify_directly_issued_by(staff_ca)
+    except (ValueError, TypeError, InvalidSignature):
+        raise AuthError("certificate is not issued by the election staff CA") from None
+    if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        raise AuthError("certificate is not valid now")
+    if crl is not None:
+        if not crl.is_signature_valid(staff_ca.public_key()):  # type: ignore[arg-type]
+            raise AuthError("staff CRL signature does not verify")
+        if crl.next_update_utc is not None and crl.next_update_utc < now:
+            raise AuthError("staff CRL is out of date")
+        if crl.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+            raise AuthError("certificate is revoked")
+    role = staff_role_of(cert)
+    cn = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    serial = cert.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)
+    name = str(cn[0].value) if cn else "staff"
+    ident = str(serial[0].value) if serial else format(cert.serial_number, "x")
+    return Staff(subject=f"{name} [{ident}]", role=role)
+
+
+def consume_challenge(session: Session, nonce: str, now: dt.datetime) -> None:
+    row = session.execute(delete(StaffChallenge).where(StaffChallenge.nonce == nonce, StaffChallenge.expires_at >= now))
+    if row.rowcount != 1:  # type: ignore[attr-defined]
+        raise AuthError("unknown or expired challenge")
+
+
+def issue_token(session: Session, staff: Staff, now: dt.datetime, minutes: int) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        StaffToken(
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            subject=staff.subject,
+            role=staff.role.value,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )
+    )
+    return token
+
+
+def staff_for_token(session: Session, token: str, now: dt.datetime) -> Staff:
+    row = session.scalar(
+        select(StaffToken).where(StaffToken.token_sha256 == hashlib.sha256(token.encode()).hexdigest())
+    )
+    if row is None:
+        raise AuthError("unknown token")
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
+    if expires < now:
+        raise AuthError("token expired")
+    return Staff(subject=row.subject, role=Role(row.role))

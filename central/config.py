@@ -1,0 +1,99 @@
+"""The central office's configuration (config/central.toml), parsed once at the edge into a typed value."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing a field or has a wrong value; the message names it."""
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    cert: Path
+    key: Path
+    kiosk_ca: Path
+
+
+@dataclass(frozen=True)
+class CentralConfig:
+    database_url: str
+    election_dir: Path
+    record_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8443
+    tls: TlsConfig | None = None
+    staff_ca: Path | None = None
+    kiosk_ca: Path | None = None
+    envelope_private_key: Path | None = None
+    checkin_lock_seconds: int = 600
+    turnout_bucket_minutes: int = 15
+    staff_token_minutes: int = 720
+
+
+def _path(base: Path, value: Any, where: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a path")
+    p = Path(value)
+    return p if p.is_absolute() else (base / p)
+
+
+def load_config(path: Path, *, base: Path | None = None) -> CentralConfig:
+    """Read a TOML config; relative paths are resolved against ``base`` (default: the current directory)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return parse_config(data, base=base or Path.cwd())
+
+
+def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
+    db = data.get("database", {})
+    election = data.get("election", {})
+    server = data.get("server", {})
+    policy = data.get("policy", {})
+    url = db.get("url")
+    if not isinstance(url, str) or "://" not in url:
+        raise ConfigError("database.url: expected a SQLAlchemy URL")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        url = "sqlite:///" + str(base / url.removeprefix("sqlite:///"))
+    tls = None
+    if "tls_cert" in server:
+        tls = TlsConfig(
+            cert=_path(base, server.get("tls_cert"), "server.tls_cert"),
+            key=_path(base, server.get("tls_key"), "server.tls_key"),
+            kiosk_ca=_path(base, server.get("kiosk_ca"), "server.kiosk_ca"),
+        )
+    ints: dict[str, int] = {}
+    for key, default in (("checkin_lock_seconds", 600), ("turnout_bucket_minutes", 15), ("staff_token_minutes", 720)):
+        value = policy.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"policy.{key}: expected a positive integer")
+        ints[key] = value
+    if 60 % ints["turnout_bucket_minutes"] != 0:
+        raise ConfigError("policy.turnout_bucket_minutes: must divide 60")
+    port = server.get("port", 8443)
+    if not isinstance(port, int) or not 0 < port < 65536:
+        raise ConfigError("server.port: expected a TCP port")
+    return CentralConfig(
+        database_url=url,
+        election_dir=_path(base, election.get("dir"), "election.dir"),
+        record_dir=_path(base, election.get("record_dir", "out/central/record"), "election.record_dir"),
+        host=str(server.get("host", "127.0.0.1")),
+        port=port,
+        tls=tls,
+        staff_ca=_path(base, server["staff_ca"], "server.staff_ca") if "staff_ca" in server else None,
+        kiosk_ca=_path(base, server["kiosk_ca"], "server.kiosk_ca") if "kiosk_ca" in server else None,
+        envelope_private_key=(
+            _path(base, election["envelope_private_key"], "election.envelope_private_key")
+            if "envelope_private_key" in election
+            else None
+        ),
+        checkin_lock_seconds=ints["checkin_lock_seconds"],
+        turnout_bucket_minutes=ints["turnout_bucket_minutes"],
+        staff_token_minutes=ints["staff_token_minutes"],
+    )

@@ -1,0 +1,1 @@
+"""Server-rendered dashboard pages (Arabic RTL and English), inline SVG charts, no scripts from elsewhere."""

@@ -1,0 +1,291 @@
+"""Ballot batch ingest: origin, proofs, ballot style, confirmation-code chain, idempotency, running tally.
+
+Order of checks for one ``BallotBatch`` (sync protocol v1):
+1. the batch's kiosk is the TLS peer (checked by the API), is in the manifest and is enrolled;
+2. the kiosk's signature over ``signing_bytes(batch)`` verifies with its enrolled certificate's key;
+3. idempotency: a batch id seen before with the same bytes returns the stored receipt (no double count); with
+   other bytes it is a conflict, refused and logged;
+4. per ballot (CPU work, outside any lock): parse and verify every proof (``BallotChecker.check``), the
+   wire style equals the encrypted ballot's style, the kiosk's centre serves that wilayat (if not: FLAGGED
+   for the committee, Art. 6);
+5. inside one transaction holding the kiosk row lock: the ballots (shuffled in the batch) must extend the
+   kiosk's confirmation-code chain from its current head, each code recomputed; ballots off the chain are
+   rejected with the reason; accepted cast ballots are added to the per-contest encrypted tally.
+
+A ballot id already stored (re-sent in a new batch) counts as a duplicate and changes nothing. Rejected
+ballots are stored with their reason (status ``rejected``), rejected batches in ``rejected_submissions``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.auth import AuthError, decode_b64, verify_signature
+from central.crypto import BallotChecker, BallotRejected, CheckedBallot
+from central.db import Database
+from central.models import Ballot, BallotStatus, Batch, Kiosk, RejectedSubmission, TallyState
+from election.manifest import BallotStyleId, CentreId, KioskId, Manifest
+from sync.protocol import BallotBatch, BallotDisposition, BatchBallot, BatchReceipt, ErrorCode, signing_bytes, to_wire
+
+log = logging.getLogger(__name__)
+
+
+class IngestRefused(Exception):
+    """The whole submission is refused; ``code`` is the protocol error code, the message the detail."""
+
+    def __init__(self, code: ErrorCode, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class _Item:
+    wire: BatchBallot
+    checked: CheckedBallot | None = None
+    status: BallotStatus = BallotStatus.ACCEPTED
+    reason: str | None = None
+    tallied: bool = False
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    receipt: BatchReceipt
+    rejected: dict[str, str] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
+
+
+def kiosk_certificate(session: Session, kiosk_id: str) -> x509.Certificate:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None or kiosk.public_key_pem is None:
+        raise IngestRefused(ErrorCode.UNKNOWN_KIOSK, f"kiosk {kiosk_id!r} is not enrolled")
+    return x509.load_pem_x509_certificate(kiosk.public_key_pem.encode())
+
+
+def refuse(
+    db: Database, *, kind: str, kiosk_id: str | None, item_id: str | None, reason: str, body: bytes, now: dt.datetime
+) -> None:
+    """Keep a refused submission and log it (its own transaction: the refusal must survive)."""
+    digest = hashlib.sha256(body).hexdigest()
+    with db.transaction() as s:
+        s.add(
+            RejectedSubmission(
+                kind=kind, kiosk_id=kiosk_id, item_id=item_id, reason=reason, body_sha256=digest, received_at=now
+            )
+        )
+        audit.append(
+            s,
+            at=now,
+            actor=f"kiosk:{kiosk_id}" if kiosk_id else "unknown",
+            action=f"{kind}.refused",
+            details={"id": item_id, "reason": reason, "body_sha256": digest},
+        )
+
+
+def check_origin(
+    db: Database, kind: str, kiosk_id: str, item_id: str, signed: bytes, sig: str, body: bytes, now: dt.datetime
+) -> None:
+    with db.transaction() as s:
+        try:
+            cert = kiosk_certificate(s, kiosk_id)
+        except IngestRefused as exc:
+            refusal: IngestRefused | None = exc
+        else:
+            refusal = None
+            try:
+                verify_signature(cert, decode_b64(sig), signed)
+            except AuthError as exc:
+                refusal = IngestRefused(ErrorCode.BAD_SIGNATURE, f"kiosk signature: {exc}")
+    if refusal is not None:
+        refuse(db, kind=kind, kiosk_id=kiosk_id, item_id=item_id, reason=refusal.detail, body=body, now=now)
+        raise refusal
+
+
+def ingest_batch(
+    db: Database, manifest: Manifest, checker: BallotChecker, batch: BallotBatch, *, now: dt.datetime
+) -> IngestResult:
+    body = to_wire(batch)
+    digest = hashlib.sha256(body).hexdigest()
+    if batch.kiosk_id not in manifest.kiosks_by_id:
+        refuse(
+            db,
+            kind="batch",
+            kiosk_id=batch.kiosk_id,
+            item_id=batch.batch_id,
+            reason="kiosk not in the manifest",
+            body=body,
+            now=now,
+        )
+        raise IngestRefused(ErrorCode.UNKNOWN_KIOSK, f"kiosk {batch.kiosk_id!r} is not in the manifest")
+    replay = _replayed(db, batch, digest, body, now)
+    if replay is not None:
+        return IngestResult(replay)
+    check_origin(db, "batch", batch.kiosk_id, batch.batch_id, signing_bytes(batch), batch.signature, body, now)
+    centre = manifest.kiosks_by_id[KioskId(batch.kiosk_id)].centre
+    items = [check_item(manifest, checker, centre, b) for b in batch.ballots]
+    with db.transaction() as s:
+        kiosk = s.execute(select(Kiosk).where(Kiosk.kiosk_id == batch.kiosk_id).with_for_update()).scalar_one()
+        again = s.get(Batch, batch.batch_id)
+        if again is not None:  # the same batch raced in on another connection
+            if again.body_sha256 != digest:
+                raise IngestRefused(ErrorCode.CONFLICT, "batch id reused with different content")
+            return IngestResult(_duplicate(again))
+        known = set(
+            s.scalars(select(Ballot.ballot_id).where(Ballot.ballot_id.in_([b.ballot_id for b in batch.ballots])))
+        )
+        fresh = [i for i in items if i.wire.ballot_id not in known]
+        head = kiosk.chain_head or checker.genesis(batch.kiosk_id)
+        kiosk.chain_head = _extend_chain(checker, batch.kiosk_id, head, fresh)
+        tallied = [
+            i for i in fresh if i.status is BallotStatus.ACCEPTED and i.wire.disposition is BallotDisposition.CAST
+        ]
+        add_to_tally(s, checker, [i.checked for i in tallied if i.checked is not None])
+        for i in fresh:
+            s.add(
+                Ballot(
+                    ballot_id=i.wire.ballot_id,
+                    kiosk_id=batch.kiosk_id,
+                    batch_id=batch.batch_id,
+                    style_id=i.wire.ballot_style_id,
+                    confirmation_code=i.wire.confirmation_code,
+                    status=i.status,
+                    reason=i.reason,
+                    spoiled=i.wire.disposition is BallotDisposition.CHALLENGED,
+                    payload=i.wire.encrypted_ballot,
+                )
+            )
+        stored = [i for i in fresh if i.status is not BallotStatus.REJECTED]
+        kiosk.ballots_accepted += len(tallied)
+        kiosk.last_seen_at = now
+        receipt = BatchReceipt(
+            batch_id=batch.batch_id,
+            accepted=len(stored),
+            duplicate_ballots=len(items) - len(fresh),
+            duplicate_batch=False,
+        )
+        s.add(
+            Batch(
+                batch_id=batch.batch_id,
+                kiosk_id=batch.kiosk_id,
+                body_sha256=digest,
+                received_at=now,
+                response=receipt.model_dump(mode="json"),
+            )
+        )
+        rejected = {i.wire.ballot_id: i.reason or "" for i in fresh if i.status is BallotStatus.REJECTED}
+        flagged = {i.wire.ballot_id: i.reason or "" for i in fresh if i.status is BallotStatus.FLAGGED}
+        audit.append(
+            s,
+            at=now,
+            actor=f"kiosk:{batch.kiosk_id}",
+            action="batch.received",
+            details={
+                "batch_id": batch.batch_id,
+                "body_sha256": digest,
+                "stored": len(stored),
+                "duplicates": len(items) - len(fresh),
+                "rejected": rejected,
+                "flagged": flagged,
+            },
+        )
+    return IngestResult(receipt, rejected, flagged)
+
+
+def _duplicate(row: Batch) -> BatchReceipt:
+    return BatchReceipt.model_validate({**row.response, "duplicate_batch": True})
+
+
+def _replayed(db: Database, batch: BallotBatch, digest: str, body: bytes, now: dt.datetime) -> BatchReceipt | None:
+    with db.transaction() as s:
+        row = s.get(Batch, batch.batch_id)
+        if row is None:
+            return None
+        if row.body_sha256 == digest:
+            return _duplicate(row)
+    refuse(
+        db,
+        kind="batch",
+        kiosk_id=batch.kiosk_id,
+        item_id=batch.batch_id,
+        reason="batch id reused with different content",
+        body=body,
+        now=now,
+    )
+    raise IngestRefused(ErrorCode.CONFLICT, "batch id reused with different content")
+
+
+def check_item(manifest: Manifest, checker: BallotChecker, centre: str, wire: BatchBallot) -> _Item:
+    item = _Item(wire)
+    try:
+        item.checked = checker.check(wire.encrypted_ballot)
+    except BallotRejected as exc:
+        item.status, item.reason = BallotStatus.REJECTED, exc.reason
+        return item
+    if item.checked.ballot_id != wire.ballot_id or item.checked.style_id != wire.ballot_style_id:
+        item.status, item.reason = BallotStatus.REJECTED, "ballot id or style differs from the encrypted ballot"
+        return item
+    style = manifest.styles_by_id.get(BallotStyleId(wire.ballot_style_id))
+    if style is None:
+        item.status, item.reason = (
+            BallotStatus.REJECTED,
+            f"ballot style {wire.ballot_style_id!r} is not in this election",
+        )
+    elif not manifest.centre_serves(CentreId(centre), style.wilayat):
+        item.status = BallotStatus.FLAGGED
+        item.reason = f"centre {centre!r} does not serve wilayat {style.wilayat!r} (ballot style {style.id!r})"
+    return item
+
+
+def _extend_chain(checker: BallotChecker, kiosk_id: str, head: str, items: list[_Item]) -> str:
+    """Walk the chain from ``head`` through the (shuffled) items; those not reached are rejected."""
+    by_previous: dict[str, list[_Item]] = defaultdict(list)
+    for i in items:
+        by_previous[i.wire.previous_code].append(i)
+    reached: set[int] = set()
+    while by_previous.get(head):
+        candidates = by_previous.pop(head)
+        nxt = None
+        for i in candidates:
+            if i.checked is None:  # unparseable: rejected already; its claimed code keeps the chain going
+                if nxt is None:
+                    nxt = i
+                continue
+            try:
+                code = checker.next_code(head, kiosk_id, i.checked)
+            except BallotRejected:
+                continue
+            if code == i.wire.confirmation_code and nxt is None:
+                nxt = i
+        if nxt is None:
+            break
+        reached.add(id(nxt))
+        head = nxt.wire.confirmation_code
+    for i in items:
+        if id(i) not in reached and i.status is not BallotStatus.REJECTED:
+            i.status, i.reason = BallotStatus.REJECTED, "confirmation-code chain broken (code or previous code wrong)"
+    return head
+
+
+def add_to_tally(s: Session, checker: BallotChecker, ballots: list[CheckedBallot]) -> None:
+    by_contest: dict[str, list[CheckedBallot]] = defaultdict(list)
+    for b in ballots:
+        for contest_id in b.contest_ids:
+            by_contest[contest_id].append(b)
+    for contest_id in sorted(by_contest):  # a fixed lock order: no deadlock between concurrent batches
+        row = s.execute(
+            select(TallyState).where(TallyState.contest_id == contest_id).with_for_update()
+        ).scalar_one_or_none()
+        if row is None:
+            row = TallyState(contest_id=contest_id, state=checker.empty_tally(contest_id), ballots=0)
+            s.add(row)
+        row.state = checker.add_to_tally(contest_id, row.state, by_contest[contest_id])
+        row.ballots += len(by_contest[contest_id])

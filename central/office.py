@@ -1,0 +1,120 @@
+"""The central office's composition: database, election definition, crypto port, keys and clock in one value
+that the API, the CLI and the tests share. Reading files happens here (the edge), once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central import audit
+from central.auth import AuthError, cert_sha256, kiosk_id_of
+from central.config import CentralConfig
+from central.crypto import BallotChecker, ElectionChecker
+from central.db import Database
+from central.models import CentreStatus, Kiosk, TallyState
+from election.context import ElectionContext
+from election.manifest import Manifest
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+MANIFEST_FILE = "manifest.json"
+CONTEXT_FILE = "election-context.json"
+
+
+@dataclass
+class Office:
+    config: CentralConfig
+    db: Database
+    manifest: Manifest
+    context: ElectionContext
+    checker: BallotChecker
+    clock: Clock = utc_now
+    staff_ca: x509.Certificate | None = None
+    staff_crl: x509.CertificateRevocationList | None = None
+    envelope_key: bytes | None = None
+    kiosk_ca: x509.Certificate | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, config: CentralConfig, *, clock: Clock = utc_now) -> Office:
+        manifest = Manifest.from_dict(json.loads((config.election_dir / MANIFEST_FILE).read_text(encoding="utf-8")))
+        context = ElectionContext.from_dict(
+            json.loads((config.election_dir / CONTEXT_FILE).read_text(encoding="utf-8"))
+        )
+        if context.manifest_hash != manifest.manifest_hash:
+            raise ValueError("the election context belongs to another manifest")
+        staff_ca = x509.load_pem_x509_certificate(config.staff_ca.read_bytes()) if config.staff_ca else None
+        key = _read_envelope_key(config.envelope_private_key) if config.envelope_private_key else None
+        return cls(
+            config,
+            Database(config.database_url),
+            manifest,
+            context,
+            ElectionChecker(context, manifest),
+            clock,
+            staff_ca,
+            None,
+            key,
+        )
+
+    def prepare(self) -> None:
+        """Create the rows every later step locks: one per kiosk, centre and contest (idempotent)."""
+        with self.db.transaction() as s:
+            have = set(s.scalars(select(Kiosk.kiosk_id)))
+            for k in self.manifest.kiosks:
+                if k.id not in have:
+                    s.add(Kiosk(kiosk_id=k.id, centre_id=k.centre, status={}, ballots_accepted=0))
+            centres = set(s.scalars(select(CentreStatus.centre_id)))
+            for c in self.manifest.centres:
+                if c.id not in centres:
+                    s.add(CentreStatus(centre_id=c.id, manual=False))
+            tallies = set(s.scalars(select(TallyState.contest_id)))
+            for contest in self.manifest.contests:
+                if contest.id not in tallies:
+                    s.add(TallyState(contest_id=contest.id, state=self.checker.empty_tally(contest.id), ballots=0))
+
+
+def _read_envelope_key(path: Path) -> bytes:
+    raw = path.read_bytes().strip()
+    key = bytes.fromhex(raw.decode()) if len(raw) == 64 else raw
+    if len(key) != 32:
+        raise ValueError(f"{path}: expected a 32-byte X25519 private key (raw or hex)")
+    return key
+
+
+def enrol_kiosk(s: Session, office: Office, cert: x509.Certificate, *, actor: str, now: dt.datetime) -> str:
+    """Bind a kiosk certificate (SAN = kiosk id, from the election's kiosk CA) to the manifest's kiosk."""
+    kiosk_id = kiosk_id_of(cert)
+    kiosk = s.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise AuthError(f"kiosk {kiosk_id!r} is not in the manifest")
+    if office.kiosk_ca is not None:
+        try:
+            cert.verify_directly_issued_by(office.kiosk_ca)
+        except (ValueError, TypeError, InvalidSignature):
+            raise AuthError("certificate is not issued by the election's kiosk CA") from None
+    pem = cert.public_bytes(Encoding.PEM).decode()
+    kiosk.cert_sha256, kiosk.public_key_pem = cert_sha256(cert), pem
+    kiosk.enrolled_at, kiosk.enrolled_by = now, actor
+    audit.append(
+        s,
+        at=now,
+        actor=actor,
+        action="kiosk.enrolled",
+        details={"kiosk_id": kiosk_id, "cert_sha256": kiosk.cert_sha256},
+    )
+    return kiosk_id

@@ -1,0 +1,253 @@
+"""The poll book (Decision 128/2003 Art. 3 and 4): civil number -> eligibility and ballot style; check-in
+locks the voter to one kiosk while voting; the voted mark closes the record. One voter, one vote across every
+centre: each transition is ONE conditional UPDATE (``... WHERE state = ...``), so of two kiosks racing for the
+same voter exactly one sees a changed row; no read-then-write window exists.
+
+What is never stored: which ballot a voter cast, where or exactly when they voted. The voted mark clears the
+kiosk lock and adds 1 to a coarse turnout bucket (centre, wilayat, 15 minutes), the only trace of time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from central.models import SpentToken, TurnoutBucket, Voter, VoterState
+from election.manifest import CentreId, KioskId, Manifest, WilayatCode
+from election.roll import RollEntry
+
+
+class CheckInOutcome(enum.Enum):
+    OK = "ok"
+    NOT_ON_ROLL = "not_on_roll"
+    NOT_ELIGIBLE = "not_eligible"
+    ALREADY_VOTED = "already_voted"
+    VOTING_ELSEWHERE = "voting_elsewhere"  # checked in at another kiosk and the lock has not expired
+    WRONG_CENTRE = "wrong_centre"  # a non-unified centre that does not serve the voter's wilayat
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    outcome: CheckInOutcome
+    wilayat: str | None = None
+    style_id: str | None = None
+    lock_token: str | None = None
+    lock_expires_at: dt.datetime | None = None
+
+
+class RollImportError(ValueError):
+    """A roll entry names a wilayat without a ballot style."""
+
+
+def import_roll(session: Session, manifest: Manifest, entries: Iterable[RollEntry], *, chunk: int = 20_000) -> int:
+    """Load the roll into an empty poll book; the style of each voter is their wilayat's ballot style."""
+    styles = {w.code: manifest.style_for_wilayat(w.code).id for w in manifest.wilayats}
+    count = 0
+    rows: list[dict[str, object]] = []
+    for entry in entries:
+        style = styles.get(entry.wilayat)
+        if style is None:
+            raise RollImportError(f"roll entry {count + 1}: unknown wilayat {entry.wilayat!r}")
+        rows.append(
+            {
+                "civil_number": entry.civil_number,
+                "wilayat": entry.wilayat,
+                "style_id": style,
+                "eligible": entry.eligible,
+                "state": VoterState.NOT_VOTED,
+            }
+        )
+        count += 1
+        if len(rows) >= chunk:
+            session.execute(insert(Voter), rows)
+            rows = []
+    if rows:
+        session.execute(insert(Voter), rows)
+    return count
+
+
+def check_in(
+    session: Session,
+    manifest: Manifest,
+    *,
+    civil_number: str,
+    kiosk_id: KioskId,
+    now: dt.datetime,
+    lock_seconds: int,
+) -> CheckIn:
+    """Lock the voter to ``kiosk_id`` if they may vote there now (atomic against every other kiosk)."""
+    voter = session.get(Voter, civil_number)
+    if voter is None:
+        return CheckIn(CheckInOutcome.NOT_ON_ROLL)
+    if not voter.eligible:
+        return CheckIn(CheckInOutcome.NOT_ELIGIBLE, wilayat=voter.wilayat)
+    centre = manifest.kiosks_by_id[kiosk_id].centre
+    if not manifest.centre_serves(centre, WilayatCode(voter.wilayat)):
+        return CheckIn(CheckInOutcome.WRONG_CENTRE, wilayat=voter.wilayat)
+    if voter.state is VoterState.CHECKED_IN and voter.lock_kiosk == kiosk_id:
+        # A retried check-in (or a new card insertion) at the kiosk that holds the lock: the same lock.
+        return CheckIn(CheckInOutcome.OK, voter.wilayat, voter.style_id, voter.lock_token, voter.lock_expires_at)
+    token = secrets.token_hex(16)
+    expires = now + dt.timedelta(seconds=lock_seconds)
+    result = session.execute(
+        update(Voter)
+        .where(Voter.civil_number == civil_number, Voter.eligible.is_(True), Voter.state == VoterState.NOT_VOTED)
+        .values(state=VoterState.CHECKED_IN, lock_kiosk=kiosk_id, lock_token=token, lock_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return CheckIn(CheckInOutcome.OK, voter.wilayat, voter.style_id, token, expires)
+    session.expire(voter)
+    state = session.get_one(Voter, civil_number).state
+    if state is VoterState.VOTED:
+        return CheckIn(CheckInOutcome.ALREADY_VOTED, wilayat=voter.wilayat)
+    return CheckIn(CheckInOutcome.VOTING_ELSEWHERE, wilayat=voter.wilayat)
+
+
+def release_expired(session: Session, *, kiosk_id: KioskId, now: dt.datetime) -> int:
+    """End the expired locks of a kiosk whose heartbeat shows no pending voted mark (sync protocol: an
+    expired lock is never handed to another kiosk merely because it expired)."""
+    result = session.execute(
+        update(Voter)
+        .where(Voter.lock_kiosk == kiosk_id, Voter.state == VoterState.CHECKED_IN, Voter.lock_expires_at < now)
+        .values(state=VoterState.NOT_VOTED, lock_kiosk=None, lock_token=None, lock_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def bucket_start(now: dt.datetime, minutes: int) -> dt.datetime:
+    now = now.astimezone(dt.UTC)
+    return now.replace(minute=(now.minute // minutes) * minutes, second=0, microsecond=0)
+
+
+def _count_turnout(session: Session, centre: CentreId, wilayat: str, now: dt.datetime, minutes: int) -> None:
+    values = {"centre_id": centre, "wilayat": wilayat, "bucket_start": bucket_start(now, minutes), "count": 1}
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg = postgresql.insert(TurnoutBucket).values(values)
+        session.execute(
+            pg.on_conflict_do_update(
+                index_elements=["centre_id", "wilayat", "bucket_start"], set_={"count": TurnoutBucket.count + 1}
+            )
+        )
+    else:
+        lite = sqlite.insert(TurnoutBucket).values(values)
+        session.execute(
+            lite.on_conflict_do_update(
+                index_elements=["centre_id", "wilayat", "bucket_start"], set_={"count": TurnoutBucket.count + 1}
+            )
+        )
+
+
+class TokenOutcome(enum.Enum):
+    DONE = "done"  # voted mark recorded, or lock released
+    ALREADY_DONE = "already_done"  # a retry of the same request
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105  (expired and taken over by another kiosk, or never issued)
+    NOT_YOURS = "not_yours"  # the token belongs to another kiosk
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _spent(session: Session, token: str, kiosk_id: KioskId, outcome: str) -> None:
+    session.add(SpentToken(token_sha256=_token_hash(token), kiosk_id=kiosk_id, outcome=outcome))
+
+
+def _explain(session: Session, token: str, kiosk_id: KioskId, outcome: str) -> TokenOutcome:
+    spent = session.get(SpentToken, _token_hash(token))
+    if spent is not None:
+        if spent.kiosk_id != kiosk_id:
+            return TokenOutcome.NOT_YOURS
+        return TokenOutcome.ALREADY_DONE if spent.outcome == outcome else TokenOutcome.UNKNOWN_TOKEN
+    holder = session.scalar(select(Voter.lock_kiosk).where(Voter.lock_token == token))
+    return TokenOutcome.NOT_YOURS if holder is not None else TokenOutcome.UNKNOWN_TOKEN
+
+
+def mark_voted(
+    session: Session, manifest: Manifest, *, token: str, kiosk_id: KioskId, now: dt.datetime, bucket_minutes: int
+) -> TokenOutcome:
+    """The voter holding ``token`` cast their ballot at ``kiosk_id``: mark voted, count turnout.
+
+    The lock's expiry is not checked here: an expired lock that nobody took over still belongs to the kiosk.
+    """
+    result = session.execute(
+        update(Voter)
+        .where(Voter.lock_token == token, Voter.lock_kiosk == kiosk_id, Voter.state == VoterState.CHECKED_IN)
+        .values(state=VoterState.VOTED, lock_kiosk=None, lock_token=None, lock_expires_at=None)
+        .returning(Voter.wilayat)
+    )
+    wilayat = result.scalar_one_or_none()
+    if wilayat is None:
+        return _explain(session, token, kiosk_id, "voted")
+    _spent(session, token, kiosk_id, "voted")
+    _count_turnout(session, manifest.kiosks_by_id[kiosk_id].centre, wilayat, now, bucket_minutes)
+    return TokenOutcome.DONE
+
+
+def release(session: Session, *, token: str, kiosk_id: KioskId) -> TokenOutcome:
+    """The voter left without casting: free them for another check-in."""
+    result = session.execute(
+        update(Voter)
+        .where(Voter.lock_token == token, Voter.lock_kiosk == kiosk_id, Voter.state == VoterState.CHECKED_IN)
+        .values(state=VoterState.NOT_VOTED, lock_kiosk=None, lock_token=None, lock_expires_at=None)
+        .returning(Voter.civil_number)
+    )
+    if result.scalar_one_or_none() is None:
+        return _explain(session, token, kiosk_id, "released")
+    _spent(session, token, kiosk_id, "released")
+    return TokenOutcome.DONE
+
+
+def mark_voted_provisional(
+    session: Session, *, civil_number: str, centre: CentreId, now: dt.datetime, bucket_minutes: int
+) -> str | None:
+    """A provisional ballot's voter: mark voted if they had not voted (nor are checked in) anywhere.
+
+    Returns the voter's wilayat when marked, None when they are unknown, ineligible or had voted elsewhere.
+    """
+    result = session.execute(
+        update(Voter)
+        .where(
+            Voter.civil_number == civil_number,
+            Voter.eligible.is_(True),
+            Voter.state == VoterState.NOT_VOTED,
+        )
+        .values(state=VoterState.VOTED)
+        .returning(Voter.wilayat)
+    )
+    wilayat = result.scalar_one_or_none()
+    if wilayat is not None:
+        _count_turnout(session, centre, wilayat, now, bucket_minutes)
+    return wilayat
+
+
+@dataclass(frozen=True)
+class WilayatTurnout:
+    wilayat: str
+    registered: int
+    voted: int
+
+
+def turnout_by_wilayat(session: Session) -> list[WilayatTurnout]:
+    voted = func.sum(func.cast(Voter.state == VoterState.VOTED, postgresql.INTEGER))
+    rows = session.execute(
+        select(Voter.wilayat, func.count(), voted).where(Voter.eligible.is_(True)).group_by(Voter.wilayat)
+    )
+    return [WilayatTurnout(w, int(r), int(v or 0)) for w, r, v in rows]
+
+
+def turnout_buckets(session: Session) -> list[tuple[str, str, dt.datetime, int]]:
+    rows = session.execute(
+        select(TurnoutBucket.centre_id, TurnoutBucket.wilayat, TurnoutBucket.bucket_start, TurnoutBucket.count)
+    )
+    return [(c, w, b if b.tzinfo else b.replace(tzinfo=dt.UTC), n) for c, w, b, n in rows]

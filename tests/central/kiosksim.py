@@ -1,0 +1,168 @@
+"""A simulated kiosk for the central office's tests and benchmark: real ballots (encrypted with proofs),
+a real confirmation-code chain, batches signed with the kiosk certificate's key, sent through the ASGI app
+with the TLS client certificate in the scope (exactly where central.tls puts it under uvicorn)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
+from nacl.public import PublicKey, SealedBox
+
+from central.tls import _WithTls
+
+with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClient; httpx works the same here
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+from election.ballot import EncryptedBallot, encrypt_ballot
+from election.canonical import canonical_json
+from election.confirmation import confirmation_code, genesis_code
+from election.context import ElectionContext
+from election.manifest import BallotStyleId, Manifest
+from election.sample import random_plaintext
+from sync.protocol import (
+    BallotBatch,
+    BallotDisposition,
+    BatchBallot,
+    IdentityEnvelopeContent,
+    ProvisionalReason,
+    ProvisionalSubmission,
+    ballot_hash,
+    signing_bytes,
+)
+
+
+@dataclass(frozen=True)
+class Election:
+    manifest: Manifest
+    context: ElectionContext
+    guardians: Any
+    secrets: Any
+    pki: Any
+    envelope_public: PublicKey
+    root: Path
+
+
+def client_for(app: Any, cert_pem: str | None) -> TestClient:
+    tls = {"client_cert_chain": [cert_pem] if cert_pem else [], "tls_version": "TLSv1.3", "cipher_suite": None}
+    return TestClient(_WithTls(app, tls), raise_server_exceptions=True)
+
+
+@dataclass
+class SimKiosk:
+    election: Election
+    kiosk_id: str
+    app: Any
+    head: bytes = b""
+    pending: list[BatchBallot] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        pair = self.election.pki.kiosks[self.kiosk_id]
+        self.key = pair.key()
+        self.cert_pem = pair.cert().public_bytes(Encoding.PEM).decode()
+        self.http = client_for(self.app, self.cert_pem)
+        self.head = genesis_code(self.election.context.base_hash, self.kiosk_id)
+
+    @property
+    def centre_id(self) -> str:
+        return self.election.manifest.kiosks_by_id[self.kiosk_id].centre  # type: ignore[index]
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.http.post(path, content=canonical_json(body), headers={"content-type": "application/json"})
+
+    def checkin(self, civil_number: str) -> Any:
+        return self.post(
+            "/v1/checkins",
+            {
+                "kiosk_id": self.kiosk_id,
+                "centre_id": self.centre_id,
+                "civil_number": civil_number,
+                "idempotency_key": secrets.token_hex(16),
+            },
+        )
+
+    def voted(self, token: str) -> Any:
+        return self.post(f"/v1/checkins/{token}/voted", {"kiosk_id": self.kiosk_id})
+
+    def encrypt(self, style_id: str, *, chain: bool = True) -> BatchBallot:
+        m, ctx = self.election.manifest, self.election.context
+        plain = random_plaintext(m, BallotStyleId(style_id), os.urandom)
+        ballot = encrypt_ballot(ctx, m, plain, ballot_id=f"{self.kiosk_id}-{secrets.token_hex(8)}", seed=os.urandom(32))
+        previous = self.head
+        code = confirmation_code(previous, self.kiosk_id, ballot)
+        if chain:
+            self.head = code.digest
+        return BatchBallot(
+            ballot_id=ballot.ballot_id,
+            ballot_style_id=style_id,
+            disposition=BallotDisposition.CAST,
+            confirmation_code=code.hex(),
+            previous_code=previous.hex(),
+            encrypted_ballot=ballot.to_dict(),
+        )
+
+    def cast(self, style_id: str) -> BatchBallot:
+        b = self.encrypt(style_id)
+        self.pending.append(b)
+        return b
+
+    def sign(self, data: bytes) -> str:
+        assert isinstance(self.key, ec.EllipticCurvePrivateKey)
+        return base64.b64encode(self.key.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
+
+    def make_batch(self, ballots: list[BatchBallot] | None = None) -> BallotBatch:
+        ballots = list(self.pending if ballots is None else ballots)
+        self.pending = []
+        secrets.SystemRandom().shuffle(ballots)
+        unsigned = BallotBatch.model_construct(
+            kiosk_id=self.kiosk_id, batch_id=secrets.token_hex(16), ballots=ballots, signature=""
+        )
+        return BallotBatch(
+            kiosk_id=self.kiosk_id,
+            batch_id=unsigned.batch_id,
+            ballots=ballots,
+            signature=self.sign(signing_bytes(unsigned)),
+        )
+
+    def send(self, batch: BallotBatch) -> Any:
+        return self.post("/v1/batches", batch.model_dump(mode="json"))
+
+    def provisional(self, civil_number: str, style_id: str) -> tuple[ProvisionalSubmission, Any]:
+        ballot = self.encrypt(style_id, chain=False)
+        envelope_id = secrets.token_hex(16)
+        content = IdentityEnvelopeContent(
+            envelope_id=envelope_id,
+            civil_number=civil_number,
+            kiosk_id=self.kiosk_id,
+            centre_id=self.centre_id,
+            reason=ProvisionalReason.CENTRAL_UNREACHABLE,
+            ballot_hash=ballot_hash(ballot),
+        )
+        sealed = SealedBox(self.election.envelope_public).encrypt(canonical_json(content.model_dump(mode="json")))
+        unsigned = ProvisionalSubmission.model_construct(
+            kiosk_id=self.kiosk_id,
+            envelope_id=envelope_id,
+            identity_envelope=base64.b64encode(sealed).decode(),
+            ballot=ballot,
+            signature="",
+        )
+        sub = ProvisionalSubmission(
+            kiosk_id=self.kiosk_id,
+            envelope_id=envelope_id,
+            identity_envelope=unsigned.identity_envelope,
+            ballot=ballot,
+            signature=self.sign(signing_bytes(unsigned)),
+        )
+        return sub, self.post("/v1/provisional", sub.model_dump(mode="json"))
+
+
+def decode_ballot(b: BatchBallot) -> EncryptedBallot:
+    return EncryptedBallot.from_dict(b.encrypted_ballot)
