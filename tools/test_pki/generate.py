@@ -97,7 +97,7 @@ class _Writer:
             xb.write_key(self.out / key_rel, key)
         return {"cert": cert_rel, "key": key_rel}
 
-    def card(  # noqa: PLR0917 - one call per card kind, read as a record
+    def card(
         self,
         rel_dir: str,
         identity: VoterIdentity,
@@ -259,7 +259,7 @@ def generate(
     auth_usage = xb.key_usage(digital_signature=True)
     client_auth = [ExtendedKeyUsageOID.CLIENT_AUTH]
 
-    def auth_cert(  # noqa: PLR0917
+    def auth_cert(
         identity: VoterIdentity,
         key: xb.PrivateKey,
         issuer: xb.Issuer,

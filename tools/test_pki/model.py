@@ -16,31 +16,21 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
+from kiosk.card.roles import SANDUQ_OID_ARC, StaffRole
+
 INDEX_FORMAT = "sanduq-test-pki/1"
 
-# Private OID arc of the project (a UUID-based arc, 2.25.<uuid as integer>: valid without registration).
-SANDUQ_OID_ARC = "2.25.215866341717331958627497154634931036241"
-STAFF_ROLE_POLICY_ARC = SANDUQ_OID_ARC + ".1"
-
-
-class StaffRole(enum.Enum):
-    """Election staff roles; each is a certificate policy OID (and the subject OU) in a staff card certificate."""
-
-    POLL_WORKER = "poll_worker"
-    COMMITTEE_MEMBER = "committee_member"
-    ADMINISTRATOR = "administrator"
-
-    @property
-    def policy_oid(self) -> x509.ObjectIdentifier:
-        number = {"poll_worker": 1, "committee_member": 2, "administrator": 3}[self.value]
-        return x509.ObjectIdentifier(f"{STAFF_ROLE_POLICY_ARC}.{number}")
-
-    @classmethod
-    def from_policy_oid(cls, oid: x509.ObjectIdentifier) -> StaffRole | None:
-        for role in cls:
-            if role.policy_oid == oid:
-                return role
-        return None
+__all__ = [
+    "INDEX_FORMAT",
+    "SANDUQ_OID_ARC",
+    "BadKind",
+    "CardFiles",
+    "KeyPair",
+    "StaffRole",
+    "TestPki",
+    "VoterIdentity",
+    "load",
+]
 
 
 class BadKind(enum.Enum):

@@ -55,7 +55,7 @@ def _sign(builder: x509.CertificateBuilder, signer_key: PrivateKey) -> x509.Cert
     return builder.sign(signer_key, hashes.SHA256())
 
 
-def ca_certificate(  # noqa: PLR0917 - mirrors the fields of a certificate
+def ca_certificate(
     subject: x509.Name,
     key: PrivateKey,
     issuer: Issuer | None,
@@ -94,7 +94,7 @@ def _crl_dp(crl_name: str) -> x509.CRLDistributionPoints:
     )
 
 
-def end_entity_certificate(  # noqa: PLR0917 - mirrors the fields of a certificate
+def end_entity_certificate(
     subject: x509.Name,
     public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
     issuer: Issuer,

@@ -1,0 +1,177 @@
+"""eID card reader: the card operations an authentication needs, driven entirely by the card profile.
+
+Works over any :class:`kiosk.card.transport.ApduChannel` (PC/SC in the kiosk, scripted fakes in tests).
+Card misbehaviour raises :class:`CardDataError` / :class:`CardStatusError`; PC/SC failures raise
+:class:`CardIoError`. :mod:`kiosk.card.session` turns all of them into :class:`AuthFailure` values.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from cryptography import x509
+
+from kiosk.card.apdu import (
+    CardDataError,
+    CommandApdu,
+    PinBlocked,
+    WrongPin,
+    encode_ber_tlv,
+    status_error,
+)
+from kiosk.card.identity import CardIdentity, decode_identity, encode_pin
+from kiosk.card.profile import CardProfile, SigningMethod
+from kiosk.card.transport import ApduChannel
+
+MAX_FILE_BYTES = 16 * 1024
+
+
+class PinState(enum.Enum):
+    TRIES_LEFT = "tries_left"
+    VERIFIED = "verified"
+    BLOCKED = "blocked"
+    UNKNOWN = "unknown"  # the card cannot tell without spending a try
+
+
+@dataclass(frozen=True)
+class PinStatus:
+    state: PinState
+    tries_left: int | None = None
+
+
+class EidCard:
+    """One card session's operations. Never retries VERIFY by itself: every PIN try is the voter's."""
+
+    def __init__(self, channel: ApduChannel, profile: CardProfile) -> None:
+        self.channel = channel
+        self.profile = profile
+        self._selected_applet: str | None = None
+
+    # -- selection and files ------------------------------------------------------------------------------
+    def select_applet(self, name: str) -> None:
+        if self._selected_applet == name:
+            return
+        aid = self.profile.applets[name]
+        self.channel.transmit(CommandApdu(0x00, 0xA4, 0x04, 0x0C, aid)).check(f"SELECT {name} applet")
+        self._selected_applet = name
+
+    def read_file(self, key: str, expect_der: bool = False) -> bytes:
+        """SELECT the file by path, then READ BINARY in chunks of at most ``profile.read_chunk`` bytes."""
+        ref = self.profile.files[key]
+        if ref.applet is not None:
+            self.select_applet(ref.applet)
+        self.channel.transmit(CommandApdu(0x00, 0xA4, 0x08, 0x0C, ref.path)).check(f"SELECT {key}")
+        chunk = self.profile.read_chunk
+        data = b""
+        wanted: int | None = None
+        while len(data) < MAX_FILE_BYTES:
+            if wanted is not None and len(data) >= wanted:
+                break
+            if len(data) > 0x7FFF:
+                raise CardDataError(f"{key}: file too large for READ BINARY offsets")
+            ask = chunk if wanted is None else min(chunk, wanted - len(data))
+            response = self.channel.transmit(CommandApdu(0x00, 0xB0, len(data) >> 8, len(data) & 0xFF, b"", ask))
+            if response.sw in (0x6B00, 0x6282) or (response.sw == 0x6A86 and data):
+                data += response.data
+                break  # offset beyond / at the end of the file
+            data += response.check(f"READ BINARY {key}")
+            if expect_der and wanted is None:
+                wanted = der_length(data)
+            if len(response.data) < ask or not response.data:
+                break
+        if wanted is not None:
+            if len(data) < wanted:
+                raise CardDataError(f"{key}: file shorter than its DER header says")
+            data = data[:wanted]
+        return data
+
+    # -- identity and certificate ---------------------------------------------------------------------------
+    def read_identity(self) -> CardIdentity:
+        return decode_identity(self.profile.identity, self.read_file(self.profile.identity.file))
+
+    def read_auth_certificate(self) -> x509.Certificate:
+        der = self.read_file(self.profile.certificate.file, expect_der=True)
+        return parse_certificate(der)
+
+    # -- PIN ------------------------------------------------------------------------------------------------
+    def _verify(self, data: bytes) -> CommandApdu:
+        return CommandApdu(0x00, 0x20, 0x00, self.profile.pin.reference, data, None, sensitive=bool(data))
+
+    def _select_pin_applet(self) -> None:
+        ref = self.profile.files[self.profile.certificate.file]
+        if ref.applet is not None:
+            self.select_applet(ref.applet)
+
+    def pin_status(self) -> PinStatus:
+        """Tries left, without spending one (VERIFY with no data), if the profile says the card supports it."""
+        if not self.profile.pin.status_by_empty_verify:
+            return PinStatus(PinState.UNKNOWN)
+        self._select_pin_applet()
+        response = self.channel.transmit(self._verify(b""))
+        if response.ok:
+            return PinStatus(PinState.VERIFIED)
+        error = status_error(response.sw, "VERIFY (status)")
+        if isinstance(error, PinBlocked):
+            return PinStatus(PinState.BLOCKED, 0)
+        if isinstance(error, WrongPin):
+            return PinStatus(PinState.TRIES_LEFT, error.tries_left)
+        raise error
+
+    def verify_pin(self, pin: str) -> PinStatus:
+        """One VERIFY. Returns VERIFIED, TRIES_LEFT (wrong PIN) or BLOCKED; raises PinFormatError first."""
+        data = encode_pin(self.profile.pin, pin)
+        self._select_pin_applet()
+        response = self.channel.transmit(self._verify(data))
+        if response.ok:
+            return PinStatus(PinState.VERIFIED)
+        error = status_error(response.sw, "VERIFY")
+        if isinstance(error, PinBlocked):
+            return PinStatus(PinState.BLOCKED, 0)
+        if isinstance(error, WrongPin):
+            return PinStatus(PinState.TRIES_LEFT, error.tries_left)
+        raise error
+
+    # -- signing --------------------------------------------------------------------------------------------
+    def sign_digest(self, digest: bytes) -> bytes:
+        """The card's signature over a SHA-256 ``digest`` with its authentication key (PIN verified first)."""
+        if len(digest) != 32:
+            raise ValueError("expected a SHA-256 digest")
+        self._select_pin_applet()
+        signing = self.profile.signing
+        if signing.method is SigningMethod.INTERNAL_AUTHENTICATE:
+            response = self.channel.transmit(CommandApdu(0x00, 0x88, 0x00, 0x00, digest, 256))
+            return _signature(response.check("INTERNAL AUTHENTICATE"))
+        self.channel.transmit(CommandApdu(0x00, 0x22, 0x41, 0xB6, signing.mse_set_data)).check("MSE SET")
+        if signing.pso_hash:
+            self.channel.transmit(CommandApdu(0x00, 0x2A, 0x90, 0xA0, encode_ber_tlv(0x90, digest))).check("PSO HASH")
+            response = self.channel.transmit(CommandApdu(0x00, 0x2A, 0x9E, 0x9A, b"", 256))
+        else:
+            response = self.channel.transmit(CommandApdu(0x00, 0x2A, 0x9E, 0x9A, digest, 256))
+        return _signature(response.check("PSO COMPUTE DIGITAL SIGNATURE"))
+
+
+def _signature(data: bytes) -> bytes:
+    if not 8 <= len(data) <= 1024:
+        raise CardDataError(f"implausible signature length {len(data)}")
+    return data
+
+
+def der_length(prefix: bytes) -> int:
+    """Total length of the DER object starting ``prefix`` (a SEQUENCE), from its header alone."""
+    if len(prefix) < 2 or prefix[0] != 0x30:
+        raise CardDataError("certificate file does not start with a DER SEQUENCE")
+    first = prefix[1]
+    if first < 0x80:
+        return 2 + first
+    count = first & 0x7F
+    if not 1 <= count <= 3 or len(prefix) < 2 + count:
+        raise CardDataError("bad DER length in certificate file")
+    return 2 + count + int.from_bytes(prefix[2 : 2 + count], "big")
+
+
+def parse_certificate(der: bytes) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise CardDataError(f"certificate does not parse: {exc}") from exc
