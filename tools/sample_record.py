@@ -36,7 +36,7 @@ def _candidate(cid: str, number: int, withdrawn: bool = False) -> dict[str, Any]
     }
 
 
-def test_manifest() -> Manifest:
+def build_test_manifest() -> Manifest:
     """A fixed small manifest (TEST MATERIAL): W1 elects 2 of 5 (one withdrawn), W2 1 of 3, W3 1 of 4."""
     shapes = {"W1": (2, 5), "W2": (1, 3), "W3": (1, 4)}
     contests = []
@@ -119,9 +119,9 @@ def _manifest(which: str) -> Manifest:
             from tools.demo_election.build import small_manifest
         except ImportError:
             print("tools.demo_election is not available; using the built-in test manifest", file=sys.stderr)
-            return test_manifest()
+            return build_test_manifest()
         return small_manifest()
-    return test_manifest()
+    return build_test_manifest()
 
 
 if __name__ == "__main__":

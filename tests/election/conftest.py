@@ -8,12 +8,12 @@ from election.context import ElectionContext
 from election.keyceremony import GuardianRecord
 from election.manifest import Manifest
 from election.sample import GuardianSecrets, run_key_ceremony
-from tools.sample_record import SeededRandom, test_manifest
+from tools.sample_record import SeededRandom, build_test_manifest
 
 
 @pytest.fixture(scope="session")
 def manifest() -> Manifest:
-    return test_manifest()
+    return build_test_manifest()
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def ceremony_5_3(manifest: Manifest) -> tuple[ElectionContext, list[GuardianReco
 
 
 @pytest.fixture(scope="session")
-def context(ceremony_5_3) -> ElectionContext:
+def context(ceremony_5_3):
     return ceremony_5_3[0]
 
 

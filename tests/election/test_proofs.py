@@ -98,8 +98,9 @@ def test_schnorr_proof(secret, seed) -> None:
 
 
 def test_range_proof_parsing_is_strict() -> None:
-    good = {"lo": 0, "hi": 1, "c": ["00" * 32] * 2, "v": ["00" * 32] * 2}
+    good: dict[str, object] = {"lo": 0, "hi": 1, "c": ["00" * 32] * 2, "v": ["00" * 32] * 2}
     assert RangeProof.from_dict(good).hi == 1
+    bad: object
     for bad in (
         {**good, "hi": 2},
         {**good, "lo": True},

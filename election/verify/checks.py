@@ -1,0 +1,420 @@
+"""The checks the verifier runs, in order. Each reads the raw JSON of the record and raises ``Invalid``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from election.canonical import canonical_json, json_hash
+from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar
+from election.manifest import Contest, Manifest, ManifestError
+from election.verify.primitives import (
+    Invalid,
+    confirmation,
+    decryption_proof_holds,
+    genesis,
+    lagrange,
+    obj,
+    point,
+    polynomial_point,
+    range_proof_holds,
+    scalar,
+    schnorr_holds,
+    small,
+)
+
+Progress = Callable[[int, int], None]
+BLANK = "#blank"
+GROUP_NAME = "ed25519-prime-order-subgroup/libsodium"
+
+
+def load(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise Invalid(f"missing file {path.name}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"{path.name}: not valid JSON ({exc})") from None
+
+
+@dataclass
+class State:
+    root: Path
+    manifest: Manifest | None = None
+    n: int = 0
+    k: int = 0
+    key: GroupElement = IDENTITY
+    h_e: bytes = b""
+    commitments: list[list[GroupElement]] = field(default_factory=list)
+    cast: dict[str, tuple[str, Any]] = field(default_factory=dict)  # id -> (kiosk, raw ballot), verified
+    cast_codes: dict[str, str] = field(default_factory=dict)
+    challenged_codes: dict[str, str] = field(default_factory=dict)
+    challenged_kiosk: dict[str, str] = field(default_factory=dict)
+    cast_kiosk: dict[str, str] = field(default_factory=dict)
+    tally: dict[str, dict[str, tuple[GroupElement, GroupElement]]] = field(default_factory=dict)
+    combined: dict[tuple[str, str], GroupElement] = field(default_factory=dict)
+
+    @property
+    def m(self) -> Manifest:
+        if self.manifest is None:
+            raise Invalid("the manifest was not loaded")
+        return self.manifest
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.json")) if directory.is_dir() else []
+
+
+# ---- 1. manifest and parameters -----------------------------------------------------------------
+
+
+def check_parameters(s: State, progress: Progress) -> str:
+    try:
+        s.manifest = Manifest.from_dict(load(s.root / "manifest.json"))
+    except ManifestError as exc:
+        raise Invalid(f"manifest.json: {exc}") from None
+    ctx = obj(
+        load(s.root / "context.json"),
+        ["format_version", "group", "manifest_hash", "number_of_guardians", "quorum", "joint_public_key",
+         "commitments", "parameter_base_hash", "base_hash"],
+        "context.json",
+    )  # fmt: skip
+    if ctx["group"] != GROUP_NAME or ctx["format_version"] != 1:
+        raise Invalid("context.json: unknown group or version")
+    if ctx["manifest_hash"] != s.m.manifest_hash:
+        raise Invalid("context.json: manifest_hash is not the hash of manifest.json")
+    s.n, s.k = ctx["number_of_guardians"], ctx["quorum"]
+    if type(s.n) is not int or type(s.k) is not int or not 1 <= s.k <= s.n:
+        raise Invalid("context.json: bad n or k")
+    h_b = hash_bytes("base", GROUP_NAME, s.m.manifest_hash, s.n, s.k)[:32]
+    if ctx["parameter_base_hash"] != h_b.hex():
+        raise Invalid("context.json: parameter_base_hash is wrong")
+    rows = ctx["commitments"]
+    if not isinstance(rows, list) or len(rows) != s.n or any(not isinstance(r, list) or len(r) != s.k for r in rows):
+        raise Invalid("context.json: need k commitments for each of n guardians")
+    s.commitments = [[point(c) for c in row] for row in rows]
+    s.key = point(ctx["joint_public_key"])
+    total = IDENTITY
+    for row in s.commitments:
+        total = total + row[0]
+    if total != s.key:
+        raise Invalid("joint public key is not the sum of the guardians' keys")
+    flat = [c for row in s.commitments for c in row]
+    s.h_e = hash_bytes("extended-base", h_b, s.key, s.n, *flat)[:32]
+    if ctx["base_hash"] != s.h_e.hex():
+        raise Invalid("context.json: base_hash (H_E) is wrong")
+    for i in range(1, s.n + 1):
+        progress(i, s.n)
+        g = obj(load(s.root / "guardians" / f"guardian-{i}.json"),
+                ["sequence", "name", "commitments", "proofs", "box_public_key"], f"guardian-{i}.json")  # fmt: skip
+        if g["sequence"] != i or [point(c) for c in g["commitments"]] != s.commitments[i - 1]:
+            raise Invalid(f"guardian-{i}.json: commitments differ from context.json")
+        if not isinstance(g["proofs"], list) or len(g["proofs"]) != s.k:
+            raise Invalid(f"guardian-{i}.json: need k proofs")
+        for j, proof in enumerate(g["proofs"]):
+            schnorr_holds(proof, s.commitments[i - 1][j], h_b, f"guardian-{i}/coefficient-{j}")
+    return f"manifest hash, H_B, H_E, joint key; {s.n} guardians x {s.k} Schnorr proofs"
+
+
+# ---- 2. ballots -----------------------------------------------------------------------------------
+
+
+def _ballot_hash(raw: Any) -> bytes:
+    return hashlib.sha256(canonical_json(raw)).digest()
+
+
+def _verify_ballot(
+    s: State, raw: Any, where: str
+) -> Iterator[tuple[Contest, str, list[tuple[GroupElement, GroupElement]], tuple[GroupElement, GroupElement]]]:
+    b = obj(raw, ["format_version", "ballot_id", "style_id", "style_hash", "base_hash", "contests"], where)
+    if b["format_version"] != 1 or b["base_hash"] != s.h_e.hex():
+        raise Invalid(f"{where}: not bound to this election (base hash or version)")
+    style = s.m.styles_by_id.get(b["style_id"])
+    if style is None:
+        raise Invalid(f"{where}: unknown ballot style {b['style_id']!r}")
+    if b["style_hash"] != s.m.style_hash(style.id):
+        raise Invalid(f"{where}: style hash does not match ballot style {style.id!r}")
+    if not isinstance(b["contests"], list) or [
+        c.get("contest_id") if isinstance(c, dict) else None for c in b["contests"]
+    ] != list(style.contest_ids):
+        raise Invalid(f"{where}: contests do not match ballot style {style.id!r}")
+    bid = b["ballot_id"]
+    for raw_contest in b["contests"]:
+        c = obj(raw_contest, ["contest_id", "selections", "blank", "blank_proof", "limit_proof"], where)
+        contest = s.m.contests_by_id[c["contest_id"]]
+        sels = c["selections"]
+        if not isinstance(sels, list) or [x.get("candidate_id") if isinstance(x, dict) else None for x in sels] != list(
+            contest.selection_ids
+        ):
+            raise Invalid(f"{where}: selections of {contest.id!r} do not match the ballot style")
+        cts = []
+        for x in sels:
+            x_obj = obj(x, ["candidate_id", "ciphertext", "proof"], where)
+            ct = obj(x_obj["ciphertext"], ["alpha", "beta"], where)
+            alpha, beta = point(ct["alpha"]), point(ct["beta"], identity=True)
+            label = f"{bid}/{contest.id}/{x_obj['candidate_id']}"
+            range_proof_holds(x_obj["proof"], alpha, beta, 0, 1, s.key, s.h_e, label)
+            cts.append((alpha, beta))
+        blank_ct = obj(c["blank"], ["alpha", "beta"], where)
+        blank = (point(blank_ct["alpha"]), point(blank_ct["beta"], identity=True))
+        range_proof_holds(c["blank_proof"], *blank, 0, 1, s.key, s.h_e, f"{bid}/{contest.id}/{BLANK}")
+        ta, tb = blank
+        for _ in range(contest.seats - 1):
+            ta, tb = ta + blank[0], tb + blank[1]
+        for a, b2 in cts:
+            ta, tb = ta + a, tb + b2
+        range_proof_holds(c["limit_proof"], ta, tb, 1, contest.seats, s.key, s.h_e, f"{bid}/{contest.id}")
+        yield contest, bid, cts, blank
+
+
+def check_cast_ballots(s: State, progress: Progress) -> str:
+    files = _files(s.root / "ballots" / "cast")
+    per_style: dict[str, int] = {}
+    for i, path in enumerate(files, start=1):
+        progress(i, len(files))
+        entry = obj(load(path), ["kiosk", "confirmation_code", "ballot"], path.name)
+        raw = entry["ballot"]
+        bid = raw.get("ballot_id") if isinstance(raw, dict) else None
+        if not isinstance(bid, str) or path.name != f"{bid}.json":
+            raise Invalid(f"{path.name}: file name does not match its ballot id")
+        if bid in s.cast:
+            raise Invalid(f"{bid}: cast twice")
+        for contest, _bid, cts, blank in _verify_ballot(s, raw, path.name):
+            row = s.tally.setdefault(contest.id, {})
+            for cand, ct in zip(contest.selection_ids, cts, strict=True):
+                prev = row.get(cand, (IDENTITY, IDENTITY))
+                row[cand] = (prev[0] + ct[0], prev[1] + ct[1])
+            prev = row.get(BLANK, (IDENTITY, IDENTITY))
+            row[BLANK] = (prev[0] + blank[0], prev[1] + blank[1])
+        s.cast[bid] = (entry["kiosk"], raw)
+        s.cast_codes[bid] = entry["confirmation_code"]
+        s.cast_kiosk[bid] = entry["kiosk"]
+        per_style[raw["style_id"]] = per_style.get(raw["style_id"], 0) + 1
+    styles = ", ".join(f"{k}: {v}" for k, v in sorted(per_style.items()))
+    return f"{len(files)} cast ballots, every proof valid ({styles})"
+
+
+def check_challenged_ballots(s: State, progress: Progress) -> str:
+    files = _files(s.root / "ballots" / "challenged")
+    for i, path in enumerate(files, start=1):
+        progress(i, len(files))
+        entry = obj(load(path), ["kiosk", "confirmation_code", "challenged"], path.name)
+        ch = obj(entry["challenged"], ["ballot", "seed"], path.name)
+        raw = ch["ballot"]
+        bid = raw.get("ballot_id") if isinstance(raw, dict) else None
+        if not isinstance(bid, str) or path.name != f"{bid}.json":
+            raise Invalid(f"{path.name}: file name does not match its ballot id")
+        if bid in s.cast:
+            raise Invalid(f"{bid}: challenged ballot is also counted as cast")
+        try:
+            seed = bytes.fromhex(ch["seed"])
+        except (TypeError, ValueError):
+            raise Invalid(f"{bid}: bad seed") from None
+        for contest, _bid, cts, blank in _verify_ballot(s, raw, path.name):
+            marked = 0
+            for cand, (alpha, beta) in zip([*contest.selection_ids, BLANK], [*cts, blank], strict=True):
+                xi = hash_to_scalar("selection-nonce", seed, s.h_e, bid, contest.id, cand)
+                if base_mul(xi) != alpha:
+                    raise Invalid(f"{bid}: the revealed seed does not open {contest.id}/{cand}")
+                message = beta - xi * s.key
+                if message not in (IDENTITY, G):
+                    raise Invalid(f"{bid}: {contest.id}/{cand} does not open to 0 or 1")
+                if cand != BLANK:
+                    marked += message == G
+                elif (message == G) != (marked == 0):
+                    raise Invalid(f"{bid}: blank indicator of {contest.id} is inconsistent")
+        s.challenged_codes[bid] = entry["confirmation_code"]
+        s.challenged_kiosk[bid] = entry["kiosk"]
+    return f"{len(files)} challenged ballots open to valid choices, none counted"
+
+
+def check_chains(s: State, progress: Progress) -> str:
+    files = _files(s.root / "kiosk_chains")
+    seen: set[str] = set()
+    for i, path in enumerate(files, start=1):
+        progress(i, len(files))
+        chain = obj(load(path), ["kiosk", "entries"], path.name)
+        kiosk = chain["kiosk"]
+        if path.name != f"{kiosk}.json" or kiosk not in s.m.kiosks_by_id:
+            raise Invalid(f"{path.name}: unknown kiosk")
+        previous = genesis(s.h_e, kiosk)
+        for raw_entry in chain["entries"]:
+            e = obj(raw_entry, ["ballot_id", "code", "status"], path.name)
+            bid = e["ballot_id"]
+            if bid in seen:
+                raise Invalid(f"{bid}: appears twice in the kiosk chains")
+            seen.add(bid)
+            if e["status"] == "cast" and bid in s.cast:
+                raw, stated, owner = s.cast[bid][1], s.cast_codes[bid], s.cast_kiosk[bid]
+            elif e["status"] == "challenged" and bid in s.challenged_codes:
+                raw = load(s.root / "ballots" / "challenged" / f"{bid}.json")["challenged"]["ballot"]
+                stated, owner = s.challenged_codes[bid], s.challenged_kiosk[bid]
+            else:
+                raise Invalid(f"{kiosk}: chain lists {bid} as {e['status']} but no such ballot is published")
+            code = confirmation(previous, kiosk, _ballot_hash(raw))
+            if code.hex() != e["code"] or stated != e["code"] or owner != kiosk:
+                raise Invalid(f"{kiosk}: confirmation chain broken at {bid}")
+            previous = code
+    missing = (set(s.cast) | set(s.challenged_codes)) - seen
+    if missing:
+        raise Invalid(f"{len(missing)} published ballot(s) are in no kiosk chain, e.g. {sorted(missing)[0]}")
+    return f"{len(files)} kiosk chains, {len(seen)} confirmation codes recomputed"
+
+
+# ---- 3. tally, decryption, results --------------------------------------------------------------
+
+
+def check_tally(s: State, progress: Progress) -> str:
+    t = obj(load(s.root / "tally" / "encrypted_tally.json"),
+            ["format_version", "base_hash", "contests", "ballots_per_contest", "ballots_per_style",
+             "cast_ballot_ids_hash"], "encrypted_tally.json")  # fmt: skip
+    if t["base_hash"] != s.h_e.hex():
+        raise Invalid("encrypted tally is bound to another election")
+    if t["cast_ballot_ids_hash"] != json_hash(sorted(s.cast)):
+        raise Invalid("encrypted tally was computed over a different set of ballots")
+    contests = s.m.contests
+    if set(t["contests"]) != {c.id for c in contests}:
+        raise Invalid("encrypted tally: contests differ from the manifest")
+    for i, contest in enumerate(contests, start=1):
+        progress(i, len(contests))
+        row = t["contests"][contest.id]
+        mine = s.tally.get(contest.id, {})
+        if set(row) != {*contest.selection_ids, BLANK}:
+            raise Invalid(f"encrypted tally: selections of {contest.id} differ from the manifest")
+        for sel, raw_ct in row.items():
+            ct = obj(raw_ct, ["alpha", "beta"], "encrypted tally")
+            published = (point(ct["alpha"], identity=True), point(ct["beta"], identity=True))
+            if published != mine.get(sel, (IDENTITY, IDENTITY)):
+                raise Invalid(f"encrypted tally of {contest.id}/{sel} is not the sum of the cast ballots")
+    per_contest: dict[str, int] = {c.id: 0 for c in contests}
+    per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
+    for _kiosk, raw in s.cast.values():
+        per_style[raw["style_id"]] += 1
+        for c in s.m.styles_by_id[raw["style_id"]].contest_ids:
+            per_contest[c] += 1
+    if t["ballots_per_contest"] != per_contest or t["ballots_per_style"] != per_style:
+        raise Invalid("encrypted tally: ballot counts differ from the cast ballots")
+    s.tally = {c: {sel: (point(v["alpha"], identity=True), point(v["beta"], identity=True))
+                   for sel, v in row.items()} for c, row in t["contests"].items()}  # fmt: skip
+    return f"recomputed {sum(len(r) for r in s.tally.values())} aggregate ciphertexts from {len(s.cast)} ballots"
+
+
+def check_decryption(s: State, progress: Progress) -> str:
+    files = _files(s.root / "tally" / "shares")
+    direct: dict[int, dict[tuple[str, str], GroupElement]] = {}
+    compensating: dict[int, dict[int, dict[tuple[str, str], GroupElement]]] = {}
+    keys = {(c, sel) for c, row in s.tally.items() for sel in row}
+    for i, path in enumerate(files, start=1):
+        progress(i, len(files))
+        share = obj(load(path), ["guardian", "missing", "values"], path.name)
+        g, missing = share["guardian"], share["missing"]
+        if (
+            type(g) is not int
+            or not 1 <= g <= s.n
+            or (missing is not None and (type(missing) is not int or not 1 <= missing <= s.n or missing == g))
+        ):
+            raise Invalid(f"{path.name}: unknown guardian")
+        expected_name = f"guardian-{g}.json" if missing is None else f"guardian-{missing}-by-{g}.json"
+        if path.name != expected_name:
+            raise Invalid(f"{path.name}: file name does not match its content")
+        key = s.commitments[g - 1][0] if missing is None else polynomial_point(s.commitments[missing - 1], g)
+        who = f"g{g}" if missing is None else f"g{missing}-by-g{g}"
+        values: dict[tuple[str, str], GroupElement] = {}
+        for raw_value in share["values"]:
+            v = obj(raw_value, ["contest", "selection", "m", "proof"], path.name)
+            k = (v["contest"], v["selection"])
+            if k not in keys or k in values:
+                raise Invalid(f"{path.name}: unexpected or repeated value {k}")
+            alpha = s.tally[k[0]][k[1]][0]
+            m = point(v["m"], identity=True)
+            if alpha == IDENTITY:
+                if m != IDENTITY:
+                    raise Invalid(f"{path.name}: share of an empty ciphertext must be the identity")
+            else:
+                decryption_proof_holds(v["proof"], key, alpha, m, s.h_e, f"tally/{k[0]}/{k[1]}/{who}")
+            values[k] = m
+        if set(values) != keys:
+            raise Invalid(f"{path.name}: does not cover every tally ciphertext")
+        if missing is None:
+            direct[g] = values
+        else:
+            compensating.setdefault(missing, {})[g] = values
+    if len(direct) < s.k:
+        raise Invalid(f"only {len(direct)} guardians decrypted; the quorum is {s.k}")
+    combined = dict.fromkeys(keys, IDENTITY)
+    for i in range(1, s.n + 1):
+        if i in direct:
+            for k in keys:
+                combined[k] = combined[k] + direct[i][k]
+            continue
+        helpers = sorted(h for h in compensating.get(i, {}) if h in direct)[: s.k]
+        if len(helpers) < s.k:
+            raise Invalid(f"guardian {i} is missing and fewer than k guardians compensated for it")
+        weights = {h: lagrange(h, helpers) for h in helpers}
+        for k in keys:
+            for h in helpers:
+                combined[k] = combined[k] + weights[h] * compensating[i][h][k]
+    s.combined = combined
+    present = ", ".join(str(g) for g in sorted(direct))
+    return f"{len(files)} shares, every proof valid; guardians present: {present}; compensated: {s.n - len(direct)}"
+
+
+def check_results(s: State, progress: Progress) -> str:
+    results = obj(load(s.root / "results.json"), ["format_version", "contests"], "results.json")
+    contests = s.m.contests
+    if set(results["contests"]) != {c.id for c in contests}:
+        raise Invalid("results.json: contests differ from the manifest")
+    counted: dict[str, int] = {}
+    for i, contest in enumerate(contests, start=1):
+        progress(i, len(contests))
+        r = obj(results["contests"][contest.id], ["votes", "blank", "ballots", "seats", "undervotes"], "results.json")
+        if not isinstance(r["votes"], dict) or set(r["votes"]) != set(contest.selection_ids):
+            raise Invalid(f"results.json: candidates of {contest.id} differ from the manifest")
+        for sel, count in [*r["votes"].items(), (BLANK, r["blank"])]:
+            if type(count) is not int or count < 0:
+                raise Invalid(f"results.json: bad count for {contest.id}/{sel}")
+            alpha_beta = s.tally[contest.id][sel]
+            if small(count) != alpha_beta[1] - s.combined[(contest.id, sel)]:
+                raise Invalid(f"results.json: {contest.id}/{sel} = {count} is not what the tally decrypts to")
+        ballots = sum(1 for _k, raw in s.cast.values() if contest.id in s.m.styles_by_id[raw["style_id"]].contest_ids)
+        if r["ballots"] != ballots or r["seats"] != contest.seats:
+            raise Invalid(f"results.json: ballots or seats of {contest.id} are wrong")
+        if r["undervotes"] != ballots * contest.seats - sum(r["votes"].values()):
+            raise Invalid(f"results.json: undervotes of {contest.id} are wrong")
+        counted[contest.id] = sum(r["votes"].values())
+    return f"{len(contests)} contests, {sum(counted.values())} votes: every count matches the decryption"
+
+
+def check_turnout(s: State, progress: Progress) -> str:
+    path = s.root / "pollbook_counts.json"
+    if not path.exists():
+        return "no pollbook_counts.json in the record: turnout not compared"
+    data = obj(load(path), ["format_version", "ballots_per_style"], "pollbook_counts.json")
+    per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
+    for _kiosk, raw in s.cast.values():
+        per_style[raw["style_id"]] += 1
+    progress(1, 1)
+    book = {k: v for k, v in data["ballots_per_style"].items() if v}
+    mine = {k: v for k, v in per_style.items() if v}
+    if book != mine:
+        diff = sorted(k for k in set(book) | set(mine) if book.get(k) != mine.get(k))
+        raise Invalid(f"cast ballots differ from the poll book's check-ins for style(s) {', '.join(diff)}")
+    return f"{sum(mine.values())} cast ballots = {sum(book.values())} poll-book check-ins, per style"
+
+
+CHECKS: list[tuple[str, Callable[[State, Progress], str]]] = [
+    ("parameters and guardians", check_parameters),
+    ("cast ballots", check_cast_ballots),
+    ("challenged ballots", check_challenged_ballots),
+    ("confirmation code chains", check_chains),
+    ("encrypted tally", check_tally),
+    ("decryption shares", check_decryption),
+    ("results", check_results),
+    ("turnout against poll book", check_turnout),
+]
+
+__all__ = ["CHECKS", "Invalid", "State", "scalar"]

@@ -1,0 +1,213 @@
+"""The independent verifier on a sample record, and one tamper per check (each on a fresh copy)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from election.ballot import encrypt_ballot
+from election.record import read_context
+from election.sample import build_sample_record, random_plaintext
+from election.verify.__main__ import verify_record
+from tools.sample_record import SeededRandom, build_test_manifest
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    out = tmp_path_factory.mktemp("record") / "record"
+    build_sample_record(out, build_test_manifest(), ballots=24, challenged=3, random_bytes=SeededRandom(11))
+    return out
+
+
+@pytest.fixture
+def record(sample, tmp_path):
+    copy = tmp_path / "record"
+    shutil.copytree(sample, copy)
+    return copy
+
+
+def run(root: Path) -> tuple[bool, str]:
+    out = io.StringIO()
+    ok = verify_record(root, out)
+    return ok, out.getvalue()
+
+
+def edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def first(root: Path, sub: str) -> Path:
+    return sorted((root / sub).glob("*.json"))[0]
+
+
+def test_untouched_record_verifies_from_the_command_line(sample) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "election.verify", str(sample)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout
+    assert "PASS  cast ballots: 24 cast ballots" in done.stdout
+    assert "PASS  challenged ballots: 3 challenged" in done.stdout
+    assert "guardians present: 1, 3, 5; compensated: 2" in done.stdout
+    assert done.stdout.count("PASS") == 8
+
+
+def _swap_first_two(key):
+    def change(d):
+        d[key][0], d[key][1] = d[key][1], d[key][0]
+
+    return change
+
+
+def tamper_proof(root):
+    edit(first(root, "ballots/cast"), lambda d: d["ballot"]["contests"][0]["selections"][0]["proof"]["v"].reverse())
+
+
+def tamper_ciphertext(root):
+    def change(d):
+        sels = d["ballot"]["contests"][0]["selections"]
+        sels[0]["ciphertext"]["beta"] = sels[1]["ciphertext"]["beta"]
+
+    edit(first(root, "ballots/cast"), change)
+
+
+def tamper_remove(root):
+    first(root, "ballots/cast").unlink()
+
+
+def tamper_duplicate(root):
+    src = first(root, "ballots/cast")
+    shutil.copy(src, src.with_name("ZZ-copy.json"))
+
+
+def tamper_duplicate_renamed(root):
+    src = first(root, "ballots/cast")
+    data = json.loads(src.read_text())
+    data["ballot"]["ballot_id"] = "ZZ-copy"
+    (src.parent / "ZZ-copy.json").write_text(json.dumps(data))
+
+
+def tamper_add(root):
+    manifest, context = build_test_manifest(), read_context(root)
+    rnd = SeededRandom(99)
+    style = manifest.ballot_styles[0].id
+    ballot = encrypt_ballot(
+        context, manifest, random_plaintext(manifest, style, rnd), ballot_id="K1-999999", seed=rnd(32)
+    )
+    (root / "ballots" / "cast" / "K1-999999.json").write_text(
+        json.dumps({"kiosk": "K1", "confirmation_code": "00" * 32, "ballot": ballot.to_dict()})
+    )
+
+
+def tamper_tally(root):
+    def change(d):
+        row = d["contests"]["shura-W2"]
+        row["W2-C1"], row["W2-C2"] = row["W2-C2"], row["W2-C1"]
+
+    edit(root / "tally" / "encrypted_tally.json", change)
+
+
+def tamper_share(root):
+    def change(d):
+        d["values"][0]["m"], d["values"][1]["m"] = d["values"][1]["m"], d["values"][0]["m"]
+
+    edit(root / "tally" / "shares" / "guardian-3.json", change)
+
+
+def tamper_missing_compensation(root):
+    (root / "tally" / "shares" / "guardian-2-by-3.json").unlink()
+
+
+def tamper_chain(root):
+    edit(first(root, "kiosk_chains"), _swap_first_two("entries"))
+
+
+def tamper_challenged_counted(root):
+    src = first(root, "ballots/challenged")
+    data = json.loads(src.read_text())
+    (root / "ballots" / "cast" / src.name).write_text(
+        json.dumps(
+            {
+                "kiosk": data["kiosk"],
+                "confirmation_code": data["confirmation_code"],
+                "ballot": data["challenged"]["ballot"],
+            }
+        )
+    )
+
+
+def tamper_challenged_seed(root):
+    edit(first(root, "ballots/challenged"), lambda d: d["challenged"].update(seed="11" * 32))
+
+
+def tamper_style(root):
+    edit(
+        first(root, "ballots/cast"),
+        lambda d: d["ballot"].update(style_id="style-W3" if d["ballot"]["style_id"] != "style-W3" else "style-W2"),
+    )
+
+
+def tamper_results(root):
+    edit(
+        root / "results.json",
+        lambda d: d["contests"]["shura-W1"]["votes"].update({"W1-C1": d["contests"]["shura-W1"]["votes"]["W1-C1"] + 1}),
+    )
+
+
+def tamper_blank(root):
+    edit(
+        root / "results.json", lambda d: d["contests"]["shura-W3"].update(blank=d["contests"]["shura-W3"]["blank"] + 1)
+    )
+
+
+def tamper_pollbook(root):
+    edit(
+        root / "pollbook_counts.json",
+        lambda d: d["ballots_per_style"].update({"style-W2": d["ballots_per_style"]["style-W2"] + 1}),
+    )
+
+
+def tamper_guardian(root):
+    edit(root / "guardians" / "guardian-2.json", lambda d: d["proofs"][1].update(c=d["proofs"][0]["c"]))
+
+
+def tamper_manifest(root):
+    edit(root / "manifest.json", lambda d: d["contests"][0].update(seats=1))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "failing_check"),
+    [
+        (tamper_proof, "cast ballots"),
+        (tamper_ciphertext, "cast ballots"),
+        (tamper_remove, "confirmation code chains"),
+        (tamper_duplicate, "cast ballots"),
+        (tamper_duplicate_renamed, "cast ballots"),
+        (tamper_add, "confirmation code chains"),
+        (tamper_tally, "encrypted tally"),
+        (tamper_share, "decryption shares"),
+        (tamper_missing_compensation, "decryption shares"),
+        (tamper_chain, "confirmation code chains"),
+        (tamper_challenged_counted, "challenged ballots"),
+        (tamper_challenged_seed, "challenged ballots"),
+        (tamper_style, "cast ballots"),
+        (tamper_results, "results"),
+        (tamper_blank, "results"),
+        (tamper_pollbook, "turnout against poll book"),
+        (tamper_guardian, "parameters and guardians"),
+        (tamper_manifest, "parameters and guardians"),
+    ],
+)
+def test_each_tamper_is_caught_by_its_check(record, tamper, failing_check) -> None:
+    tamper(record)
+    ok, output = run(record)
+    assert not ok
+    assert f"FAIL  {failing_check}:" in output, output
+    assert output.rstrip().endswith("the record does NOT verify")
