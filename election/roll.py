@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import os
 import re
 from collections import Counter
@@ -100,22 +101,14 @@ class _NotUtf8(Exception):
         self.line = line
 
 
-def _decoded_lines(path: Path) -> Iterator[str]:
-    """The file's lines as text, decoded one by one so a bad byte is reported on its own line."""
-    with path.open("rb") as f:
-        for number, raw in enumerate(f, start=1):
-            # spreadsheet exports often start with a byte-order mark
-            data = raw[len(codecs.BOM_UTF8) :] if number == 1 and raw.startswith(codecs.BOM_UTF8) else raw
-            try:
-                yield data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _NotUtf8(number) from None
-
-
-def _open_lines(source: str | os.PathLike[str] | Iterable[str]) -> Iterable[str]:
-    if isinstance(source, str | os.PathLike):
-        return _decoded_lines(Path(source))
-    return source
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    if data.startswith(codecs.BOM_UTF8):  # spreadsheet exports often start with a byte-order mark
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _NotUtf8(data.count(b"\n", 0, exc.start) + 1) from None
 
 
 def load_roll(source: str | os.PathLike[str] | Iterable[str], manifest: Manifest) -> Roll:
@@ -136,76 +129,73 @@ def load_roll(source: str | os.PathLike[str] | Iterable[str], manifest: Manifest
 
     entries: list[RollEntry] = []
     first_seen: dict[str, int] = {}
-    lines = _open_lines(source)
+    if isinstance(source, str | os.PathLike):
+        try:
+            lines: Iterable[str] = io.StringIO(_read_text(Path(source)), newline="")
+        except _NotUtf8 as exc:
+            raise RollError([f"line {exc.line}: not valid UTF-8 text"], 1) from None
+    else:
+        lines = source
     reader = csv.reader(lines, strict=True)
     try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise RollError([f"line 1: unreadable header ({exc})"], 1) from None
+    if header is None:
+        raise RollError(["line 1: the file is empty (expected the header)"], 1)
+    if tuple(h.strip() for h in header) != ROLL_HEADER:
+        raise RollError([f"line 1: header must be {','.join(ROLL_HEADER)!r}, found {','.join(header)!r}"], 1)
+    while True:
         try:
-            header = next(reader, None)
-        except _NotUtf8:
-            raise RollError(["line 1: not valid UTF-8 text"], 1) from None
+            row = next(reader)
+        except StopIteration:
+            break
         except csv.Error as exc:
-            raise RollError([f"line 1: unreadable header ({exc})"], 1) from None
-        if header is None:
-            raise RollError(["line 1: the file is empty (expected the header)"], 1)
-        if tuple(h.strip() for h in header) != ROLL_HEADER:
-            raise RollError([f"line 1: header must be {','.join(ROLL_HEADER)!r}, found {','.join(header)!r}"], 1)
-        while True:
+            problem(reader.line_num, f"unreadable line ({exc})")
+            continue
+        line = reader.line_num
+        if not row:
+            continue  # blank line
+        if len(row) != len(ROLL_HEADER):
+            problem(line, f"expected {len(ROLL_HEADER)} fields, found {len(row)}")
+            continue
+        civil, wilayat, eligible, name_ar, name_en, birth = row
+        civil, wilayat, eligible, birth = civil.strip(), wilayat.strip(), eligible.strip(), birth.strip()
+        ok = True
+        if not _CIVIL_NUMBER.fullmatch(civil):
+            problem(line, f"malformed civil number {civil!r} (expected 8 or 9 digits, no leading zero)")
+            ok = False
+        elif civil in first_seen:
+            problem(line, f"duplicate civil number {civil} (first on line {first_seen[civil]})")
+            ok = False
+        else:
+            first_seen[civil] = line
+        if wilayat not in wilayats:
+            problem(line, f"unknown wilayat {wilayat!r}")
+            ok = False
+        if eligible not in _ELIGIBLE:
+            problem(line, f"eligible must be 'yes' or 'no', found {eligible!r}")
+            ok = False
+        birth_date: dt.date | None = None
+        if birth:
             try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except _NotUtf8 as exc:
-                problem(exc.line, "not valid UTF-8 text")
-                break  # the rest of a mis-encoded file would only repeat the same problem
-            except csv.Error as exc:
-                problem(reader.line_num, f"unreadable line ({exc})")
-                continue
-            line = reader.line_num
-            if not row:
-                continue  # blank line
-            if len(row) != len(ROLL_HEADER):
-                problem(line, f"expected {len(ROLL_HEADER)} fields, found {len(row)}")
-                continue
-            civil, wilayat, eligible, name_ar, name_en, birth = (f.strip() for f in row)
-            ok = True
-            if not _CIVIL_NUMBER.fullmatch(civil):
-                problem(line, f"malformed civil number {civil!r} (expected 8 or 9 digits, no leading zero)")
+                if not _ISO_DATE.fullmatch(birth):
+                    raise ValueError
+                birth_date = dt.date.fromisoformat(birth)
+            except ValueError:
+                problem(line, f"bad birth date {birth!r} (expected YYYY-MM-DD)")
                 ok = False
-            elif civil in first_seen:
-                problem(line, f"duplicate civil number {civil} (first on line {first_seen[civil]})")
-                ok = False
-            else:
-                first_seen[civil] = line
-            if wilayat not in wilayats:
-                problem(line, f"unknown wilayat {wilayat!r}")
-                ok = False
-            if eligible not in _ELIGIBLE:
-                problem(line, f"eligible must be 'yes' or 'no', found {eligible!r}")
-                ok = False
-            birth_date: dt.date | None = None
-            if birth:
-                try:
-                    if not _ISO_DATE.fullmatch(birth):
-                        raise ValueError
-                    birth_date = dt.date.fromisoformat(birth)
-                except ValueError:
-                    problem(line, f"bad birth date {birth!r} (expected YYYY-MM-DD)")
-                    ok = False
-            if ok:
-                entries.append(
-                    RollEntry(
-                        civil_number=CivilNumber(civil),
-                        wilayat=WilayatCode(wilayat),
-                        eligible=_ELIGIBLE[eligible],
-                        name_ar=name_ar or None,
-                        name_en=name_en or None,
-                        birth_date=birth_date,
-                    )
+        if ok:
+            entries.append(
+                RollEntry(
+                    civil_number=CivilNumber(civil),
+                    wilayat=WilayatCode(wilayat),
+                    eligible=_ELIGIBLE[eligible],
+                    name_ar=name_ar.strip() or None,
+                    name_en=name_en.strip() or None,
+                    birth_date=birth_date,
                 )
-    finally:
-        close = getattr(lines, "close", None)
-        if close is not None and lines is not source:
-            close()
+            )
     if total:
         raise RollError(problems, total)
     return Roll(tuple(entries))
