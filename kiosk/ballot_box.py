@@ -107,6 +107,9 @@ class Counts:
     provisional: int
     unbatched: int
     unsent_outbox: int
+    """Outbox items (batches, provisional submissions) not yet acknowledged."""
+    unsent_ballots: int
+    """Ballots not yet acknowledged by the office: in the pool or in an unsent outbox item."""
     pending_voted_marks: int
     pending_releases: int
 
@@ -129,7 +132,7 @@ class PollsReport:
             "ballots_cast": c.cast,
             "ballots_challenged": c.challenged,
             "ballots_provisional": c.provisional,
-            "ballots_pending_sync": c.unbatched + c.unsent_outbox,
+            "ballots_pending_sync": c.unsent_ballots,
             "voted_marks_pending_sync": c.pending_voted_marks,
             "chain_head": self.chain_head,
             "audit_count": self.audit_count,
@@ -409,12 +412,17 @@ class BallotBox:
         )
         unbatched = s.scalar(select(func.count()).select_from(BallotRow).where(BallotRow.batch_id.is_(None))) or 0
         unsent = s.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.sent.is_(False))) or 0
+        unsent_keys = select(OutboxRow.idempotency_key).where(OutboxRow.sent.is_(False))
+        in_unsent = (
+            s.scalar(select(func.count()).select_from(BallotRow).where(BallotRow.batch_id.in_(unsent_keys))) or 0
+        )
         return Counts(
             cast=by_disp.get("cast", 0),
             challenged=by_disp.get("challenged", 0),
             provisional=by_disp.get("provisional", 0),
             unbatched=unbatched,
             unsent_outbox=unsent,
+            unsent_ballots=unbatched + in_unsent,
             pending_voted_marks=pending.get("voted", 0),
             pending_releases=pending.get("released", 0),
         )

@@ -1,29 +1,17 @@
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from sync.client import SyncClient, TlsIdentity
-from sync.signing import Signer, load_cert_public_key
+from sync.signing import load_cert_public_key
+from tests.ballot_box.conftest import kiosk_signer, pki
 from tests.ballot_box.kit import KIOSK_ID
 from tests.sync.fake_office import FakeOfficeState, create_fake_office
 from tests.sync.tls_server import TlsServer
-from tools.test_pki import generate
 from tools.test_pki.model import TestPki
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    return generate(tmp_path_factory.mktemp("pki") / "test-pki", [], [KIOSK_ID], now=dt.datetime.now(dt.UTC))
-
-
-@pytest.fixture
-def kiosk_signer(pki: TestPki) -> Signer:
-    return Signer.from_pem_file(pki.kiosks[KIOSK_ID].key_path)
 
 
 @pytest.fixture
@@ -60,5 +48,4 @@ def client(office: RunningOffice, tls: TlsIdentity) -> Iterator[SyncClient]:
     c.close()
 
 
-def kiosk_db(tmp_path: Path) -> Path:
-    return tmp_path / "kiosk.db"
+__all__ = ["kiosk_signer", "pki"]

@@ -1,0 +1,182 @@
+"""The ballot box: what a cast, a challenge, a provisional ballot and the polls transitions leave behind."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+from nacl.public import PrivateKey, SealedBox
+
+from kiosk.audit import verify_database
+from kiosk.ballot_box import (
+    BallotBox,
+    ChainMismatch,
+    CheckinNotActive,
+    PollsNotOpen,
+    TransitionRefused,
+    UnknownCheckin,
+)
+from kiosk.states import PollsAction, PollsState, Refusal, StaffCard, StaffRole, decide
+from sync.protocol import (
+    BallotBatch,
+    IdentityEnvelopeContent,
+    ProvisionalReason,
+    ProvisionalSubmission,
+    ReleaseReason,
+    parse_message,
+    signing_bytes,
+    to_wire,
+)
+from sync.signing import Signer, verify
+from tests.ballot_box.kit import CHAIR, GENESIS, KIOSK_ID, STYLE, WORKER, cast_one, chain_head, next_ballot, open_box
+
+
+@pytest.fixture
+def box(tmp_path: Path, kiosk_signer: Signer) -> BallotBox:
+    return open_box(tmp_path / "kiosk.db", kiosk_signer, min_batch=4)
+
+
+def audit_count(box: BallotBox) -> int:
+    return box.audit_head()[0]
+
+
+def test_a_cast_stores_ballot_voted_mark_chain_and_log_together(box: BallotBox, kiosk_signer: Signer) -> None:
+    before = audit_count(box)
+    token, ballot = cast_one(box)
+    counts = box.counts()
+    assert (counts.cast, counts.unbatched, counts.pending_voted_marks) == (1, 1, 1)
+    assert chain_head(box) == ballot.confirmation_code
+    assert audit_count(box) == before + 1
+    assert box.pending_checkin_updates() == [(token, "voted", None)]
+    assert [b.ballot_id for b in box.export_ballots()] == [ballot.ballot_id]
+    assert verify_database(box_path(box), kiosk_signer.public_key()).ok
+
+
+def box_path(box: BallotBox) -> Path:
+    return Path(str(box._engine.url.database))
+
+
+def test_refused_casts_write_nothing(box: BallotBox) -> None:
+    token, _ = cast_one(box)
+    before = (box.counts(), audit_count(box), chain_head(box))
+    with pytest.raises(CheckinNotActive):
+        box.cast(token, next_ballot(chain_head(box)))  # one check-in, one vote
+    with pytest.raises(UnknownCheckin):
+        box.cast("x" * 32, next_ballot(chain_head(box)))
+    fresh = secrets.token_urlsafe(24)
+    box.record_checkin(fresh, STYLE)
+    with pytest.raises(ChainMismatch):
+        box.cast(fresh, next_ballot(GENESIS))  # encrypted against a stale chain head
+    assert (box.counts(), audit_count(box), chain_head(box)) == before
+
+
+def test_a_released_checkin_cannot_vote_and_queues_a_release(box: BallotBox) -> None:
+    token = secrets.token_urlsafe(24)
+    box.record_checkin(token, STYLE)
+    box.release_checkin(token, ReleaseReason.CARD_REMOVED)
+    with pytest.raises(CheckinNotActive):
+        box.cast(token, next_ballot(chain_head(box)))
+    assert box.pending_checkin_updates() == [(token, "released", "card_removed")]
+
+
+def test_a_challenged_ballot_is_kept_and_chained_but_marks_nobody_voted(box: BallotBox) -> None:
+    challenged = next_ballot(chain_head(box))
+    box.record_challenge(challenged)
+    counts = box.counts()
+    assert (counts.cast, counts.challenged, counts.pending_voted_marks) == (0, 1, 0)
+    assert chain_head(box) == challenged.confirmation_code
+
+
+def test_batches_are_signed_shuffled_and_hold_each_ballot_once(box: BallotBox, kiosk_signer: Signer) -> None:
+    cast = [cast_one(box)[1].ballot_id for _ in range(3)]
+    assert box.seal_batches() == []  # below the minimum batch size: the ballots wait in the pool
+    cast += [cast_one(box)[1].ballot_id for _ in range(6)]
+    assert len(box.seal_batches()) == 1
+    cast.append(cast_one(box)[1].ballot_id)
+    assert len(box.seal_batches(force=True)) == 1  # the window elapsed or polls closing: the rest leaves
+    sent = []
+    for item in box.unsent_outbox():
+        batch = parse_message(BallotBatch, item.body)
+        verify(kiosk_signer.public_key(), signing_bytes(batch), batch.signature)
+        sent += [b.ballot_id for b in batch.ballots]
+    assert sorted(sent) == sorted(cast)
+    assert box.counts().unbatched == 0
+
+
+def test_provisional_identity_is_sealed_for_the_office_and_bound_to_the_ballot(box: BallotBox) -> None:
+    office = PrivateKey.generate()
+    ballot = next_ballot(chain_head(box))
+    envelope_id = box.cast_provisional(
+        ballot, civil_number="12345678", reason=ProvisionalReason.CENTRAL_UNREACHABLE, office_key=office.public_key
+    )
+    (item,) = box.unsent_outbox()
+    submission = parse_message(ProvisionalSubmission, item.body)
+    assert submission.envelope_id == envelope_id and b"12345678" not in item.body
+    opened = parse_message(
+        IdentityEnvelopeContent, SealedBox(office).decrypt(base64.b64decode(submission.identity_envelope))
+    )
+    assert opened.civil_number == "12345678" and opened.kiosk_id == KIOSK_ID
+    from election.canonical import sha256_hex
+
+    assert opened.ballot_hash == sha256_hex(to_wire(submission.ballot))
+    counts = box.counts()
+    assert (counts.provisional, counts.cast, counts.unbatched) == (1, 0, 0)  # never mixed into a regular batch
+    box.mark_outbox_sent(item.seq)
+    assert box.unsent_outbox() == []
+    # once the office holds it, the kiosk keeps no sealed identity next to the ballot
+    import sqlite3
+
+    body = sqlite3.connect(box_path(box)).execute("SELECT body FROM outbox WHERE seq = ?", (item.seq,)).fetchone()[0]
+    assert body == b""
+
+
+def test_polls_lifecycle_with_zero_and_close_reports(tmp_path: Path, kiosk_signer: Signer) -> None:
+    box = BallotBox.create(
+        tmp_path / "k.db", kiosk_signer, kiosk_id=KIOSK_ID, centre_id="C-01", chain_genesis=GENESIS, min_batch=50
+    )
+    assert box.polls_state is PollsState.SETUP
+    with pytest.raises(PollsNotOpen):
+        box.record_checkin(secrets.token_urlsafe(24), STYLE)
+    with pytest.raises(TransitionRefused, match="role_not_authorised"):
+        box.apply(PollsAction.OPEN, WORKER)
+    zero = box.apply(PollsAction.OPEN, CHAIR)
+    assert zero.to_dict()["ballots_cast"] == 0 and zero.to_dict()["ballots_pending_sync"] == 0
+    for _ in range(3):
+        cast_one(box)
+    box.apply(PollsAction.PAUSE, WORKER)
+    with pytest.raises(PollsNotOpen):
+        cast_one(box)
+    box.apply(PollsAction.RESUME, WORKER)
+    cast_one(box)
+    report = box.apply(PollsAction.CLOSE, CHAIR).to_dict()
+    assert (
+        report["ballots_cast"] == 4 and report["ballots_pending_sync"] == 4 and report["voted_marks_pending_sync"] == 4
+    )
+    assert box.counts().unbatched == 0  # closing flushed the pool into a final batch
+    with pytest.raises(TransitionRefused, match="not_allowed_from_state"):
+        box.apply(PollsAction.OPEN, CHAIR)
+    kinds = [json.loads(r.payload) for r in box.audit_entries_after(0, 100) if r.kind.startswith("polls_")]
+    assert [k["staff"]["staff_id"] for k in kinds] == ["staff-chair", "staff-worker", "staff-worker", "staff-chair"]
+
+
+def test_opening_a_kiosk_that_holds_ballots_is_refused() -> None:
+    outcome = decide(PollsState.SETUP, PollsAction.OPEN, CHAIR, ballots_stored=1)
+    assert getattr(outcome, "reason", None) is Refusal.BALLOTS_PRESENT
+
+
+def test_staff_card_values_are_checked() -> None:
+    with pytest.raises(ValueError, match="fingerprint"):
+        StaffCard("s1", StaffRole.POLL_WORKER, "xyz")
+
+
+def test_a_restarted_box_continues_the_same_chain_and_log(tmp_path: Path, kiosk_signer: Signer) -> None:
+    box = open_box(tmp_path / "k.db", kiosk_signer)
+    cast_one(box)
+    box.close()
+    again = BallotBox.open(tmp_path / "k.db", kiosk_signer)
+    cast_one(again)
+    assert again.counts().cast == 2
+    assert verify_database(tmp_path / "k.db", kiosk_signer.public_key()).ok
