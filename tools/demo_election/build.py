@@ -13,6 +13,7 @@ import json
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from election.manifest import (
@@ -76,10 +77,13 @@ class Definition:
     portraits: Mapping[CandidateId, PortraitSpec]
     default_roll_size: int
 
+    @cached_property
+    def ballot_numbers(self) -> dict[CandidateId, int]:
+        return {k.id: k.ballot_number for c in self.manifest.contests for k in c.candidates}
+
     def photo_png(self, candidate: CandidateId) -> bytes:
         """The candidate's portrait PNG (rendered on demand; deterministic)."""
-        ballot_number = next(k.ballot_number for c in self.manifest.contests for k in c.candidates if k.id == candidate)
-        return render_portrait(self.portraits[candidate], ballot_number)
+        return render_portrait(self.portraits[candidate], self.ballot_numbers[candidate])
 
 
 def photo_path(candidate: CandidateId) -> str:
