@@ -157,6 +157,7 @@ def ingest_batch(
                     batch_id=batch.batch_id,
                     style_id=i.wire.ballot_style_id,
                     confirmation_code=i.wire.confirmation_code,
+                    previous_code=i.wire.previous_code,
                     status=i.status,
                     reason=i.reason,
                     spoiled=i.wire.disposition is BallotDisposition.CHALLENGED,

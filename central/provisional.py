@@ -203,6 +203,7 @@ def _count(s: Session, office: Office, env: ProvisionalEnvelope, wire: BatchBall
             batch_id=None,
             style_id=wire.ballot_style_id,
             confirmation_code=wire.confirmation_code,
+            previous_code=wire.previous_code,
             status=BallotStatus.ACCEPTED,
             reason="provisional",
             provisional=True,

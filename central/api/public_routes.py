@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+import base64
+from typing import Annotated, Any
 
-from central import pollbook
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from central import exports, pollbook, results
 from central.api.deps import OfficeDep
-from central.api.errors import ERRORS
-from central.models import Kiosk
+from central.api.errors import ERRORS, ApiError
+from central.models import Ballot, Kiosk
+from election.manifest import WilayatCode
+from sync.protocol import ErrorCode
 
 router = APIRouter(prefix="/api/public", tags=["public"], responses=ERRORS)  # type: ignore[arg-type]
 
@@ -38,7 +45,7 @@ class KioskOut(BaseModel):
 @router.get("/kiosks")
 def kiosks(office: OfficeDep) -> list[KioskOut]:
     with office.db.transaction() as s:
-        rows = s.query(Kiosk).order_by(Kiosk.kiosk_id).all()
+        rows = list(s.scalars(select(Kiosk).order_by(Kiosk.kiosk_id)))
         return [
             KioskOut(
                 kiosk_id=k.kiosk_id,
@@ -51,3 +58,60 @@ def kiosks(office: OfficeDep) -> list[KioskOut]:
             )
             for k in rows
         ]
+
+
+class ConfirmationOut(BaseModel):
+    found: bool
+    status: str | None = None
+    kiosk_id: str | None = None
+    ballot_id: str | None = None
+
+
+@router.get("/confirmation/{code}")
+def confirmation(code: Annotated[str, Path(max_length=128)], office: OfficeDep) -> ConfirmationOut:
+    """A voter's confirmation code (full hex, or the short form shown on screen) -> what the office holds."""
+    digits = code.replace("-", "").strip()
+    with office.db.transaction() as s:
+        row = None
+        if len(digits) == 64:
+            row = s.scalar(select(Ballot).where(Ballot.confirmation_code == digits.lower()))
+        elif len(digits) == 16:
+            try:
+                prefix = base64.b32decode(digits.upper()).hex()
+            except ValueError:
+                prefix = ""
+            if prefix:
+                row = s.scalar(select(Ballot).where(Ballot.confirmation_code.startswith(prefix)))
+        if row is None:
+            return ConfirmationOut(found=False)
+        status = "spoiled" if row.spoiled else row.status.value
+        return ConfirmationOut(found=True, status=status, kiosk_id=row.kiosk_id, ballot_id=row.ballot_id)
+
+
+def _published(office: OfficeDep) -> dict[str, Any]:
+    latest = results.latest(office)
+    if latest is None:
+        raise ApiError(404, ErrorCode.MALFORMED, "no results published yet")
+    return latest.results
+
+
+@router.get("/results")
+def results_json(office: OfficeDep) -> dict[str, Any]:
+    return _published(office)
+
+
+@router.get("/results/nist.json")
+def results_nist(office: OfficeDep) -> dict[str, Any]:
+    return exports.nist_election_report(office.manifest, _published(office), generated=office.clock())
+
+
+@router.get("/results.csv", response_class=PlainTextResponse)
+def results_csv(office: OfficeDep) -> PlainTextResponse:
+    return PlainTextResponse(exports.results_csv(office.manifest, _published(office)), media_type="text/csv")
+
+
+@router.get("/reports/{wilayat}", response_class=HTMLResponse)
+def wilayat_report(wilayat: Annotated[str, Path(max_length=32)], office: OfficeDep) -> HTMLResponse:
+    if wilayat not in office.manifest.wilayats_by_code:
+        raise ApiError(404, ErrorCode.MALFORMED, f"unknown wilayat {wilayat!r}")
+    return HTMLResponse(exports.wilayat_report_html(office.manifest, _published(office), WilayatCode(wilayat)))

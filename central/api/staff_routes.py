@@ -9,7 +9,7 @@ from cryptography import x509
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from central import audit, provisional
+from central import audit, manual, provisional, results
 from central.api.deps import OfficeDep, StaffDep, require
 from central.api.errors import ERRORS, ApiError
 from central.auth import (
@@ -148,3 +148,67 @@ def adjudicate(envelope_id: str, body: DecisionRequest, staff: StaffDep, office:
     except provisional.AdjudicationError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
     return {"envelope_id": envelope_id, "status": status.value}
+
+
+class SheetRequest(_In):
+    source_kind: manual.SourceKind
+    source_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    contest_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    voters: Annotated[int, Field(ge=0, le=10_000_000)]
+    blank: Annotated[int, Field(ge=0, le=10_000_000)] = 0
+    counts: dict[Annotated[str, StringConstraints(max_length=64)], Annotated[int, Field(ge=0, le=10_000_000)]]
+
+
+@router.post("/manual-sheets")
+def enter_sheet(body: SheetRequest, staff: StaffDep, office: OfficeDep) -> dict[str, int]:
+    require(staff, Role.COMMITTEE_MEMBER)
+    sheet = manual.SheetIn(
+        body.source_kind, body.source_id, body.contest_id, body.voters, body.blank, dict(body.counts)
+    )
+    try:
+        return {"sheet_id": manual.enter(office, sheet, actor=staff.subject)}
+    except manual.SheetError as exc:
+        raise ApiError(422, ErrorCode.MALFORMED, str(exc)) from None
+
+
+@router.post("/manual-sheets/{sheet_id}/approve")
+def approve_sheet(sheet_id: int, staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+    require(staff, Role.COMMITTEE_MEMBER)
+    try:
+        manual.approve(office, sheet_id, actor=staff.subject)
+    except manual.SheetError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
+    return {"status": "approved"}
+
+
+class CloseRequest(_In):
+    manual: bool = False
+
+
+@router.post("/centres/{centre_id}/close")
+def close(centre_id: str, body: CloseRequest, staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+    require(staff, Role.ADMINISTRATOR)
+    try:
+        results.close_centre(office, centre_id, actor=staff.subject, manual=body.manual)
+    except results.ResultsError as exc:
+        raise ApiError(404, ErrorCode.MALFORMED, str(exc)) from None
+    return {"centre_id": centre_id, "status": "closed"}
+
+
+@router.post("/guardian-shares")
+def upload_share(body: dict[str, Any], staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+    """A share file written offline by ``python -m election.guardian decrypt-share``; proofs checked on upload."""
+    require(staff, Role.ADMINISTRATOR)
+    try:
+        return {"share": results.upload_share(office, body, actor=staff.subject)}
+    except results.ResultsError as exc:
+        raise ApiError(422, ErrorCode.MALFORMED, str(exc)) from None
+
+
+@router.post("/results")
+def publish(staff: StaffDep, office: OfficeDep) -> dict[str, Any]:
+    require(staff, Role.ADMINISTRATOR)
+    try:
+        return results.compute_results(office, actor=staff.subject)
+    except results.ResultsError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:44:34.023797
+Create Date: 2026-11-22 06:48:31.580862
 """
 
 from collections.abc import Sequence
@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.String(length=64), nullable=True),
         sa.Column("style_id", sa.String(length=64), nullable=False),
         sa.Column("confirmation_code", sa.String(length=128), nullable=True),
+        sa.Column("previous_code", sa.String(length=128), nullable=True),
         sa.Column(
             "status",
             sa.Enum("accepted", "rejected", "flagged", name="ballotstatus", native_enum=False, length=24),

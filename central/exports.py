@@ -1,0 +1,230 @@
+"""Results exports: NIST SP 1500-100 Election Results Reporting (JSON, v2), CSV, and a printable report per
+wilayat (HTML with a print stylesheet, Arabic and English). Electronic and manual counts are reported apart
+(NIST ``CountItemType`` "election-day" for kiosks, "other"/"uocava" for manual sheets) and as a total."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import html
+import io
+from typing import Any
+
+from election.manifest import Manifest, WilayatCode
+
+
+def _text(ar: str, en: str) -> dict[str, Any]:
+    return {
+        "@type": "ElectionResults.InternationalizedText",
+        "Text": [
+            {"@type": "ElectionResults.LanguageString", "Content": ar, "Language": "ar"},
+            {"@type": "ElectionResults.LanguageString", "Content": en, "Language": "en"},
+        ],
+    }
+
+
+def nist_election_report(manifest: Manifest, results: dict[str, Any], *, generated: dt.datetime) -> dict[str, Any]:
+    """An ``ElectionResults.ElectionReport`` (summary-contest level, status unofficial-complete)."""
+    gp_units: list[dict[str, Any]] = [
+        {
+            "@id": "gp-OM",
+            "@type": "ElectionResults.ReportingUnit",
+            "Type": "country",
+            "Name": _text("عُمان", "Oman"),
+            "ComposingGpUnitIds": [f"gp-{w.code}" for w in manifest.wilayats],
+        }
+    ]
+    for w in manifest.wilayats:
+        gp_units.append(
+            {
+                "@id": f"gp-{w.code}",
+                "@type": "ElectionResults.ReportingUnit",
+                "Type": "other",
+                "OtherType": "wilayat",
+                "Name": _text(w.name.ar, w.name.en),
+            }
+        )
+    candidates: list[dict[str, Any]] = []
+    contests: list[dict[str, Any]] = []
+    for contest in manifest.contests:
+        r = results["contests"][contest.id]
+        unit = f"gp-{contest.wilayat}"
+        selections = []
+        for order, cand in enumerate(contest.active_candidates, start=1):
+            candidates.append(
+                {
+                    "@id": f"cand-{cand.id}",
+                    "@type": "ElectionResults.Candidate",
+                    "BallotName": _text(cand.name.ar, cand.name.en),
+                    **({"PostElectionStatus": "winner"} if cand.id in r["elected"] else {}),
+                }
+            )
+            counts = [
+                {
+                    "@type": "ElectionResults.VoteCounts",
+                    "GpUnitId": unit,
+                    "Type": "election-day",
+                    "Count": r["electronic"]["votes"].get(cand.id, 0),
+                }
+            ]
+            if r["manual"] is not None:
+                counts.append(
+                    {
+                        "@type": "ElectionResults.VoteCounts",
+                        "GpUnitId": unit,
+                        "Type": "other",
+                        "OtherType": "manual-count",
+                        "Count": r["manual"]["votes"].get(cand.id, 0),
+                    }
+                )
+            counts.append(
+                {
+                    "@type": "ElectionResults.VoteCounts",
+                    "GpUnitId": unit,
+                    "Type": "total",
+                    "Count": r["total"]["votes"].get(cand.id, 0),
+                }
+            )
+            selections.append(
+                {
+                    "@id": f"sel-{cand.id}",
+                    "@type": "ElectionResults.CandidateSelection",
+                    "CandidateIds": [f"cand-{cand.id}"],
+                    "SequenceOrder": order,
+                    "VoteCounts": counts,
+                }
+            )
+        contests.append(
+            {
+                "@id": f"contest-{contest.id}",
+                "@type": "ElectionResults.CandidateContest",
+                "ElectionDistrictId": unit,
+                "Name": contest.name.en,
+                "BallotTitle": _text(contest.name.ar, contest.name.en),
+                "VotesAllowed": contest.seats,
+                "NumberElected": contest.seats,
+                "ContestSelection": selections,
+                "OtherCounts": [
+                    {
+                        "@type": "ElectionResults.OtherCounts",
+                        "GpUnitId": unit,
+                        "Undervotes": max(0, r["total"]["ballots"] * contest.seats - sum(r["total"]["votes"].values())),
+                    }
+                ],
+            }
+        )
+    return {
+        "@type": "ElectionResults.ElectionReport",
+        "Format": "summary-contest",
+        "GeneratedDate": generated.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "Issuer": "Sanduq central tally office",
+        "IssuerAbbreviation": "OM",
+        "SequenceStart": 1,
+        "SequenceEnd": 1,
+        "Status": "unofficial-complete",
+        "VendorApplicationId": "Sanduq 0.1",
+        "GpUnit": gp_units,
+        "Election": [
+            {
+                "@type": "ElectionResults.Election",
+                "ElectionScopeId": "gp-OM",
+                "Name": _text(manifest.name.ar, manifest.name.en),
+                "StartDate": manifest.date.isoformat(),
+                "EndDate": manifest.date.isoformat(),
+                "Type": "general",
+                "Candidate": candidates,
+                "Contest": contests,
+            }
+        ],
+    }
+
+
+def results_csv(manifest: Manifest, results: dict[str, Any]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(["wilayat", "contest", "candidate", "name_ar", "name_en", "electronic", "manual", "total", "elected"])
+    for contest in manifest.contests:
+        r = results["contests"][contest.id]
+        for cand in contest.active_candidates:
+            manual = r["manual"]["votes"].get(cand.id, 0) if r["manual"] else 0
+            w.writerow(
+                [
+                    contest.wilayat,
+                    contest.id,
+                    cand.id,
+                    cand.name.ar,
+                    cand.name.en,
+                    r["electronic"]["votes"].get(cand.id, 0),
+                    manual,
+                    r["total"]["votes"].get(cand.id, 0),
+                    "yes" if cand.id in r["elected"] else "no",
+                ]
+            )
+        w.writerow(
+            [
+                contest.wilayat,
+                contest.id,
+                "#blank",
+                "أوراق بيضاء",
+                "blank ballots",
+                r["electronic"]["blank"],
+                r["manual"]["blank"] if r["manual"] else 0,
+                r["total"]["blank"],
+                "",
+            ]
+        )
+    return out.getvalue()
+
+
+PRINT_CSS = """
+body{font-family:'Amiri','Noto Naskh Arabic',serif;margin:2rem;color:#000}
+table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #444;padding:.3rem .5rem}
+th{background:#eee}.num{text-align:end;font-variant-numeric:tabular-nums}.won{font-weight:bold}
+.lang{display:grid;grid-template-columns:1fr 1fr;gap:2rem}.en{direction:ltr;text-align:left}
+.ar{direction:rtl;text-align:right}.sig{margin-top:3rem;display:flex;justify-content:space-between}
+@media print{@page{size:A4;margin:15mm}body{margin:0}.noprint{display:none}h1{font-size:16pt}}
+"""
+
+
+def wilayat_report_html(manifest: Manifest, results: dict[str, Any], wilayat: WilayatCode) -> str:
+    """A print-ready results sheet for one wilayat, Arabic and English side by side."""
+    w = manifest.wilayats_by_code[wilayat]
+    e = html.escape
+    parts = [
+        f"<!doctype html><html lang='ar' dir='rtl'><head><meta charset='utf-8'><title>{e(w.name.en)}</title>"
+        f"<style>{PRINT_CSS}</style></head><body>",
+        f"<h1>{e(manifest.name.ar)} — {e(w.name.ar)}</h1><h2 class='en' lang='en'>{e(manifest.name.en)} — "
+        f"{e(w.name.en)}</h2>",
+        "<p class='noprint'><button onclick='window.print()'>طباعة / Print</button></p>",
+    ]
+    for contest in (c for c in manifest.contests if c.wilayat == wilayat):
+        r = results["contests"][contest.id]
+        parts.append(
+            f"<h3>{e(contest.name.ar)} / <span lang='en'>{e(contest.name.en)}</span> "
+            f"({contest.seats} مقعد / seat(s))</h3><table><thead><tr><th>المرشح</th><th lang='en'>Candidate</th>"
+            "<th>إلكتروني<br>Electronic</th><th>يدوي<br>Manual</th><th>المجموع<br>Total</th></tr></thead><tbody>"
+        )
+        for cand in sorted(contest.active_candidates, key=lambda c: -r["total"]["votes"].get(c.id, 0)):
+            won = " class='won'" if cand.id in r["elected"] else ""
+            manual = r["manual"]["votes"].get(cand.id, 0) if r["manual"] else 0
+            parts.append(
+                f"<tr{won}><td>{e(cand.name.ar)}</td><td class='en' lang='en'>{e(cand.name.en)}</td>"
+                f"<td class='num'>{r['electronic']['votes'].get(cand.id, 0)}</td><td class='num'>{manual}</td>"
+                f"<td class='num'>{r['total']['votes'].get(cand.id, 0)}</td></tr>"
+            )
+        parts.append(
+            f"<tr><td>أوراق بيضاء</td><td class='en' lang='en'>Blank ballots</td>"
+            f"<td class='num'>{r['electronic']['blank']}</td>"
+            f"<td class='num'>{r['manual']['blank'] if r['manual'] else 0}</td>"
+            f"<td class='num'>{r['total']['blank']}</td></tr></tbody></table>"
+        )
+        if r["manual"]:
+            parts.append(
+                f"<p>نتائج يدوية (المادتان 8 و9) / <span lang='en'>Manual results (Art. 8, 9)</span>: "
+                f"{e(', '.join(r['manual']['sources']))}</p>"
+            )
+    parts.append(
+        "<div class='sig'><span>رئيس اللجنة / Committee chair: ____________</span>"
+        "<span>عضو / Member: ____________</span></div></body></html>"
+    )
+    return "".join(parts)
