@@ -1,0 +1,63 @@
+"""Inline SVG charts generated on the server (no script, no network): bars and a turnout-over-the-day line."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+
+def bar_chart(items: Sequence[tuple[str, float]], *, width: int = 560, unit: str = "", rtl: bool = False) -> str:
+    """Horizontal bars, one per (label, value); labels on the reading-start side."""
+    if not items:
+        return "<p class='empty'>—</p>"
+    row, label_w = 28, 190
+    top = max([v for _, v in items] + [1e-9])
+    height = row * len(items) + 8
+    parts = [
+        f"<svg role='img' class='chart' viewBox='0 0 {width} {height}' width='100%' direction='ltr' xmlns='http://www.w3.org/2000/svg'>"
+    ]
+    for i, (label, value) in enumerate(items):
+        y = 4 + i * row
+        w = (width - label_w - 70) * value / top
+        x_label, anchor = (width - 4, "end") if rtl else (4, "start")
+        x_bar = (width - label_w - w) if rtl else label_w
+        x_val, val_anchor = ((x_bar - 6), "end") if rtl else ((x_bar + w + 6), "start")
+        text = f"{value:.1f}{unit}" if unit == "%" else f"{int(value)}{unit}"
+        parts.append(
+            f"<text x='{x_label}' y='{y + 18}' text-anchor='{anchor}' class='lbl'>{html.escape(label)}</text>"
+            f"<rect x='{x_bar:.1f}' y='{y + 4}' width='{max(w, 1):.1f}' height='{row - 10}' rx='3' class='bar'/>"
+            f"<text x='{x_val:.1f}' y='{y + 18}' text-anchor='{val_anchor}' class='val'>{text}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def line_chart(points: Sequence[tuple[str, int]], *, width: int = 560, height: int = 200) -> str:
+    """Cumulative count over time buckets (labels like '09:15')."""
+    if not points:
+        return "<p class='empty'>—</p>"
+    pad_l, pad_b, pad_t = 40, 28, 10
+    top = max([v for _, v in points] + [1])
+    n = len(points)
+    step = (width - pad_l - 10) / max(n - 1, 1)
+
+    def xy(i: int, v: int) -> tuple[float, float]:
+        return pad_l + i * step, pad_t + (height - pad_t - pad_b) * (1 - v / top)
+
+    path = " ".join(f"{'M' if i == 0 else 'L'}{xy(i, v)[0]:.1f},{xy(i, v)[1]:.1f}" for i, (_, v) in enumerate(points))
+    area = path + f" L{xy(n - 1, 0)[0]:.1f},{height - pad_b} L{pad_l},{height - pad_b} Z"
+    parts = [
+        f"<svg role='img' class='chart' viewBox='0 0 {width} {height}' width='100%' direction='ltr' xmlns='http://www.w3.org/2000/svg'>",
+        f"<line x1='{pad_l}' y1='{height - pad_b}' x2='{width - 10}' y2='{height - pad_b}' class='axis'/>",
+        f"<text x='{pad_l - 4}' y='{pad_t + 8}' text-anchor='end' class='val'>{top}</text>",
+        f"<path d='{area}' class='area'/><path d='{path}' class='line'/>",
+    ]
+    every = max(1, n // 8)
+    for i, (label, _) in enumerate(points):
+        if i % every == 0 or i == n - 1:
+            parts.append(
+                f"<text x='{xy(i, 0)[0]:.1f}' y='{height - 8}' text-anchor='middle' class='lbl'>"
+                f"{html.escape(label)}</text>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
