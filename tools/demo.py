@@ -35,7 +35,8 @@ def prepare(out: Path, *, national: bool) -> dict[str, Path]:
     scales = ["small", "national"] if national else ["small"]
     for scale in scales:
         step(f"Generating the {scale} demo election (seed {SEED})")
-        run("tools.demo_election", "--scale", scale, "--seed", SEED, "--out", str(out / f"definition-{scale}"))
+        definition = str(out / f"definition-{scale}")
+        run("tools.demo_election", "--scale", scale, "--seed", SEED, "--out", definition, "--force")
 
     small_manifest = json.loads((out / "definition-small" / "manifest.json").read_text(encoding="utf-8"))
     kiosk_args = [arg for k in small_manifest["kiosks"] for arg in ("--kiosk-id", k["id"])]
