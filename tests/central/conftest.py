@@ -21,7 +21,7 @@ from tests.pg import pg_database, pg_server  # noqa: F401  (fixtures re-exported
 from tools.demo_election.build import small_manifest
 from tools.test_pki import generate as generate_pki
 
-NOW = dt.datetime(2027, 10, 24, 9, 0, tzinfo=dt.UTC)
+NOW = dt.datetime.now(dt.UTC).replace(hour=3, minute=0, second=0, microsecond=0)  # 07:00 in Muscat today
 
 
 class Clock:

@@ -1,0 +1,122 @@
+"""Command line of the central office.
+
+python -m central init-db       --config config/central.toml
+python -m central import-roll   --config ... ROLL.csv
+python -m central enrol-kiosk   --config ... CERT.pem [CERT.pem ...]
+python -m central issue-token   --config ... --role administrator --subject "console"
+python -m central process-provisional --config ...
+python -m central verify-audit  --config ...
+python -m central serve         --config ...   (uvicorn; mutual TLS when [server] tls_* are set)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ssl
+import sys
+from pathlib import Path
+
+from cryptography import x509
+
+from central import audit
+from central.auth import Role, Staff, issue_token
+from central.config import CentralConfig, load_config
+from central.db import migrate
+from central.office import Office, enrol_kiosk
+
+
+def _office(config: CentralConfig) -> Office:
+    office = Office.open(config)
+    office.prepare()
+    return office
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m central")
+    parser.add_argument(
+        "command",
+        choices=[
+            "init-db",
+            "import-roll",
+            "enrol-kiosk",
+            "issue-token",
+            "process-provisional",
+            "verify-audit",
+            "serve",
+        ],
+    )
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--config", type=Path, default=Path("config/central.toml"))
+    parser.add_argument("--role", choices=[r.value for r in Role], default=Role.OBSERVER.value)
+    parser.add_argument("--subject", default="console")
+    args = parser.parse_args(argv)
+    config = load_config(args.config)
+    if args.command == "init-db":
+        migrate(config.database_url)
+        _office(config)
+        print(f"database ready: {config.database_url.split('@')[-1]}")
+        return 0
+    office = _office(config)
+    if args.command == "import-roll":
+        from central.pollbook import import_roll
+        from election.roll import load_roll
+
+        for path in args.paths:
+            roll = load_roll(path, office.manifest)
+            with office.db.transaction() as s:
+                n = import_roll(s, office.manifest, roll)
+                audit.append(
+                    s,
+                    at=office.clock(),
+                    actor=f"console:{args.subject}",
+                    action="roll.imported",
+                    details={"file": path.name, "voters": n},
+                )
+            print(f"imported {n} voters from {path}")
+    elif args.command == "enrol-kiosk":
+        for path in args.paths:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+            with office.db.transaction() as s:
+                print("enrolled", enrol_kiosk(s, office, cert, actor=f"console:{args.subject}", now=office.clock()))
+    elif args.command == "issue-token":
+        with office.db.transaction() as s:
+            staff = Staff(subject=f"console:{args.subject}", role=Role(args.role))
+            token = issue_token(s, staff, office.clock(), config.staff_token_minutes)
+            audit.append(
+                s, at=office.clock(), actor=staff.subject, action="staff.token_issued", details={"role": args.role}
+            )
+        print(token)
+    elif args.command == "process-provisional":
+        from central.provisional import process_envelopes
+
+        print(process_envelopes(office))
+    elif args.command == "verify-audit":
+        with office.db.transaction() as s:
+            print(f"audit log intact: {audit.verify_chain(s)} entries")
+    elif args.command == "serve":
+        return serve(office)
+    return 0
+
+
+def serve(office: Office) -> int:
+    import uvicorn
+
+    from central.api import create_app
+    from central.tls import TlsH11Protocol
+
+    config = office.config
+    kwargs: dict[str, object] = {}
+    if config.tls is not None:
+        kwargs = {
+            "ssl_certfile": str(config.tls.cert),
+            "ssl_keyfile": str(config.tls.key),
+            "ssl_ca_certs": str(config.tls.kiosk_ca),
+            "ssl_cert_reqs": ssl.CERT_OPTIONAL,
+            "http": TlsH11Protocol,
+        }
+    uvicorn.run(create_app(office), host=config.host, port=config.port, log_level="info", **kwargs)  # type: ignore[arg-type]
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
