@@ -215,6 +215,9 @@ class PcscConnection:
         code &= 0xFFFFFFFF
         if code != SCARD_S_SUCCESS:
             raise error_for(code, "transmit")
+        if len(response) < 2:
+            # vpcd (and some readers) report success with an empty answer when the card went away mid-command.
+            raise CardRemovedError("transmit: no answer from the card", SCARD_W_UNRESPONSIVE_CARD)
         return bytes(response)
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:

@@ -65,6 +65,7 @@ class VirtualCard:
     delay: float = 0.3
     state: CardState = field(init=False)
     apdu_count: int = 0
+    powered: bool = False
     busy_seconds: float = 0.0  # time spent computing answers (the "on-card" share in benchmarks)
 
     def __post_init__(self) -> None:
@@ -113,8 +114,13 @@ class VirtualCard:
     def power_on(self) -> None:
         tries = self.state.tries_left  # the PIN counter lives in EEPROM: it survives power cycles
         self.state = CardState(tries)
+        self.powered = True
 
-    power_off = reset = power_on
+    reset = power_on
+
+    def power_off(self) -> None:
+        self.power_on()
+        self.powered = False
 
     # -- APDUs -----------------------------------------------------------------------------------------
     def process(self, apdu: bytes) -> bytes:

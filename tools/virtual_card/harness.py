@@ -42,6 +42,7 @@ READER_NAME = "Sanduq Virtual PCD"
 SYSTEM_SOCKET = Path("/run/pcscd/pcscd.comm")
 GLOBAL_LOCK = Path(tempfile.gettempdir()) / "sanduq-pcscd.lock"
 START_TIMEOUT = 5.0
+VPCD_SETTLE_SECONDS = 0.5
 
 
 class HarnessError(RuntimeError):
@@ -201,6 +202,10 @@ class PcscHarness:
             link.remove()
         if wait:
             self.wait_for_card(slot, present=False)
+            if link is not None and link.pulled.is_set():
+                # After a pull in the middle of a command, vpcd drops the dead connection only at pcscd's next
+                # presence poll (every 0.4 s); a card inserted before that is never noticed.
+                time.sleep(VPCD_SETTLE_SECONDS)
 
     def wait_for_card(self, slot: int = 0, present: bool = True, timeout: float = START_TIMEOUT) -> None:
         """Block until pcscd itself reports the card in ``slot`` present (or absent)."""
