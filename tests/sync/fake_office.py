@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from starlette.requests import ClientDisconnect
 
 from sync.protocol import (
     AuditSegment,
@@ -76,6 +77,10 @@ def create_fake_office(state: FakeOfficeState) -> FastAPI:
 
     async def body_of(request: Request, model: Any) -> Any:
         return parse_message(model, await request.body())
+
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_request: Request, _exc: ClientDisconnect) -> Response:
+        return Response(status_code=499)  # the kiosk died mid-request (crash test): nothing to answer
 
     @app.exception_handler(ProtocolError)
     async def protocol_error(_request: Request, exc: ProtocolError) -> Response:
