@@ -108,3 +108,33 @@ def test_t0_endless_61xx_is_a_data_error() -> None:
     link = ScriptedLink(["6101"] + ["006101"] * 100)
     with pytest.raises(CardDataError):
         exchange_t0(link, CommandApdu(0x00, 0x88, 0, 0, b"\x01", 256))
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        (0x80100069, "CardRemovedError"),
+        (0x8010000C, "CardRemovedError"),
+        (0x80100009, "ReaderGoneError"),
+        (0x80100017, "ReaderGoneError"),
+        (0x8010001D, "DaemonGoneError"),
+        (0x80100013, "DaemonGoneError"),
+        (0x8010000B, "ReaderBusyError"),
+        (0x80100001, "CardIoError"),
+    ],
+)
+def test_pcsc_result_codes_map_to_typed_io_errors(code: int, kind: str) -> None:
+    from kiosk.card.results import FailureReason
+    from kiosk.card.session import _failure
+    from kiosk.card.transport import error_for
+
+    error = error_for(code, "op")
+    assert type(error).__name__ == kind
+    expected = {
+        "CardRemovedError": FailureReason.CARD_REMOVED,
+        "ReaderGoneError": FailureReason.READER_GONE,
+        "DaemonGoneError": FailureReason.SERVICE_GONE,
+        "ReaderBusyError": FailureReason.READER_BUSY,
+        "CardIoError": FailureReason.CARD_REMOVED,
+    }[kind]
+    assert _failure("step", error).reason is expected

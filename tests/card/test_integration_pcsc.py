@@ -155,3 +155,43 @@ def test_pcsc_tools_see_the_virtual_card_like_a_real_one(pcsc: PcscHarness, card
         ["opensc-tool", "-r", "0", "-s", select], env=env, capture_output=True, text=True, timeout=20, check=False
     )
     assert "SW1=0x90, SW2=0x00" in sent.stdout, sent
+
+
+def test_pcscd_dying_mid_session_is_reported_not_raised(pcsc: PcscHarness, card_pki, card_anchors) -> None:
+    profile = load_named_profile("oman_ias")
+    pcsc.insert(VirtualCard.from_files(card_pki.voters["10000005"], profile))
+    auth = authenticator(profile, card_anchors)
+    try:
+        with PcscConnection(pcsc.reader_name()) as connection:
+            read = auth.read(connection)
+            assert isinstance(read, CardRead)
+            pcsc.kill_pcscd()
+            result = auth.authenticate(connection, read, "1234")
+    finally:
+        pcsc.start_pcscd()
+    assert isinstance(result, AuthFailure)
+    assert result.reason in {FailureReason.SERVICE_GONE, FailureReason.CARD_REMOVED}, result
+    pcsc.wait_for_card(present=True)
+
+
+def test_virtual_card_cli_inserts_and_removes(pcsc: PcscHarness, card_pki) -> None:
+    import sys
+
+    command = [sys.executable, "-m", "tools.virtual_card"]
+    port = str(pcsc.port + 1)  # slot 1
+    proc = subprocess.Popen([*command, "insert", "staff-pw-1", "--pki", str(card_pki.out_dir), "--port", port],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        pcsc.wait_for_card(slot=1, present=True)
+        removed = subprocess.run(
+            [*command, "remove", "--port", port], capture_output=True, text=True, timeout=20, check=False
+        )
+        assert removed.returncode == 0, removed.stderr
+        pcsc.wait_for_card(slot=1, present=False)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
