@@ -155,3 +155,11 @@ def test_roll_csv_without_required_column_is_refused(tmp_path: Path) -> None:
 def test_rsa_card_keys_are_supported(tmp_path: Path) -> None:
     pki = test_pki.generate(tmp_path / "rsa", test_pki.synthetic_voters(1, NOW), [], now=NOW, algorithm="rsa-2048")
     assert pki.voters["10000001"].auth.cert().public_key().key_size == 2048  # type: ignore[union-attr]
+
+
+def test_tests_can_issue_their_own_crls(pki: test_pki.TestPki) -> None:
+    crl = test_pki.issue_crl(pki, this_update=NOW, next_update=NOW - dt.timedelta(hours=1), revoke=["10000001"])
+    assert crl.is_signature_valid(pki.card_ca.key().public_key())
+    assert crl.get_revoked_certificate_by_serial_number(pki.voters["10000001"].auth.cert().serial_number)
+    staff = test_pki.issue_crl(pki, this_update=NOW, next_update=NOW, revoke=["staff-pw-1"], issuer="staff_ca")
+    assert staff.issuer == pki.staff_ca.cert().subject

@@ -3,7 +3,7 @@
 TEST MATERIAL ONLY. ``python -m tools.test_pki --out out/test-pki`` or :func:`generate` / :func:`load`.
 """
 
-from tools.test_pki.generate import StaffMember, default_staff, generate
+from tools.test_pki.generate import StaffMember, default_staff, generate, issue_crl
 from tools.test_pki.model import (
     SANDUQ_OID_ARC,
     BadKind,
@@ -28,6 +28,7 @@ __all__ = [
     "VoterIdentity",
     "default_staff",
     "generate",
+    "issue_crl",
     "load",
     "synthetic_voters",
     "voters_from_roll",

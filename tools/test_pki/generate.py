@@ -410,3 +410,19 @@ def generate(
     }
     (out_dir / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
     return load(out_dir)
+
+
+def issue_crl(
+    pki: TestPki,
+    *,
+    this_update: dt.datetime,
+    next_update: dt.datetime,
+    revoke: Sequence[str] = (),
+    issuer: str = "card_ca",
+    number: int = 100,
+) -> x509.CertificateRevocationList:
+    """A fresh CRL from ``issuer`` ("card_ca" or "staff_ca") revoking the cards of the given civil numbers
+    or staff ids, with any validity window (e.g. ``next_update`` in the past for a stale CRL)."""
+    pair = pki.card_ca if issuer == "card_ca" else pki.staff_ca
+    serials = [pki.card(ref).auth.cert().serial_number for ref in revoke]
+    return xb.make_crl(xb.Issuer(pair.cert(), pair.key()), serials, this_update, next_update, number)
