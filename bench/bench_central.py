@@ -43,13 +43,13 @@ def main() -> None:
                 office.manifest,
                 [RollEntry(CivilNumber(f"4{i:07d}"), WilayatCode("MU-01"), True) for i in range(1, 2001)],
             )
-        k = SimKiosk(election, "K-PC-002-1", app)
+        sim = SimKiosk(election, "K-PC-002-1", app)
         # 1. check-ins (check-in + voted mark)
         t0 = time.perf_counter()
         n = 400
         for i in range(1, n + 1):
-            token = k.checkin(f"4{i:07d}").json()["checkin_token"]
-            k.voted(token)
+            token = sim.checkin(f"4{i:07d}").json()["checkin_token"]
+            sim.voted(token)
         dt_checkin = time.perf_counter() - t0
         rows.append(
             {
@@ -66,12 +66,12 @@ def main() -> None:
             }
         )
         # 2. ingest with full verification
-        batches = [[k.encrypt("BS-MU-01") for _ in range(50)] for _ in range(6)]
-        signed = [k.make_batch(b) for b in batches]
+        batches = [[sim.encrypt("BS-MU-01") for _ in range(50)] for _ in range(6)]
+        signed = [sim.make_batch(b) for b in batches]
         times = []
         for batch in signed:
             t = time.perf_counter()
-            assert k.send(batch).json()["accepted"] == 50
+            assert sim.send(batch).json()["accepted"] == 50
             times.append(time.perf_counter() - t)
         per_ballot = statistics.median(times) / 50
         sample = [EncryptedBallot.from_dict(b.encrypted_ballot) for b in batches[0][:20]]

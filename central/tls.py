@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import MutableMapping
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -23,7 +24,7 @@ class _WithTls:
     def __init__(self, app: ASGIApp, tls: dict[str, Any]) -> None:
         self.app, self.tls = app, tls
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope.get("type") == "http":
             scope = {**scope, "extensions": {**scope.get("extensions", {}), "tls": self.tls}}
         await self.app(scope, receive, send)

@@ -85,12 +85,12 @@ def office(
 
 
 @pytest.fixture(scope="module")
-def app(office: Office):  # type: ignore[no-untyped-def]
+def app(office: Office):
     return create_app(office)
 
 
 @pytest.fixture(scope="module")
-def kiosks(election: Election, office: Office, app) -> dict[str, SimKiosk]:  # type: ignore[no-untyped-def]
+def kiosks(election: Election, office: Office, app) -> dict[str, SimKiosk]:
     from central.office import enrol_kiosk
 
     with office.db.transaction() as s:

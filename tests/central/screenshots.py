@@ -55,7 +55,7 @@ def main() -> None:
         with office.db.transaction() as s:
             for k in election.manifest.kiosks:
                 enrol_kiosk(s, office, election.pki.kiosks[k.id].cert(), actor="setup", now=NOW)
-        kiosks = {k.id: SimKiosk(election, k.id, app) for k in election.manifest.kiosks}
+        kiosks: dict[str, SimKiosk] = {k.id: SimKiosk(election, k.id, app) for k in election.manifest.kiosks}
         code = populate(office, election, kiosks, clock, publish=True)
         short = base64.b32encode(bytes.fromhex(code)[:10]).decode()
         short = "-".join(short[i : i + 4] for i in range(0, 16, 4))

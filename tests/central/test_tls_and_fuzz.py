@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 
 @contextlib.contextmanager
-def tls_server(app, election) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def tls_server(app, election) -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -73,18 +73,18 @@ def test_kiosk_identity_comes_from_the_tls_client_certificate(app, election, kio
             assert r.status_code == 401 and r.json()["error"] == "unknown_kiosk"
 
 
-def test_openapi_fuzzing_finds_no_server_error(app, kiosks) -> None:  # type: ignore[no-untyped-def]
+def test_openapi_fuzzing_finds_no_server_error(app, kiosks) -> None:
     """Every operation of /openapi.json, a bounded number of generated requests each, in-process over ASGI."""
     from hypothesis import given
 
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) > 15
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def fuzz(case) -> None:  # type: ignore[no-untyped-def]
+        def fuzz(case) -> None:
             case.call_and_validate(checks=[not_a_server_error])
 
         fuzz()
