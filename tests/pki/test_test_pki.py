@@ -158,8 +158,9 @@ def test_rsa_card_keys_are_supported(tmp_path: Path) -> None:
 
 
 def test_tests_can_issue_their_own_crls(pki: test_pki.TestPki) -> None:
-    crl = test_pki.issue_crl(pki, this_update=NOW, next_update=NOW - dt.timedelta(hours=1), revoke=["10000001"])
+    hour = dt.timedelta(hours=1)
+    crl = test_pki.issue_crl(pki, this_update=NOW - 2 * hour, next_update=NOW - hour, revoke=["10000001"])
     assert crl.is_signature_valid(pki.card_ca.key().public_key())
     assert crl.get_revoked_certificate_by_serial_number(pki.voters["10000001"].auth.cert().serial_number)
-    staff = test_pki.issue_crl(pki, this_update=NOW, next_update=NOW, revoke=["staff-pw-1"], issuer="staff_ca")
+    staff = test_pki.issue_crl(pki, this_update=NOW, next_update=NOW + hour, revoke=["staff-pw-1"], issuer="staff_ca")
     assert staff.issuer == pki.staff_ca.cert().subject
