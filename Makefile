@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 OUT := out
 
-.PHONY: all venv demo test lint typecheck unit kiosk bench clean package pki
+.PHONY: all venv demo test lint kiosk bench bench-peer clean
 
 all: test
 
@@ -28,8 +28,15 @@ kiosk: venv
 	@$(PY) run_kiosk.py --demo
 
 ## Every benchmark in bench/, then one report of medians and ratios.
-bench: venv
+bench: venv bench-peer
 	@$(PY) -m bench
+
+# The peer for the ballot benchmarks: ElectionGuard 1.4.0 needs Python 3.10 (pyenv has it here).
+PY310 ?= $(firstword $(wildcard /root/.pyenv/versions/3.10.*/bin/python) $(shell command -v python3.10))
+bench-peer:
+	@if [ ! -x .venv-peer/bin/python ]; then \
+	  if [ -z "$(PY310)" ]; then echo "bench: no Python 3.10 for the ElectionGuard peer; peer rows will be empty"; \
+	  else $(PY310) -m venv .venv-peer && .venv-peer/bin/pip install -q electionguard==1.4.0; fi; fi
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache
