@@ -38,6 +38,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from PIL import Image, UnidentifiedImageError
 
+from election.audio_clips import check_clips
 from election.canonical import canonical_json, sha256_hex
 from election.manifest import Manifest, ManifestError
 
@@ -170,6 +171,9 @@ def load_package(data: bytes, commission_key: Ed25519PublicKey, *, archive_name:
         raise PackageError(INDEX, f"election id {index['election_id']!r} differs from the manifest's")
     warnings = tuple(manifest.validate())
     _check_candidate_media(manifest, members)
+    audio_problem = check_clips(manifest, members)
+    if audio_problem is not None:
+        raise PackageError(*audio_problem)
 
     context = None
     if ELECTION_CONTEXT in members:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from election.audio_clips import CLIP_INDEX
 from election.manifest import Candidate, Language, Manifest, ManifestError
 from election.package import (
     CARD_INTERMEDIATES_DIR,
@@ -38,6 +39,7 @@ from election.package import (
     load_package,
     write_package,
 )
+from tools.audio_catalogue import catalogue_jobs, clip_index
 from tools.console import Progress, table
 from tools.test_pki import TestPki, load
 
@@ -91,6 +93,11 @@ def build(
             files[candidate.photo] = _read(definition, candidate.photo, f"the photo of candidate {candidate.id!r}")
 
     recorded, to_synthesise = _audio_jobs(manifest, definition, files)
+    # The rest of the audio ballot: every string, number, code letter, contest and wilayat name.
+    clips = clip_index(manifest)
+    files[CLIP_INDEX] = clips.to_json()
+    more_recorded, more_jobs = catalogue_jobs(clips, definition, files)
+    recorded, to_synthesise = recorded + more_recorded, to_synthesise + more_jobs
     if to_synthesise:
         _synthesise_all(to_synthesise, files, audio_cache, quiet=quiet)
 

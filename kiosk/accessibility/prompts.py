@@ -5,8 +5,9 @@ The voter session emits ``Speak(screen.<phase>)`` whenever it (re-)enters a phas
 state, the clip ids it asked for) into what to play and how to treat what is already playing:
 
 - another screen (phase, contest, language): flush the queue and read the new screen;
-- the same screen with a selection changed: interrupt, confirm the change ("Number 3. Salim ...
-  Selected. You have chosen 1 of 2"), then carry on;
+- the same screen with a selection changed: interrupt, drop what was queued (it described the
+  screen before the change) and confirm the change ("Number 3. Salim ... Selected. You have chosen 1
+  of 2");
 - a re-entry that changed nothing the voter hears (a touch restarting the inactivity timer): silence.
 
 Clip ids follow ``election.audio_clips``; a catalogue string with placeholders is spoken as its literal
@@ -303,7 +304,8 @@ def narrate(old: SessionState | None, new: SessionState, spoken: Clips, ctx: Pro
         return Narration(whole, Interrupt.FLUSH, screen=whole)
     change = _same_screen_change(old, new, ctx) if old is not None else ()
     clips = tuple(prompts) + change
-    return Narration(clips, Interrupt.FRONT) if clips else None
+    # What was still queued described the screen before the change ("not selected"): drop it.
+    return Narration(clips, Interrupt.FLUSH) if clips else None
 
 
 def _same_screen_change(old: SessionState, new: SessionState, ctx: PromptContext) -> Clips:

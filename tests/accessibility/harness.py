@@ -32,11 +32,10 @@ def package_files(manifest: Manifest, index: ClipIndex) -> dict[str, bytes]:
     for entry in index.clips.values():
         for language in Language:
             if entry.text.in_language(language):
-                files[entry.path(language)] = b"OggS fake clip " + entry.path(language).encode()
+                files[entry.path(language)] = b"OggS fake clip ".ljust(64, b".") + entry.path(language).encode()
     for contest in manifest.contests:
         for k in contest.candidates:
-            files[k.audio.ar] = b"OggS fake"
-            files[k.audio.en] = b"OggS fake"
+            files[k.audio.ar] = files[k.audio.en] = b"OggS fake candidate clip".ljust(64, b".")
     return files
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from election.audio_clips import CLIP_INDEX, ClipIndex
 from election.package import load_package
 from tools.build_package import BuildError, build, summary
 from tools.test_pki import load
@@ -41,8 +42,13 @@ def test_builds_a_package_the_kiosk_accepts(definition_and_pki: tuple[Path, Path
 
     package = load_package(result.package_path.read_bytes(), pki.commission_public_key())
     candidates = [k for c in package.manifest.contests for k in c.candidates]
-    assert package.audio_clip_count == 2 * len(candidates)
-    assert result.clips_synthesised == 2 * len(candidates)
+    # Candidates' clips, plus the rest of the audio ballot listed in audio/clips.json (tools.audio_catalogue).
+    catalogue = ClipIndex.from_json(package.file(CLIP_INDEX))
+    spoken = sum(1 for e in catalogue.clips.values() for text in (e.text.ar, e.text.en) if text)
+    assert (
+        sum(1 for p in package.files if p.startswith("audio/") and p.endswith(".ogg")) == 2 * len(candidates) + spoken
+    )
+    assert result.clips_synthesised == 2 * len(candidates) + spoken
     clip = package.file(candidates[0].audio.ar)
     assert clip[:4] in (b"OggS", b"RIFF", b"fLaC")  # a real audio container, not a placeholder
     text = summary(result)
@@ -75,7 +81,16 @@ def test_missing_photo_in_the_definition_is_named(definition_and_pki: tuple[Path
 
 def test_cli_reports_a_bad_pki_directory(tmp_path: Path):
     proc = subprocess.run(
-        [sys.executable, "-m", "tools.build_package", str(tmp_path), "--out", str(tmp_path / "p"), "--pki", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "tools.build_package",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "p"),
+            "--pki",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
     )

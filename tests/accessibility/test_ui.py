@@ -1,0 +1,72 @@
+"""The real kiosk app, offscreen, with the accessibility layer attached: a voter completes the ballot
+with controller keys sent to the window, hears every step, blanks the screen; every touch target on the
+accessibility and ballot screens is large enough at every text size."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.ui
+
+SCRIPT = Path(__file__).with_name("ui_journey.py")
+MIN_TARGET_PX = 48
+"""VVSG 2.0 7.2-I (as VxMark applies it): touch areas at least 0.5 in (12.7 mm); 48 px on the kiosk's
+15.6-inch 1280x800 screen (97 px per inch)."""
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    env = {**os.environ, "KIVY_HOME": str(tmp_path_factory.mktemp("kivy")), "KIVY_NO_CONSOLELOG": "1"}
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("REPORT ")]
+    assert lines, result.stdout[-2000:] + result.stderr[-2000:]
+    data: dict = json.loads(lines[-1].removeprefix("REPORT "))
+    assert data["errors"] == []
+    return data
+
+
+def test_a_ballot_is_completed_with_controller_keys_in_the_real_app(report):
+    steps = {s["step"]: s for s in report["steps"]}
+    assert steps["audio_on"]["heard"] == ["str:pin.enter", "str:pin.hint"]
+    assert steps["pin_done"]["phase"] == "accessibility"
+    assert steps["ballot"]["phase"] == "ballot"
+    assert steps["ballot"]["heard"][1:3] == ["str:ballot.title#0", "contest:shura-MA-04"]
+    assert steps["chose_first"]["heard"][-5:] == [
+        "str:ballot.selected",
+        "str:ballot.selected_count#0",
+        "num:1",
+        "str:ballot.selected_count#1",
+        "num:2",
+    ]
+    assert steps["review"]["heard"][-5:] == [
+        "str:review.title",
+        "contest:shura-MA-04",
+        "str:audio.you_chose",
+        "cand:C-MA-04-01",
+        "str:review.instructions",
+    ]
+    assert steps["cast"]["phase"] == "confirmation" and report["cast"] == 1
+    assert "str:confirmation.code#0" in steps["cast"]["heard"]
+    assert report["missing"] == []
+
+
+def test_the_privacy_screen_blanks_the_real_window(report):
+    assert report["privacy"] is True
+    steps = {s["step"]: s for s in report["steps"]}
+    assert steps["privacy_on"]["heard"] == ["str:audio.privacy_on"]
+
+
+def test_every_touch_target_is_large_at_every_text_size(report):
+    targets = report["targets"]
+    screens = {t["screen"] for t in targets}
+    assert {"ballot/normal", "ballot/largest", "accessibility/normal", "accessibility/largest"} <= screens
+    small = [t for t in targets if min(t["w"], t["h"]) < MIN_TARGET_PX]
+    assert small == []

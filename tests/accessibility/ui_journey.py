@@ -1,0 +1,143 @@
+"""Run the real kiosk app offscreen with the accessibility shell attached, and complete a ballot with
+controller keys sent to the window; print a JSON report (phases, clips heard, touch targets).
+
+Run by tests/accessibility/test_ui.py in a subprocess (Kivy runs one app per process)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+
+def main() -> None:
+    from run_kiosk import configure_kivy, demo_world
+
+    configure_kivy(offscreen=True)
+    from kivy.core.window import Window
+
+    from kiosk.accessibility.audio import FakePlayer
+    from kiosk.accessibility.kivy_shell import attach, shell_for_package
+    from kiosk.app import KioskApp
+    from kiosk.scripted import ManualWorker, run_script
+    from kiosk.session import events as ev
+    from kiosk.session.model import TextSize
+    from tests.accessibility.harness import INDEX, package_files
+
+    world = demo_world()
+    worker = ManualWorker()
+    world.services.run_blocking = worker
+    app = KioskApp(world.services, show_demo_panel=False)
+    files = {**package_files(world.services.manifest, INDEX), "audio/clips.json": INDEX.to_json()}
+    player = FakePlayer()
+    shell = shell_for_package(
+        world.services.manifest, files, Path(tempfile.mkdtemp()), world.services.audit, player=player
+    )
+    now = [0.0]
+    attach(app, shell, clock=lambda: now[0])
+    steps: list[dict[str, object]] = []
+    found: list[dict[str, object]] = []
+    seen = [0]
+    codes = {"up": 273, "down": 274, "right": 275, "left": 276, "enter": 13, "b": 98}
+
+    def press(name: str) -> None:
+        Window.dispatch("on_key_down", codes[name], 0, None, [])
+
+    def heard() -> list[str]:
+        player.drain()
+        start, seen[0] = seen[0], len(player.clips)
+        return [str(c) for c in player.clips[start:]]
+
+    def step(name: str) -> None:
+        assert app.driver is not None
+        steps.append({"step": name, "phase": app.driver.state.phase.value, "heard": heard()})
+
+    def targets(screen: str) -> None:
+        from kivy.uix.behaviors import ButtonBehavior
+
+        def walk(w):
+            yield w
+            for c in w.children:
+                yield from walk(c)
+
+        for w in walk(app.root):
+            if isinstance(w, ButtonBehavior) and w.opacity > 0 and not w.disabled and w.get_root_window() is not None:
+                found.append({"screen": screen, "text": getattr(w, "text", "")[:30], "w": w.width, "h": w.height})
+
+    def script():
+        yield
+        world.deck.insert_next_voter()
+        yield
+        press("enter")  # first key: audio on, the PIN screen is read
+        yield
+        step("audio_on")
+        for _ in range(2):
+            press("enter")
+            yield
+        for _ in range(3):
+            press("down")
+            yield
+            press("enter")
+            yield
+        for _ in range(8):
+            press("down")
+            yield
+        press("enter")
+        yield
+        step("pin_done")
+        for size in TextSize:
+            app.send(ev.ChooseTextSize(size))
+            yield
+            targets(f"accessibility/{size.value}")
+        app.send(ev.ChooseTextSize(TextSize.NORMAL))
+        yield
+        heard()
+        press("enter")
+        yield
+        press("enter")  # continue
+        yield
+        step("ballot")
+        for size in TextSize:
+            app.send(ev.ChooseTextSize(size))
+            yield
+            targets(f"ballot/{size.value}")
+        heard()
+        press("down")
+        yield
+        press("enter")
+        yield
+        step("chose_first")
+        press("b")
+        yield
+        step("privacy_on")
+        privacy.append(shell.privacy)
+        press("b")
+        yield
+        press("right")  # the only contest: on to the review
+        yield
+        step("review")
+        press("enter")
+        yield
+        press("enter")
+        yield
+        press("enter")
+        yield
+        press("enter")
+        yield
+        step("cast")
+
+    privacy: list[bool] = []
+    errors = run_script(app, script(), worker)
+    report: dict[str, object] = {"steps": steps, "targets": found, "privacy": privacy == [True]}
+    report["errors"] = [repr(e) for e in errors]
+    report["cast"] = world.ballots.cast_count
+    report["missing"] = sorted(f"{c}/{lang.value}" for c, lang in shell.queue.missing)
+    print("REPORT " + json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
