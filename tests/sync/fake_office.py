@@ -60,6 +60,11 @@ class FakeOfficeState:
     provisional: dict[str, ProvisionalSubmission] = field(default_factory=dict)
     audit: dict[str, dict[int, str]] = field(default_factory=dict)
     heartbeats: list[Heartbeat] = field(default_factory=list)
+    batch_order: list[str] = field(default_factory=list)  # batch ids in the order first received
+    voted_order: list[str] = field(default_factory=list)  # tokens in the order their voted marks arrived
+    duplicate_batches: int = 0  # retries of an already stored batch (answered duplicate_batch)
+    lose_next_acks: int = 0
+    """Store the next N batches, then answer 503 as if the acknowledgement were lost on the way back."""
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -127,6 +132,7 @@ def create_fake_office(state: FakeOfficeState) -> FastAPI:
                 return _ok(VotedMarkAck(status=VotedMarkStatus.ALREADY_RECORDED))
             c["status"] = "voted"
             state.voted.add(c["civil"])
+            state.voted_order.append(token)
             return _ok(VotedMarkAck(status=VotedMarkStatus.RECORDED))
 
     @app.post("/v1/checkins/{token}/release")
@@ -160,6 +166,7 @@ def create_fake_office(state: FakeOfficeState) -> FastAPI:
             if seen is not None:
                 if seen[0] != digest:
                     return _error(409, ErrorCode.CONFLICT, "batch id reused with other content")
+                state.duplicate_batches += 1
                 return _ok(seen[1].model_copy(update={"duplicate_batch": True}))
             new = [x for x in b.ballots if x.ballot_id not in state.ballots]
             for x in new:
@@ -173,6 +180,10 @@ def create_fake_office(state: FakeOfficeState) -> FastAPI:
                 duplicate_batch=False,
             )
             state.batches[b.batch_id] = (digest, receipt)
+            state.batch_order.append(b.batch_id)
+            if state.lose_next_acks > 0:
+                state.lose_next_acks -= 1
+                return _error(503, ErrorCode.INTERNAL, "acknowledgement lost (test)")
             return _ok(receipt)
 
     @app.post("/v1/provisional")
