@@ -43,6 +43,8 @@ def ogg_duration(data: bytes) -> float:
         raise OggError("not an Ogg file")
     segments = data[26]
     payload = 27 + segments
+    if len(data) < payload + 16:
+        raise OggError("truncated")
     head = data[payload : payload + 19]
     if head[:7] == b"\x01vorbis" and len(head) >= 16:
         rate = struct.unpack_from("<I", head, 12)[0]
