@@ -24,7 +24,6 @@ DEFAULT_OUT = REPO / "docs" / "screenshots" / "accessibility"
 
 def _script(app: Any, world: Any, shell: Any, out: Path, lang: str) -> Iterator[None]:
     from election.manifest import Language
-
     from kiosk.session import events as ev
     from kiosk.session.model import TextSize, Theme
 
