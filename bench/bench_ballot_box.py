@@ -148,12 +148,12 @@ def main() -> None:
         bodies = [item.body for item in box.unsent_outbox(limit=1000)]
         state = FakeOfficeState(kiosk_keys={KIOSK: load_cert_public_key(pair.cert_path)}, roll={})
         tls = TlsIdentity(pair.cert_path, pair.key_path, pki.central_ca.cert_path)
-        server_args = {
-            "cert": pki.central_server.cert_path,
-            "key": pki.central_server.key_path,
-            "client_ca": pki.kiosk_ca.cert_path,
-        }
-        office = TlsServer(create_fake_office(state), **server_args)
+        server_cert, server_key, client_ca = (
+            pki.central_server.cert_path,
+            pki.central_server.key_path,
+            pki.kiosk_ca.cert_path,
+        )
+        office = TlsServer(create_fake_office(state), cert=server_cert, key=server_key, client_ca=client_ca)
         office.start()
         client = SyncClient(office.url, tls)
         worker = SyncWorker(
@@ -170,7 +170,7 @@ def main() -> None:
         office.stop()
         assert len(state.ballots) == SYNC_BALLOTS
 
-        echo = TlsServer(echo_app(), **server_args)
+        echo = TlsServer(echo_app(), cert=server_cert, key=server_key, client_ca=client_ca)
         echo.start()
         client = SyncClient(echo.url, tls)
         start = time.perf_counter()

@@ -372,6 +372,14 @@ class BallotBox:
     # ---- polls states -----------------------------------------------------------------------------------
 
     @property
+    def chain_head(self) -> str:
+        """The hex confirmation code the kiosk's next ballot (cast, challenged or provisional) chains from."""
+        with Session(self._engine) as s:
+            kiosk = s.get(KioskRow, 1)
+            assert kiosk is not None
+            return kiosk.chain_head
+
+    @property
     def polls_state(self) -> PollsState:
         with Session(self._engine) as s:
             kiosk = s.get(KioskRow, 1)

@@ -37,37 +37,52 @@ AUDIT_SEGMENT_SIZE = 500
 
 
 class _AuditRow(Protocol):
-    seq: int
-    kind: str
-    payload: str
-    prev_hash: str
-    entry_hash: str
-    signature: str
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def entry_hash(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
 
 
 class _OutboxItem(Protocol):
-    seq: int
-    kind: str
-    body: bytes
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def body(self) -> bytes: ...
 
 
 class _Counts(Protocol):
-    unbatched: int
-    unsent_outbox: int
-    pending_voted_marks: int
-    pending_releases: int
+    @property
+    def unbatched(self) -> int: ...
+    @property
+    def unsent_outbox(self) -> int: ...
+    @property
+    def pending_voted_marks(self) -> int: ...
+    @property
+    def pending_releases(self) -> int: ...
 
 
 class _PollsState(Protocol):
-    value: str
+    @property
+    def value(self) -> str: ...
 
 
 class KioskQueue(Protocol):
     """What the worker needs from the ballot box (kiosk.ballot_box.BallotBox implements it)."""
 
-    kiosk_id: str
-    centre_id: str
-
+    @property
+    def kiosk_id(self) -> str: ...
+    @property
+    def centre_id(self) -> str: ...
     @property
     def polls_state(self) -> _PollsState: ...
     def seal_batches(self, *, force: bool = False) -> list[str]: ...

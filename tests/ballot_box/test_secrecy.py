@@ -174,4 +174,4 @@ def pearson(xs: list[int], ys: list[int]) -> float:
     cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
     vx = sum((x - mx) ** 2 for x in xs) ** 0.5
     vy = sum((y - my) ** 2 for y in ys) ** 0.5
-    return cov / (vx * vy)
+    return float(cov / (vx * vy))
