@@ -55,6 +55,7 @@ def consistency_problems(db: Path, key: object) -> list[str]:
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_sigkill_anywhere_in_the_cast_path_loses_or_duplicates_nothing(tmp_path: Path, pki: TestPki) -> None:
     pair = pki.kiosks[KIOSK_ID]
     key = load_cert_public_key(pair.cert_path)
