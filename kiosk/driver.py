@@ -44,6 +44,8 @@ class SessionDriver:
     marshal: Callable[[Callable[[], None]], None]
     run_blocking: Callable[[Callable[[], None]], None]
     listeners: list[Listener] = field(default_factory=list)
+    on_wiped: list[Callable[[], None]] = field(default_factory=list)
+    """Called when a session is wiped: the screens drop anything they drew for the last voter."""
     epoch: int = 0
 
     def dispatch(self, event: ev.Event) -> None:
@@ -106,6 +108,8 @@ class SessionDriver:
                 p.audit.record(kind, detail)
             case fx.SessionWiped():
                 self.epoch += 1
+                for forget in list(self.on_wiped):
+                    forget()
 
 
 def _quietly(call: Callable[[], None], what: str) -> None:

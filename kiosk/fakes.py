@@ -198,3 +198,57 @@ class ManualScheduler:
         pending, self.pending = self.pending, []
         for _, callback in pending:
             callback()
+
+
+@dataclass
+class FakeCardEvents:
+    """The card monitor of a fake reader: inserting or removing a card posts the event to the sink."""
+
+    card: FakeCard
+    sink: Callable[[ev.Event], None] | None = None
+
+    def start(self, sink: Callable[[ev.Event], None]) -> None:
+        self.sink = sink
+
+    def stop(self) -> None:
+        self.sink = None
+
+    def insert(self, spec: FakeCardSpec) -> None:
+        if self.card.inserted is not None:
+            self.remove()
+        self.card.insert(spec)
+        if self.sink is not None:
+            self.sink(ev.CardInserted())
+
+    def remove(self) -> None:
+        if self.card.inserted is None:
+            return
+        self.card.remove()
+        if self.sink is not None:
+            self.sink(ev.CardRemoved())
+
+
+@dataclass
+class DemoDeck:
+    """Demo voters' cards, handed out in turn (keyboard F2 in the demo kiosk); F4 is a staff card."""
+
+    events: FakeCardEvents
+    voters: list[FakeCardSpec]
+    staff_card: FakeCardSpec
+    position: int = 0
+
+    def insert_next_voter(self) -> str:
+        spec = self.voters[self.position % len(self.voters)]
+        self.position += 1
+        self.events.insert(
+            FakeCardSpec(spec.civil_number, spec.pin, 3, spec.kind, spec.read_failure, spec.auth_failure)
+        )
+        return f"demo voter {self.position} (PIN {spec.pin})"
+
+    def insert_staff(self) -> str:
+        self.events.insert(self.staff_card)
+        return f"staff card (PIN {self.staff_card.pin})"
+
+    def remove(self) -> str:
+        self.events.remove()
+        return "card removed"

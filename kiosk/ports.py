@@ -71,3 +71,13 @@ class SchedulerPort(Protocol):
 class SilentSpeaker:
     def speak(self, clips: tuple[ClipId, ...], language: Language) -> None:
         return None
+
+
+class DemoControlsPort(Protocol):
+    """The demo kiosk's way to insert demo voters' cards (keyboard F2/F3/F4 or the demo panel)."""
+
+    def insert_next_voter(self) -> str: ...
+
+    def insert_staff(self) -> str: ...
+
+    def remove(self) -> str: ...

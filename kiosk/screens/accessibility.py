@@ -1,0 +1,65 @@
+# mypy: allow-subclassing-any
+from __future__ import annotations
+
+from election.manifest import Language
+from kiosk.screens.base import KioskScreen, UiContext
+from kiosk.screens.widgets import KChoice, KLabel, KTitle, MirrorRow
+from kiosk.session import events as ev
+from kiosk.session.model import TextSize, Theme
+from kiosk.session.state import SessionState
+
+
+class AccessibilityScreen(KioskScreen):
+    """Language, audio, text size and contrast; every choice applies at once and resets after the voter."""
+
+    def show(self, state: SessionState, ui: UiContext) -> None:
+        s = state.settings
+        self.ids.reset_note.text = ui.t("access.reset_note")
+        self.ids.next.text = ui.t("nav.next")
+        body = self.ids.body
+        body.clear_widgets()
+        body.add_widget(KTitle(text=ui.t("access.title")))
+        if state.kiosk.assisted_next or (s.audio and state.contest_index == 0 and not state.selections):
+            body.add_widget(KLabel(text=ui.t("assist.private"), tone="muted"))
+        self._section(
+            body,
+            ui.t("language.choose"),
+            [
+                (ui.t("language.arabic"), s.language is Language.ARABIC, ev.ChooseLanguage(Language.ARABIC)),
+                (ui.t("language.english"), s.language is Language.ENGLISH, ev.ChooseLanguage(Language.ENGLISH)),
+            ],
+        )
+        self._section(
+            body,
+            ui.t("access.audio"),
+            [
+                (ui.t("kiosk.on"), s.audio, None if s.audio else ev.ToggleAudio()),
+                (ui.t("kiosk.off"), not s.audio, ev.ToggleAudio() if s.audio else None),
+            ],
+        )
+        self._section(
+            body,
+            ui.t("access.text_size"),
+            [
+                (ui.t(f"kiosk.text_size.{size.value}"), s.text_size is size, ev.ChooseTextSize(size))
+                for size in TextSize
+            ],
+        )
+        self._section(
+            body,
+            ui.t("access.contrast"),
+            [(ui.t(f"kiosk.theme.{theme.value}"), s.theme is theme, ev.ChooseTheme(theme)) for theme in Theme],
+        )
+
+    def _section(self, body, heading: str, choices) -> None:
+        """One line per setting: its name at the start side, then the choices."""
+        line = MirrorRow()
+        line.add_widget(KLabel(text=heading, bold=True, size_hint_x=0.3, pos_hint={"center_y": 0.5}))
+        row = MirrorRow(size_hint_x=0.7, spacing=8)
+        for label, chosen, event in choices:
+            button = KChoice(text=label, chosen=chosen, min_dp=64, scale=0.9)
+            if event is not None:
+                button.bind(on_release=lambda _b, e=event: self.send(e))
+            row.add_widget(button)
+        line.add_widget(row)
+        body.add_widget(line)

@@ -1,0 +1,28 @@
+# mypy: allow-subclassing-any
+from __future__ import annotations
+
+from kiosk.screens.base import KioskScreen, UiContext
+from kiosk.session.model import Phase
+from kiosk.session.state import SessionState
+
+
+class AttractScreen(KioskScreen):
+    """Insert your ID card; or, when the kiosk is not taking voters, why not."""
+
+    def show(self, state: SessionState, ui: UiContext) -> None:
+        ids = self.ids
+        ids.title.text = ui.t("attract.title")
+        ids.election.text = ui.name(ui.manifest.name)
+        notice = ""
+        if state.phase is Phase.CLOSED:
+            ids.instruction.text = ui.t("kiosk.closed.manual" if state.kiosk.manual_fallback else "polls.closed")
+            ids.hint.text = ui.t("staff.insert_card")
+        else:
+            ids.instruction.text = ui.t("attract.insert_card")
+            ids.hint.text = ui.t("attract.audio_hint")
+        if not state.reader_ok:
+            notice = ui.t("kiosk.reader_problem")
+        elif state.notice is not None:
+            notice = ui.t(state.notice)
+        ids.notice.text = notice
+        ids.notice_panel.collapsed = not notice

@@ -1,0 +1,104 @@
+# mypy: allow-subclassing-any
+from __future__ import annotations
+
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.image import Image
+
+from kiosk.screens.base import KioskScreen, UiContext
+from kiosk.screens.widgets import KLabel, MirrorRow
+from kiosk.session import ballot as rules
+from kiosk.session import events as ev
+from kiosk.session.state import SessionState
+
+
+class CandidateCard(ButtonBehavior, MirrorRow):
+    chosen = BooleanProperty(False)
+
+    def on_chosen(self, _card, chosen: bool) -> None:
+        # Colours change through the labels' tone (a canvas tint): no text is re-rendered on a touch.
+        for label in self.labels:
+            label.tone = "selected" if chosen else "button"
+        self.mark.opacity = 1 if chosen else 0
+
+
+class CandidateText(BoxLayout):
+    pass
+
+
+class BallotScreen(KioskScreen):
+    """The voter's wilayat's ballot: photo, ballot number and name of every active candidate."""
+
+    def show(self, state: SessionState, ui: UiContext) -> None:
+        assert state.ticket is not None
+        contests = rules.contests_for(ui.manifest, state.ticket.style)
+        contest = contests[state.contest_index]
+        chosen = state.selected(contest.id)
+        ids = self.ids
+        title = ui.t("ballot.title", contest=ui.name(contest.name))
+        if len(contests) > 1:
+            title += "  -  " + ui.t("kiosk.ballot.contest_of", index=state.contest_index + 1, total=len(contests))
+        ids.title.text = title
+        ids.instructions.text = (
+            ui.t("ballot.instructions_one") if contest.seats == 1 else ui.t("ballot.instructions", seats=contest.seats)
+        )
+        ids.count.text = ui.t("ballot.selected_count", count=len(chosen), seats=contest.seats)
+        ids.hint.text = ui.t("ballot.deselect_hint")
+        grid = ids.grid
+        key = (contest.id, state.settings.language, state.settings.text_size)
+        if getattr(self, "_built_for", None) != key:
+            # Build the cards once per contest and language; a touch only flips ``chosen``.
+            grid.clear_widgets()
+            self._cards = {}
+            for candidate in rules.candidates_on_ballot(contest):
+                card = self._card(ui, candidate)
+                self._cards[candidate.id] = card
+                card.bind(minimum_height=self._equalise)
+                grid.add_widget(card)
+            self._built_for: object = key
+        for candidate_id, card in self._cards.items():
+            card.chosen = candidate_id in chosen
+        overvote = state.overvote_tried == contest.id
+        ids.overvote.text = ui.t("ballot.overvote", seats=contest.seats) if overvote else ""
+        ids.overvote_ok.text = ui.t("kiosk.ballot.ok")
+        ids.overvote_panel.collapsed = not overvote
+        ids.previous.text = ui.t("nav.back")
+        ids.previous.opacity = 1 if state.contest_index > 0 else 0
+        ids.previous.disabled = state.contest_index == 0
+        last = state.contest_index + 1 >= len(contests)
+        ids.next.text = ui.t("kiosk.ballot.review") if last else ui.t("nav.next")
+
+    def _equalise(self, *_args) -> None:
+        """Every card as tall as the tallest, so the rows line up whatever the names' lengths."""
+        tallest = max((c.minimum_height for c in self._cards.values()), default=0)
+        for card in self._cards.values():
+            card.min_height = max(dp(140), tallest)
+
+    def forget(self) -> None:
+        """Drop the cards (the shell calls this when a session is wiped)."""
+        self.ids.grid.clear_widgets()
+        self._cards = {}
+        self._built_for = None
+
+    def _card(self, ui: UiContext, candidate) -> CandidateCard:
+        card = CandidateCard()
+        card.bind(on_release=lambda _c, cid=candidate.id: self.send(ev.ToggleCandidate(cid)))
+        texture = ui.photo(candidate.id)
+        photo = Image(texture=texture, size_hint=(None, None), size=(dp(104), dp(116)), fit_mode="contain")
+        photo.pos_hint = {"center_y": 0.5}
+        if texture is None:
+            photo.opacity = 0
+        text = CandidateText()
+        number = KLabel(text=ui.t("ballot.candidate_number", number=candidate.ballot_number), tone="button")
+        name = KLabel(text=ui.name(candidate.name), tone="button", scale=1.3, bold=True)
+        # Always laid out (invisible when not chosen) so every card has the same height.
+        mark = KLabel(text=ui.t("ballot.selected"), tone="button", bold=True, opacity=0)
+        for label in (number, name, mark):
+            text.add_widget(label)
+        card.labels = (number, name, mark)
+        card.mark = mark
+        card.add_widget(photo)
+        card.add_widget(text)
+        return card

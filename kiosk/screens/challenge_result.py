@@ -1,0 +1,37 @@
+# mypy: allow-subclassing-any
+from __future__ import annotations
+
+from kiosk.screens.base import KioskScreen, UiContext
+from kiosk.screens.widgets import KLabel, KTitle, Panel
+from kiosk.session import ballot as rules
+from kiosk.session.state import SessionState
+
+
+class ChallengeResultScreen(KioskScreen):
+    """The challenged ballot decrypted with its revealed nonces: the voter compares it with their choices."""
+
+    def show(self, state: SessionState, ui: UiContext) -> None:
+        report = state.challenge
+        if report is None or state.ticket is None:
+            return
+        self.ids.again.text = ui.t("challenge.vote_again")
+        body = self.ids.body
+        body.clear_widgets()
+        verdict = Panel()
+        key = "kiosk.challenge.verified" if report.verified else "kiosk.challenge.mismatch"
+        verdict.add_widget(KTitle(text=ui.t(key), tone="warning", scale=1.2))
+        body.add_widget(verdict)
+        body.add_widget(KLabel(text=ui.t("challenge.result")))
+        for contest in rules.contests_for(ui.manifest, state.ticket.style):
+            body.add_widget(KTitle(text=ui.name(contest.name), scale=1.15))
+            chosen = set(report.decrypted.get(contest.id, ()))
+            names = [c for c in contest.active_candidates if c.id in chosen]
+            if not names:
+                body.add_widget(KLabel(text=ui.t("review.blank")))
+            for c in names:
+                number = ui.t("ballot.candidate_number", number=c.ballot_number)
+                body.add_widget(KLabel(text=f"{number}:  {ui.name(c.name)}", bold=True))
+        body.add_widget(KLabel(text=ui.t("kiosk.challenge.code", code=report.code), tone="muted"))
+
+    def forget(self) -> None:
+        self.ids.body.clear_widgets()

@@ -1,0 +1,17 @@
+# mypy: allow-subclassing-any
+from __future__ import annotations
+
+from kiosk.screens.base import KioskScreen, UiContext
+from kiosk.session import flow
+from kiosk.session.events import Failure
+from kiosk.session.state import SessionState
+
+
+class NoticeScreen(KioskScreen):
+    """The session cannot go on: what happened, in words, and what to do (ask staff, remove the card)."""
+
+    def show(self, state: SessionState, ui: UiContext) -> None:
+        failure = state.failure or Failure.INTERNAL
+        self.ids.title.text = ui.t("kiosk.error.title")
+        self.ids.body.text = ui.t(flow.FAILURE_MESSAGE[failure])
+        self.ids.remove_card.text = ui.t("card.remove") if state.card_present else ""

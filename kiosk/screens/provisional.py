@@ -1,0 +1,12 @@
+# mypy: allow-subclassing-any
+from __future__ import annotations
+
+from kiosk.screens.base import KioskScreen, UiContext
+from kiosk.session.state import SessionState
+
+
+class ProvisionalScreen(KioskScreen):
+    def show(self, state: SessionState, ui: UiContext) -> None:
+        self.ids.title.text = ui.t("provisional.title")
+        self.ids.body.text = ui.t("provisional.explanation")
+        self.ids.accept.text = ui.t("provisional.accept")

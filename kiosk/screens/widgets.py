@@ -1,0 +1,97 @@
+# mypy: allow-subclassing-any
+"""Shared widgets (rules in widgets.kv). Presentation only."""
+
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, NumericProperty, OptionProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
+
+TONES = ["text", "muted", "warning", "selected", "button", "primary"]
+
+
+class KLabel(Label):
+    tone = OptionProperty("text", options=TONES)
+    align = OptionProperty("start", options=["start", "center", "end"])
+    scale = NumericProperty(1.0)
+    fixed_px = NumericProperty(0)
+
+
+class KTitle(KLabel):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("scale", 1.45)
+        kwargs.setdefault("bold", True)
+        super().__init__(**kwargs)
+
+
+class KSmall(KLabel):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("scale", 0.85)
+        kwargs.setdefault("tone", "muted")
+        super().__init__(**kwargs)
+
+
+class KButton(Button):
+    primary = BooleanProperty(False)
+    chosen = BooleanProperty(False)
+    scale = NumericProperty(1.0)
+    fixed_px = NumericProperty(0)
+    min_dp = NumericProperty(72)
+
+
+class KPrimary(KButton):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("primary", True)
+        super().__init__(**kwargs)
+
+
+class KChoice(KButton):
+    pass
+
+
+class MirrorRow(BoxLayout):
+    """A horizontal row laid out right-to-left in Arabic, left-to-right in English (children are declared
+    in reading order; the row reverses them when the language's direction changes)."""
+
+    min_height = NumericProperty(0)
+
+    def __init__(self, **kwargs):
+        self._mirrored = False
+        super().__init__(**kwargs)
+        app = App.get_running_app()
+        if app is not None:
+            app.bind(rtl=self._direction)
+            self._direction(app, app.rtl)
+
+    def add_widget(self, widget, *args, **kwargs):
+        # Declared order is reading order: in RTL, a later widget goes further left.
+        if self._mirrored:
+            return super().add_widget(widget, index=len(self.children))
+        return super().add_widget(widget, *args, **kwargs)
+
+    def _direction(self, _app, rtl: bool) -> None:
+        if bool(rtl) != self._mirrored:
+            self._mirrored = bool(rtl)
+            self.children.reverse()
+            self._trigger_layout()
+
+
+class Panel(BoxLayout):
+    """A framed notice panel (warnings, explanations); ``collapsed`` hides it and gives its space back."""
+
+    collapsed = BooleanProperty(False)
+
+
+class Page(BoxLayout):
+    """A screen's vertical page with the standard margins."""
+
+
+class ScrollPage(ScrollView):
+    """Scrolls when large text does not fit, so nothing is ever cut off."""
+
+
+class Column(BoxLayout):
+    """A vertical stack that is as tall as its content (inside a ScrollPage)."""
