@@ -57,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"database ready: {config.database_url.split('@')[-1]}")
         return 0
     office = _office(config)
+    try:
+        return _run(args, config, office)
+    finally:
+        office.close()
+
+
+def _run(args: argparse.Namespace, config: CentralConfig, office: Office) -> int:
     if args.command == "import-roll":
         from central.pollbook import import_roll
         from election.roll import load_roll

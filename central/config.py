@@ -33,6 +33,10 @@ class CentralConfig:
     checkin_lock_seconds: int = 600
     turnout_bucket_minutes: int = 15
     staff_token_minutes: int = 720
+    staff_crl: Path | None = None
+    ingest_workers: int = 0
+    """Processes that verify ballot proofs (0 or 1: inline). ``[ingest] workers`` in the file, default: one per
+    core (``"auto"``)."""
 
 
 def _path(base: Path, value: Any, where: str) -> Path:
@@ -76,6 +80,16 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         ints[key] = value
     if 60 % ints["turnout_bucket_minutes"] != 0:
         raise ConfigError("policy.turnout_bucket_minutes: must divide 60")
+    ingest = data.get("ingest", {})
+    workers_value = ingest.get("workers", "auto")
+    if workers_value == "auto":
+        from central.crypto import default_workers
+
+        workers = default_workers()
+    elif isinstance(workers_value, int) and not isinstance(workers_value, bool) and 0 <= workers_value <= 256:
+        workers = workers_value
+    else:
+        raise ConfigError('ingest.workers: expected "auto" or a number of processes (0 = verify inline)')
     port = server.get("port", 8443)
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError("server.port: expected a TCP port")
@@ -96,4 +110,6 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         checkin_lock_seconds=ints["checkin_lock_seconds"],
         turnout_bucket_minutes=ints["turnout_bucket_minutes"],
         staff_token_minutes=ints["staff_token_minutes"],
+        staff_crl=_path(base, server["staff_crl"], "server.staff_crl") if "staff_crl" in server else None,
+        ingest_workers=workers,
     )

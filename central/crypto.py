@@ -1,20 +1,38 @@
 """The central office's view of the election core: one small port (``BallotChecker``) that ingest depends on,
-and its real implementation over ``election`` (ballot parsing and proofs, confirmation-code chain, tally).
+and its real implementation over ``election`` (ballot parsing and proofs, confirmation codes, tally sums).
 
 Ingest never imports the crypto modules itself; tests of the ingest rules may pass another ``BallotChecker``,
 the server and the end-to-end tests pass ``ElectionChecker``.
+
+Parallel verification. The proof check is the office's dominant cost (pure CPU, one core per ballot), so
+``ElectionChecker(..., workers=N)`` checks the ballots of a batch in a ``ProcessPoolExecutor`` of N processes.
+Each worker receives the election context and manifest ONCE (as dicts, through the pool's initializer) and
+then only ballot payloads (dicts) with the claimed previous code; it answers a small picklable
+``CheckedBallot`` (ids, the recomputed confirmation code, the ciphertexts as raw bytes already validated) or a
+``BallotRejected``. Nothing in a worker touches the database, so the per-batch transaction stays in the
+calling process and stays atomic. ``close()`` shuts the pool down (the app calls it at shutdown); a worker
+also exits on its own when its parent process disappears (no orphans after a SIGKILL of the server).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from election.ballot import BallotFormatError, BallotVerificationError, EncryptedBallot, verify_ballot
+from election.challenge import ChallengedBallot, verify_challenge
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.elgamal import ZERO_CIPHERTEXT, Ciphertext
+from election.group import GroupElement
 from election.manifest import ContestId, Manifest
 
 
@@ -26,27 +44,58 @@ class BallotRejected(Exception):
         self.reason = reason
 
 
+class CheckerUnavailable(RuntimeError):
+    """The verification workers failed (a worker died); the submission should be retried (HTTP 5xx)."""
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    """One ballot to check: its payload as received, whether it is a challenged ballot (the payload is then a
+    ``ChallengedBallot``: the ballot and its revealed seed), the sending kiosk and the code it claims to follow."""
+
+    payload: dict[str, Any]
+    kiosk_id: str
+    previous_code: str
+    challenged: bool = False
+
+
+@dataclass(frozen=True)
+class ContestCiphertexts:
+    """One contest's encrypted selections and blank indicator, as canonical point encodings (validated)."""
+
+    contest_id: str
+    selections: tuple[tuple[str, bytes, bytes], ...]  # (candidate id, alpha, beta)
+    blank: tuple[bytes, bytes]
+
+
 @dataclass(frozen=True)
 class CheckedBallot:
-    """A ballot whose proofs verified: its id, style and an opaque handle for chain and tally."""
+    """A ballot whose proofs verified (and, if challenged, whose seed opens it to valid choices).
+
+    ``code`` is the hex confirmation code the ballot gets after ``previous_code`` on its kiosk (None when the
+    claimed previous code is not a well-formed code); ingest compares it with the claimed code and links it
+    into the chain only if the previous code is the chain's head.
+    """
 
     ballot_id: str
     style_id: str
     contest_ids: tuple[str, ...]
-    handle: Any
+    code: str | None
+    ciphertexts: tuple[ContestCiphertexts, ...]
 
 
 class BallotChecker(Protocol):
-    def check(self, payload: dict[str, Any]) -> CheckedBallot:
+    def check(self, request: CheckRequest) -> CheckedBallot:
         """Parse and verify every proof; raises BallotRejected."""
+        ...
+
+    def check_many(self, requests: Sequence[CheckRequest]) -> list[CheckedBallot | BallotRejected]:
+        """``check`` for each request (possibly in parallel), in the same order; a rejection is returned, not
+        raised. Raises CheckerUnavailable if the checking machinery itself failed."""
         ...
 
     def genesis(self, kiosk_id: str) -> str:
         """The hex code a kiosk's chain starts from."""
-        ...
-
-    def next_code(self, previous_hex: str, kiosk_id: str, ballot: CheckedBallot) -> str:
-        """The hex confirmation code of ``ballot`` after ``previous_hex`` on this kiosk."""
         ...
 
     def empty_tally(self, contest_id: str) -> dict[str, Any]: ...
@@ -55,40 +104,171 @@ class BallotChecker(Protocol):
         """Add the encrypted selections of ``ballots`` for ``contest_id`` to a serialised tally state."""
         ...
 
+    def close(self) -> None:
+        """Release worker processes (idempotent)."""
+        ...
+
+
+def _compact(ballot: EncryptedBallot) -> tuple[ContestCiphertexts, ...]:
+    return tuple(
+        ContestCiphertexts(
+            c.contest_id,
+            tuple((s.candidate_id, s.ciphertext.alpha.data, s.ciphertext.beta.data) for s in c.selections),
+            (c.blank.alpha.data, c.blank.beta.data),
+        )
+        for c in ballot.contests
+    )
+
+
+def check_ballot(context: ElectionContext, manifest: Manifest, request: CheckRequest) -> CheckedBallot:
+    """The whole CPU-bound check of one ballot (runs in a worker process or inline). Raises BallotRejected."""
+    try:
+        if request.challenged:
+            challenged = ChallengedBallot.from_dict(request.payload)
+            verify_challenge(context, manifest, challenged)
+            ballot = challenged.ballot
+        else:
+            ballot = EncryptedBallot.from_dict(request.payload)
+            verify_ballot(context, manifest, ballot)
+    except BallotFormatError as exc:
+        what = "challenged ballot (ballot and revealed seed)" if request.challenged else "encrypted ballot"
+        raise BallotRejected(f"malformed {what}: {exc}") from None
+    except BallotVerificationError as exc:
+        raise BallotRejected(f"proof check failed: {exc.reason}") from None
+    code: str | None = None
+    try:
+        previous = bytes.fromhex(request.previous_code)
+    except ValueError:
+        previous = b""
+    if len(previous) == 32:
+        code = confirmation_code(previous, request.kiosk_id, ballot).hex()
+    return CheckedBallot(
+        ballot.ballot_id,
+        ballot.style_id,
+        tuple(c.contest_id for c in ballot.contests) if not request.challenged else (),
+        code,
+        _compact(ballot),
+    )
+
+
+# ---- worker process side ------------------------------------------------------------------------------
+
+_worker_election: tuple[ElectionContext, Manifest] | None = None
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:  # the office died without shutting the pool down: do not linger
+            os._exit(0)
+
+
+def _init_worker(context: dict[str, Any], manifest: dict[str, Any], parent: int) -> None:
+    global _worker_election  # noqa: PLW0603  (one election per worker process, set once by the initializer)
+    _worker_election = (ElectionContext.from_dict(context), Manifest.from_dict(manifest))
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="parent-watch").start()
+
+
+def _check_in_worker(request: CheckRequest) -> CheckedBallot | BallotRejected:
+    if _worker_election is None:  # pragma: no cover  (the initializer always ran)
+        raise RuntimeError("verification worker was not initialised")
+    try:
+        return check_ballot(_worker_election[0], _worker_election[1], request)
+    except BallotRejected as exc:
+        return exc
+
+
+# ---- the checker --------------------------------------------------------------------------------------
+
+
+def default_workers() -> int:
+    """One verification process per core the office may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover  (not Linux)
+        return os.cpu_count() or 1
+
 
 class ElectionChecker:
-    """``BallotChecker`` over the election core (``verify_ballot``, ``confirmation_code``, ElGamal sums).
+    """``BallotChecker`` over the election core (``verify_ballot``, ``verify_challenge``, confirmation codes,
+    ElGamal sums).
+
+    ``workers`` >= 2 checks batches in that many processes (created on first use, spawned, not forked: the
+    office has threads and database connections); 0 or 1 checks inline in the calling thread. A batch of a
+    single ballot is always checked inline (no inter-process round trip for nothing).
 
     The tally state is, per contest, the component-wise sum of every cast ballot's selection and blank
     ciphertexts (homomorphic: it encrypts the per-candidate counts), serialised as hex points.
     """
 
-    def __init__(self, context: ElectionContext, manifest: Manifest) -> None:
+    def __init__(self, context: ElectionContext, manifest: Manifest, *, workers: int = 0) -> None:
         self.context = context
         self.manifest = manifest
+        self.workers = workers
         self._base_hash = context.base_hash
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
 
-    def check(self, payload: dict[str, Any]) -> CheckedBallot:
+    # -- pool lifecycle
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise CheckerUnavailable("the ballot checker is shut down")
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.workers,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_init_worker,
+                    initargs=(self.context.to_dict(), self.manifest.to_dict(), os.getpid()),
+                )
+            return self._pool
+
+    def _discard(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The live worker processes (for tests and operators)."""
+        pool = self._pool
+        processes = getattr(pool, "_processes", None) or {}
+        return sorted(int(p) for p in processes)
+
+    # -- checks
+
+    def check(self, request: CheckRequest) -> CheckedBallot:
+        return check_ballot(self.context, self.manifest, request)
+
+    def check_many(self, requests: Sequence[CheckRequest]) -> list[CheckedBallot | BallotRejected]:
+        if self.workers < 2 or len(requests) < 2:
+            out: list[CheckedBallot | BallotRejected] = []
+            for r in requests:
+                try:
+                    out.append(self.check(r))
+                except BallotRejected as exc:
+                    out.append(exc)
+            return out
+        pool = self._executor()
+        chunk = max(1, min(16, len(requests) // (4 * self.workers)))
         try:
-            ballot = EncryptedBallot.from_dict(payload)
-            verify_ballot(self.context, self.manifest, ballot)
-        except BallotFormatError as exc:
-            raise BallotRejected(f"malformed encrypted ballot: {exc}") from None
-        except BallotVerificationError as exc:
-            raise BallotRejected(f"proof check failed: {exc.reason}") from None
-        return CheckedBallot(ballot.ballot_id, ballot.style_id, tuple(c.contest_id for c in ballot.contests), ballot)
+            return list(pool.map(_check_in_worker, requests, chunksize=chunk))
+        except BrokenProcessPool:
+            self._discard(pool)  # a new pool is started for the next batch
+            raise CheckerUnavailable("a ballot verification worker died; retry the submission") from None
 
     def genesis(self, kiosk_id: str) -> str:
         return genesis_code(self._base_hash, kiosk_id).hex()
-
-    def next_code(self, previous_hex: str, kiosk_id: str, ballot: CheckedBallot) -> str:
-        try:
-            previous = bytes.fromhex(previous_hex)
-        except ValueError:
-            raise BallotRejected("previous confirmation code is not hex") from None
-        if len(previous) != 32:
-            raise BallotRejected("previous confirmation code has the wrong length")
-        return confirmation_code(previous, kiosk_id, ballot.handle).hex()
 
     def empty_tally(self, contest_id: str) -> dict[str, Any]:
         contest = self.manifest.contests_by_id[ContestId(contest_id)]
@@ -105,13 +285,12 @@ class ElectionChecker:
         blank = Ciphertext.from_dict(state["blank"], aggregate=True)
         count = int(state["ballots"])
         for b in ballots:
-            ballot: EncryptedBallot = b.handle
-            for enc in ballot.contests:
+            for enc in b.ciphertexts:
                 if enc.contest_id != contest_id:
                     continue
-                for sel in enc.selections:
-                    sums[sel.candidate_id] = sums[sel.candidate_id] + sel.ciphertext
-                blank = blank + enc.blank
+                for candidate, alpha, beta in enc.selections:  # points validated when the ballot was parsed
+                    sums[candidate] = sums[candidate] + Ciphertext(GroupElement(alpha), GroupElement(beta))
+                blank = blank + Ciphertext(GroupElement(enc.blank[0]), GroupElement(enc.blank[1]))
                 count += 1
         return {
             "contest_id": contest_id,
@@ -119,3 +298,8 @@ class ElectionChecker:
             "selections": {c: ct.to_dict() for c, ct in sums.items()},
             "blank": blank.to_dict(),
         }
+
+
+def shutdown_quietly(checker: BallotChecker) -> None:
+    with contextlib.suppress(Exception):
+        checker.close()

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -30,9 +31,17 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.auth import AuthError, decode_b64, verify_signature
-from central.crypto import BallotChecker, BallotRejected, CheckedBallot
+from central.crypto import BallotChecker, BallotRejected, CheckedBallot, CheckerUnavailable, CheckRequest
 from central.db import Database
-from central.models import Ballot, BallotStatus, Batch, Kiosk, RejectedSubmission, TallyState
+from central.models import (
+    Ballot,
+    BallotStatus,
+    Batch,
+    Kiosk,
+    ProvisionalEnvelope,
+    RejectedSubmission,
+    TallyState,
+)
 from election.manifest import BallotStyleId, CentreId, KioskId, Manifest
 from sync.protocol import BallotBatch, BallotDisposition, BatchBallot, BatchReceipt, ErrorCode, signing_bytes, to_wire
 
@@ -131,7 +140,7 @@ def ingest_batch(
         return IngestResult(replay)
     check_origin(db, "batch", batch.kiosk_id, batch.batch_id, signing_bytes(batch), batch.signature, body, now)
     centre = manifest.kiosks_by_id[KioskId(batch.kiosk_id)].centre
-    items = [check_item(manifest, checker, centre, b) for b in batch.ballots]
+    items = check_items(manifest, checker, centre, batch.kiosk_id, batch.ballots)
     with db.transaction() as s:
         kiosk = s.execute(select(Kiosk).where(Kiosk.kiosk_id == batch.kiosk_id).with_for_update()).scalar_one()
         again = s.get(Batch, batch.batch_id)
@@ -144,7 +153,7 @@ def ingest_batch(
         )
         fresh = [i for i in items if i.wire.ballot_id not in known]
         head = kiosk.chain_head or checker.genesis(batch.kiosk_id)
-        kiosk.chain_head = _extend_chain(checker, batch.kiosk_id, head, fresh)
+        kiosk.chain_head = _extend_chain(head, fresh, lambda: provisional_links(s, checker, batch.kiosk_id))
         tallied = [
             i for i in fresh if i.status is BallotStatus.ACCEPTED and i.wire.disposition is BallotDisposition.CAST
         ]
@@ -172,6 +181,7 @@ def ingest_batch(
             accepted=len(stored),
             duplicate_ballots=len(items) - len(fresh),
             duplicate_batch=False,
+            rejected=sum(1 for i in fresh if i.status is BallotStatus.REJECTED),
         )
         s.add(
             Batch(
@@ -224,14 +234,33 @@ def _replayed(db: Database, batch: BallotBatch, digest: str, body: bytes, now: d
     raise IngestRefused(ErrorCode.CONFLICT, "batch id reused with different content")
 
 
-def check_item(manifest: Manifest, checker: BallotChecker, centre: str, wire: BatchBallot) -> _Item:
-    item = _Item(wire)
+def check_items(
+    manifest: Manifest, checker: BallotChecker, centre: str, kiosk_id: str, ballots: Sequence[BatchBallot]
+) -> list[_Item]:
+    """Verify every ballot of a batch (in the checker's worker processes) and apply the election's rules."""
+    requests = [
+        CheckRequest(
+            payload=b.encrypted_ballot,
+            kiosk_id=kiosk_id,
+            previous_code=b.previous_code,
+            challenged=b.disposition is BallotDisposition.CHALLENGED,
+        )
+        for b in ballots
+    ]
     try:
-        item.checked = checker.check(wire.encrypted_ballot)
-    except BallotRejected as exc:
-        item.status, item.reason = BallotStatus.REJECTED, exc.reason
+        outcomes = checker.check_many(requests)
+    except CheckerUnavailable as exc:
+        raise IngestRefused(ErrorCode.INTERNAL, str(exc)) from None
+    return [_judge(manifest, centre, wire, outcome) for wire, outcome in zip(ballots, outcomes, strict=True)]
+
+
+def _judge(manifest: Manifest, centre: str, wire: BatchBallot, outcome: CheckedBallot | BallotRejected) -> _Item:
+    item = _Item(wire)
+    if isinstance(outcome, BallotRejected):
+        item.status, item.reason = BallotStatus.REJECTED, outcome.reason
         return item
-    if item.checked.ballot_id != wire.ballot_id or item.checked.style_id != wire.ballot_style_id:
+    item.checked = outcome
+    if outcome.ballot_id != wire.ballot_id or outcome.style_id != wire.ballot_style_id:
         item.status, item.reason = BallotStatus.REJECTED, "ballot id or style differs from the encrypted ballot"
         return item
     style = manifest.styles_by_id.get(BallotStyleId(wire.ballot_style_id))
@@ -240,36 +269,64 @@ def check_item(manifest: Manifest, checker: BallotChecker, centre: str, wire: Ba
             BallotStatus.REJECTED,
             f"ballot style {wire.ballot_style_id!r} is not in this election",
         )
-    elif not manifest.centre_serves(CentreId(centre), style.wilayat):
+    elif wire.disposition is BallotDisposition.CAST and not manifest.centre_serves(CentreId(centre), style.wilayat):
         item.status = BallotStatus.FLAGGED
         item.reason = f"centre {centre!r} does not serve wilayat {style.wilayat!r} (ballot style {style.id!r})"
     return item
 
 
-def _extend_chain(checker: BallotChecker, kiosk_id: str, head: str, items: list[_Item]) -> str:
-    """Walk the chain from ``head`` through the (shuffled) items; those not reached are rejected."""
+def provisional_links(s: Session, checker: BallotChecker, kiosk_id: str) -> dict[str, str]:
+    """previous code -> code of this kiosk's provisional ballots whose code verifies.
+
+    A kiosk chains its provisional ballots in its one confirmation-code chain (they leave in envelopes, not in
+    batches), so the batch chain passes through them; a provisional ballot links the chain as soon as its
+    envelope has arrived, whatever the committee later decides about the voter.
+    """
+    links: dict[str, str] = {}
+    for env in s.scalars(select(ProvisionalEnvelope).where(ProvisionalEnvelope.kiosk_id == kiosk_id)):
+        previous, code = env.ballot.get("previous_code"), env.ballot.get("confirmation_code")
+        if not isinstance(previous, str) or not isinstance(code, str):
+            continue
+        try:
+            checked = checker.check(
+                CheckRequest(payload=env.ballot["encrypted_ballot"], kiosk_id=kiosk_id, previous_code=previous)
+            )
+        except BallotRejected:
+            continue
+        if checked.code == code:
+            links[previous] = code
+    return links
+
+
+def _extend_chain(head: str, items: list[_Item], provisional: Callable[[], dict[str, str]] | None = None) -> str:
+    """Walk the chain from ``head`` through the (shuffled) items, and through ``links`` (previous -> code) of
+    ballots that reached the office outside batches (provisional); items not reached are rejected."""
+    links: dict[str, str] | None = None
     by_previous: dict[str, list[_Item]] = defaultdict(list)
     for i in items:
         by_previous[i.wire.previous_code].append(i)
     reached: set[int] = set()
-    while by_previous.get(head):
-        candidates = by_previous.pop(head)
+    while True:
+        candidates = by_previous.pop(head, [])
         nxt = None
         for i in candidates:
             if i.checked is None:  # unparseable: rejected already; its claimed code keeps the chain going
                 if nxt is None:
                     nxt = i
                 continue
-            try:
-                code = checker.next_code(head, kiosk_id, i.checked)
-            except BallotRejected:
-                continue
-            if code == i.wire.confirmation_code and nxt is None:
+            if i.checked.code == i.wire.confirmation_code and nxt is None:
                 nxt = i
-        if nxt is None:
+        if nxt is not None:
+            reached.add(id(nxt))
+            head = nxt.wire.confirmation_code
+        elif by_previous and provisional is not None:
+            if links is None:  # only when the batch chain has a gap: look at the envelopes (rare)
+                links = provisional()
+            if head not in links:
+                break
+            head = links.pop(head)
+        else:
             break
-        reached.add(id(nxt))
-        head = nxt.wire.confirmation_code
     for i in items:
         if id(i) not in reached and i.status is not BallotStatus.REJECTED:
             i.status, i.reason = BallotStatus.REJECTED, "confirmation-code chain broken (code or previous code wrong)"

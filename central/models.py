@@ -58,6 +58,19 @@ class SpentToken(Base):
     outcome: Mapped[str] = mapped_column(String(16))
 
 
+class CheckinReply(Base):
+    """The answer given to a check-in, by (kiosk, idempotency key): a retry gets the same answer (same token).
+    No civil number: ``request_mac`` is an HMAC of the request under the office's secret envelope key (so a
+    key reused for another voter is detected, and the table cannot be searched by civil number), or NULL when
+    the office has no envelope key."""
+
+    __tablename__ = "checkin_replies"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    request_mac: Mapped[str | None] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]]
+
+
 class TurnoutBucket(Base):
     """Voted marks counted per centre, wilayat and time bucket (e.g. 15 minutes): the only turnout data."""
 

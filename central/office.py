@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from central import audit
 from central.auth import AuthError, cert_sha256, kiosk_id_of
 from central.config import CentralConfig
-from central.crypto import BallotChecker, ElectionChecker
+from central.crypto import BallotChecker, ElectionChecker, shutdown_quietly
 from central.db import Database
 from central.models import CentreStatus, Kiosk, TallyState
 from election.context import ElectionContext
@@ -64,12 +64,17 @@ class Office:
             Database(config.database_url),
             manifest,
             context,
-            ElectionChecker(context, manifest),
+            ElectionChecker(context, manifest, workers=config.ingest_workers),
             clock,
             staff_ca,
-            None,
+            _read_crl(config.staff_crl, staff_ca) if config.staff_crl else None,
             key,
         )
+
+    def close(self) -> None:
+        """Stop the verification workers and close the database connections (idempotent)."""
+        shutdown_quietly(self.checker)
+        self.db.dispose()
 
     def prepare(self) -> None:
         """Create the rows every later step locks: one per kiosk, centre and contest (idempotent)."""
@@ -86,6 +91,20 @@ class Office:
             for contest in self.manifest.contests:
                 if contest.id not in tallies:
                     s.add(TallyState(contest_id=contest.id, state=self.checker.empty_tally(contest.id), ballots=0))
+
+
+def _read_crl(path: Path, staff_ca: x509.Certificate | None) -> x509.CertificateRevocationList:
+    """The staff CA's CRL (PEM or DER); its signature and freshness are checked at every login."""
+    raw = path.read_bytes()
+    try:
+        crl = x509.load_pem_x509_crl(raw) if raw.lstrip().startswith(b"-----BEGIN") else x509.load_der_x509_crl(raw)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a certificate revocation list ({exc})") from None
+    if staff_ca is None:
+        raise ValueError("server.staff_crl is set but server.staff_ca is not")
+    if crl.issuer != staff_ca.subject:
+        raise ValueError(f"{path}: the CRL is not issued by the staff CA")
+    return crl
 
 
 def _read_envelope_key(path: Path) -> bytes:

@@ -9,7 +9,11 @@
    REJECTED.
 3. ``decide``: a committee member accepts (ballot to the tally) or rejects, with a reason; logged.
 Whenever an envelope is decided (automatically or by the committee) its sealed identity is erased, so no record
-links the voter to the ballot afterwards. Provisional ballots are not part of the kiosk's batch chain.
+links the voter to the ballot afterwards.
+
+Chain: the kiosk chains a provisional ballot in its one confirmation-code chain like any other ballot (it leaves
+in an envelope rather than a batch), so ingest walks the batch chain through the envelopes it holds, and the
+published record lists a counted provisional ballot as a cast ballot at its place in the kiosk's chain.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit, pollbook
-from central.crypto import BallotRejected, CheckedBallot
+from central.crypto import BallotRejected, CheckedBallot, CheckRequest
 from central.ingest import IngestRefused, add_to_tally, check_origin, refuse
 from central.models import Ballot, BallotStatus, EnvelopeStatus, ProvisionalEnvelope, Voter, VoterState
 from central.office import Office
@@ -103,6 +107,10 @@ def _wire_ballot(env: ProvisionalEnvelope) -> BatchBallot:
     return BatchBallot.model_validate({k: v for k, v in env.ballot.items() if k != "_submission_sha256"})
 
 
+def _request(env: ProvisionalEnvelope, wire: BatchBallot) -> CheckRequest:
+    return CheckRequest(payload=wire.encrypted_ballot, kiosk_id=env.kiosk_id, previous_code=wire.previous_code)
+
+
 def _open(office: Office, env: ProvisionalEnvelope, wire: BatchBallot) -> IdentityEnvelopeContent | str:
     if office.envelope_key is None or env.sealed_identity is None:
         return "identity envelope cannot be opened"
@@ -144,7 +152,7 @@ def _process_one(office: Office, envelope_id: str) -> EnvelopeStatus:
         wire = _wire_ballot(env)
         checked: CheckedBallot | None = None
         try:
-            checked = office.checker.check(wire.encrypted_ballot)
+            checked = office.checker.check(_request(env, wire))
             if checked.ballot_id != wire.ballot_id or checked.style_id != wire.ballot_style_id:
                 raise BallotRejected("ballot id or style differs from the encrypted ballot")
         except BallotRejected as exc:
@@ -241,7 +249,7 @@ def decide(office: Office, envelope_id: str, decision: Decision, reason: str, *,
         wire = _wire_ballot(env)
         if decision is Decision.ACCEPT:
             try:
-                checked = office.checker.check(wire.encrypted_ballot)
+                checked = office.checker.check(_request(env, wire))
             except BallotRejected as exc:
                 raise AdjudicationError(f"ballot does not verify: {exc.reason}") from None
             if s.get(Ballot, wire.ballot_id) is not None:

@@ -136,7 +136,7 @@ def _chains(office: Office) -> dict[str, tuple[ChainEntry, ...]]:
         rows = list(s.scalars(select(Ballot).where(Ballot.status == BallotStatus.ACCEPTED)))
     by_kiosk: dict[str, list[Ballot]] = defaultdict(list)
     for b in rows:
-        by_kiosk[f"{b.kiosk_id}.provisional" if b.provisional else b.kiosk_id].append(b)
+        by_kiosk[b.kiosk_id].append(b)  # provisional ballots are links of their kiosk's one chain
     chains: dict[str, tuple[ChainEntry, ...]] = {}
     for kiosk, ballots in sorted(by_kiosk.items()):
         nxt = {b.previous_code: b for b in ballots}

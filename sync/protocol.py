@@ -98,6 +98,9 @@ class CheckinStatus(enum.Enum):
     ALREADY_VOTED = "already_voted"
     LOCKED_ELSEWHERE = "locked_elsewhere"
     INELIGIBLE = "ineligible"
+    WRONG_CENTRE = "wrong_centre"
+    """The voter is on the roll and eligible, but this centre is not unified and does not serve their wilayat
+    (added in v1.1; offices answered ``ineligible`` before)."""
 
 
 class CheckinRequest(_Message):
@@ -209,6 +212,9 @@ class BatchReceipt(_Message):
     """Ballots the office already held (from an earlier delivery of this or another batch)."""
     duplicate_batch: bool
     """True when this batch id was already received with the same content (a retry)."""
+    rejected: int = Field(default=0, ge=0)
+    """Ballots of this batch the office refused (proof, style or confirmation-chain failure); they are kept with
+    their reason for the operators and are never counted (added in v1.1; absent means 0)."""
 
 
 # ---- provisional ballots -----------------------------------------------------------------------------

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from fastapi import APIRouter
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from central import pollbook
 from central.api.deps import KioskDep, OfficeDep, same_kiosk
 from central.api.errors import ERRORS, ApiError
 from central.ingest import IngestRefused, ingest_batch
-from central.models import Kiosk, KioskAuditEntry
+from central.models import CheckinReply, Kiosk, KioskAuditEntry
+from central.office import Office
 from central.pollbook import CheckInOutcome, TokenOutcome
 from central.provisional import receive_envelope
 from election.manifest import KioskId
@@ -39,7 +45,7 @@ _STATUS = {
     CheckInOutcome.OK: CheckinStatus.ELIGIBLE,
     CheckInOutcome.NOT_ON_ROLL: CheckinStatus.NOT_ON_ROLL,
     CheckInOutcome.NOT_ELIGIBLE: CheckinStatus.INELIGIBLE,
-    CheckInOutcome.WRONG_CENTRE: CheckinStatus.INELIGIBLE,  # not eligible *here*: a centre not serving the wilayat
+    CheckInOutcome.WRONG_CENTRE: CheckinStatus.WRONG_CENTRE,  # a non-unified centre not serving the wilayat
     CheckInOutcome.ALREADY_VOTED: CheckinStatus.ALREADY_VOTED,
     CheckInOutcome.VOTING_ELSEWHERE: CheckinStatus.LOCKED_ELSEWHERE,
 }
@@ -51,19 +57,61 @@ def _kiosk_centre(office: OfficeDep, kiosk_id: str, centre_id: str) -> None:
         raise ApiError(403, ErrorCode.KIOSK_MISMATCH, f"kiosk {kiosk_id!r} does not belong to centre {centre_id!r}")
 
 
+def _request_mac(office: Office, body: CheckinRequest) -> str | None:
+    if office.envelope_key is None:
+        return None
+    message = f"sanduq-checkin-request:v1:{body.kiosk_id}:{body.centre_id}:{body.civil_number}".encode()
+    return hmac.new(office.envelope_key, message, hashlib.sha256).hexdigest()
+
+
+def _replay(s: Session, body: CheckinRequest, mac: str | None) -> CheckinResponse | None:
+    row = s.get(CheckinReply, (body.kiosk_id, body.idempotency_key))
+    if row is None:
+        return None
+    if row.request_mac is not None and mac is not None and not hmac.compare_digest(row.request_mac, mac):
+        raise ApiError(409, ErrorCode.CONFLICT, "idempotency key reused for another check-in")
+    return CheckinResponse.model_validate(row.response)
+
+
 @router.post("/checkins")
 def checkin(body: CheckinRequest, peer: KioskDep, office: OfficeDep) -> CheckinResponse:
+    """Idempotent by (kiosk, idempotency_key): the stored answer is returned again for a retry."""
     same_kiosk(peer, body.kiosk_id)
     _kiosk_centre(office, body.kiosk_id, body.centre_id)
-    with office.db.transaction() as s:
-        result = pollbook.check_in(
-            s,
-            office.manifest,
-            civil_number=body.civil_number,
-            kiosk_id=KioskId(body.kiosk_id),
-            now=office.clock(),
-            lock_seconds=office.config.checkin_lock_seconds,
-        )
+    mac = _request_mac(office, body)
+    try:
+        with office.db.transaction() as s:
+            stored = _replay(s, body, mac)
+            if stored is not None:
+                return stored
+            answer = _check_in(s, office, body)
+            s.add(
+                CheckinReply(
+                    kiosk_id=body.kiosk_id,
+                    idempotency_key=body.idempotency_key,
+                    request_mac=mac,
+                    response=answer.model_dump(mode="json"),
+                )
+            )
+            s.flush()
+    except IntegrityError:  # the same retry raced in on another connection: its answer stands
+        with office.db.transaction() as s:
+            stored = _replay(s, body, mac)
+        if stored is None:
+            raise
+        return stored
+    return answer
+
+
+def _check_in(s: Session, office: Office, body: CheckinRequest) -> CheckinResponse:
+    result = pollbook.check_in(
+        s,
+        office.manifest,
+        civil_number=body.civil_number,
+        kiosk_id=KioskId(body.kiosk_id),
+        now=office.clock(),
+        lock_seconds=office.config.checkin_lock_seconds,
+    )
     if result.outcome is CheckInOutcome.OK:
         return CheckinResponse(
             status=CheckinStatus.ELIGIBLE,
@@ -112,7 +160,12 @@ def release(token: str, body: CheckinRelease, peer: KioskDep, office: OfficeDep)
 
 
 def _refused(exc: IngestRefused) -> ApiError:
-    status = {ErrorCode.CONFLICT: 409, ErrorCode.BAD_SIGNATURE: 422, ErrorCode.UNKNOWN_KIOSK: 403}.get(exc.code, 422)
+    status = {
+        ErrorCode.CONFLICT: 409,
+        ErrorCode.BAD_SIGNATURE: 422,
+        ErrorCode.UNKNOWN_KIOSK: 403,
+        ErrorCode.INTERNAL: 503,  # verification workers failed: the kiosk retries 5xx
+    }.get(exc.code, 422)
     return ApiError(status, exc.code, exc.detail)
 
 

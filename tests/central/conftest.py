@@ -52,7 +52,16 @@ def election(tmp_path_factory: pytest.TempPathFactory) -> Election:
     return Election(manifest, context, guardians, secrets, pki, envelope.public_key, root)
 
 
-def make_office(election: Election, url: str, record_dir: Path, clock: Clock) -> Office:
+def make_office(
+    election: Election,
+    url: str,
+    record_dir: Path,
+    clock: Clock,
+    *,
+    workers: int = 2,
+    staff_crl: Path | None = None,
+) -> Office:
+    """An office on ``url``; ballots are verified in a pool of ``workers`` processes (2: the real code path)."""
     config = CentralConfig(
         database_url=url,
         election_dir=election.root / "election",
@@ -60,6 +69,8 @@ def make_office(election: Election, url: str, record_dir: Path, clock: Clock) ->
         staff_ca=election.pki.staff_ca.cert_path,
         kiosk_ca=election.pki.kiosk_ca.cert_path,
         envelope_private_key=election.root / "envelope.key",
+        staff_crl=staff_crl,
+        ingest_workers=workers,
     )
     migrate(url)
     office = Office.open(config, clock=clock)
@@ -81,7 +92,7 @@ def office(
 ) -> Iterator[Office]:
     office = make_office(election, pg_database, tmp_path_factory.mktemp("record") / "record", clock)
     yield office
-    office.db.dispose()
+    office.close()
 
 
 @pytest.fixture(scope="module")

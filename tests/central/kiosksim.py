@@ -24,6 +24,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClie
     from starlette.testclient import TestClient
 from election.ballot import EncryptedBallot, encrypt_ballot
 from election.canonical import canonical_json
+from election.challenge import challenge_ballot
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, Manifest
@@ -78,24 +79,28 @@ class SimKiosk:
     def post(self, path: str, body: dict[str, Any]) -> Any:
         return self.http.post(path, content=canonical_json(body), headers={"content-type": "application/json"})
 
-    def checkin(self, civil_number: str) -> Any:
+    def checkin(self, civil_number: str, idempotency_key: str | None = None) -> Any:
         return self.post(
             "/v1/checkins",
             {
                 "kiosk_id": self.kiosk_id,
                 "centre_id": self.centre_id,
                 "civil_number": civil_number,
-                "idempotency_key": secrets.token_hex(16),
+                "idempotency_key": idempotency_key or secrets.token_hex(16),
             },
         )
 
     def voted(self, token: str) -> Any:
         return self.post(f"/v1/checkins/{token}/voted", {"kiosk_id": self.kiosk_id})
 
-    def encrypt(self, style_id: str, *, chain: bool = True) -> BatchBallot:
+    def encrypt(self, style_id: str, *, chain: bool = True, challenged: bool = False) -> BatchBallot:
+        """A ballot encrypted as the kiosk does; ``chain=False`` leaves the kiosk's chain head where it was (a
+        forged or lost ballot); ``challenged`` spoils it and reveals its seed (the wire carries the
+        ``ChallengedBallot``, as the kiosk sends it)."""
         m, ctx = self.election.manifest, self.election.context
         plain = random_plaintext(m, BallotStyleId(style_id), os.urandom)
-        ballot = encrypt_ballot(ctx, m, plain, ballot_id=f"{self.kiosk_id}-{secrets.token_hex(8)}", seed=os.urandom(32))
+        seed = os.urandom(32)
+        ballot = encrypt_ballot(ctx, m, plain, ballot_id=f"{self.kiosk_id}-{secrets.token_hex(8)}", seed=seed)
         previous = self.head
         code = confirmation_code(previous, self.kiosk_id, ballot)
         if chain:
@@ -103,11 +108,17 @@ class SimKiosk:
         return BatchBallot(
             ballot_id=ballot.ballot_id,
             ballot_style_id=style_id,
-            disposition=BallotDisposition.CAST,
+            disposition=BallotDisposition.CHALLENGED if challenged else BallotDisposition.CAST,
             confirmation_code=code.hex(),
             previous_code=previous.hex(),
-            encrypted_ballot=ballot.to_dict(),
+            encrypted_ballot=challenge_ballot(ballot, seed).to_dict() if challenged else ballot.to_dict(),
         )
+
+    def challenge(self, style_id: str) -> BatchBallot:
+        """A Benaloh challenge: the spoiled ballot goes into the next batch like a cast one."""
+        b = self.encrypt(style_id, challenged=True)
+        self.pending.append(b)
+        return b
 
     def cast(self, style_id: str) -> BatchBallot:
         b = self.encrypt(style_id)
@@ -136,7 +147,7 @@ class SimKiosk:
         return self.post("/v1/batches", batch.model_dump(mode="json"))
 
     def provisional(self, civil_number: str, style_id: str) -> tuple[ProvisionalSubmission, Any]:
-        ballot = self.encrypt(style_id, chain=False)
+        ballot = self.encrypt(style_id)  # the kiosk chains a provisional ballot like any other
         envelope_id = secrets.token_hex(16)
         content = IdentityEnvelopeContent(
             envelope_id=envelope_id,

@@ -13,12 +13,19 @@ from central.auth import STAFF_LOGIN_PREFIX
 
 
 def login(http: Any, pki: Any, staff_id: str) -> dict[str, str]:
+    r = attempt_login(http, pki, staff_id)
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def attempt_login(http: Any, pki: Any, staff_id: str) -> Any:
+    """The raw answer of the office to a card login (200 with a token, or a refusal)."""
     card = pki.card(staff_id).auth
     nonce = http.post("/api/staff/challenge").json()["nonce"]
     key = card.key()
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     signature = key.sign(STAFF_LOGIN_PREFIX + nonce.encode(), ec.ECDSA(hashes.SHA256()))
-    r = http.post(
+    return http.post(
         "/api/staff/login",
         json={
             "certificate_pem": card.cert().public_bytes(Encoding.PEM).decode(),
@@ -26,5 +33,3 @@ def login(http: Any, pki: Any, staff_id: str) -> dict[str, str]:
             "signature": base64.b64encode(signature).decode(),
         },
     )
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}

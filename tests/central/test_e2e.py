@@ -49,6 +49,7 @@ def test_voters_check_in_cast_and_sync(kiosks: dict[str, SimKiosk], office: Offi
     assert styles == ["BS-MA-04", "BS-MU-01", "BS-MU-02"]
     receipt = k.send(k.make_batch()).json()
     assert receipt["accepted"] == 3 and receipt["duplicate_ballots"] == 0 and not receipt["duplicate_batch"]
+    assert receipt["rejected"] == 0
     with office.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Ballot).where(Ballot.status == BallotStatus.ACCEPTED)) == 3
         assert s.get_one(TallyState, "shura-MA-04").ballots == 1
@@ -59,7 +60,7 @@ def test_voters_check_in_cast_and_sync(kiosks: dict[str, SimKiosk], office: Offi
     # The same voter anywhere else: already voted.
     assert kiosks[MU01].checkin("11000001").json()["status"] == "already_voted"
     # A non-unified centre does not serve another wilayat.
-    assert kiosks[MU01].checkin("12000002").json()["status"] == "ineligible"
+    assert kiosks[MU01].checkin("12000002").json()["status"] == "wrong_centre"
     assert kiosks[MU01].checkin("19999999").json()["status"] == "ineligible"
     assert kiosks[MU01].checkin("55555555").json()["status"] == "not_on_roll"
 
@@ -76,6 +77,24 @@ def test_lock_is_held_until_voted_or_released(kiosks: dict[str, SimKiosk]) -> No
     r = a.post(f"/v1/checkins/{first['checkin_token']}/release", {"kiosk_id": a.kiosk_id, "reason": "voter_left"})
     assert r.json() == {"protocol_version": 1, "released": True}
     assert b.checkin("12000003").json()["status"] == "eligible"
+
+
+def test_a_retried_check_in_gets_the_same_answer(kiosks: dict[str, SimKiosk], office: Office) -> None:
+    """Keyed by (kiosk, idempotency key): the stored answer comes back, even after the voter has voted."""
+    a, b = kiosks[MU01], kiosks[UNIFIED]
+    key = "a" * 32
+    first = a.checkin("11000005", key).json()
+    assert first["status"] == "eligible"
+    assert a.voted(first["checkin_token"]).json()["status"] == "recorded"
+    assert a.checkin("11000005", key).json() == first  # the lost answer, again: same token
+    assert a.checkin("11000005").json()["status"] == "already_voted"  # a new card insertion
+    # The same key from another kiosk is another request.
+    assert b.checkin("11000005", key).json()["status"] == "already_voted"
+    # The same key for another voter is a kiosk fault, refused.
+    r = a.checkin("11000006", key)
+    assert r.status_code == 409 and r.json()["error"] == "conflict"
+    with office.db.transaction() as s:
+        assert s.get_one(Voter, "11000006").state is VoterState.NOT_VOTED
 
 
 def test_concurrent_double_vote_from_two_centres_counts_one_ballot(kiosks: dict[str, SimKiosk], office: Office) -> None:
@@ -149,7 +168,7 @@ def test_tampered_batches_are_rejected_and_logged(kiosks: dict[str, SimKiosk], o
     k.encrypt("BS-MU-02")  # a ballot that never arrives
     broken = k.make_batch([k.encrypt("BS-MU-02")])
     r = k.send(broken)
-    assert r.status_code == 200 and r.json()["accepted"] == 0
+    assert r.status_code == 200 and r.json()["accepted"] == 0 and r.json()["rejected"] == 1
     # 4. Sent with another kiosk's certificate: refused before anything is read.
     r = kiosks[MU01].send(broken)
     assert r.status_code == 403 and r.json()["error"] == "kiosk_mismatch"
@@ -196,3 +215,39 @@ def test_provisional_ballot_of_a_voter_who_voted_goes_to_adjudication(
         assert s.get_one(TallyState, "shura-MU-01").ballots == before + 1
         last = audit.entries(s, limit=10_000)[-1]
         assert last.action == "provisional.decided" and last.details["reason"] == "voted twice (Art. 6 sheet 12)"
+
+
+def test_ballots_are_verified_in_worker_processes_that_end_with_the_app(
+    election, office: Office, pg_database: str, tmp_path, clock
+) -> None:
+    """A batch is checked in the pool (a forged proof is still caught there); stopping the app (ASGI lifespan
+    shutdown) stops every worker process."""
+    import os
+
+    from central.api import create_app
+    from central.models import Kiosk
+    from tests.central.conftest import make_office
+
+    other = make_office(election, pg_database, tmp_path / "record", clock, workers=2)
+    try:
+        sim = SimKiosk(election, MU02, create_app(other))
+        with other.db.transaction() as s:
+            sim.head = bytes.fromhex(s.get_one(Kiosk, MU02).chain_head or "")
+        with sim.http:  # runs the app's lifespan, as uvicorn does
+            good = [sim.encrypt("BS-MU-02") for _ in range(3)]
+            payload = dict(good[1].encrypted_ballot)
+            payload["contests"] = [
+                {**payload["contests"][0], "limit_proof": good[0].encrypted_ballot["contests"][0]["limit_proof"]}
+            ]
+            forged = good[1].model_copy(update={"encrypted_ballot": payload})
+            receipt = sim.send(sim.make_batch([good[0], forged, good[2]])).json()
+            assert (receipt["accepted"], receipt["rejected"]) == (2, 1), receipt
+            pids = other.checker.worker_pids  # type: ignore[attr-defined]
+            assert len(pids) == 2
+            with other.db.transaction() as s:
+                assert "proof check failed" in (s.get_one(Ballot, forged.ballot_id).reason or "")
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        other.close()

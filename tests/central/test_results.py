@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
 
 from central import pollbook
 from central.office import Office
+from central.provisional import process_envelopes
 from central.results import encrypted_tally
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
@@ -29,14 +31,26 @@ def test_results_from_close_to_verified_record(
 ) -> None:
     with office.db.transaction() as s:
         pollbook.import_roll(
-            s, office.manifest, [RollEntry(CivilNumber(f"2{i:07d}"), WilayatCode("MU-01"), True) for i in range(1, 6)]
+            s, office.manifest, [RollEntry(CivilNumber(f"2{i:07d}"), WilayatCode("MU-01"), True) for i in range(1, 7)]
         )
     k = kiosks["K-PC-002-1"]
-    for i in range(1, 5):
+
+    def vote(i: int) -> None:
         answer = k.checkin(f"2{i:07d}").json()
         k.cast(answer["ballot_style_id"])
         assert k.voted(answer["checkin_token"]).status_code == 200
-    assert k.send(k.make_batch()).json()["accepted"] == 4
+
+    # One chain through every kind of ballot the kiosk makes: cast, challenged (Benaloh), provisional.
+    vote(1)
+    spoiled = k.challenge("BS-MU-01")  # the voter checks the kiosk, then votes for real
+    vote(2)
+    provisional, ack = k.provisional("20000006", "BS-MU-01")  # the office was unreachable for this voter
+    assert ack.status_code == 200
+    vote(3)
+    vote(4)
+    receipt = k.send(k.make_batch()).json()  # the batch chain passes through the provisional ballot
+    assert (receipt["accepted"], receipt["rejected"]) == (5, 0), receipt
+    assert process_envelopes(office)["counted"] == 1
 
     http = client_for(app, None)
     admin = login(http, election.pki, "staff-admin-1")
@@ -45,7 +59,7 @@ def test_results_from_close_to_verified_record(
     assert http.post("/api/centres/PC-001/close", json={}, headers=cm1).status_code == 403
     assert http.post("/api/centres/PC-001/close", json={}).status_code == 401
     turnout = {t["wilayat"]: t for t in http.get("/api/public/turnout").json()}
-    assert turnout["MU-01"]["voted"] == 4 and turnout["MU-01"]["registered"] == 5
+    assert turnout["MU-01"]["voted"] == 5 and turnout["MU-01"]["registered"] == 6
 
     # Art. 9: an embassy's sheet, entered by one committee member and approved by another.
     contest = "shura-MU-01"
@@ -80,13 +94,22 @@ def test_results_from_close_to_verified_record(
     results = published.json()
     assert results["verified"] is True, results
     mu = results["contests"][contest]
-    assert mu["electronic"]["ballots"] == 4
-    assert sum(mu["electronic"]["votes"].values()) + mu["electronic"]["blank"] >= 4
+    assert mu["electronic"]["ballots"] == 5  # 4 regular + 1 provisional; the challenged ballot is not counted
+    assert sum(mu["electronic"]["votes"].values()) + mu["electronic"]["blank"] >= 5
     assert mu["total"]["votes"][active[0]] == mu["electronic"]["votes"][active[0]] + 5
     assert mu["manual"]["sources"] == ["embassy:EMB-LONDON"]
-    assert results["pollbook_counts"]["BS-MU-01"] == 4
+    assert results["pollbook_counts"]["BS-MU-01"] == 5
     record = Path(results["record_dir"])
-    assert json.loads((record / "pollbook_counts.json").read_text())["ballots_per_style"]["BS-MU-01"] == 4
+    assert json.loads((record / "pollbook_counts.json").read_text())["ballots_per_style"]["BS-MU-01"] == 5
+    # The challenged ballot is published with its seed, the provisional one as cast, both in the kiosk's one chain.
+    assert json.loads((record / "ballots" / "challenged" / f"{spoiled.ballot_id}.json").read_text())["challenged"][
+        "seed"
+    ]
+    assert (record / "ballots" / "cast" / f"{provisional.ballot.ballot_id}.json").exists()
+    chain = json.loads((record / "kiosk_chains" / "K-PC-002-1.json").read_text())["entries"]
+    assert [e["status"] for e in chain] == ["cast", "challenged", "cast", "cast", "cast", "cast"]
+    assert chain[3]["ballot_id"] == provisional.ballot.ballot_id
+    assert sorted(p.name for p in (record / "kiosk_chains").iterdir()) == ["K-PC-002-1.json"]
 
     nist = http.get("/api/public/results/nist.json").json()
     jsonschema.validate(nist, json.loads(NIST_SCHEMA.read_text(encoding="utf-8")))
@@ -94,3 +117,39 @@ def test_results_from_close_to_verified_record(
     assert csv_text.splitlines()[0].startswith("wilayat,contest,candidate")
     report = http.get("/api/public/reports/MU-01")
     assert report.status_code == 200 and 'dir="rtl"' in report.text.replace("'", '"') and "@media print" in report.text
+
+
+def test_staff_login_refuses_a_revoked_card_and_a_stale_crl(
+    election: Election, office: Office, pg_database: str, tmp_path: Path, clock
+) -> None:
+    """server.staff_crl is loaded at start; a card on it cannot log in; an expired CRL refuses everyone."""
+    from datetime import timedelta
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from central.api import create_app
+    from tests.central.conftest import make_office
+    from tests.central.staffsim import attempt_login
+    from tools.test_pki import issue_crl
+
+    def office_with(crl_name: str, this: object, until: object) -> tuple[Office, Any]:
+        crl = issue_crl(election.pki, this_update=this, next_update=until, revoke=["staff-cm-2"], issuer="staff_ca")  # type: ignore[arg-type]
+        path = tmp_path / crl_name
+        path.write_bytes(crl.public_bytes(Encoding.DER))
+        other = make_office(election, pg_database, tmp_path / "record", clock, workers=0, staff_crl=path)
+        return other, client_for(create_app(other), None)
+
+    fresh, http = office_with("staff.crl", clock.now - timedelta(hours=1), clock.now + timedelta(days=1))
+    try:
+        assert fresh.staff_crl is not None
+        refused = attempt_login(http, election.pki, "staff-cm-2")
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+        assert attempt_login(http, election.pki, "staff-cm-1").status_code == 200
+    finally:
+        fresh.close()
+    stale, http = office_with("stale.crl", clock.now - timedelta(days=9), clock.now - timedelta(days=2))
+    try:
+        refused = attempt_login(http, election.pki, "staff-cm-1")
+        assert refused.status_code == 401 and "out of date" in refused.json()["detail"]
+    finally:
+        stale.close()
