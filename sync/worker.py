@@ -213,7 +213,11 @@ class SyncWorker:
             for item in items:
                 try:
                     if item.kind == "batch":
-                        self._client.send_batch(item.body)
+                        receipt = self._client.send_batch(item.body)
+                        if receipt.rejected:
+                            # Delivered (not retried), but the office refused some ballots: staff must know.
+                            log.error("the office refused %d ballot(s) of batch %s", receipt.rejected, receipt.batch_id)
+                            self._set_status(fault=f"{receipt.rejected} ballot(s) refused by the office")
                     else:
                         self._client.send_provisional(item.body)
                 except (Unreachable, Rejected) as exc:

@@ -29,7 +29,8 @@ class _Max(random.Random):
 
 
 def test_with_retries_stops_at_the_first_success_and_gives_up_after_n() -> None:
-    calls, sleeps = [], []
+    calls: list[int] = []
+    sleeps: list[float] = []
 
     def flaky() -> str:
         calls.append(1)
