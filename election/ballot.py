@@ -26,7 +26,16 @@ from election.canonical import canonical_json, sha256_hex
 from election.chaum_pedersen import ProofError, RangeProof, prove_range, verify_range
 from election.context import ElectionContext
 from election.elgamal import Ciphertext, encrypt
-from election.group import GroupElement, GroupError, Scalar, hash_bytes, hash_to_scalar
+from election.group import (
+    GroupElement,
+    GroupError,
+    Scalar,
+    base_mul,
+    hash_bytes,
+    hash_to_scalar,
+    point_add,
+    small_multiple,
+)
 from election.manifest import BallotStyleId, CandidateId, Contest, ContestId, Manifest, ManifestError
 
 BALLOT_FORMAT_VERSION: Final = 1
@@ -116,11 +125,16 @@ class EncryptedContest:
     limit_proof: RangeProof
 
     def total(self, seats: int) -> Ciphertext:
-        """Encryption of sum(selections) + seats * blank (the value the limit proof is about)."""
-        acc = self.blank.times(seats)
+        """Encryption of sum(selections) + seats * blank (the value the limit proof is about): 2 * (number of
+        selections + seats - 1) point additions."""
+        alpha, beta = self.blank.alpha.data, self.blank.beta.data
+        acc_a, acc_b = alpha, beta
+        for _ in range(seats - 1):
+            acc_a, acc_b = point_add(acc_a, alpha), point_add(acc_b, beta)
         for s in self.selections:
-            acc = acc + s.ciphertext
-        return acc
+            ct = s.ciphertext
+            acc_a, acc_b = point_add(acc_a, ct.alpha.data), point_add(acc_b, ct.beta.data)
+        return Ciphertext(GroupElement(acc_a), GroupElement(acc_b))
 
 
 @dataclass(frozen=True)
@@ -309,12 +323,15 @@ def _encrypt_contest(
         label=selection_label(ballot_id, contest.id, BLANK_LABEL),
         seed=proof_seed,
     )
-    partial = EncryptedContest(contest.id, tuple(selections), blank, blank_proof, blank_proof)
-    seats = Scalar.from_int(contest.seats)
+    # The sum of the ciphertexts, computed from the nonces the encrypting side knows (the same point as
+    # ``EncryptedContest.total``, for 3 multiplications instead of 2 * (selections + seats - 1) additions).
+    total_nonce = nonce_sum + Scalar.from_int(contest.seats) * blank_nonce
+    total_value = len(chosen) + contest.seats * blank_vote
+    total = Ciphertext(base_mul(total_nonce), small_multiple(total_value) + total_nonce * key)
     limit_proof = prove_range(
-        partial.total(contest.seats),
-        nonce_sum + seats * blank_nonce,
-        len(chosen) + contest.seats * blank_vote,
+        total,
+        total_nonce,
+        total_value,
         1,
         contest.seats,
         public_key=key,

@@ -19,7 +19,7 @@ from typing import Any
 from election.ballot import BLANK_LABEL
 from election.chaum_pedersen import ChaumPedersenProof, ProofError, prove_decryption, verify_decryption
 from election.context import ElectionContext
-from election.dlog import DiscreteLog, DiscreteLogError
+from election.dlog import DiscreteLog, DiscreteLogError, shared_discrete_log
 from election.group import IDENTITY, GroupElement, GroupError, Scalar
 from election.keyceremony import lagrange_coefficient, public_share_value
 from election.manifest import ContestId, Manifest
@@ -178,6 +178,10 @@ def combine_shares(
             compensating.setdefault(s.missing, {})[s.guardian] = s
     keys = [(c, s) for c, s, _ in tally.ciphertexts()]
     total = dict.fromkeys(keys, IDENTITY)
+    # Missing guardians compensated by the same helpers share the Lagrange weights, so
+    # sum_i sum_l w_l M_{i,l} = sum_l w_l (sum_i M_{i,l}): one multiplication per helper, not per helper and
+    # missing guardian.
+    groups: dict[tuple[int, ...], list[int]] = {}
     for i in range(1, n + 1):
         if i in direct:
             for key in keys:
@@ -186,11 +190,16 @@ def combine_shares(
         helpers = sorted(compensating.get(i, {}))[:k]
         if len(helpers) < k:
             raise DecryptionError(f"guardian {i} is missing and only {len(helpers)} guardian(s) compensated (need {k})")
-        weights = {h: lagrange_coefficient(h, helpers) for h in helpers}
+        groups.setdefault(tuple(helpers), []).append(i)
+    for helper_set, missing in groups.items():
+        weights = {h: lagrange_coefficient(h, helper_set) for h in helper_set}
         for key in keys:
             acc = IDENTITY
-            for h in helpers:
-                acc = acc + weights[h] * compensating[i][h].values[key][0]
+            for h in helper_set:
+                summed = IDENTITY
+                for i in missing:
+                    summed = summed + compensating[i][h].values[key][0]
+                acc = acc + weights[h] * summed
             total[key] = total[key] + acc
     return total
 
@@ -206,7 +215,7 @@ def decrypt_tally(
     for share in shares:
         verify_share(context, tally, share)
     combined = combine_shares(context, tally, shares)
-    table = dlog or DiscreteLog()
+    table = dlog or shared_discrete_log()
     contests: dict[ContestId, ContestResult] = {}
     for cid, row in tally.contests.items():
         counts: dict[str, int] = {}

@@ -7,9 +7,10 @@ giant steps, so every tally of a national election is decoded in milliseconds.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
-from election.group import IDENTITY, G, GroupElement, Scalar, base_mul
+from election.group import IDENTITY, G, GroupElement, Scalar, base_mul, point_add
 
 DEFAULT_MAX: Final = 2_000_000
 DEFAULT_BABY_STEPS: Final = 2048
@@ -26,21 +27,27 @@ class DiscreteLog:
         self.max_value = max_value
         self._m = baby_steps
         table: dict[bytes, int] = {}
-        point = IDENTITY
+        point, g = IDENTITY.data, G.data
         for j in range(baby_steps):
-            table[point.data] = j
-            point = point + G
+            table[point] = j
+            point = point_add(point, g)
         self._table = table
-        self._giant = -base_mul(Scalar.from_int(baby_steps))
+        self._giant = (-base_mul(Scalar.from_int(baby_steps))).data
 
     def log(self, element: GroupElement) -> int:
-        point = element
+        point, table, giant = element.data, self._table, self._giant
         for i in range(self.max_value // self._m + 1):
-            j = self._table.get(point.data)
+            j = table.get(point)
             if j is not None:
                 value = i * self._m + j
                 if value > self.max_value:
                     break
                 return value
-            point = point + self._giant
+            point = point_add(point, giant)
         raise DiscreteLogError(f"not a multiple of G in [0, {self.max_value}]")
+
+
+@lru_cache(maxsize=4)
+def shared_discrete_log(max_value: int = DEFAULT_MAX, baby_steps: int = DEFAULT_BABY_STEPS) -> DiscreteLog:
+    """One table per parameter set for the whole process (it is read-only once built)."""
+    return DiscreteLog(max_value, baby_steps)

@@ -18,10 +18,14 @@ from __future__ import annotations
 import hashlib
 import struct
 from dataclasses import dataclass
-from typing import Final
+from functools import lru_cache
+from typing import Any, Final
 
 import nacl.bindings as sodium
-import nacl.exceptions
+
+# PyNaCl's own cffi binding of its bundled libsodium (the module behind nacl.bindings; it ships no type stubs)
+from nacl._sodium import ffi as _ffi  # type: ignore[import-not-found]
+from nacl._sodium import lib as _lib
 
 #: The order of the group.
 L: Final = 2**252 + 27742317777372353535851937790883648493
@@ -52,7 +56,7 @@ class Scalar:
         """Reduce 64 uniformly random bytes mod L (bias below 2^-250)."""
         if len(data) != 64:
             raise GroupError("a uniform scalar needs 64 bytes")
-        return Scalar(sodium.crypto_core_ed25519_scalar_reduce(data))
+        return Scalar(scalar_reduce(data))
 
     @staticmethod
     def parse(data: bytes, *, allow_zero: bool = True) -> Scalar:
@@ -76,18 +80,20 @@ class Scalar:
         return self.data == _ZERO_BYTES
 
     def __add__(self, other: Scalar) -> Scalar:
-        return Scalar(sodium.crypto_core_ed25519_scalar_add(self.data, other.data))
+        return Scalar(scalar_add(self.data, other.data))
 
     def __sub__(self, other: Scalar) -> Scalar:
-        return Scalar(sodium.crypto_core_ed25519_scalar_sub(self.data, other.data))
+        return Scalar(scalar_sub(self.data, other.data))
 
     def __mul__(self, other: Scalar) -> Scalar:
         if not isinstance(other, Scalar):
             return NotImplemented  # scalar * point: GroupElement.__rmul__
-        return Scalar(sodium.crypto_core_ed25519_scalar_mul(self.data, other.data))
+        return Scalar(scalar_mul(self.data, other.data))
 
     def __neg__(self) -> Scalar:
-        return Scalar(sodium.crypto_core_ed25519_scalar_negate(self.data))
+        out = _ffi.new("unsigned char[32]")
+        _lib.crypto_core_ed25519_scalar_negate(out, self.data)
+        return Scalar(_ffi.buffer(out)[:])
 
     def inverse(self) -> Scalar:
         if self.is_zero():
@@ -137,24 +143,19 @@ class GroupElement:
             return other
         if other.data == _IDENTITY_BYTES:
             return self
-        return GroupElement(sodium.crypto_core_ed25519_add(self.data, other.data))
+        return GroupElement(point_add(self.data, other.data))
 
     def __sub__(self, other: GroupElement) -> GroupElement:
         if other.data == _IDENTITY_BYTES:
             return self
-        return GroupElement(sodium.crypto_core_ed25519_sub(self.data, other.data))
+        return GroupElement(point_sub(self.data, other.data))
 
     def __neg__(self) -> GroupElement:
         return IDENTITY - self
 
     def __rmul__(self, scalar: Scalar) -> GroupElement:
         """``scalar * point`` (variable-base multiplication)."""
-        if scalar.data == _ZERO_BYTES or self.data == _IDENTITY_BYTES:
-            return IDENTITY
-        try:
-            return GroupElement(sodium.crypto_scalarmult_ed25519_noclamp(scalar.data, self.data))
-        except nacl.exceptions.RuntimeError:  # pragma: no cover - impossible for a valid point and reduced scalar
-            raise GroupError("scalar multiplication failed") from None
+        return GroupElement(point_mul(scalar.data, self.data))
 
     def hex(self) -> str:
         return self.data.hex()
@@ -165,17 +166,96 @@ IDENTITY: Final = GroupElement(_IDENTITY_BYTES)
 
 def base_mul(scalar: Scalar) -> GroupElement:
     """``scalar * G`` (fixed-base multiplication, several times faster than ``scalar * point``)."""
-    if scalar.data == _ZERO_BYTES:
-        return IDENTITY
-    return GroupElement(sodium.crypto_scalarmult_ed25519_base_noclamp(scalar.data))
+    return GroupElement(point_base_mul(scalar.data))
+
+
+# ---- byte-level operations ----------------------------------------------------------------------
+# The hot paths (proofs, ballots, tally, decryption) work on the 32-byte encodings directly and call
+# libsodium through PyNaCl's cffi binding without the per-call checks of ``nacl.bindings`` (which only
+# re-check lengths that are fixed here). Inputs are encodings of points already in the subgroup (validated
+# by ``GroupElement.parse`` or computed here) or the identity, and reduced scalars; the identity is handled
+# before libsodium is called, as above. Nothing here validates outside input.
+
+
+def point_add(p: bytes, q: bytes) -> bytes:
+    """Encoding of P + Q."""
+    if p == _IDENTITY_BYTES:
+        return q
+    if q == _IDENTITY_BYTES:
+        return p
+    out = _ffi.new("unsigned char[32]")
+    if _lib.crypto_core_ed25519_add(out, p, q) != 0:
+        raise GroupError("point addition failed")
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def point_sub(p: bytes, q: bytes) -> bytes:
+    """Encoding of P - Q."""
+    if q == _IDENTITY_BYTES:
+        return p
+    if p == q:
+        return _IDENTITY_BYTES
+    out = _ffi.new("unsigned char[32]")
+    if _lib.crypto_core_ed25519_sub(out, p, q) != 0:
+        raise GroupError("point subtraction failed")
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def point_mul(s: bytes, p: bytes) -> bytes:
+    """Encoding of s * P (variable base). libsodium itself re-checks P (canonical, not of small order, in
+    the prime-order subgroup) and refuses a zero result, so zero and the identity are answered here."""
+    if s == _ZERO_BYTES or p == _IDENTITY_BYTES:
+        return _IDENTITY_BYTES
+    out = _ffi.new("unsigned char[32]")
+    if _lib.crypto_scalarmult_ed25519_noclamp(out, s, p) != 0:
+        raise GroupError("scalar multiplication failed")
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def point_base_mul(s: bytes) -> bytes:
+    """Encoding of s * G (fixed base)."""
+    if s == _ZERO_BYTES:
+        return _IDENTITY_BYTES
+    out = _ffi.new("unsigned char[32]")
+    if _lib.crypto_scalarmult_ed25519_base_noclamp(out, s) != 0:  # pragma: no cover - only for s = 0 mod L
+        raise GroupError("scalar multiplication failed")
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def scalar_add(a: bytes, b: bytes) -> bytes:
+    out = _ffi.new("unsigned char[32]")
+    _lib.crypto_core_ed25519_scalar_add(out, a, b)
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def scalar_sub(a: bytes, b: bytes) -> bytes:
+    out = _ffi.new("unsigned char[32]")
+    _lib.crypto_core_ed25519_scalar_sub(out, a, b)
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def scalar_mul(a: bytes, b: bytes) -> bytes:
+    out = _ffi.new("unsigned char[32]")
+    _lib.crypto_core_ed25519_scalar_mul(out, a, b)
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def scalar_reduce(wide: bytes) -> bytes:
+    """64 bytes (a SHA-512 digest) reduced mod L."""
+    out = _ffi.new("unsigned char[32]")
+    _lib.crypto_core_ed25519_scalar_reduce(out, wide)
+    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
 
 
 #: The generator G (the Ed25519 base point).
 G: Final = base_mul(ONE)
+IDENTITY_BYTES: Final = _IDENTITY_BYTES
+ZERO_SCALAR_BYTES: Final = _ZERO_BYTES
 
 
+@lru_cache(maxsize=256)
 def small_multiple(value: int) -> GroupElement:
-    """``value * G`` for a (possibly negative) integer; used for vote values."""
+    """``value * G`` for a (possibly negative) integer; used for vote values and range-proof shifts."""
     return base_mul(Scalar.from_int(value))
 
 
@@ -202,18 +282,30 @@ def _encode(part: HashPart) -> bytes:
     raise TypeError(f"cannot hash {type(part).__name__}")
 
 
-def hash_bytes(domain: str, *parts: HashPart) -> bytes:
-    """SHA-512 over a domain-separated, unambiguous encoding of ``parts`` (64 bytes)."""
+@lru_cache(maxsize=64)
+def _domain_state(domain: str) -> Any:
     h = hashlib.sha512(_HASH_PREFIX)
     h.update(_encode(domain))
+    return h
+
+
+def hasher(domain: str, *parts: HashPart) -> Any:
+    """A SHA-512 state after the prefix, the domain and ``parts``; more parts follow with ``update``
+    (points as ``b"P" + encoding``). ``hash_bytes(d, *a, *b)`` == ``hasher(d, *a)`` updated with ``b``."""
+    h = _domain_state(domain).copy()
     for part in parts:
         h.update(_encode(part))
-    return h.digest()
+    return h
+
+
+def hash_bytes(domain: str, *parts: HashPart) -> bytes:
+    """SHA-512 over a domain-separated, unambiguous encoding of ``parts`` (64 bytes)."""
+    return hasher(domain, *parts).digest()  # type: ignore[no-any-return]
 
 
 def hash_to_scalar(domain: str, *parts: HashPart) -> Scalar:
     """The Fiat-Shamir hash H(domain; parts) as a scalar mod L."""
-    return Scalar(sodium.crypto_core_ed25519_scalar_reduce(hash_bytes(domain, *parts)))
+    return Scalar(scalar_reduce(hash_bytes(domain, *parts)))
 
 
 _HEX_DIGITS: Final = frozenset("0123456789abcdef")

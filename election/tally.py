@@ -14,8 +14,8 @@ from typing import Any, Final
 from election.ballot import BLANK_LABEL, EncryptedBallot
 from election.canonical import json_hash
 from election.context import ElectionContext
-from election.elgamal import ZERO_CIPHERTEXT, Ciphertext
-from election.group import GroupError
+from election.elgamal import Ciphertext
+from election.group import IDENTITY_BYTES, GroupElement, GroupError, point_add
 from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest
 
 TALLY_FORMAT_VERSION: Final = 1
@@ -27,9 +27,26 @@ class TallyError(ValueError):
 
 @dataclass
 class _ContestSums:
-    selections: dict[CandidateId, Ciphertext]
-    blank: Ciphertext
+    """Running sums of one contest as point encodings: index i < len(candidates) is candidate i (manifest
+    order), the last index is the blank indicator."""
+
+    candidates: tuple[CandidateId, ...]
+    alphas: list[bytes]
+    betas: list[bytes]
     ballots: int
+
+    @staticmethod
+    def empty(candidates: tuple[CandidateId, ...]) -> _ContestSums:
+        n = len(candidates) + 1
+        return _ContestSums(candidates, [IDENTITY_BYTES] * n, [IDENTITY_BYTES] * n, 0)
+
+    def ciphertext(self, i: int) -> Ciphertext:
+        return Ciphertext(GroupElement(self.alphas[i]), GroupElement(self.betas[i]))
+
+    def row(self) -> dict[str, Ciphertext]:
+        row = {str(c): self.ciphertext(i) for i, c in enumerate(self.candidates)}
+        row[BLANK_LABEL] = self.ciphertext(len(self.candidates))
+        return row
 
 
 @dataclass(frozen=True)
@@ -97,8 +114,7 @@ class TallyAccumulator:
         self._base_hash = context.base_hash
         self._manifest = manifest
         self._contests: dict[ContestId, _ContestSums] = {
-            c.id: _ContestSums(dict.fromkeys(c.selection_ids, ZERO_CIPHERTEXT), ZERO_CIPHERTEXT, 0)
-            for c in manifest.contests
+            c.id: _ContestSums.empty(tuple(c.selection_ids)) for c in manifest.contests
         }
         self._styles: dict[BallotStyleId, int] = {s.id: 0 for s in manifest.ballot_styles}
         self._style_hashes = {s.id: manifest.style_hash(s.id) for s in manifest.ballot_styles}
@@ -133,17 +149,25 @@ class TallyAccumulator:
         shape = self._shapes.get(ballot.style_id)
         if shape is None or ballot.style_hash != self._style_hashes[ballot.style_id]:
             raise TallyError(f"ballot {bid!r}: unknown ballot style or style hash")
-        if (
-            tuple((enc.contest_id, tuple(sel.candidate_id for sel in enc.selections)) for enc in ballot.contests)
-            != shape
-        ):
+        if len(ballot.contests) != len(shape):
             raise TallyError(f"ballot {bid!r}: contests or selections do not match its ballot style")
+        for enc, (contest_id, candidates) in zip(ballot.contests, shape, strict=True):
+            sels = enc.selections
+            if enc.contest_id != contest_id or len(sels) != len(candidates):
+                raise TallyError(f"ballot {bid!r}: contests or selections do not match its ballot style")
+            for sel, cand in zip(sels, candidates, strict=True):
+                if sel.candidate_id != cand:
+                    raise TallyError(f"ballot {bid!r}: contests or selections do not match its ballot style")
+        # Checked in full before anything is added, so a refused ballot leaves the sums untouched.
         for enc in ballot.contests:
             sums = self._contests[enc.contest_id]
-            row = sums.selections
-            for sel in enc.selections:
-                row[sel.candidate_id] = row[sel.candidate_id] + sel.ciphertext
-            sums.blank = sums.blank + enc.blank
+            alphas, betas = sums.alphas, sums.betas
+            for i, sel in enumerate(enc.selections):
+                ct = sel.ciphertext
+                alphas[i] = point_add(alphas[i], ct.alpha.data)
+                betas[i] = point_add(betas[i], ct.beta.data)
+            alphas[-1] = point_add(alphas[-1], enc.blank.alpha.data)
+            betas[-1] = point_add(betas[-1], enc.blank.beta.data)
             sums.ballots += 1
         self._styles[ballot.style_id] += 1
         self._cast.add(bid)
@@ -151,10 +175,7 @@ class TallyAccumulator:
     def result(self) -> EncryptedTally:
         return EncryptedTally(
             base_hash=self._base_hash,
-            contests={
-                c: {**{str(k): v for k, v in s.selections.items()}, BLANK_LABEL: s.blank}
-                for c, s in self._contests.items()
-            },
+            contests={c: s.row() for c, s in self._contests.items()},
             ballots_per_contest={c: s.ballots for c, s in self._contests.items()},
             ballots_per_style=dict(self._styles),
             cast_ballot_ids_hash=ballot_ids_hash(list(self._cast)),
@@ -186,10 +207,11 @@ class TallyAccumulator:
             raise TallyError("tally state: ballot ids are inconsistent with the tally")
         for cid, sums in acc._contests.items():
             row = tally.contests.get(cid)
-            if row is None or set(row) != {*sums.selections, BLANK_LABEL}:
+            if row is None or set(row) != {*sums.candidates, BLANK_LABEL}:
                 raise TallyError(f"tally state: contest {cid!r} does not match the manifest")
-            sums.selections = {k: row[k] for k in sums.selections}
-            sums.blank = row[BLANK_LABEL]
+            keys = [*sums.candidates, BLANK_LABEL]
+            sums.alphas = [row[k].alpha.data for k in keys]
+            sums.betas = [row[k].beta.data for k in keys]
             sums.ballots = tally.ballots_per_contest.get(cid, -1)
             if sums.ballots < 0:
                 raise TallyError(f"tally state: no ballot count for contest {cid!r}")
