@@ -95,7 +95,7 @@ class ElectionPackage:
 
     @property
     def audio_clip_count(self) -> int:
-        return sum(1 for p in self.files if p.startswith("audio/"))
+        return sum(1 for p in self.files if p.startswith("audio/") and p.endswith(".ogg"))
 
 
 # ---- writing ------------------------------------------------------------------------------------

@@ -186,7 +186,6 @@ def summary(result: BuildResult) -> str:
     candidates = [k for c in m.contests for k in c.candidates]
     withdrawn = sum(1 for k in candidates if k.withdrawn)
     rows: list[tuple[str, object]] = [
-        ("election", f"{m.election_id} ({m.name.en} / {m.name.ar})"),
         ("governorates", len(m.governorates)),
         ("wilayats", len(m.wilayats)),
         ("contests", len(m.contests)),
@@ -209,7 +208,8 @@ def summary(result: BuildResult) -> str:
         ("manifest hash", m.manifest_hash),
         ("package hash (SHA-256)", result.package.package_hash),
     ]
-    lines = [table(["Election package", "value"], rows, align_right=[False, False])]
+    lines = [f"{m.name.en}", f"{m.name.ar}", f"election id {m.election_id}, {m.date.isoformat()}", ""]
+    lines.append(table(["Election package", "value"], rows, align_right=[False, False]))
     lines += [f"warning: {w}" for w in result.package.warnings]
     return "\n".join(lines)
 
