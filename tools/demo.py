@@ -1,8 +1,9 @@
 """`make demo`: the main job on the embedded defaults, saying at each step what it is doing.
 
-Today it prepares an election: the demo elections (small, and national scale), a test PKI, both signed
-election packages (with synthesised audio), each loaded back through the kiosk's own verification and
-summarised. Later stages (the election day itself) build on these artefacts in out/demo/.
+First it prepares the election: the demo elections (small, and national scale), the scripted voters of the
+day, a test PKI, both signed election packages (with synthesised audio), each loaded back through the
+kiosk's own verification and summarised. Then it runs the election day on the small election
+(tools/election_day, docs/election-day.md) and writes out/demo/report.html.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from election.package import load_package
 from tools.build_package import BuildError, build, summary
+from tools.election_day.plan import Plan
 from tools.test_pki import load
 
 OUT = Path("out/demo")
@@ -40,8 +42,13 @@ def prepare(out: Path, *, national: bool) -> dict[str, Path]:
 
     small_manifest = json.loads((out / "definition-small" / "manifest.json").read_text(encoding="utf-8"))
     kiosk_args = [arg for k in small_manifest["kiosks"] for arg in ("--kiosk-id", k["id"])]
+    step("Scripting the election day's voters (deterministic from the seed; every special case of the day)")
+    plan = day_plan(out)
+    print(f"{len(plan.voters)} scripted voters; the revoked card: {', '.join(plan.revoked)}")
+    revoke_args = [arg for c in plan.revoked for arg in ("--revoke", c)]
     step("Making the test PKI (TEST MATERIAL: national root, card CAs, voter/staff/bad cards, kiosks, CRLs)")
-    run("tools.test_pki", "--out", str(out / "pki"), "--roll", str(out / "definition-small" / "roll.csv"), *kiosk_args)
+    run("tools.test_pki", "--out", str(out / "pki"), "--roll", str(out / "definition-small" / "roll.csv"),
+        *kiosk_args, *revoke_args)  # fmt: skip
     pki = load(out / "pki")
 
     packages: dict[str, Path] = {}
@@ -58,22 +65,53 @@ def prepare(out: Path, *, national: bool) -> dict[str, Path]:
     return packages
 
 
+def day_plan(out: Path) -> Plan:
+    from election.manifest import Manifest
+    from tools.election_day.plan import make_plan, read_roll
+
+    definition = out / "definition-small"
+    manifest = Manifest.from_dict(json.loads((definition / "manifest.json").read_text(encoding="utf-8")))
+    plan = make_plan(manifest, read_roll(definition / "roll.csv"), seed=int(SEED))
+    plan.save(out / "plan.json")
+    return plan
+
+
+def election_day(out: Path) -> bool:
+    from election.manifest import Manifest
+    from tools.election_day.report import write_report
+    from tools.election_day.run import run_day
+
+    definition = out / "definition-small"
+    manifest = Manifest.from_dict(json.loads((definition / "manifest.json").read_text(encoding="utf-8")))
+    plan = Plan.load(out / "plan.json")
+    return run_day(
+        out,
+        definition,
+        out / "pki",
+        plan,
+        manifest,
+        lambda day, summary: write_report(out, plan, manifest, day, summary),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--small-only", action="store_true", help="skip the national-scale package")
+    parser.add_argument("--prepare-only", action="store_true", help="stop after the preparation stage")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         prepare(args.out, national=not args.small_only)
+        ok = True if args.prepare_only else election_day(args.out)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:
         print(f"error: step failed: {' '.join(map(str, exc.cmd))}", file=sys.stderr)
         return 1
-    step(f"Done in {time.monotonic() - started:.0f} s; artefacts are in {args.out}/")
-    return 0
+    step(f"{'Done' if ok else 'FAILED'} in {time.monotonic() - started:.0f} s; artefacts are in {args.out}/")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

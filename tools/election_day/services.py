@@ -177,10 +177,9 @@ class CentralPollBook:
             self.provisional_voters.pop(ticket.token, None)
             return
         self.box.release_checkin(ticket.token, ReleaseReason.VOTER_LEFT)
-        try:
-            self.client.release(ticket.token, CheckinRelease(kiosk_id=self.kiosk_id, reason=ReleaseReason.VOTER_LEFT))
-        except (Unreachable, Rejected):
-            pass  # queued in the ballot box; the sync worker sends it
+        release = CheckinRelease(kiosk_id=self.kiosk_id, reason=ReleaseReason.VOTER_LEFT)
+        with contextlib.suppress(Unreachable, Rejected):  # queued in the ballot box; the sync worker sends it
+            self.client.release(ticket.token, release)
 
 
 @dataclass(frozen=True)
