@@ -6,6 +6,7 @@ import pytest
 
 from sync.signing import Signer
 from tests.ballot_box.kit import KIOSK_ID
+from tests.pg import pg_database, pg_server  # noqa: F401  (PostgreSQL for the real central office)
 from tools.test_pki import generate
 from tools.test_pki.model import TestPki
 

@@ -1,10 +1,12 @@
-"""Child process for the crash test: a zygote that imports everything once, then forks one voting process
-per trial. Before forking, the zygote checks in a few voters at the office (real HTTPS), so the time the test
-spends waiting to kill goes to the cast path; the forked process opens the kiosk database and loops record
-check-in -> cast -> (every second cast) seal + sync over HTTPS, until the test SIGKILLs it at a random moment.
+"""Child process for the crash test: a zygote that imports everything and reads the pool of real encrypted
+ballots once, then forks one voting process per trial. Before forking, the zygote checks in the trial's voters
+at the real central office (HTTPS, mutual TLS), so the time the test spends waiting to kill goes to the cast
+path; the forked process opens the kiosk database and loops record check-in -> cast (the next pooled ballot not
+yet stored, chained after the current head) -> (every second cast) seal + a full sync round to the office,
+until the test SIGKILLs it at a random moment.
 
-Protocol on stdin/stdout, one line each: the test writes ``go <seed>``; the zygote answers ``pid <pid>``,
-then ``exit <status>`` once the child is dead.
+Protocol on stdin/stdout, one line each: the test writes ``go <first voter> <count>``; the zygote answers
+``pid <pid>``, then ``exit <status>`` once the child is dead.
 """
 
 from __future__ import annotations
@@ -12,38 +14,53 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import random
 import secrets
+import sqlite3
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from election.ballot import EncryptedBallot
 from kiosk.ballot_box import BallotBox
 from sync.client import SyncClient, TlsIdentity, Unreachable
 from sync.protocol import CheckinRequest, CheckinStatus
 from sync.signing import Signer
 from sync.worker import SyncWorker, WorkerConfig
-from tests.ballot_box.kit import CENTRE_ID, KIOSK_ID, chain_head, next_ballot
+from tests.sync.real_office import CENTRE_ID, KIOSK_ID, chained, read_pool
 
 
-def check_in_voters(client: SyncClient, rng: random.Random, n: int) -> list[tuple[str, str]]:
+def check_in_voters(client: SyncClient, first: int, count: int) -> list[tuple[str, str]]:
     granted = []
-    for _ in range(n):
-        civil = str(rng.randrange(10_000_000, 99_999_999))
+    for civil in range(first, first + count):
         answer = client.checkin(
             CheckinRequest(
-                kiosk_id=KIOSK_ID, centre_id=CENTRE_ID, civil_number=civil, idempotency_key=secrets.token_hex(16)
+                kiosk_id=KIOSK_ID, centre_id=CENTRE_ID, civil_number=str(civil), idempotency_key=secrets.token_hex(16)
             )
         )
-        if answer.status is CheckinStatus.ELIGIBLE:
-            assert answer.checkin_token is not None and answer.ballot_style_id is not None
-            granted.append((answer.checkin_token, answer.ballot_style_id))
+        if answer.status is not CheckinStatus.ELIGIBLE:
+            raise RuntimeError(f"voter {civil}: {answer.status.value}")
+        assert answer.checkin_token is not None and answer.ballot_style_id is not None
+        granted.append((answer.checkin_token, answer.ballot_style_id))
     return granted
 
 
-def vote_until_killed(db: Path, url: str, tls: TlsIdentity, voters: list[tuple[str, str]]) -> None:
+def unused(db: Path, pool: list[EncryptedBallot]) -> Iterator[EncryptedBallot]:
+    """Pooled ballots the kiosk has not stored (a ballot whose cast was killed before COMMIT never left)."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    stored = {b for (b,) in con.execute("SELECT ballot_id FROM ballots")}
+    con.close()
+    for ballot in pool:
+        if ballot.ballot_id not in stored:
+            yield ballot
+    raise RuntimeError("the pool of encrypted ballots is used up")
+
+
+def vote_until_killed(
+    db: Path, url: str, tls: TlsIdentity, voters: list[tuple[str, str]], pool: list[EncryptedBallot]
+) -> None:
     box = BallotBox.open(db, Signer.from_pem_file(tls.key), min_batch=2)
-    client = SyncClient(url, tls, connect_timeout=1, read_timeout=3)
+    client = SyncClient(url, tls, connect_timeout=1, read_timeout=5)
     worker = SyncWorker(
         box,
         client,
@@ -51,9 +68,10 @@ def vote_until_killed(db: Path, url: str, tls: TlsIdentity, voters: list[tuple[s
         monotonic=time.monotonic,
         wall_clock=lambda: dt.datetime.now(dt.UTC),
     )
+    ballots = unused(db, pool)
     for n, (token, style) in enumerate(voters, start=1):
         box.record_checkin(token, style)
-        box.cast(token, next_ballot(chain_head(box)))
+        box.cast(token, chained(box, next(ballots)))
         if n % 2 == 0:
             box.seal_batches()
             with contextlib.suppress(Unreachable):
@@ -63,18 +81,20 @@ def vote_until_killed(db: Path, url: str, tls: TlsIdentity, voters: list[tuple[s
 
 
 def main() -> None:
-    db, url, cert, key, ca = sys.argv[1:6]
+    db, url, cert, key, ca, pool_file = sys.argv[1:7]
     tls = TlsIdentity(Path(cert), Path(key), Path(ca))
+    pool = read_pool(Path(pool_file))
     office = SyncClient(url, tls)
+    print("ready", flush=True)
     for line in sys.stdin:
-        command, _, arg = line.strip().partition(" ")
+        command, *args = line.split()
         if command != "go":
             break
-        voters = check_in_voters(office, random.Random(int(arg)), 8)
+        voters = check_in_voters(office, int(args[0]), int(args[1]))
         pid = os.fork()
         if pid == 0:
             try:
-                vote_until_killed(Path(db), url, tls, voters)
+                vote_until_killed(Path(db), url, tls, voters, pool)
             finally:
                 os._exit(3)  # only reached on an error: the test expects SIGKILL
         print(f"pid {pid}", flush=True)
