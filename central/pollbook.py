@@ -94,7 +94,10 @@ def check_in(
         return CheckIn(CheckInOutcome.WRONG_CENTRE, wilayat=voter.wilayat)
     if voter.state is VoterState.CHECKED_IN and voter.lock_kiosk == kiosk_id:
         # A retried check-in (or a new card insertion) at the kiosk that holds the lock: the same lock.
-        return CheckIn(CheckInOutcome.OK, voter.wilayat, voter.style_id, voter.lock_token, voter.lock_expires_at)
+        expires_at = voter.lock_expires_at
+        if expires_at is not None and expires_at.tzinfo is None:  # SQLite keeps no offset; times are stored in UTC
+            expires_at = expires_at.replace(tzinfo=dt.UTC)
+        return CheckIn(CheckInOutcome.OK, voter.wilayat, voter.style_id, voter.lock_token, expires_at)
     token = secrets.token_hex(16)
     expires = now + dt.timedelta(seconds=lock_seconds)
     result = session.execute(
