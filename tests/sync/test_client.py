@@ -9,7 +9,7 @@ import pytest
 
 from sync.client import Backoff, Rejected, SyncClient, TlsIdentity, Unreachable, with_retries
 from sync.protocol import CheckinRequest, CheckinStatus, ErrorCode, VotedMark
-from tests.sync.conftest import RunningOffice
+from tests.sync.conftest import TestDoubleOffice
 from tests.sync.tls_server import free_port
 
 
@@ -47,7 +47,9 @@ def test_with_retries_stops_at_the_first_success_and_gives_up_after_n() -> None:
 
 
 @pytest.mark.integration
-def test_typed_outcomes_over_mutual_tls(client: SyncClient, office: RunningOffice, tls: TlsIdentity) -> None:
+def test_typed_outcomes_over_mutual_tls(
+    client: SyncClient, test_double_office: TestDoubleOffice, tls: TlsIdentity
+) -> None:
     request = CheckinRequest(
         kiosk_id="K-001", centre_id="C-01", civil_number="9000001", idempotency_key=secrets.token_hex(16)
     )
@@ -64,9 +66,11 @@ def test_typed_outcomes_over_mutual_tls(client: SyncClient, office: RunningOffic
 
 
 @pytest.mark.integration
-def test_a_server_outside_the_pinned_ca_is_unreachable(office: RunningOffice, tls: TlsIdentity, pki) -> None:
+def test_a_server_outside_the_pinned_ca_is_unreachable(
+    test_double_office: TestDoubleOffice, tls: TlsIdentity, pki
+) -> None:
     wrong_root = TlsIdentity(cert=tls.cert, key=tls.key, ca=pki.kiosk_ca.cert_path)  # not the office CA
-    client = SyncClient(office.server.url, wrong_root)
+    client = SyncClient(test_double_office.server.url, wrong_root)
     with pytest.raises(Unreachable, match="SSLError"):
         client.checkin(
             CheckinRequest(
