@@ -13,6 +13,7 @@ How secrecy is kept here is described in kiosk/store/models.py and docs/sync-pro
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -45,6 +46,8 @@ from sync.protocol import (
 from sync.signing import Signer
 
 DEFAULT_MIN_BATCH: Final = 10
+SYNC_REFUSED: Final = "sync_refused"
+SYNC_FAULTS_ACKNOWLEDGED: Final = "sync_faults_acknowledged"
 
 _rng = secrets.SystemRandom()
 
@@ -464,16 +467,42 @@ class BallotBox:
             ).all()
             return [OutboxItem(r.seq, r.kind, r.idempotency_key, r.body) for r in rows]
 
-    def mark_outbox_sent(self, seq: int) -> None:
+    def mark_outbox_sent(self, seq: int, *, refused: int = 0) -> None:
         """Acknowledged by the office. A provisional item's body (with the sealed identity envelope) is
-        wiped: the office has it, and the kiosk need not keep the voter-ballot link any longer."""
+        wiped: the office has it, and the kiosk need not keep the voter-ballot link any longer. ``refused``
+        ballots of a delivered batch (the office's receipt) are logged in the same transaction
+        (``sync_refused``): a sync fault that lasts until staff acknowledge it."""
         with self._tx() as (s, _):
             row = s.get(OutboxRow, seq)
-            if row is None:
+            if row is None or row.sent:
                 return
             row.sent, row.last_error = True, None
             if row.kind == "provisional":
                 row.body = b""
+            if refused > 0:
+                self._log(s, SYNC_REFUSED, {"batch_id": row.idempotency_key, "refused": refused})
+
+    def unacknowledged_refusals(self) -> list[tuple[str, int]]:
+        """(batch id, ballots refused) logged since staff last acknowledged the sync faults."""
+        with Session(self._engine) as s:
+            rows = s.execute(
+                select(AuditRow.kind, AuditRow.payload)
+                .where(AuditRow.kind.in_((SYNC_REFUSED, SYNC_FAULTS_ACKNOWLEDGED)))
+                .order_by(AuditRow.seq)
+            ).all()
+        open_refusals: list[tuple[str, int]] = []
+        for kind, payload in rows:
+            if kind == SYNC_FAULTS_ACKNOWLEDGED:
+                open_refusals = []
+            else:
+                data = json.loads(payload)
+                open_refusals.append((str(data["batch_id"]), int(data["refused"])))
+        return open_refusals
+
+    def acknowledge_sync_faults(self, staff: StaffCard) -> None:
+        """Staff have seen the sync faults (logged with the staff card)."""
+        with self._tx() as (s, _):
+            self._log(s, SYNC_FAULTS_ACKNOWLEDGED, {"staff": staff.to_dict()})
 
     def record_outbox_failure(self, seq: int, error: str) -> None:
         with self._tx() as (s, _):

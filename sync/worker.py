@@ -57,6 +57,8 @@ class _OutboxItem(Protocol):
     @property
     def kind(self) -> str: ...
     @property
+    def idempotency_key(self) -> str: ...
+    @property
     def body(self) -> bytes: ...
 
 
@@ -76,6 +78,12 @@ class _PollsState(Protocol):
     def value(self) -> str: ...
 
 
+class _Staff(Protocol):
+    """A staff member authenticated by the kiosk's card layer (kiosk.states.StaffCard)."""
+
+    def to_dict(self) -> dict[str, str]: ...
+
+
 class KioskQueue(Protocol):
     """What the worker needs from the ballot box (kiosk.ballot_box.BallotBox implements it)."""
 
@@ -90,8 +98,10 @@ class KioskQueue(Protocol):
     def pending_checkin_updates(self, limit: int = 100) -> list[tuple[str, str, str | None]]: ...
     def mark_checkin_synced(self, token: str) -> None: ...
     def unsent_outbox(self, limit: int = 10) -> Sequence[_OutboxItem]: ...
-    def mark_outbox_sent(self, seq: int) -> None: ...
+    def mark_outbox_sent(self, seq: int, *, refused: int = 0) -> None: ...
     def record_outbox_failure(self, seq: int, error: str) -> None: ...
+    def unacknowledged_refusals(self) -> list[tuple[str, int]]: ...
+    def acknowledge_sync_faults(self, staff: _Staff) -> None: ...
     def audit_synced_through(self) -> int: ...
     def set_audit_synced_through(self, seq: int) -> None: ...
     def audit_entries_after(self, seq: int, limit: int) -> Sequence[_AuditRow]: ...
@@ -109,7 +119,10 @@ class SyncStatus:
     last_sync_at: dt.datetime | None = None
     last_error: str | None = None
     fault: str | None = None
-    """Set when the office rejected something (4xx): needs staff attention, retried at the slowest pace."""
+    """Set while something the office refused needs staff attention: a queued item answered 4xx (retried at the
+    slowest pace; the fault ends when that item is delivered or staff acknowledge it), or ballots the office
+    refused in a delivered batch (never resent; the fault ends only when staff acknowledge it, also across a
+    kiosk restart: the refusal is in the kiosk's audit log)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,8 @@ class SyncWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool_since: float | None = None  # in memory only: no time is stored with ballots
+        self._faults: dict[str, str] | None = None  # what the office refused, by item; loaded on the first round
+        self._last_round_rejected = False
 
     # ---- status --------------------------------------------------------------------------------------
 
@@ -167,8 +182,42 @@ class SyncWorker:
 
     # ---- one round --------------------------------------------------------------------------------------
 
+    # ---- faults --------------------------------------------------------------------------------------------
+
+    def _fault_book(self) -> dict[str, str]:
+        if self._faults is None:
+            self._faults = {
+                f"refused:{batch_id}": _refusal_text(refused)
+                for batch_id, refused in self._queue.unacknowledged_refusals()
+            }
+        return self._faults
+
+    def _fault_text(self) -> str | None:
+        with self._lock:
+            faults = self._fault_book()
+            return "; ".join(faults[k] for k in sorted(faults)) or None
+
+    def _raise_fault(self, key: str, text: str) -> None:
+        with self._lock:
+            self._fault_book()[key] = text
+
+    def _clear_fault(self, key: str) -> None:
+        with self._lock:
+            self._fault_book().pop(key, None)
+
+    def acknowledge_faults(self, staff: _Staff) -> None:
+        """Staff have seen the sync fault: it is logged (kiosk audit log) and cleared. A queued item the office
+        still refuses raises it again at its next attempt."""
+        self._queue.acknowledge_sync_faults(staff)
+        with self._lock:
+            self._faults = {}
+        self._set_status(fault=None)
+
+    # ---- one round --------------------------------------------------------------------------------------
+
     def run_once(self) -> bool:
         """One full sync round; True when everything queued was delivered."""
+        self._last_round_rejected = False
         try:
             self._seal_due()
             self._send_checkin_updates()
@@ -176,14 +225,17 @@ class SyncWorker:
             self._send_audit()
             self._send_heartbeat()
         except Unreachable as exc:
-            self._set_status(online=False, last_error=str(exc), backlog=self._backlog())
+            self._set_status(online=False, last_error=str(exc), backlog=self._backlog(), fault=self._fault_text())
             return False
         except Rejected as exc:
             log.error("the central office rejected a queued item: %s", exc)
-            self._set_status(online=True, fault=str(exc), last_error=str(exc), backlog=self._backlog())
+            self._last_round_rejected = True
+            self._set_status(online=True, fault=self._fault_text(), last_error=str(exc), backlog=self._backlog())
             return False
         backlog = self._backlog()
-        self._set_status(online=True, last_error=None, fault=None, backlog=backlog, last_sync_at=self._wall_clock())
+        self._set_status(
+            online=True, last_error=None, fault=self._fault_text(), backlog=backlog, last_sync_at=self._wall_clock()
+        )
         return backlog.outbox_items == 0 and backlog.pending_voted_marks == 0 and backlog.pending_releases == 0
 
     def _seal_due(self) -> None:
@@ -202,28 +254,42 @@ class SyncWorker:
         kiosk_id = self._queue.kiosk_id
         while updates := self._queue.pending_checkin_updates():
             for token, status, reason in updates:
-                if status == "voted":
-                    self._client.voted(token, VotedMark(kiosk_id=kiosk_id))
-                else:
-                    self._client.release(token, CheckinRelease(kiosk_id=kiosk_id, reason=ReleaseReason(reason)))
+                key = f"checkin:{token}"
+                try:
+                    if status == "voted":
+                        self._client.voted(token, VotedMark(kiosk_id=kiosk_id))
+                    else:
+                        self._client.release(token, CheckinRelease(kiosk_id=kiosk_id, reason=ReleaseReason(reason)))
+                except Rejected as exc:
+                    self._raise_fault(key, f"the office refused a queued {status} mark: {exc}")
+                    raise
                 self._queue.mark_checkin_synced(token)
+                self._clear_fault(key)
 
     def _send_outbox(self) -> None:
         while items := self._queue.unsent_outbox():
             for item in items:
+                key, refused = f"outbox:{item.seq}", 0
                 try:
                     if item.kind == "batch":
                         receipt = self._client.send_batch(item.body)
-                        if receipt.rejected:
-                            # Delivered (not retried), but the office refused some ballots: staff must know.
-                            log.error("the office refused %d ballot(s) of batch %s", receipt.rejected, receipt.batch_id)
-                            self._set_status(fault=f"{receipt.rejected} ballot(s) refused by the office")
+                        refused = receipt.rejected
                     else:
                         self._client.send_provisional(item.body)
-                except (Unreachable, Rejected) as exc:
+                except Unreachable as exc:
                     self._queue.record_outbox_failure(item.seq, str(exc))
                     raise
-                self._queue.mark_outbox_sent(item.seq)
+                except Rejected as exc:
+                    self._queue.record_outbox_failure(item.seq, str(exc))
+                    self._raise_fault(key, f"the office refused a queued {item.kind}: {exc}")
+                    raise
+                # Delivered: never resent. Refused ballots are logged in the same transaction (kiosk audit log),
+                # so the fault survives a restart until staff acknowledge it.
+                self._queue.mark_outbox_sent(item.seq, refused=refused)
+                self._clear_fault(key)
+                if refused:
+                    log.error("the office refused %d ballot(s) of batch %s", refused, item.idempotency_key)
+                    self._raise_fault(f"refused:{item.idempotency_key}", _refusal_text(refused))
 
     def _send_audit(self) -> None:
         kiosk_id = self._queue.kiosk_id
@@ -250,26 +316,35 @@ class SyncWorker:
                 ],
                 head=AuditHead(count=count, head_hash=head_hash, signature=head_sig),
             )
-            ack = self._client.send_audit_segment(segment)
+            try:
+                ack = self._client.send_audit_segment(segment)
+            except Rejected as exc:
+                self._raise_fault("audit", f"the office refused the kiosk's audit log: {exc}")
+                raise
+            self._clear_fault("audit")
             if ack.stored_through <= done:
                 return  # the office holds less than we thought: resume from its answer next round
             self._queue.set_audit_synced_through(min(ack.stored_through, rows[-1].seq))
 
     def _send_heartbeat(self) -> None:
         count, _, _ = self._queue.audit_head()
-        self._client.heartbeat(
-            Heartbeat(
-                kiosk_id=self._queue.kiosk_id,
-                centre_id=self._queue.centre_id,
-                polls_state=KioskPollsState(self._queue.polls_state.value),
-                kiosk_clock=self._wall_clock(),
-                software_version=self._config.software_version,
-                package_hash=self._config.package_hash,
-                backlog=self._backlog(),
-                audit_count=count,
-                last_sync_at=self.status().last_sync_at,
-            )
+        beat = Heartbeat(
+            kiosk_id=self._queue.kiosk_id,
+            centre_id=self._queue.centre_id,
+            polls_state=KioskPollsState(self._queue.polls_state.value),
+            kiosk_clock=self._wall_clock(),
+            software_version=self._config.software_version,
+            package_hash=self._config.package_hash,
+            backlog=self._backlog(),
+            audit_count=count,
+            last_sync_at=self.status().last_sync_at,
         )
+        try:
+            self._client.heartbeat(beat)
+        except Rejected as exc:
+            self._raise_fault("heartbeat", f"the office refused the heartbeat: {exc}")
+            raise
+        self._clear_fault("heartbeat")
 
     # ---- the thread ------------------------------------------------------------------------------------------
 
@@ -298,13 +373,17 @@ class SyncWorker:
                 log.exception("sync round failed")
                 self._set_status(online=False, last_error="internal error in sync round")
                 ok = False
-            if self.status().online and self.status().fault is None:
+            if self.status().online and not self._last_round_rejected:
                 self._backoff.reset()
                 delay = self._config.interval if ok else 0.0
             else:
                 delay = self._backoff.next_delay()
             self._wake.wait(delay)
             self._wake.clear()
+
+
+def _refusal_text(refused: int) -> str:
+    return f"the office refused {refused} ballot(s) of a delivered batch (kept by the office with the reason)"
 
 
 def _json_object(text: str) -> dict[str, object]:

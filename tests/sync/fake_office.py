@@ -63,6 +63,8 @@ class FakeOfficeState:
     batch_order: list[str] = field(default_factory=list)  # batch ids in the order first received
     voted_order: list[str] = field(default_factory=list)  # tokens in the order their voted marks arrived
     duplicate_batches: int = 0  # retries of an already stored batch (answered duplicate_batch)
+    refuse_next_batches: int = 0
+    """Answer the next N batches 422 (as if the office could not accept them), storing nothing."""
     lose_next_acks: int = 0
     """Store the next N batches, then answer 503 as if the acknowledgement were lost on the way back."""
     requests: int = 0
@@ -162,6 +164,9 @@ def create_fake_office(state: FakeOfficeState) -> FastAPI:
         digest = hashlib.sha256(signing_bytes(b)).hexdigest()
         with state.lock:
             state.requests += 1
+            if state.refuse_next_batches > 0:
+                state.refuse_next_batches -= 1
+                return _error(422, ErrorCode.MALFORMED, "batch refused (test)")
             seen = state.batches.get(b.batch_id)
             if seen is not None:
                 if seen[0] != digest:
