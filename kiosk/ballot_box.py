@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from nacl.public import PublicKey as SealPublicKey
 from nacl.public import SealedBox
@@ -50,6 +50,12 @@ SYNC_REFUSED: Final = "sync_refused"
 SYNC_FAULTS_ACKNOWLEDGED: Final = "sync_faults_acknowledged"
 
 _rng = secrets.SystemRandom()
+
+
+class StaffIdentity(Protocol):
+    """What the ballot box logs of a staff member (``kiosk.states.StaffCard`` is one)."""
+
+    def to_dict(self) -> dict[str, str]: ...
 
 
 class BallotBoxError(Exception):
@@ -499,8 +505,8 @@ class BallotBox:
                 open_refusals.append((str(data["batch_id"]), int(data["refused"])))
         return open_refusals
 
-    def acknowledge_sync_faults(self, staff: StaffCard) -> None:
-        """Staff have seen the sync faults (logged with the staff card)."""
+    def acknowledge_sync_faults(self, staff: StaffIdentity) -> None:
+        """Staff have seen the sync faults (logged with the staff card, a ``kiosk.states.StaffCard``)."""
         with self._tx() as (s, _):
             self._log(s, SYNC_FAULTS_ACKNOWLEDGED, {"staff": staff.to_dict()})
 

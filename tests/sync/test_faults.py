@@ -74,7 +74,7 @@ def test_ballots_refused_in_a_delivered_batch_stay_a_fault_until_staff_acknowled
     bad = chained(box, broken(real_election))
     box.cast(check_in(client, box, FIRST_VOTER + 1), bad)
     assert worker.run_once()  # delivered: the receipt says 1 refused; nothing is left to resend
-    assert worker.status().fault is not None and "refused 1 ballot" in worker.status().fault
+    assert "refused 1 ballot" in (worker.status().fault or "")
 
     # A later round that delivers other ballots successfully does not clear it.
     for civil in (FIRST_VOTER + 2, FIRST_VOTER + 3):
@@ -87,7 +87,7 @@ def test_ballots_refused_in_a_delivered_batch_stay_a_fault_until_staff_acknowled
     box = BallotBox.open(db, real_election.signer(), min_batch=2)
     worker = make_worker(box, client)
     assert worker.run_once()
-    assert worker.status().fault is not None and "refused 1 ballot" in worker.status().fault
+    assert "refused 1 ballot" in (worker.status().fault or "")
 
     # Staff acknowledge it (logged with their card): cleared, and it stays cleared after another restart.
     worker.acknowledge_faults(CHAIR)
