@@ -29,12 +29,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from nacl.public import PublicKey as SealPublicKey
+from sqlalchemy.exc import OperationalError
 
 from election.audio_clips import CLIP_INDEX, ClipIndex
 from election.confirmation import genesis_code
 from election.context import ElectionContext
 from election.manifest import CandidateId, ContestId, Language, Manifest
-from election.package import ElectionPackage, load_package
+from election.package import ElectionPackage, PackageError, load_package
 from kiosk.accessibility import input as access_input
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, FakePlayer
 from kiosk.accessibility.prompts import InputMode, PromptContext
@@ -99,7 +100,15 @@ def anchors_of(package: ElectionPackage) -> TrustAnchors:
 
 
 class Kiosk:
-    def __init__(self, day: Path, kiosk_id: str, *, clock_skew_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        day: Path,
+        kiosk_id: str,
+        *,
+        clock_skew_s: float = 0.0,
+        package: Path | None = None,
+        db: Path | None = None,
+    ) -> None:
         self.day = day
         self.kiosk_id = kiosk_id
         self.dir = day / "kiosks" / kiosk_id
@@ -109,7 +118,7 @@ class Kiosk:
         self.plan = Plan.load(day / "plan.json")
         self.pki = load_pki(Path(config["pki"]))
         commission = self.pki.commission_public_key()
-        self.package = load_package(Path(config["package"]).read_bytes(), commission)
+        self.package = load_package(Path(package or config["package"]).read_bytes(), commission)
         self.manifest: Manifest = self.package.manifest
         assert self.package.election_context is not None, "the package has no election key"
         assert self.package.central_envelope_key is not None, "the package has no office envelope key"
@@ -117,7 +126,7 @@ class Kiosk:
         self.skew = dt.timedelta(seconds=clock_skew_s)
         kiosk_files = self.pki.kiosks[kiosk_id]
         signer = Signer.from_pem_file(kiosk_files.key_path)
-        db = self.dir / "ballot-box.sqlite3"
+        db = db or self.dir / "ballot-box.sqlite3"
         centre = self.manifest.kiosks_by_id[kiosk_id].centre  # type: ignore[index]
         self.centre_id = str(centre)
         if db.exists():
@@ -335,10 +344,25 @@ class Kiosk:
             f.flush()
             os.fsync(f.fileno())
 
-    def run_phase(self, phase: DayPhase) -> int:
+    def pcscd_gone(self, voter: Voter) -> dict[str, Any]:
+        """Fault: pcscd dies just as the voter inserts the card; what does the kiosk tell them and staff?"""
+        self.harness.kill_pcscd()
+        self.harness.links.clear()
+        self.send(ev.CardInserted())
+        state = self.driver.state
+        seen = {"voter": voter.id, "kiosk": self.kiosk_id, "outcome": "refused", "fault": "pcscd_killed",
+                "phase": state.phase.value, "failure": state.failure.value if state.failure else None}  # fmt: skip
+        self.send(ev.CardRemoved())
+        self.harness.start_pcscd()
+        log.warning("card reader service restarted after it died (staff: check the reader if this repeats)")
+        return seen
+
+    def run_phase(self, phase: DayPhase, *, pcscd_fault_at: str | None = None) -> int:
         done = self.done_voters()
         voters = [v for v in self.plan.for_kiosk(self.kiosk_id, phase) if v.id not in done]
         for voter in voters:
+            if voter.id == pcscd_fault_at:
+                self.record(self.pcscd_gone(voter))
             hook = None
             marker = self.dir / "killed-once"
             if voter.kill_before_cast and not marker.exists():
@@ -385,16 +409,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-drain", action="store_true", help="do not wait for the backlog (office unreachable)")
     parser.add_argument("--drain-timeout", type=float, default=60.0)
     parser.add_argument("--clock-skew", type=float, default=0.0, help="seconds added to this kiosk's clock")
+    parser.add_argument("--package", type=Path, help="another package file than the day's (fault tests)")
+    parser.add_argument("--db", type=Path, help="the ballot box database path (fault tests: a full disk)")
+    parser.add_argument("--pcscd-fault-at", help="kill pcscd when this voter inserts the card (fault tests)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.kiosk} %(levelname)s %(name)s: %(message)s")
-    kiosk = Kiosk(args.day, args.kiosk, clock_skew_s=args.clock_skew)
+    try:
+        kiosk = Kiosk(args.day, args.kiosk, clock_skew_s=args.clock_skew, package=args.package, db=args.db)
+    except PackageError as exc:
+        print(f"KIOSK REFUSES TO START: the election package is refused ({exc}). No voting on this kiosk: load the "
+              "package again from the commission's copy and call the central office.", flush=True)  # fmt: skip
+        return 2
     try:
         if args.phase:
-            n = kiosk.run_phase(DayPhase(args.phase))
+            n = kiosk.run_phase(DayPhase(args.phase), pcscd_fault_at=args.pcscd_fault_at)
             log.info("phase %s: %d voters", args.phase, n)
         if args.close:
             kiosk.close()
-        delivered = True if args.no_drain else kiosk.drain(args.drain_timeout)
+        try:
+            delivered = True if args.no_drain else kiosk.drain(args.drain_timeout)
+        except OperationalError as exc:
+            print(f"KIOSK STORAGE PROBLEM: the ballot box cannot write ({exc.orig}). Ballots already stored are kept; "
+                  "voters are told that no vote was recorded. Staff: free space or move the ballot box database to "
+                  "another disk, then restart the kiosk.", flush=True)  # fmt: skip
+            return 3
         counts = kiosk.box.counts()
         status = {"kiosk": args.kiosk, "delivered": delivered, "counts": counts.__dict__,
                   "sync": kiosk.worker.status().__dict__, "polls": kiosk.box.polls_state.value}  # fmt: skip

@@ -164,10 +164,13 @@ class Day:
         run_cli(log, "central", "enrol-kiosk", *certs, *cfg)
         log.note(f"enrolled kiosks {', '.join(k.id for k in self.manifest.kiosks)}")
         assert self.sup is not None
-        child = self.sup.start("central", [sys.executable, "-m", "central", "serve", *cfg])
+        child = self.sup.start("central", self.central_argv())
         wait_for_port("127.0.0.1", self.central_port, 30, child.alive)
         self.office = OfficeClient(f"https://127.0.0.1:{self.central_port}", self.pki_dir / "central" / "ca.pem")
         log.note(f"central office serving on https://127.0.0.1:{self.central_port} (pid {child.pid})")
+
+    def central_argv(self) -> list[str]:
+        return [sys.executable, "-m", "central", "serve", "--config", str(self.central_config)]
 
     def write_day_config(self, package: Path) -> None:
         for k in self.manifest.kiosks:
@@ -289,8 +292,8 @@ class Day:
     def turnout_note(self) -> None:
         assert self.office is not None
         try:
-            turnout = self.office.get("/api/turnout")
-            text = ", ".join(f"{t.get('wilayat')}: {t.get('voted')}" for t in turnout)
+            turnout = self.office.get("/api/public/turnout")
+            text = ", ".join(f"{t['wilayat']} {t['voted']}/{t['registered']}" for t in turnout)
             self.log.note(f"live turnout at the office: {text}")
         except Exception as exc:
             self.log.note(f"turnout not available: {exc}")

@@ -29,6 +29,7 @@ class Child:
     log_path: Path
     lines: list[str] = field(default_factory=list)
     _log: IO[bytes] | None = None
+    pump: threading.Thread | None = None
 
     @property
     def pid(self) -> int:
@@ -63,7 +64,8 @@ class Supervisor:
             start_new_session=True,
         )
         child = Child(name, proc, log_path, _log=log)
-        threading.Thread(target=self._pump, args=(child,), daemon=True).start()
+        child.pump = threading.Thread(target=self._pump, args=(child,), daemon=True)
+        child.pump.start()
         with self._lock:
             self.children[name] = child
         return child
@@ -71,11 +73,11 @@ class Supervisor:
     @staticmethod
     def _pump(child: Child) -> None:
         assert child.proc.stdout is not None and child._log is not None
-        for raw in child.proc.stdout:
-            child._log.write(raw)
-            child._log.flush()
-            child.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-        child._log.close()
+        with child.proc.stdout, child._log:
+            for raw in child.proc.stdout:
+                child._log.write(raw)
+                child._log.flush()
+                child.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
 
     def wait_for_line(self, child: Child, marker: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -98,7 +100,8 @@ class Supervisor:
         except subprocess.TimeoutExpired:
             self.kill(child.name)
             raise SupervisorError(f"{child.name} did not finish within {timeout:.0f} s; see {child.log_path}") from None
-        time.sleep(0.05)  # let the pump thread write the last lines
+        if child.pump is not None:
+            child.pump.join(5)  # every line is read before the caller looks at them
         return code
 
     def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
