@@ -32,7 +32,9 @@ class ManualWorker:
         return done
 
 
-def run_script(app: Any, script: Iterator[Any], worker: ManualWorker, *, frames: int = 2) -> list[BaseException]:
+def run_script(
+    app: Any, script: Iterator[Any], worker: ManualWorker | None = None, *, frames: int = 2
+) -> list[BaseException]:
     """Run ``script`` inside ``app`` (which must not be running yet); returns errors raised by the script.
 
     Each ``yield`` waits ``frames`` frames after all queued work and posted results have settled.
@@ -43,7 +45,7 @@ def run_script(app: Any, script: Iterator[Any], worker: ManualWorker, *, frames:
     state = {"wait": frames}
 
     def tick(_dt: float) -> None:
-        if worker.auto and worker.run_pending():
+        if worker is not None and worker.auto and worker.run_pending():
             state["wait"] = frames
             return
         if state["wait"] > 0:
@@ -76,3 +78,64 @@ def snapshot_png(path: str) -> None:
     data = glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE)
     image = Image.frombytes("RGB", (width, height), bytes(data))
     image.transpose(Image.Transpose.FLIP_TOP_BOTTOM).save(path, compress_level=3)
+
+
+# ---- finding and touching what a voter sees -------------------------------------------------------------
+
+
+def current_screen(app: Any) -> Any:
+    return app.root.ids.sm.current_screen
+
+
+def walk(widget: Any) -> Iterator[Any]:
+    yield widget
+    for child in widget.children:
+        yield from walk(child)
+
+
+def is_visible(widget: Any) -> bool:
+    """Shown to the voter: not hidden, not disabled, on the window, inside every scrolled viewport."""
+    from kivy.core.window import Window
+
+    from kivy.uix.scrollview import ScrollView
+
+    x, y = widget.to_window(*widget.center)
+    node = widget
+    while node is not None and node is not node.parent:
+        if node.opacity <= 0 or getattr(node, "disabled", False):
+            return False
+        if isinstance(node, ScrollView) and node is not widget:
+            left, bottom = node.to_window(node.x, node.y)
+            if not (left <= x <= left + node.width and bottom <= y <= bottom + node.height):
+                return False  # scrolled out of view
+        node = node.parent
+    on_window: bool = 0 <= x <= Window.width and 0 <= y <= Window.height
+    return on_window and widget.width > 0 and widget.height > 0
+
+
+def visible_texts(app: Any) -> list[str]:
+    """Every non-empty text the voter can see now (current screen, top bar, warning)."""
+    texts = []
+    for widget in walk(app.root):
+        text = getattr(widget, "text", "")
+        if isinstance(text, str) and text and is_visible(widget):
+            texts.append(text)
+    return texts
+
+
+def find_text(app: Any, text: str, *, within: Any = None) -> Any:
+    """The visible widget showing exactly ``text`` (a button or label); raises LookupError if none."""
+    for widget in walk(within or app.root):
+        if getattr(widget, "text", None) == text and is_visible(widget):
+            return widget
+    raise LookupError(f"nothing visible reads {text!r}; visible: {visible_texts(app)[:40]}")
+
+
+def press(widget: Any) -> None:
+    """Touch the middle of ``widget`` as a finger would (down then up through the window)."""
+    from kivy.tests.common import UnitTestTouch
+
+    x, y = widget.to_window(*widget.center)
+    touch = UnitTestTouch(x, y)
+    touch.touch_down()
+    touch.touch_up()

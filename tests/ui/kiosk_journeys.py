@@ -1,0 +1,356 @@
+"""Voter journeys through the real Kivy app, offscreen, by touching what is on the screen.
+
+Run by tests/ui/test_kiosk_ui.py in its own process (Kivy's global state must not leak into other
+tests): ``python -m tests.ui.kiosk_journeys RESULTS.json [scenario ...]``. Each scenario records what
+the voter saw and what the kiosk recorded; the pytest side asserts on that record.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from run_kiosk import configure_kivy, demo_world  # noqa: E402
+
+configure_kivy(offscreen=True)
+
+from election.manifest import Language  # noqa: E402
+from kiosk.app import KioskApp  # noqa: E402
+from kiosk.scripted import find_text, press, run_script, visible_texts  # noqa: E402
+from kiosk.session import SessionConfig  # noqa: E402
+from kiosk.session.model import Phase  # noqa: E402
+from kiosk.session.state import SessionState  # noqa: E402
+from kiosk.ui_text import Catalogue  # noqa: E402
+
+
+class Journey:
+    """Helpers a scenario uses: touch texts, wait for the kiosk, read the screen."""
+
+    def __init__(self, app: KioskApp, world: Any) -> None:
+        self.app = app
+        self.world = world
+        self.cat: Catalogue = world.services.catalogue
+
+    @property
+    def state(self) -> SessionState:
+        assert self.app.driver is not None
+        return self.app.driver.state
+
+    @property
+    def phase(self) -> Phase:
+        return self.state.phase
+
+    @property
+    def lang(self) -> Language:
+        assert self.app.driver is not None
+        return self.app.driver.state.settings.language
+
+    def t(self, key: str, **values: object) -> str:
+        text: str = self.cat.text(key, self.lang, **values)
+        return text
+
+    def until(self, predicate: Callable[[], bool], what: str, timeout: float = 10.0) -> Iterator[None]:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out waiting for {what}; phase {self.phase}; {visible_texts(self.app)[:12]}"
+                )
+            yield
+
+    def at(self, phase: Phase) -> Iterator[None]:
+        yield from self.until(lambda: self.phase is phase, f"phase {phase.value}")
+        yield  # one more frame so the screen is drawn
+
+    def touch(self, text: str) -> Iterator[None]:
+        press(find_text(self.app, text))
+        yield
+
+    def type_pin(self, digits: str) -> Iterator[None]:
+        for d in digits:
+            yield from self.touch(d)
+        yield from self.touch(self.t("kiosk.pin.ok"))
+
+    def sees(self, text: str) -> bool:
+        return text in visible_texts(self.app)
+
+    def candidate_names(self) -> list[str]:
+        contest = self.contest()
+        return [c.name.in_language(self.lang) for c in contest.active_candidates]
+
+    def contest(self) -> Any:
+        assert self.app.driver is not None
+        ticket = self.app.driver.state.ticket
+        assert ticket is not None
+        return self.world.services.manifest.contests_of_style(ticket.style)[0]
+
+    def to_ballot(self, pin: str = "1234") -> Iterator[None]:
+        """A voter of the two-seat contest (the demo roll interleaves wilayats) gets to the ballot."""
+        deck, roll = self.world.deck, self.world.poll_book.roll
+        two_seats = next(c for c in self.world.services.manifest.contests if c.seats == 2).wilayat
+        while roll[deck.voters[deck.position % len(deck.voters)].civil_number] != two_seats:
+            deck.position += 1
+        deck.insert_next_voter()
+        yield from self.at(Phase.PIN_ENTRY)
+        yield from self.type_pin(pin)
+        yield from self.at(Phase.ACCESSIBILITY)
+        yield from self.touch(self.t("nav.next"))
+        yield from self.at(Phase.BALLOT)
+
+    def remove_card(self) -> Iterator[None]:
+        self.world.deck.remove()
+        yield from self.until(lambda: self.phase in (Phase.ATTRACT, Phase.CLOSED), "the idle screen")
+        yield
+
+
+# ---- scenarios: each fills ``r`` (a dict) with observations ---------------------------------------------
+
+
+def cast(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    yield from j.to_ballot()
+    names = j.candidate_names()
+    r["ballot_shows_all_candidates"] = all(j.sees(n) for n in names[:2])
+    yield from j.touch(names[0])
+    yield from j.touch(names[1])
+    r["count_text"] = j.sees(j.t("ballot.selected_count", count=2, seats=2))
+    yield from j.touch(j.t("kiosk.ballot.review"))
+    yield from j.at(Phase.REVIEW)
+    r["review_lists_choices"] = all(any(n in text for text in visible_texts(j.app)) for n in names[:2])
+    yield from j.touch(j.t("kiosk.review.seal"))
+    yield from j.at(Phase.CAST_OR_CHALLENGE)
+    yield from j.touch(j.t("cast.button"))
+    yield from j.at(Phase.CONFIRMATION)
+    receipt = j.state.receipt
+    r["code_on_screen"] = receipt is not None and j.sees(receipt.code)
+    r["qr_shown"] = j.app.root.ids.sm.current_screen.ids.qr.texture is not None
+    r["remove_card_asked"] = j.sees(j.t("card.remove"))
+    r["cast_count"] = j.world.ballots.cast_count
+    yield from j.remove_card()
+    r["thanks_after"] = j.sees(j.cat.text("goodbye.thanks", Language.ARABIC))
+    r["secrets_after"] = [n for n in names if j.sees(n)]
+
+
+def challenge(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    yield from j.to_ballot()
+    names = j.candidate_names()
+    yield from j.touch(names[2])
+    yield from j.touch(j.t("kiosk.ballot.review"))
+    yield from j.at(Phase.REVIEW)
+    yield from j.touch(j.t("kiosk.review.seal"))
+    yield from j.at(Phase.CAST_OR_CHALLENGE)
+    spoiled_before = j.world.ballots.spoiled_count
+    yield from j.touch(j.t("challenge.button"))
+    yield from j.at(Phase.CHALLENGE_RESULT)
+    r["verified_shown"] = j.sees(j.t("kiosk.challenge.verified"))
+    r["decrypted_choice_shown"] = any(names[2] in text for text in visible_texts(j.app))
+    r["spoiled"] = j.world.ballots.spoiled_count - spoiled_before
+    cast_before = j.world.ballots.cast_count
+    yield from j.touch(j.t("challenge.vote_again"))
+    yield from j.at(Phase.BALLOT)
+    r["choice_kept"] = j.state.selected(j.contest().id) == (j.contest().active_candidates[2].id,)
+    yield from j.touch(j.t("kiosk.ballot.review"))
+    yield from j.at(Phase.REVIEW)
+    yield from j.touch(j.t("kiosk.review.seal"))
+    yield from j.at(Phase.CAST_OR_CHALLENGE)
+    yield from j.touch(j.t("cast.button"))
+    yield from j.at(Phase.CONFIRMATION)
+    r["cast_after_challenge"] = j.world.ballots.cast_count - cast_before
+    yield from j.remove_card()
+
+
+def wrong_pin(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    j.world.deck.insert_next_voter()
+    yield from j.at(Phase.PIN_ENTRY)
+    r["tries_shown"] = j.sees(j.t("kiosk.pin.tries_left", tries=3))
+    yield from j.type_pin("9999")
+    yield from j.at(Phase.PIN_ENTRY)
+    r["wrong_shown"] = j.sees(j.t("pin.wrong", tries=2))
+    yield from j.type_pin("9999")
+    yield from j.at(Phase.PIN_ENTRY)
+    r["last_try_warned"] = any(j.t("pin.last_try") in text for text in visible_texts(j.app))
+    yield from j.type_pin("9999")
+    yield from j.at(Phase.NOTICE)
+    r["blocked_shown"] = j.sees(j.t("pin.blocked"))
+    yield from j.remove_card()
+
+
+def already_voted(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    yield from j.to_ballot()
+    yield from j.touch(j.candidate_names()[0])
+    yield from j.touch(j.t("kiosk.ballot.review"))
+    yield from j.at(Phase.REVIEW)
+    yield from j.touch(j.t("kiosk.review.seal"))
+    yield from j.at(Phase.CAST_OR_CHALLENGE)
+    yield from j.touch(j.t("cast.button"))
+    yield from j.at(Phase.CONFIRMATION)
+    yield from j.remove_card()
+    j.world.deck.position -= 1  # the same voter comes back
+    j.world.deck.insert_next_voter()
+    yield from j.at(Phase.PIN_ENTRY)
+    yield from j.type_pin("1234")
+    yield from j.at(Phase.NOTICE)
+    r["message_shown"] = j.sees(j.t("kiosk.error.already_voted"))
+    r["english_too"] = "staff" in j.cat.text("kiosk.error.already_voted", Language.ENGLISH)
+    yield from j.touch(j.app.root.ids.language.text)  # switch language on the notice
+    yield
+    r["message_in_english"] = j.sees(j.cat.text("kiosk.error.already_voted", Language.ENGLISH))
+    r["voted_once"] = len(j.world.poll_book.voted) == j.world.ballots.cast_count
+    yield from j.remove_card()
+
+
+def card_pulled(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    """Pull the card on every screen of the journey; nothing may be recorded."""
+    pulled = []
+    cast_before = j.world.ballots.cast_count
+
+    def at_pin() -> Iterator[None]:
+        j.world.deck.insert_next_voter()
+        yield from j.at(Phase.PIN_ENTRY)
+        yield from j.touch("1")
+
+    def at_accessibility() -> Iterator[None]:
+        j.world.deck.insert_next_voter()
+        yield from j.at(Phase.PIN_ENTRY)
+        yield from j.type_pin("1234")
+        yield from j.at(Phase.ACCESSIBILITY)
+
+    def at_ballot() -> Iterator[None]:
+        yield from j.to_ballot()
+        yield from j.touch(j.candidate_names()[0])
+
+    def at_review() -> Iterator[None]:
+        yield from at_ballot()
+        yield from j.touch(j.t("kiosk.ballot.review"))
+        yield from j.at(Phase.REVIEW)
+
+    def at_cast_or_challenge() -> Iterator[None]:
+        yield from at_review()
+        yield from j.touch(j.t("kiosk.review.seal"))
+        yield from j.at(Phase.CAST_OR_CHALLENGE)
+
+    def at_challenge_result() -> Iterator[None]:
+        yield from at_cast_or_challenge()
+        yield from j.touch(j.t("challenge.button"))
+        yield from j.at(Phase.CHALLENGE_RESULT)
+
+    steps = [
+        ("pin", at_pin),
+        ("accessibility", at_accessibility),
+        ("ballot", at_ballot),
+        ("review", at_review),
+        ("cast_or_challenge", at_cast_or_challenge),
+        ("challenge_result", at_challenge_result),
+    ]
+    for name, reach in steps:
+        yield from reach()
+        yield from j.remove_card()
+        ok = j.sees(j.cat.text("kiosk.error.card_removed", Language.ARABIC))
+        pulled.append({"step": name, "notice": ok, "phase": j.phase.value})
+    r["pulled"] = pulled
+    r["cast_during"] = j.world.ballots.cast_count - cast_before
+    r["checked_in_left"] = len(j.world.poll_book.checked_in)
+
+
+def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    yield from j.to_ballot()
+    yield from j.until(lambda: j.state.warning, "the inactivity warning", timeout=15)
+    yield
+    r["warning_shown"] = j.sees(j.t("session.inactivity_warning", seconds=4))
+    yield from j.touch(j.t("session.still_here"))
+    r["warning_dismissed"] = not j.state.warning and j.phase is Phase.BALLOT
+    yield from j.until(lambda: j.state.warning, "the second warning", timeout=15)
+    yield from j.until(lambda: j.phase is Phase.NOTICE, "the timeout", timeout=15)
+    yield
+    r["timeout_shown"] = j.sees(j.t("kiosk.error.timed_out"))
+    r["selections_wiped"] = j.state.selections == {}
+    yield from j.remove_card()
+
+
+def language_and_layout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    yield from j.to_ballot()
+    name_ar = j.candidate_names()[0]
+    card = find_text(j.app, name_ar)
+    r["arabic_right_aligned"] = card.halign == "right"
+    photo_x_ar = _photo_x(card)
+    yield from j.touch(j.app.root.ids.language.text)
+    yield from j.at(Phase.BALLOT)
+    name_en = j.candidate_names()[0]
+    card = find_text(j.app, name_en)
+    r["english_left_aligned"] = card.halign == "left"
+    r["photo_moves_sides"] = _photo_x(card) < card.to_window(*card.pos)[0] < photo_x_ar
+    r["still_on_ballot"] = j.phase is Phase.BALLOT
+    yield from j.remove_card()
+    r["language_reset"] = j.lang is Language.ARABIC
+
+
+def _photo_x(label: Any) -> float:
+    from kivy.uix.image import Image
+
+    node = label
+    while node is not None and not hasattr(node, "chosen"):
+        node = node.parent
+    photo = next(w for w in node.children if isinstance(w, Image))
+    return float(photo.to_window(*photo.pos)[0])
+
+
+def overvote(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    yield from j.to_ballot()
+    names = j.candidate_names()
+    for n in names[:3]:
+        yield from j.touch(n)
+    r["explained"] = j.sees(j.t("ballot.overvote", seats=2))
+    r["selected"] = len(j.state.selected(j.contest().id))
+    yield from j.touch(j.t("kiosk.ballot.ok"))
+    r["dismissed"] = not j.sees(j.t("ballot.overvote", seats=2))
+    yield from j.remove_card()
+
+
+SCENARIOS: dict[str, Callable[[Journey, dict[str, Any]], Iterator[None]]] = {
+    f.__name__: f
+    for f in (cast, challenge, wrong_pin, already_voted, card_pulled, timeout, language_and_layout, overvote)
+}
+
+
+def main(argv: list[str]) -> int:
+    out = Path(argv[0])
+    names = argv[1:] or list(SCENARIOS)
+    results: dict[str, Any] = {}
+    world = demo_world()
+    if names == ["timeout"]:  # short timers, in a process of its own
+        world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=5.0, inactivity_end_s=4.0)
+    app = KioskApp(world.services, show_demo_panel=False)
+    j = Journey(app, world)
+
+    def script() -> Iterator[None]:
+        yield from j.until(lambda: app.ready, "start-up")
+        for name in names:
+            record: dict[str, Any] = {}
+            results[name] = record
+            try:
+                yield from SCENARIOS[name](j, record)
+            except Exception as exc:
+                record["error"] = "".join(traceback.format_exception(exc))
+                world.deck.remove()
+                yield from j.until(lambda: j.phase in (Phase.ATTRACT, Phase.CLOSED), "recovery")
+
+    errors = run_script(app, script())
+    if errors:
+        results["_errors"] = ["".join(traceback.format_exception(e)) for e in errors]
+    out.write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Exception:
+        traceback.print_exc(file=sys.__stderr__)  # Kivy has replaced sys.stderr with its silenced logger
+        sys.exit(1)

@@ -1,0 +1,118 @@
+"""The real kiosk app, offscreen, driven by touches through whole voter journeys (fake card layer).
+
+The journeys run in child processes (tests/ui/kiosk_journeys.py) so Kivy's global state never leaks into
+other tests; this module asserts on what the voter saw and what the kiosk recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [pytest.mark.ui, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+MAIN = ["cast", "challenge", "wrong_pin", "already_voted", "card_pulled", "language_and_layout", "overvote"]
+
+
+def _env(tmp: Path, name: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        KIVY_NO_ARGS="1",
+        KIVY_NO_CONSOLELOG="1",
+        KIVY_NO_FILELOG="1",
+        KIVY_HOME=str(tmp / f"kivy-{name}"),  # one per process: Kivy writes its config there
+        SDL_VIDEODRIVER="offscreen",
+        SDL_AUDIODRIVER="dummy",
+        KIVY_TEXT="pil",
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def journeys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("ui")
+    runs = {"main": MAIN, "timeout": ["timeout"]}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", "tests.ui.kiosk_journeys", str(tmp / f"{name}.json"), *scenarios],
+            cwd=REPO,
+            env=_env(tmp, name),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for name, scenarios in runs.items()
+    }
+    results: dict[str, Any] = {}
+    for name, proc in procs.items():
+        output, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
+        results.update(json.loads((tmp / f"{name}.json").read_text()))
+    assert "_errors" not in results, results["_errors"]
+    return results
+
+
+def _scenario(journeys: dict[str, Any], name: str) -> dict[str, Any]:
+    record: dict[str, Any] = journeys[name]
+    assert "error" not in record, record["error"]
+    return record
+
+
+def test_a_voter_casts_and_sees_the_code_and_qr(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "cast")
+    assert r["ballot_shows_all_candidates"] and r["count_text"] and r["review_lists_choices"]
+    assert r["code_on_screen"] and r["qr_shown"] and r["remove_card_asked"]
+    assert r["cast_count"] == 1
+    assert r["thanks_after"] and r["secrets_after"] == []
+
+
+def test_a_challenge_shows_the_choices_spoils_and_the_voter_votes_again(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "challenge")
+    assert r["verified_shown"] and r["decrypted_choice_shown"] and r["spoiled"] == 1
+    assert r["choice_kept"] and r["cast_after_challenge"] == 1
+
+
+def test_wrong_pins_show_tries_left_then_the_card_is_blocked(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "wrong_pin")
+    assert r["tries_shown"] and r["wrong_shown"] and r["last_try_warned"] and r["blocked_shown"]
+
+
+def test_a_voter_who_already_voted_is_told_so_in_both_languages(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "already_voted")
+    assert r["message_shown"] and r["english_too"] and r["message_in_english"] and r["voted_once"]
+
+
+def test_pulling_the_card_on_any_screen_records_nothing(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "card_pulled")
+    assert [p["step"] for p in r["pulled"]] == [
+        "pin",
+        "accessibility",
+        "ballot",
+        "review",
+        "cast_or_challenge",
+        "challenge_result",
+    ]
+    assert all(p["notice"] and p["phase"] == "attract" for p in r["pulled"])
+    assert r["cast_during"] == 0 and r["checked_in_left"] == 0
+
+
+def test_inactivity_warns_then_ends_the_session(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "timeout")
+    assert r["warning_shown"] and r["warning_dismissed"] and r["timeout_shown"] and r["selections_wiped"]
+
+
+def test_arabic_is_mirrored_and_english_is_not(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "language_and_layout")
+    assert r["arabic_right_aligned"] and r["english_left_aligned"] and r["photo_moves_sides"]
+    assert r["still_on_ballot"] and r["language_reset"]
+
+
+def test_an_overvote_is_refused_and_explained(journeys: dict[str, Any]) -> None:
+    r = _scenario(journeys, "overvote")
+    assert r["explained"] and r["selected"] == 2 and r["dismissed"]
