@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,7 @@ from sync.protocol import (
 )
 
 log = logging.getLogger(__name__)
+_rng = secrets.SystemRandom()
 
 AUDIT_SEGMENT_SIZE = 500
 
@@ -132,7 +134,15 @@ class WorkerConfig:
     interval: float = 2.0
     """Seconds between rounds while online."""
     batch_window: float = 600.0
-    """Seconds a non-empty pool may wait for ``min_batch`` ballots before it is sealed anyway."""
+    """Seconds a non-empty pool may wait for ``min_batch`` ballots before it is sealed anyway; also the longest
+    that voted marks are held back (see ``mark_group``)."""
+    mark_group: int = 10
+    """Voted marks are held until this many are pending (or ``batch_window`` has passed since the first of them
+    was seen, or the polls are closed), then sent together in random order. A mark sent right after each cast
+    would reach the office in cast order, and the office's database would keep that order (PostgreSQL stamps
+    every updated voter row with its transaction id), which the confirmation-code chain could then match to
+    the ballots; grouped and shuffled, the marks place a voter only within a group, as batches do for ballots.
+    Releases are never held (a voter who left must be free to vote elsewhere at once)."""
 
 
 class SyncWorker:
@@ -158,6 +168,8 @@ class SyncWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool_since: float | None = None  # in memory only: no time is stored with ballots
+        self._marks_since: float | None = None  # when the oldest held voted mark was first seen (in memory)
+        self._marks_held = False
         self._faults: dict[str, str] | None = None  # what the office refused, by item; loaded on the first round
         self._last_round_rejected = False
 
@@ -236,7 +248,8 @@ class SyncWorker:
         self._set_status(
             online=True, last_error=None, fault=self._fault_text(), backlog=backlog, last_sync_at=self._wall_clock()
         )
-        return backlog.outbox_items == 0 and backlog.pending_voted_marks == 0 and backlog.pending_releases == 0
+        marks_done = backlog.pending_voted_marks == 0 or self._marks_held
+        return backlog.outbox_items == 0 and marks_done and backlog.pending_releases == 0
 
     def _seal_due(self) -> None:
         unbatched = self._queue.counts().unbatched
@@ -250,9 +263,26 @@ class SyncWorker:
         if self._queue.seal_batches(force=force):
             self._pool_since = None if force or self._queue.counts().unbatched == 0 else now
 
+    def _marks_due(self) -> bool:
+        pending = self._queue.counts().pending_voted_marks
+        if pending == 0:
+            self._marks_since = None
+            return False
+        now = self._monotonic()
+        if self._marks_since is None:
+            self._marks_since = now
+        return (
+            pending >= self._config.mark_group
+            or now - self._marks_since >= self._config.batch_window
+            or self._queue.polls_state.value == KioskPollsState.CLOSED.value
+        )
+
     def _send_checkin_updates(self) -> None:
         kiosk_id = self._queue.kiosk_id
-        while updates := self._queue.pending_checkin_updates():
+        send_marks = self._marks_due()
+        self._marks_held = not send_marks
+        while updates := [u for u in self._queue.pending_checkin_updates(limit=1000) if send_marks or u[1] != "voted"]:
+            _rng.shuffle(updates)
             for token, status, reason in updates:
                 key = f"checkin:{token}"
                 try:
@@ -265,6 +295,8 @@ class SyncWorker:
                     raise
                 self._queue.mark_checkin_synced(token)
                 self._clear_fault(key)
+        if send_marks:
+            self._marks_since = None
 
     def _send_outbox(self) -> None:
         while items := self._queue.unsent_outbox():

@@ -10,11 +10,12 @@ from sync.client import Backoff, SyncClient
 from sync.worker import SyncWorker, WorkerConfig
 
 
-def make_worker(box: BallotBox, client: SyncClient, window: float = 0.2) -> SyncWorker:
+def make_worker(box: BallotBox, client: SyncClient, window: float = 0.2, mark_group: int = 1) -> SyncWorker:
+    """``mark_group=1``: voted marks leave at once (tests of delivery); the secrecy test groups them."""
     return SyncWorker(
         box,
         client,
-        WorkerConfig("test", "0" * 64, interval=0.05, batch_window=window),
+        WorkerConfig("test", "0" * 64, interval=0.05, batch_window=window, mark_group=mark_group),
         monotonic=time.monotonic,
         wall_clock=lambda: dt.datetime.now(dt.UTC),
         backoff=Backoff(base=0.02, cap=0.2),
