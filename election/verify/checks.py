@@ -11,7 +11,7 @@ from typing import Any
 
 from election.canonical import canonical_json, json_hash
 from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar
-from election.manifest import Contest, Manifest, ManifestError
+from election.manifest import BallotStyleId, Contest, Manifest, ManifestError
 from election.verify.primitives import (
     Invalid,
     confirmation,
@@ -279,17 +279,20 @@ def check_tally(s: State, progress: Progress) -> str:
     contests = s.m.contests
     if set(t["contests"]) != {c.id for c in contests}:
         raise Invalid("encrypted tally: contests differ from the manifest")
+    parsed: dict[str, dict[str, tuple[GroupElement, GroupElement]]] = {}
     for i, contest in enumerate(contests, start=1):
         progress(i, len(contests))
         row = t["contests"][contest.id]
         mine = s.tally.get(contest.id, {})
         if set(row) != {*contest.selection_ids, BLANK}:
             raise Invalid(f"encrypted tally: selections of {contest.id} differ from the manifest")
+        parsed_row = parsed.setdefault(contest.id, {})
         for sel, raw_ct in row.items():
             ct = obj(raw_ct, ["alpha", "beta"], "encrypted tally")
             published = (point(ct["alpha"], identity=True), point(ct["beta"], identity=True))
             if published != mine.get(sel, (IDENTITY, IDENTITY)):
                 raise Invalid(f"encrypted tally of {contest.id}/{sel} is not the sum of the cast ballots")
+            parsed_row[sel] = published
     per_contest: dict[str, int] = {c.id: 0 for c in contests}
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
     for _kiosk, raw in s.cast.values():
@@ -298,8 +301,7 @@ def check_tally(s: State, progress: Progress) -> str:
             per_contest[c] += 1
     if t["ballots_per_contest"] != per_contest or t["ballots_per_style"] != per_style:
         raise Invalid("encrypted tally: ballot counts differ from the cast ballots")
-    s.tally = {c: {sel: (point(v["alpha"], identity=True), point(v["beta"], identity=True))
-                   for sel, v in row.items()} for c, row in t["contests"].items()}  # fmt: skip
+    s.tally = parsed
     return f"recomputed {sum(len(r) for r in s.tally.values())} aggregate ciphertexts from {len(s.cast)} ballots"
 
 
@@ -346,6 +348,7 @@ def check_decryption(s: State, progress: Progress) -> str:
     if len(direct) < s.k:
         raise Invalid(f"only {len(direct)} guardians decrypted; the quorum is {s.k}")
     combined = dict.fromkeys(keys, IDENTITY)
+    groups: dict[tuple[int, ...], list[int]] = {}
     for i in range(1, s.n + 1):
         if i in direct:
             for k in keys:
@@ -354,10 +357,16 @@ def check_decryption(s: State, progress: Progress) -> str:
         helpers = sorted(h for h in compensating.get(i, {}) if h in direct)[: s.k]
         if len(helpers) < s.k:
             raise Invalid(f"guardian {i} is missing and fewer than k guardians compensated for it")
-        weights = {h: lagrange(h, helpers) for h in helpers}
+        groups.setdefault(tuple(helpers), []).append(i)
+    # sum_i sum_h w_h M_{i,h} = sum_h w_h (sum_i M_{i,h}) for the missing guardians i sharing helpers h
+    for helpers_t, missing_list in groups.items():
+        weights = {h: lagrange(h, helpers_t) for h in helpers_t}
         for k in keys:
-            for h in helpers:
-                combined[k] = combined[k] + weights[h] * compensating[i][h][k]
+            for h in helpers_t:
+                summed = IDENTITY
+                for i in missing_list:
+                    summed = summed + compensating[i][h][k]
+                combined[k] = combined[k] + weights[h] * summed
     s.combined = combined
     present = ", ".join(str(g) for g in sorted(direct))
     return f"{len(files)} shares, every proof valid; guardians present: {present}; compensated: {s.n - len(direct)}"
@@ -369,6 +378,9 @@ def check_results(s: State, progress: Progress) -> str:
     if set(results["contests"]) != {c.id for c in contests}:
         raise Invalid("results.json: contests differ from the manifest")
     counted: dict[str, int] = {}
+    per_style: dict[str, int] = {}
+    for _kiosk, raw in s.cast.values():  # once, not once per contest
+        per_style[raw["style_id"]] = per_style.get(raw["style_id"], 0) + 1
     for i, contest in enumerate(contests, start=1):
         progress(i, len(contests))
         r = obj(results["contests"][contest.id], ["votes", "blank", "ballots", "seats", "undervotes"], "results.json")
@@ -380,7 +392,9 @@ def check_results(s: State, progress: Progress) -> str:
             alpha_beta = s.tally[contest.id][sel]
             if small(count) != alpha_beta[1] - s.combined[(contest.id, sel)]:
                 raise Invalid(f"results.json: {contest.id}/{sel} = {count} is not what the tally decrypts to")
-        ballots = sum(1 for _k, raw in s.cast.values() if contest.id in s.m.styles_by_id[raw["style_id"]].contest_ids)
+        ballots = sum(
+            [n for style, n in per_style.items() if contest.id in s.m.styles_by_id[BallotStyleId(style)].contest_ids]
+        )
         if r["ballots"] != ballots or r["seats"] != contest.seats:
             raise Invalid(f"results.json: ballots or seats of {contest.id} are wrong")
         if r["undervotes"] != ballots * contest.seats - sum(r["votes"].values()):

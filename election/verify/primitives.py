@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from election.group import IDENTITY, G, GroupElement, GroupError, Scalar, base_mul, hash_bytes, hash_to_scalar
@@ -34,6 +35,7 @@ def obj(data: Any, keys: Sequence[str], what: str) -> dict[str, Any]:
     return data
 
 
+@lru_cache(maxsize=256)
 def small(n: int) -> GroupElement:
     return base_mul(Scalar.from_int(n))
 
@@ -51,9 +53,11 @@ def range_proof_holds(
         raise Invalid(f"{label}: range proof has the wrong number of branches")
     commitments: list[GroupElement] = []
     total = ZERO
+    shifted = beta - small(lo)
     for j, (c_text, v_text) in enumerate(zip(cs, vs, strict=True)):
         c, v = scalar(c_text), scalar(v_text)
-        shifted = beta - small(lo + j)
+        if j:
+            shifted = shifted - G  # beta - (lo + j) G
         commitments += (base_mul(v) + c * alpha, v * key + c * shifted)
         total = total + c
     if total != hash_to_scalar("range", h_e, label, key, alpha, beta, lo, hi, *commitments):

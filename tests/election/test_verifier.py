@@ -167,6 +167,14 @@ def tamper_blank(root):
     )
 
 
+def tamper_ballot_count(root):
+    def change(d):
+        r = d["contests"]["shura-W1"]
+        r.update(ballots=r["ballots"] + 1, undervotes=r["undervotes"] + r["seats"])
+
+    edit(root / "results.json", change)
+
+
 def tamper_pollbook(root):
     edit(
         root / "pollbook_counts.json",
@@ -200,6 +208,7 @@ def tamper_manifest(root):
         (tamper_style, "cast ballots"),
         (tamper_results, "results"),
         (tamper_blank, "results"),
+        (tamper_ballot_count, "results"),
         (tamper_pollbook, "turnout against poll book"),
         (tamper_guardian, "parameters and guardians"),
         (tamper_manifest, "parameters and guardians"),
