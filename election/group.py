@@ -123,13 +123,15 @@ class GroupElement:
         encodings; the identity only if ``allow_identity``."""
         if len(data) != _POINT_BYTES:
             raise GroupError(f"a group element is {_POINT_BYTES} bytes, got {len(data)}")
+        data = bytes(data)
         if data == _IDENTITY_BYTES:
             if allow_identity:
                 return IDENTITY
             raise GroupError("the identity is not allowed here")
-        if not sodium.crypto_core_ed25519_is_valid_point(data):
+        # canonical encoding, on the curve, not of small order, in the prime-order subgroup
+        if _lib.crypto_core_ed25519_is_valid_point(data) != 1:
             raise GroupError("not a point of the prime-order subgroup")
-        return GroupElement(bytes(data))
+        return GroupElement(data)
 
     @staticmethod
     def parse_hex(text: str, *, allow_identity: bool = False) -> GroupElement:

@@ -13,6 +13,7 @@ from election.group import (
     Scalar,
     base_mul,
     hash_to_scalar,
+    point_mul,
 )
 from tests.election.strategies import nonzero_scalars, scalars
 
@@ -49,6 +50,30 @@ def test_identity_is_handled_explicitly() -> None:
     assert IDENTITY + G == G == G + IDENTITY
     assert base_mul(Scalar.from_int(L)) == IDENTITY
     assert -G + G == IDENTITY
+
+
+@given(scalars, nonzero_scalars, nonzero_scalars)
+@settings(max_examples=30, deadline=None)
+def test_operations_agree_with_pynacl_public_bindings(a: Scalar, b: Scalar, c: Scalar) -> None:
+    # election.group calls libsodium through PyNaCl's cffi binding directly; same results as nacl.bindings
+    p, q = base_mul(b), base_mul(c)
+    assert p.data == sodium.crypto_scalarmult_ed25519_base_noclamp(b.data)
+    assert (p + q).data == sodium.crypto_core_ed25519_add(p.data, q.data)
+    assert (p - q).data == sodium.crypto_core_ed25519_sub(p.data, q.data)
+    assert (a + b).data == sodium.crypto_core_ed25519_scalar_add(a.data, b.data)
+    assert (a - b).data == sodium.crypto_core_ed25519_scalar_sub(a.data, b.data)
+    assert (a * b).data == sodium.crypto_core_ed25519_scalar_mul(a.data, b.data)
+    assert (-a).data == sodium.crypto_core_ed25519_scalar_negate(a.data)
+    if not a.is_zero():
+        assert (a * p).data == sodium.crypto_scalarmult_ed25519_noclamp(a.data, p.data)
+
+
+def test_multiplication_still_refuses_a_point_off_the_subgroup() -> None:
+    # libsodium's own check inside the variable-base multiplication stays in force on the direct path
+    torsion = bytes.fromhex(SMALL_ORDER[4])
+    mixed = sodium.crypto_core_ed25519_add(G.data, torsion)
+    with pytest.raises(GroupError):
+        point_mul(Scalar.from_int(3).data, mixed)
 
 
 @pytest.mark.parametrize("encoding", SMALL_ORDER)
