@@ -46,7 +46,7 @@ class FaultDay:
     def voters(self, n: int, kiosk: str, phase: Phase = Phase.MORNING, **kw: Any) -> list[ScriptedVoter]:
         """``n`` fresh roll voters whom ``kiosk`` serves, each choosing the contest's first candidate."""
         centre = self.manifest.kiosks_by_id[kiosk].centre  # type: ignore[index]
-        serves = {str(w) for w in self.manifest.centres_by_id[centre].serves}  # type: ignore[index]
+        serves = {str(w) for w in self.manifest.centres_by_id[centre].serves}
         out: list[ScriptedVoter] = []
         for civil, wilayat, ok in self.roll:
             if len(out) == n:

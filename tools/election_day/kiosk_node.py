@@ -236,6 +236,10 @@ class Kiosk:
         else:
             self.send(event)
 
+    def card_for(self, voter: Voter) -> VirtualCard:
+        ref = voter.civil_number if voter.card == "voter" else voter.card
+        return VirtualCard.from_files(self.pki.card(ref), self.profile)
+
     def insert(self, ref: str) -> VirtualCard:
         card = VirtualCard.from_files(self.pki.card(ref), self.profile)
         self.harness.insert(card)
@@ -357,9 +361,14 @@ class Kiosk:
         log.warning("card reader service restarted after it died (staff: check the reader if this repeats)")
         return seen
 
-    def run_phase(self, phase: DayPhase, *, pcscd_fault_at: str | None = None) -> int:
+    def run_phase(self, phase: DayPhase, *, pcscd_fault_at: str | None = None, kivy: bool = False) -> int:
         done = self.done_voters()
         voters = [v for v in self.plan.for_kiosk(self.kiosk_id, phase) if v.id not in done]
+        if kivy:
+            from tools.election_day.kivy_voters import run_kivy_voters
+
+            run_kivy_voters(self, voters, self.day.parent / "screenshots", self.record)
+            return len(voters)
         for voter in voters:
             if voter.id == pcscd_fault_at:
                 self.record(self.pcscd_gone(voter))
@@ -412,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package", type=Path, help="another package file than the day's (fault tests)")
     parser.add_argument("--db", type=Path, help="the ballot box database path (fault tests: a full disk)")
     parser.add_argument("--pcscd-fault-at", help="kill pcscd when this voter inserts the card (fault tests)")
+    parser.add_argument("--kivy", action="store_true", help="these voters use the real Kivy app (offscreen)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.kiosk} %(levelname)s %(name)s: %(message)s")
     try:
@@ -422,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.phase:
-            n = kiosk.run_phase(DayPhase(args.phase), pcscd_fault_at=args.pcscd_fault_at)
+            n = kiosk.run_phase(DayPhase(args.phase), pcscd_fault_at=args.pcscd_fault_at, kivy=args.kivy)
             log.info("phase %s: %d voters", args.phase, n)
         if args.close:
             kiosk.close()

@@ -1,0 +1,52 @@
+"""A shortened election day, end to end on real processes (the demo's own timeline with ~45 voters): every
+special case behaves as scripted, the published record verifies, and the decrypted tally equals what the
+scripted voters chose."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from election.manifest import Manifest
+from tools.election_day.plan import make_plan, read_roll
+from tools.election_day.report import write_report
+from tools.election_day.run import run_day
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_a_short_election_day_verifies_and_matches_the_script(tmp_path: Path) -> None:
+    definition = tmp_path / "definition-small"
+    py = [sys.executable, "-m"]
+    subprocess.run([*py, "tools.demo_election", "--scale", "small", "--seed", "7", "--out", str(definition),
+                    "--force"], check=True, capture_output=True)  # fmt: skip
+    manifest = Manifest.from_dict(json.loads((definition / "manifest.json").read_text(encoding="utf-8")))
+    plan = make_plan(manifest, read_roll(definition / "roll.csv"), seed=7, voters=45)
+    kiosks = [a for k in manifest.kiosks for a in ("--kiosk-id", k.id)]
+    revoke = [a for c in plan.revoked for a in ("--revoke", c)]
+    subprocess.run([*py, "tools.test_pki", "--out", str(tmp_path / "pki"), "--roll", str(definition / "roll.csv"),
+                    *kiosks, *revoke], check=True, capture_output=True)  # fmt: skip
+
+    ok = run_day(tmp_path, definition, tmp_path / "pki", plan, manifest,
+                 lambda day, summary: write_report(tmp_path, plan, manifest, day, summary))  # fmt: skip
+
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    assert not summary.get("error"), summary.get("error")
+    assert summary["problems"] == [], summary["problems"]
+    assert summary["verified"], (tmp_path / "verifier-output.txt").read_text(encoding="utf-8")[-2000:]
+    assert summary["match"], [r for r in summary["rows"] if not r["match"]]
+    assert ok
+    outcomes = summary["outcomes"]
+    by_note = {v.note: outcomes[v.id] for v in plan.voters if v.note}
+    assert by_note["card certificate revoked"]["failure"] == "cert_revoked"
+    assert by_note["three wrong PINs: card blocked"]["pin_tries_left_after_wrong_pins"] == [2, 1]
+    assert by_note["double-vote attempt at another centre"]["failure"] == "already_voted"
+    challenger = next(outcomes[v.id] for v in plan.voters if v.challenge is not None)
+    assert challenger["challenge"]["verified"] and challenger["challenge"]["decrypted_matches"]
+    audio = next(outcomes[v.id] for v in plan.voters if v.audio)
+    assert audio["clips_heard"] > 10 and audio["clips_missing"] == []
+    assert "PASS" in (tmp_path / "report.html").read_text(encoding="utf-8")
