@@ -353,10 +353,15 @@ class BallotBox:
         sealed: list[str] = []
         with self._tx() as (s, _):
             pool = list(s.scalars(select(BallotRow).where(BallotRow.batch_id.is_(None))).all())
-            _rng.shuffle(pool)
+            if len(pool) > MAX_BATCH_BALLOTS:
+                # Several batches at once: split in cast order (the office extends the kiosk's chain batch by
+                # batch, so a later batch must not hold a ballot that an earlier one chains from); shuffled inside.
+                position = self._cast_positions(s)
+                pool.sort(key=lambda row: position[row.ballot_id])
             while pool and (force or len(pool) >= self.min_batch):
                 size = min(len(pool), MAX_BATCH_BALLOTS)
                 chunk, pool = pool[:size], pool[size:]
+                _rng.shuffle(chunk)
                 batch_id = secrets.token_hex(16)
                 ballots = [BatchBallot.model_validate_json(row.body) for row in chunk]
                 unsigned = BallotBatch.model_construct(
@@ -377,6 +382,12 @@ class BallotBox:
                 )
                 sealed.append(batch_id)
         return sealed
+
+    @staticmethod
+    def _cast_positions(s: Session) -> dict[str, int]:
+        """ballot id -> the seq of its audit entry (the order in which the kiosk stored its ballots)."""
+        rows = s.execute(select(AuditRow.seq, AuditRow.payload).where(AuditRow.kind.in_(audit.BALLOT_KINDS)))
+        return {str(json.loads(payload)["ballot_id"]): seq for seq, payload in rows}
 
     # ---- polls states -----------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from kiosk.ballot_box import (
 )
 from kiosk.states import PollsAction, PollsState, Refusal, StaffCard, StaffRole, decide
 from sync.protocol import (
+    MAX_BATCH_BALLOTS,
     BallotBatch,
     IdentityEnvelopeContent,
     ProvisionalReason,
@@ -180,3 +181,20 @@ def test_a_restarted_box_continues_the_same_chain_and_log(tmp_path: Path, kiosk_
     cast_one(again)
     assert again.counts().cast == 2
     assert verify_database(tmp_path / "k.db", kiosk_signer.public_key()).ok
+
+
+def test_a_pool_larger_than_one_batch_is_split_in_cast_order_and_shuffled_inside(
+    tmp_path: Path, kiosk_signer: Signer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The office extends a kiosk's chain batch by batch: the first batch must hold the first ballots cast.
+    (The batch limit is lowered from the protocol's 500 to keep the test fast; the code path is the same.)"""
+    limit = 20
+    monkeypatch.setattr("kiosk.ballot_box.MAX_BATCH_BALLOTS", limit)
+    box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=MAX_BATCH_BALLOTS)
+    cast_order = [cast_one(box)[1].ballot_id for _ in range(2 * limit + 7)]
+    box.seal_batches(force=True)
+    batches = [[b["ballot_id"] for b in json.loads(item.body)["ballots"]] for item in box.unsent_outbox()]
+    assert [len(b) for b in batches] == [limit, limit, 7]
+    for n, batch in enumerate(batches):
+        assert set(batch) == set(cast_order[n * limit : (n + 1) * limit])
+    assert batches[0] != cast_order[:limit] or batches[1] != cast_order[limit : 2 * limit]  # shuffled inside
