@@ -21,7 +21,6 @@ from kiosk.ballot_box import (
 )
 from kiosk.states import PollsAction, PollsState, Refusal, StaffCard, StaffRole, decide
 from sync.protocol import (
-    MAX_BATCH_BALLOTS,
     BallotBatch,
     IdentityEnvelopeContent,
     ProvisionalReason,
@@ -190,7 +189,7 @@ def test_a_pool_larger_than_one_batch_is_split_in_cast_order_and_shuffled_inside
     (The batch limit is lowered from the protocol's 500 to keep the test fast; the code path is the same.)"""
     limit = 20
     monkeypatch.setattr("kiosk.ballot_box.MAX_BATCH_BALLOTS", limit)
-    box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=MAX_BATCH_BALLOTS)
+    box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=limit)
     cast_order = [cast_one(box)[1].ballot_id for _ in range(2 * limit + 7)]
     box.seal_batches(force=True)
     batches = [[b["ballot_id"] for b in json.loads(item.body)["ballots"]] for item in box.unsent_outbox()]
