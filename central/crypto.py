@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,7 +32,7 @@ from election.challenge import ChallengedBallot, verify_challenge
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.elgamal import ZERO_CIPHERTEXT, Ciphertext
-from election.group import GroupElement
+from election.group import point_add
 from election.manifest import ContestId, Manifest
 
 
@@ -94,6 +94,11 @@ class BallotChecker(Protocol):
         raised. Raises CheckerUnavailable if the checking machinery itself failed."""
         ...
 
+    def submit_many(self, requests: Sequence[CheckRequest]) -> PendingChecks:
+        """Start ``check_many`` and return at once (the caller does other work meanwhile, then asks for the
+        outcomes); a checker without workers may do all the work when the outcomes are asked for."""
+        ...
+
     def genesis(self, kiosk_id: str) -> str:
         """The hex code a kiosk's chain starts from."""
         ...
@@ -107,6 +112,50 @@ class BallotChecker(Protocol):
     def close(self) -> None:
         """Release worker processes (idempotent)."""
         ...
+
+
+class PendingChecks(Protocol):
+    def outcomes(self) -> list[CheckedBallot | BallotRejected]:
+        """Wait for every check (same order as submitted); raises CheckerUnavailable."""
+        ...
+
+    def cancel(self) -> None:
+        """The outcomes are no longer wanted (the submission was refused meanwhile)."""
+        ...
+
+
+class _Deferred:
+    """Checks done inline when the outcomes are asked for (no worker processes)."""
+
+    def __init__(self, checker: BallotChecker, requests: Sequence[CheckRequest]) -> None:
+        self._checker, self._requests = checker, requests
+
+    def outcomes(self) -> list[CheckedBallot | BallotRejected]:
+        return self._checker.check_many(self._requests)
+
+    def cancel(self) -> None:
+        self._requests = ()
+
+
+class _Pooled:
+    """Chunks of a batch running in the worker pool."""
+
+    def __init__(self, checker: ElectionChecker, pool: ProcessPoolExecutor, futures: list[Future[Any]]) -> None:
+        self._checker, self._pool, self._futures = checker, pool, futures
+
+    def outcomes(self) -> list[CheckedBallot | BallotRejected]:
+        out: list[CheckedBallot | BallotRejected] = []
+        try:
+            for f in self._futures:
+                out.extend(f.result())
+        except BrokenProcessPool:
+            self._checker._discard(self._pool)  # a new pool is started for the next batch
+            raise CheckerUnavailable("a ballot verification worker died; retry the submission") from None
+        return out
+
+    def cancel(self) -> None:
+        for f in self._futures:
+            f.cancel()
 
 
 def _compact(ballot: EncryptedBallot) -> tuple[ContestCiphertexts, ...]:
@@ -176,6 +225,10 @@ def _check_in_worker(request: CheckRequest) -> CheckedBallot | BallotRejected:
         return check_ballot(_worker_election[0], _worker_election[1], request)
     except BallotRejected as exc:
         return exc
+
+
+def _check_chunk_in_worker(requests: list[CheckRequest]) -> list[CheckedBallot | BallotRejected]:
+    return [_check_in_worker(r) for r in requests]
 
 
 # ---- the checker --------------------------------------------------------------------------------------
@@ -259,13 +312,22 @@ class ElectionChecker:
                 except BallotRejected as exc:
                     out.append(exc)
             return out
+        return self.submit_many(requests).outcomes()
+
+    def submit_many(self, requests: Sequence[CheckRequest]) -> PendingChecks:
+        if self.workers < 2 or len(requests) < 2:
+            return _Deferred(self, requests)
         pool = self._executor()
-        chunk = max(1, min(16, len(requests) // (4 * self.workers)))
+        # A few chunks per worker: few round trips, and the workers finish close together.
+        size = max(1, min(16, -(-len(requests) // (3 * self.workers))))
         try:
-            return list(pool.map(_check_in_worker, requests, chunksize=chunk))
+            futures = [
+                pool.submit(_check_chunk_in_worker, list(requests[i : i + size])) for i in range(0, len(requests), size)
+            ]
         except BrokenProcessPool:
-            self._discard(pool)  # a new pool is started for the next batch
+            self._discard(pool)
             raise CheckerUnavailable("a ballot verification worker died; retry the submission") from None
+        return _Pooled(self, pool, futures)
 
     def genesis(self, kiosk_id: str) -> str:
         return genesis_code(self._base_hash, kiosk_id).hex()
@@ -281,23 +343,35 @@ class ElectionChecker:
         }
 
     def add_to_tally(self, contest_id: str, state: dict[str, Any], ballots: Iterable[CheckedBallot]) -> dict[str, Any]:
-        sums = {c: Ciphertext.from_dict(ct, aggregate=True) for c, ct in state["selections"].items()}
+        """Component-wise sums on the 32-byte encodings (libsodium additions, no objects per ballot). The stored
+        state is validated once when read; the ballots' points were validated when the ballots were parsed."""
+        alphas: dict[str, bytes] = {}
+        betas: dict[str, bytes] = {}
+        for c, ct in state["selections"].items():
+            parsed = Ciphertext.from_dict(ct, aggregate=True)
+            alphas[c], betas[c] = parsed.alpha.data, parsed.beta.data
         blank = Ciphertext.from_dict(state["blank"], aggregate=True)
+        blank_a, blank_b = blank.alpha.data, blank.beta.data
         count = int(state["ballots"])
         for b in ballots:
             for enc in b.ciphertexts:
                 if enc.contest_id != contest_id:
                     continue
-                for candidate, alpha, beta in enc.selections:  # points validated when the ballot was parsed
-                    sums[candidate] = sums[candidate] + Ciphertext(GroupElement(alpha), GroupElement(beta))
-                blank = blank + Ciphertext(GroupElement(enc.blank[0]), GroupElement(enc.blank[1]))
+                for candidate, alpha, beta in enc.selections:
+                    alphas[candidate] = point_add(alphas[candidate], alpha)
+                    betas[candidate] = point_add(betas[candidate], beta)
+                blank_a, blank_b = point_add(blank_a, enc.blank[0]), point_add(blank_b, enc.blank[1])
                 count += 1
         return {
             "contest_id": contest_id,
             "ballots": count,
-            "selections": {c: ct.to_dict() for c, ct in sums.items()},
-            "blank": blank.to_dict(),
+            "selections": {c: _ciphertext_dict(alphas[c], betas[c]) for c in alphas},
+            "blank": _ciphertext_dict(blank_a, blank_b),
         }
+
+
+def _ciphertext_dict(alpha: bytes, beta: bytes) -> dict[str, str]:
+    return {"alpha": alpha.hex(), "beta": beta.hex()}  # Ciphertext.to_dict's form
 
 
 def shutdown_quietly(checker: BallotChecker) -> None:

@@ -22,11 +22,13 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from central import audit
@@ -42,8 +44,18 @@ from central.models import (
     RejectedSubmission,
     TallyState,
 )
+from election.canonical import canonical_json
 from election.manifest import BallotStyleId, CentreId, KioskId, Manifest
-from sync.protocol import BallotBatch, BallotDisposition, BatchBallot, BatchReceipt, ErrorCode, signing_bytes, to_wire
+from sync.protocol import (
+    PROTOCOL_VERSION,
+    BallotBatch,
+    BallotDisposition,
+    BatchBallot,
+    BatchReceipt,
+    ErrorCode,
+    signing_bytes,
+    to_wire,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +85,39 @@ class IngestResult:
     flagged: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WireForms:
+    """The two canonical byte strings of a signed submission: ``body`` (= ``sync.protocol.to_wire``, hashed for
+    idempotency) and ``signed`` (= ``sync.protocol.signing_bytes``, what the kiosk signed)."""
+
+    body: bytes
+    signed: bytes
+
+
+def wire_forms(data: Mapping[str, Any]) -> WireForms:
+    """Both forms from the decoded JSON of a message that validated (``BallotBatch``, ``ProvisionalSubmission``):
+    one canonical serialisation instead of two pydantic dumps. Equal to ``to_wire``/``signing_bytes`` of the
+    validated model because validation keeps every value as decoded (strings, enum values, opaque ballots) and
+    forbids unknown fields; ``protocol_version`` is set as the model's default would be. ``signature`` sorts
+    after every other key, so the body is the signed bytes with the signature appended."""
+    unsigned = {k: v for k, v in data.items() if k != "signature"}
+    unsigned["protocol_version"] = PROTOCOL_VERSION
+    signed = canonical_json(unsigned)
+    if "signature" not in data or max(unsigned) >= "signature":  # pragma: no cover  (no such message today)
+        return WireForms(canonical_json({**unsigned, "signature": data.get("signature")}), signed)
+    return WireForms(signed[:-1] + b',"signature":' + canonical_json(data["signature"]) + b"}", signed)
+
+
+@lru_cache(maxsize=256)
+def _certificate(pem: str) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.encode())
+
+
 def kiosk_certificate(session: Session, kiosk_id: str) -> x509.Certificate:
-    kiosk = session.get(Kiosk, kiosk_id)
-    if kiosk is None or kiosk.public_key_pem is None:
+    pem = session.scalar(select(Kiosk.public_key_pem).where(Kiosk.kiosk_id == kiosk_id))
+    if pem is None:
         raise IngestRefused(ErrorCode.UNKNOWN_KIOSK, f"kiosk {kiosk_id!r} is not enrolled")
-    return x509.load_pem_x509_certificate(kiosk.public_key_pem.encode())
+    return _certificate(pem)
 
 
 def refuse(
@@ -100,6 +140,14 @@ def refuse(
         )
 
 
+def _signature_refusal(cert: x509.Certificate, sig: str, signed: bytes) -> IngestRefused | None:
+    try:
+        verify_signature(cert, decode_b64(sig), signed)
+    except AuthError as exc:
+        return IngestRefused(ErrorCode.BAD_SIGNATURE, f"kiosk signature: {exc}")
+    return None
+
+
 def check_origin(
     db: Database, kind: str, kiosk_id: str, item_id: str, signed: bytes, sig: str, body: bytes, now: dt.datetime
 ) -> None:
@@ -109,135 +157,55 @@ def check_origin(
         except IngestRefused as exc:
             refusal: IngestRefused | None = exc
         else:
-            refusal = None
-            try:
-                verify_signature(cert, decode_b64(sig), signed)
-            except AuthError as exc:
-                refusal = IngestRefused(ErrorCode.BAD_SIGNATURE, f"kiosk signature: {exc}")
+            refusal = _signature_refusal(cert, sig, signed)
     if refusal is not None:
         refuse(db, kind=kind, kiosk_id=kiosk_id, item_id=item_id, reason=refusal.detail, body=body, now=now)
         raise refusal
 
 
 def ingest_batch(
-    db: Database, manifest: Manifest, checker: BallotChecker, batch: BallotBatch, *, now: dt.datetime
+    db: Database,
+    manifest: Manifest,
+    checker: BallotChecker,
+    batch: BallotBatch,
+    *,
+    now: dt.datetime,
+    wire: WireForms | None = None,
 ) -> IngestResult:
-    body = to_wire(batch)
+    """Check and store one batch (see the module's docstring). ``wire`` are the batch's canonical forms when the
+    caller has them from the decoded body (``wire_forms``); otherwise they are computed from the model.
+
+    The proof checks start in the checker's workers as soon as the batch is known to be new; the kiosk's
+    signature is checked while they run (a refused batch cancels them), then one transaction holds the chain,
+    the tally, the rows, the receipt and the audit entry."""
+    forms = wire or WireForms(to_wire(batch), signing_bytes(batch))
+    body = forms.body
     digest = hashlib.sha256(body).hexdigest()
-    if batch.kiosk_id not in manifest.kiosks_by_id:
-        refuse(
-            db,
-            kind="batch",
-            kiosk_id=batch.kiosk_id,
-            item_id=batch.batch_id,
-            reason="kiosk not in the manifest",
-            body=body,
-            now=now,
-        )
-        raise IngestRefused(ErrorCode.UNKNOWN_KIOSK, f"kiosk {batch.kiosk_id!r} is not in the manifest")
-    replay = _replayed(db, batch, digest, body, now)
-    if replay is not None:
-        return IngestResult(replay)
-    check_origin(db, "batch", batch.kiosk_id, batch.batch_id, signing_bytes(batch), batch.signature, body, now)
-    centre = manifest.kiosks_by_id[KioskId(batch.kiosk_id)].centre
-    items = check_items(manifest, checker, centre, batch.kiosk_id, batch.ballots)
-    with db.transaction() as s:
-        kiosk = s.execute(select(Kiosk).where(Kiosk.kiosk_id == batch.kiosk_id).with_for_update()).scalar_one()
-        again = s.get(Batch, batch.batch_id)
-        if again is not None:  # the same batch raced in on another connection
-            if again.body_sha256 != digest:
-                raise IngestRefused(ErrorCode.CONFLICT, "batch id reused with different content")
-            return IngestResult(_duplicate(again))
-        known = set(
-            s.scalars(select(Ballot.ballot_id).where(Ballot.ballot_id.in_([b.ballot_id for b in batch.ballots])))
-        )
-        fresh = [i for i in items if i.wire.ballot_id not in known]
-        head = kiosk.chain_head or checker.genesis(batch.kiosk_id)
-        kiosk.chain_head = _extend_chain(head, fresh, lambda: provisional_links(s, checker, batch.kiosk_id))
-        tallied = [
-            i for i in fresh if i.status is BallotStatus.ACCEPTED and i.wire.disposition is BallotDisposition.CAST
-        ]
-        add_to_tally(s, checker, [i.checked for i in tallied if i.checked is not None])
-        for i in fresh:
-            s.add(
-                Ballot(
-                    ballot_id=i.wire.ballot_id,
-                    kiosk_id=batch.kiosk_id,
-                    batch_id=batch.batch_id,
-                    style_id=i.wire.ballot_style_id,
-                    confirmation_code=i.wire.confirmation_code,
-                    previous_code=i.wire.previous_code,
-                    status=i.status,
-                    reason=i.reason,
-                    spoiled=i.wire.disposition is BallotDisposition.CHALLENGED,
-                    payload=i.wire.encrypted_ballot,
-                )
-            )
-        stored = [i for i in fresh if i.status is not BallotStatus.REJECTED]
-        kiosk.ballots_accepted += len(tallied)
-        kiosk.last_seen_at = now
-        receipt = BatchReceipt(
-            batch_id=batch.batch_id,
-            accepted=len(stored),
-            duplicate_ballots=len(items) - len(fresh),
-            duplicate_batch=False,
-            rejected=sum(1 for i in fresh if i.status is BallotStatus.REJECTED),
-        )
-        s.add(
-            Batch(
-                batch_id=batch.batch_id,
-                kiosk_id=batch.kiosk_id,
-                body_sha256=digest,
-                received_at=now,
-                response=receipt.model_dump(mode="json"),
-            )
-        )
-        rejected = {i.wire.ballot_id: i.reason or "" for i in fresh if i.status is BallotStatus.REJECTED}
-        flagged = {i.wire.ballot_id: i.reason or "" for i in fresh if i.status is BallotStatus.FLAGGED}
-        audit.append(
-            s,
-            at=now,
-            actor=f"kiosk:{batch.kiosk_id}",
-            action="batch.received",
-            details={
-                "batch_id": batch.batch_id,
-                "body_sha256": digest,
-                "stored": len(stored),
-                "duplicates": len(items) - len(fresh),
-                "rejected": rejected,
-                "flagged": flagged,
-            },
-        )
-    return IngestResult(receipt, rejected, flagged)
-
-
-def _duplicate(row: Batch) -> BatchReceipt:
-    return BatchReceipt.model_validate({**row.response, "duplicate_batch": True})
-
-
-def _replayed(db: Database, batch: BallotBatch, digest: str, body: bytes, now: dt.datetime) -> BatchReceipt | None:
-    with db.transaction() as s:
-        row = s.get(Batch, batch.batch_id)
-        if row is None:
-            return None
-        if row.body_sha256 == digest:
-            return _duplicate(row)
-    refuse(
-        db,
-        kind="batch",
-        kiosk_id=batch.kiosk_id,
-        item_id=batch.batch_id,
-        reason="batch id reused with different content",
-        body=body,
-        now=now,
-    )
-    raise IngestRefused(ErrorCode.CONFLICT, "batch id reused with different content")
-
-
-def check_items(
-    manifest: Manifest, checker: BallotChecker, centre: str, kiosk_id: str, ballots: Sequence[BatchBallot]
-) -> list[_Item]:
-    """Verify every ballot of a batch (in the checker's worker processes) and apply the election's rules."""
+    kiosk_id = batch.kiosk_id
+    if kiosk_id not in manifest.kiosks_by_id:
+        refuse(db, kind="batch", kiosk_id=kiosk_id, item_id=batch.batch_id, reason="kiosk not in the manifest",
+               body=body, now=now)  # fmt: skip
+        raise IngestRefused(ErrorCode.UNKNOWN_KIOSK, f"kiosk {kiosk_id!r} is not in the manifest")
+    ids = [b.ballot_id for b in batch.ballots]
+    with db.transaction() as s:  # one short read: replay, the kiosk's certificate, ballots already held
+        stored = s.execute(select(Batch.body_sha256, Batch.response).where(Batch.batch_id == batch.batch_id)).first()
+        if stored is None:
+            try:
+                cert: x509.Certificate | None = kiosk_certificate(s, kiosk_id)
+                refusal: IngestRefused | None = None
+            except IngestRefused as exc:
+                cert, refusal = None, exc
+            known = set(s.scalars(select(Ballot.ballot_id).where(Ballot.ballot_id.in_(ids))))
+    if stored is not None:
+        if stored.body_sha256 == digest:
+            return IngestResult(_duplicate(stored.response))
+        refusal = IngestRefused(ErrorCode.CONFLICT, "batch id reused with different content")
+    if refusal is not None or cert is None:
+        assert refusal is not None
+        refuse(db, kind="batch", kiosk_id=kiosk_id, item_id=batch.batch_id, reason=refusal.detail, body=body, now=now)
+        raise refusal
+    centre = manifest.kiosks_by_id[KioskId(kiosk_id)].centre
+    new = [b for b in batch.ballots if b.ballot_id not in known]
     requests = [
         CheckRequest(
             payload=b.encrypted_ballot,
@@ -245,13 +213,97 @@ def check_items(
             previous_code=b.previous_code,
             challenged=b.disposition is BallotDisposition.CHALLENGED,
         )
-        for b in ballots
+        for b in new
     ]
     try:
-        outcomes = checker.check_many(requests)
+        pending = checker.submit_many(requests)
+        refusal = _signature_refusal(cert, batch.signature, forms.signed)  # while the workers check proofs
+        if refusal is not None:
+            pending.cancel()
+            refuse(db, kind="batch", kiosk_id=kiosk_id, item_id=batch.batch_id, reason=refusal.detail, body=body,
+                   now=now)  # fmt: skip
+            raise refusal
+        outcomes = pending.outcomes()
     except CheckerUnavailable as exc:
         raise IngestRefused(ErrorCode.INTERNAL, str(exc)) from None
-    return [_judge(manifest, centre, wire, outcome) for wire, outcome in zip(ballots, outcomes, strict=True)]
+    items = [_judge(manifest, centre, w, o) for w, o in zip(new, outcomes, strict=True)]
+    with db.transaction() as s:
+        head = s.execute(select(Kiosk.chain_head).where(Kiosk.kiosk_id == kiosk_id).with_for_update()).scalar_one()
+        again = s.execute(select(Batch.body_sha256, Batch.response).where(Batch.batch_id == batch.batch_id)).first()
+        if again is not None:  # the same batch raced in on another connection
+            if again.body_sha256 != digest:
+                raise IngestRefused(ErrorCode.CONFLICT, "batch id reused with different content")
+            return IngestResult(_duplicate(again.response))
+        if items:  # another batch holding some of these ballots may have been stored meanwhile
+            raced = set(
+                s.scalars(select(Ballot.ballot_id).where(Ballot.ballot_id.in_([i.wire.ballot_id for i in items])))
+            )
+            items = [i for i in items if i.wire.ballot_id not in raced]
+        head = _extend_chain(head or checker.genesis(kiosk_id), items, lambda: provisional_links(s, checker, kiosk_id))
+        tallied = [
+            i for i in items if i.status is BallotStatus.ACCEPTED and i.wire.disposition is BallotDisposition.CAST
+        ]
+        add_to_tally(s, checker, [i.checked for i in tallied if i.checked is not None])
+        if items:
+            s.execute(insert(Ballot), [_ballot_row(kiosk_id, batch.batch_id, i) for i in items])
+        s.execute(
+            update(Kiosk)
+            .where(Kiosk.kiosk_id == kiosk_id)
+            .values(chain_head=head, ballots_accepted=Kiosk.ballots_accepted + len(tallied), last_seen_at=now)
+        )
+        rejected = {i.wire.ballot_id: i.reason or "" for i in items if i.status is BallotStatus.REJECTED}
+        flagged = {i.wire.ballot_id: i.reason or "" for i in items if i.status is BallotStatus.FLAGGED}
+        receipt = BatchReceipt(
+            batch_id=batch.batch_id,
+            accepted=len(items) - len(rejected),
+            duplicate_ballots=len(ids) - len(items),
+            duplicate_batch=False,
+            rejected=len(rejected),
+        )
+        s.execute(
+            insert(Batch).values(
+                batch_id=batch.batch_id,
+                kiosk_id=kiosk_id,
+                body_sha256=digest,
+                received_at=now,
+                response=receipt.model_dump(mode="json"),
+            )
+        )
+        audit.append(
+            s,
+            at=now,
+            actor=f"kiosk:{kiosk_id}",
+            action="batch.received",
+            details={
+                "batch_id": batch.batch_id,
+                "body_sha256": digest,
+                "stored": len(items) - len(rejected),
+                "duplicates": len(ids) - len(items),
+                "rejected": rejected,
+                "flagged": flagged,
+            },
+        )
+    return IngestResult(receipt, rejected, flagged)
+
+
+def _ballot_row(kiosk_id: str, batch_id: str, i: _Item) -> dict[str, Any]:
+    return {
+        "ballot_id": i.wire.ballot_id,
+        "kiosk_id": kiosk_id,
+        "batch_id": batch_id,
+        "style_id": i.wire.ballot_style_id,
+        "confirmation_code": i.wire.confirmation_code,
+        "previous_code": i.wire.previous_code,
+        "status": i.status,
+        "reason": i.reason,
+        "provisional": False,
+        "spoiled": i.wire.disposition is BallotDisposition.CHALLENGED,
+        "payload": i.wire.encrypted_ballot,
+    }
+
+
+def _duplicate(response: dict[str, Any]) -> BatchReceipt:
+    return BatchReceipt.model_validate({**response, "duplicate_batch": True})
 
 
 def _judge(manifest: Manifest, centre: str, wire: BatchBallot, outcome: CheckedBallot | BallotRejected) -> _Item:

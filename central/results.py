@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from central import audit
+from central.adjudication import outstanding
 from central.manual import approved_totals
 from central.models import (
     Ballot,
@@ -100,10 +101,19 @@ def encrypted_tally(office: Office) -> EncryptedTally:
     )
 
 
-def upload_share(office: Office, data: dict[str, Any], *, actor: str) -> str:
-    """Store one guardian's decryption share after checking its proofs against the current tally."""
+def ready_for_counting(office: Office) -> None:
+    """Polls closed everywhere and nothing awaiting the committee (Art. 6): only then is the encrypted tally final,
+    so only then may guardians' shares be taken and results published. Raises ResultsError saying what is missing."""
     if not all_closed(office):
         raise ResultsError("polls are not closed at every centre")
+    waiting = outstanding(office)
+    if waiting:
+        raise ResultsError(waiting.describe())
+
+
+def upload_share(office: Office, data: dict[str, Any], *, actor: str) -> str:
+    """Store one guardian's decryption share after checking its proofs against the current (final) tally."""
+    ready_for_counting(office)
     try:
         share = PartialDecryption.from_dict(data)
         verify_share(office.context, encrypted_tally(office), share)
@@ -180,9 +190,9 @@ def run_verifier(record_dir: Path) -> tuple[bool, str]:
 
 
 def compute_results(office: Office, *, actor: str, out: Path | None = None) -> dict[str, Any]:
-    """Decrypt, merge manual sheets, publish and verify the record; returns the stored results."""
-    if not all_closed(office):
-        raise ResultsError("polls are not closed at every centre")
+    """Decrypt, merge manual sheets, publish and verify the record; returns the stored results. Refused while
+    polls are open anywhere or anything awaits the committee (the error lists what)."""
+    ready_for_counting(office)
     tally = encrypted_tally(office)
     with office.db.transaction() as s:
         shares = [PartialDecryption.from_dict(r.payload) for r in s.scalars(select(GuardianShare))]

@@ -9,7 +9,7 @@ from cryptography import x509
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from central import audit, manual, provisional, results
+from central import adjudication, audit, manual, provisional, results
 from central.api.deps import OfficeDep, StaffDep, require
 from central.api.errors import ERRORS, ApiError
 from central.auth import (
@@ -131,8 +131,10 @@ def process_provisional(staff: StaffDep, office: OfficeDep) -> dict[str, int]:
 
 @router.get("/adjudication")
 def adjudication_queue(staff: StaffDep, office: OfficeDep) -> list[dict[str, str]]:
+    """Provisional envelopes (``kind: provisional``, decided at ``/adjudication/{envelope_id}``) and ballots flagged
+    at ingest (``kind: flagged``, decided at ``/adjudication/ballots/{ballot_id}``)."""
     require(staff, Role.COMMITTEE_MEMBER)
-    return provisional.pending(office)
+    return adjudication.queue(office)
 
 
 class DecisionRequest(_In):
@@ -148,6 +150,17 @@ def adjudicate(envelope_id: str, body: DecisionRequest, staff: StaffDep, office:
     except provisional.AdjudicationError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
     return {"envelope_id": envelope_id, "status": status.value}
+
+
+@router.post("/adjudication/ballots/{ballot_id}")
+def adjudicate_ballot(ballot_id: str, body: DecisionRequest, staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+    """Count (``accept``) or do not count (``reject``) a ballot flagged at ingest; the reason is logged."""
+    require(staff, Role.COMMITTEE_MEMBER)
+    try:
+        status = adjudication.decide_ballot(office, ballot_id, body.decision, body.reason, actor=staff.subject)
+    except provisional.AdjudicationError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
+    return {"ballot_id": ballot_id, "status": status.value}
 
 
 class SheetRequest(_In):
