@@ -16,7 +16,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from election.manifest import CandidateId, Manifest, WilayatCode
 from kiosk.fakes import (
@@ -65,13 +65,13 @@ class DemoWorld:
     """The demo election with fake hardware, exposed so tests and tools can drive and inspect it."""
 
     services: KioskServices
-    card: FakeCard
-    card_events: FakeCardEvents
-    poll_book: FakePollBook
-    ballots: FakeBallots
-    staff: FakeStaff
+    card: Any  # FakeCard or the PC/SC card port
+    card_events: Any  # FakeCardEvents, or MonitorCardEvents on a real pcscd
+    poll_book: Any  # FakePollBook or LocalPollBook
+    ballots: Any  # FakeBallots or CountingBallots over the real encryption and ballot box
+    staff: Any
     audit: MemoryAudit
-    deck: DemoDeck
+    deck: Any  # DemoDeck or VirtualDeck
 
 
 def demo_voters(manifest: Manifest, per_wilayat: int = 20) -> dict[str, WilayatCode]:
@@ -131,12 +131,145 @@ def demo_world(
     return DemoWorld(services, card, events, poll_book, ballots, staff, audit, deck)
 
 
+@dataclass
+class VirtualDeck:
+    """Demo voters' virtual ID cards in a virtual reader on a real (isolated) pcscd: F2 inserts the next."""
+
+    harness: Any
+    pki: Any
+    profile: Any
+    voters: list[FakeCardSpec]
+    staff_id: str = "staff-cm-1"
+    position: int = 0
+
+    def insert_next_voter(self) -> str:
+        spec = self.voters[self.position % len(self.voters)]
+        self.position += 1
+        return self.insert(spec.civil_number)
+
+    def insert(self, ref: str) -> str:
+        from tools.virtual_card.card import VirtualCard
+
+        self.harness.insert(VirtualCard.from_files(self.pki.card(ref), self.profile))
+        return f"virtual card {ref} (PIN {DEMO_PIN})"
+
+    def insert_staff(self) -> str:
+        return self.insert(self.staff_id)
+
+    def remove(self) -> str:
+        self.harness.remove(0)
+        return "card removed"
+
+
+def demo_context(manifest: Manifest, random_bytes: Any) -> Any:
+    """A one-guardian election key for the demo (the real election's comes from the key ceremony)."""
+    from nacl.public import PrivateKey
+
+    from election.context import parameter_base_hash
+    from election.keyceremony import Polynomial, build_context, make_guardian_record
+
+    base = parameter_base_hash(manifest.manifest_hash, 1, 1)
+    box_key = bytes(PrivateKey.generate().public_key)
+    record = make_guardian_record(
+        1, "demo guardian", Polynomial.random(1, random_bytes), box_key, base_hash=base, seed=random_bytes(32)
+    )
+    return build_context(manifest.manifest_hash, 1, [record])
+
+
+def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters: int = 30) -> DemoWorld:
+    """The demo election on real components: virtual ID cards on an isolated pcscd, the card layer's PKI
+    check, real encryption and the real ballot box (SQLite). Only the poll book is local."""
+    import datetime as dt
+    import secrets
+
+    from cryptography.hazmat.primitives import hashes
+    from nacl.public import PrivateKey
+
+    from election.confirmation import genesis_code
+    from kiosk.adapters.card_events import MonitorCardEvents
+    from kiosk.adapters.local import BoxStaff, CountingBallots, LocalPollBook
+    from kiosk.app import KioskServices
+    from kiosk.ballot_box import BallotBox
+    from kiosk.card.pki import TrustAnchors
+    from kiosk.card.profile import load_named_profile
+    from kiosk.card.session import CardAuthenticator
+    from kiosk.states import PollsAction, StaffCard, StaffRole
+    from sync.signing import Signer
+    from tools import test_pki
+    from tools.demo_election.build import Scale, build_definition
+    from tools.election_day.services import PcscCard, RealBallots
+    from tools.virtual_card.harness import PcscHarness
+
+    definition = build_definition(Scale.SMALL, 2023)
+    manifest = definition.manifest
+    kiosk = manifest.kiosks[0]
+    now = dt.datetime.now(dt.UTC)
+    people = test_pki.synthetic_voters(voters, now)
+    pki = test_pki.generate(workdir / "test-pki", people, [kiosk.id], now=now)
+    roll = {p.civil_number: manifest.wilayats[i % len(manifest.wilayats)].code for i, p in enumerate(people)}
+    anchors = TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls(), [pki.staff_ca.cert()])
+    profile = load_named_profile("oman_ias")
+    harness = PcscHarness().start()
+    authenticator = CardAuthenticator(
+        profile, anchors, kiosk.id, manifest.election_id, lambda: dt.datetime.now(dt.UTC), secrets.token_bytes
+    )
+    card = PcscCard(harness.reader_name(0), authenticator)
+    events = MonitorCardEvents(harness.reader_name(0))
+    context = demo_context(manifest, secrets.token_bytes)
+    signer = Signer.from_pem_file(pki.kiosks[kiosk.id].key_path)
+    box = BallotBox.create(
+        workdir / "kiosk.db",
+        signer,
+        kiosk_id=kiosk.id,
+        centre_id=kiosk.centre,
+        chain_genesis=genesis_code(context.base_hash, kiosk.id).hex(),
+    )
+    fingerprints = {
+        files.identity.civil_number: files.auth.cert().fingerprint(hashes.SHA256()).hex()
+        for files in pki.staff.values()
+    }
+    fingerprints.update({sid: files.auth.cert().fingerprint(hashes.SHA256()).hex() for sid, files in pki.staff.items()})
+    opener = StaffCard("staff-cm-1", StaffRole.COMMITTEE_MEMBER, fingerprints["staff-cm-1"])
+    box.apply(PollsAction.OPEN, opener)
+    poll_book = LocalPollBook(manifest, roll, box)
+    real = RealBallots(manifest, context, box, poll_book, bytes(PrivateKey.generate().public_key))  # type: ignore[arg-type]
+    ballots = CountingBallots(real, poll_book)
+    staff = BoxStaff(box, lambda staff_id: fingerprints[staff_id])
+    deck = VirtualDeck(harness, pki, profile, [FakeCardSpec(p.civil_number, pin=DEMO_PIN) for p in people])
+    audit = MemoryAudit()
+
+    def photo(candidate: CandidateId) -> bytes | None:
+        return definition.photo_png(candidate)
+
+    services = KioskServices(
+        manifest=manifest,
+        card=card,
+        poll_book=poll_book,
+        ballots=ballots,
+        staff=staff,
+        audit=audit,
+        catalogue=Catalogue.load(),
+        photos=photo,
+        card_events=events,
+        kiosk_mode=KioskMode(polls_open=True),
+        config=config or SessionConfig(manifest),
+        demo=deck,
+        where=kiosk.id,
+    )
+    return DemoWorld(services, card, events, poll_book, ballots, staff, audit, deck)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Sanduq voting kiosk")
     parser.add_argument("--demo", action="store_true", help="the demo election with demo voters' cards (F2/F3/F4)")
     parser.add_argument("--offscreen", action="store_true", help="no display (SDL offscreen)")
     parser.add_argument("--fullscreen", action="store_true")
     parser.add_argument("--polls-closed", action="store_true", help="start with polls closed (staff card opens them)")
+    parser.add_argument(
+        "--virtual-card",
+        action="store_true",
+        help="real components: virtual ID cards on an isolated pcscd, real encryption and ballot box",
+    )
     parser.add_argument("--run-for", type=float, default=0.0, help="stop after this many seconds (checks)")
     args = parser.parse_args(argv)
     if not args.demo:
@@ -147,12 +280,24 @@ def main(argv: list[str] | None = None) -> int:
 
     from kiosk.app import KioskApp
 
+    if args.virtual_card:
+        with tempfile.TemporaryDirectory(prefix="sanduq-kiosk-") as workdir:
+            world = virtual_world(Path(workdir))
+            try:
+                _run(KioskApp(world.services), args.run_for, Clock)
+            finally:
+                world.card_events.stop()
+                world.deck.harness.stop()
+        return 0
     world = demo_world(polls_open=not args.polls_closed)
-    app = KioskApp(world.services)
-    if args.run_for > 0:
-        Clock.schedule_once(lambda _dt: app.stop(), args.run_for)
-    app.run()
+    _run(KioskApp(world.services), args.run_for, Clock)
     return 0
+
+
+def _run(app: Any, run_for: float, clock: Any) -> None:
+    if run_for > 0:
+        clock.schedule_once(lambda _dt: app.stop(), run_for)
+    app.run()
 
 
 if __name__ == "__main__":

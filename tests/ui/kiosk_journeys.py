@@ -18,7 +18,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from run_kiosk import configure_kivy, demo_world  # noqa: E402
+from run_kiosk import configure_kivy, demo_world, virtual_world  # noqa: E402
 
 configure_kivy(offscreen=True)
 
@@ -261,13 +261,14 @@ def card_pulled(j: Journey, r: dict[str, Any]) -> Iterator[None]:
 
 def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield from j.to_ballot()
-    yield from j.until(lambda: j.state.warning, "the inactivity warning", timeout=15)
+    yield from j.until(lambda: j.state.warning, "the inactivity warning", timeout=25)
     yield
-    r["warning_shown"] = j.sees(j.t("session.inactivity_warning", seconds=4))
+    r["warning_shown"] = j.sees(j.t("session.inactivity_warning", seconds=6))
     yield from j.touch(j.t("session.still_here"))
-    r["warning_dismissed"] = not j.state.warning and j.phase is Phase.BALLOT
-    yield from j.until(lambda: j.state.warning, "the second warning", timeout=15)
-    yield from j.until(lambda: j.phase is Phase.NOTICE, "the timeout", timeout=15)
+    yield from j.until(lambda: not j.state.warning, "the warning to close", timeout=5)
+    r["warning_dismissed"] = j.phase is Phase.BALLOT
+    yield from j.until(lambda: j.state.warning, "the second warning", timeout=25)
+    yield from j.until(lambda: j.phase is Phase.NOTICE, "the timeout", timeout=25)
     yield
     r["timeout_shown"] = j.sees(j.t("kiosk.error.timed_out"))
     r["selections_wiped"] = j.state.selections == {}
@@ -320,19 +321,27 @@ SCENARIOS: dict[str, Callable[[Journey, dict[str, Any]], Iterator[None]]] = {
 
 
 def main(argv: list[str]) -> int:
+    virtual = "--virtual-card" in argv
+    argv = [a for a in argv if a != "--virtual-card"]
     out = Path(argv[0])
     names = argv[1:] or list(SCENARIOS)
     results: dict[str, Any] = {}
-    world = demo_world()
+    if virtual:
+        import tempfile
+
+        workdir = Path(tempfile.mkdtemp(prefix="sanduq-ui-"))
+        world = virtual_world(workdir)
+    else:
+        world = demo_world()
     if names == ["timeout"]:  # short timers, in a process of its own
-        world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=5.0, inactivity_end_s=4.0)
+        world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=8.0, inactivity_end_s=6.0)
     app = KioskApp(world.services, show_demo_panel=False)
     j = Journey(app, world)
 
     def script() -> Iterator[None]:
         yield from j.until(lambda: app.ready, "start-up")
         for name in names:
-            record: dict[str, Any] = {}
+            record: dict[str, Any] = {"card_port": type(world.services.card).__name__}
             results[name] = record
             try:
                 yield from SCENARIOS[name](j, record)
@@ -341,7 +350,12 @@ def main(argv: list[str]) -> int:
                 world.deck.remove()
                 yield from j.until(lambda: j.phase in (Phase.ATTRACT, Phase.CLOSED), "recovery")
 
-    errors = run_script(app, script())
+    try:
+        errors = run_script(app, script())
+    finally:
+        if virtual:
+            world.card_events.stop()
+            world.deck.harness.stop()
     if errors:
         results["_errors"] = ["".join(traceback.format_exception(e)) for e in errors]
     out.write_text(json.dumps(results, indent=2, default=str))

@@ -15,10 +15,18 @@ from typing import Any
 
 import pytest
 
-pytestmark = [pytest.mark.ui, pytest.mark.slow]
+pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.integration]
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN = ["cast", "challenge", "wrong_pin", "already_voted", "card_pulled", "language_and_layout", "overvote"]
+RUNS: dict[str, list[str]] = {
+    "fake": MAIN,
+    "fake-timeout": ["timeout"],
+    "pcscd": ["--virtual-card", *MAIN],
+    "pcscd-timeout": ["--virtual-card", "timeout"],
+}
+"""Child processes, run side by side: the fake card layer, and the real card layer with virtual ID cards
+on an isolated pcscd (real PKI check, real encryption, real ballot box)."""
 
 
 def _env(tmp: Path, name: str) -> dict[str, str]:
@@ -36,9 +44,9 @@ def _env(tmp: Path, name: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def journeys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def all_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("ui")
-    runs = {"main": MAIN, "timeout": ["timeout"]}
+    runs = RUNS
     procs = {
         name: subprocess.Popen(
             [sys.executable, "-m", "tests.ui.kiosk_journeys", str(tmp / f"{name}.json"), *scenarios],
@@ -49,12 +57,22 @@ def journeys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
         for name, scenarios in runs.items()
     }
-    results: dict[str, Any] = {}
+    results: dict[str, dict[str, Any]] = {}
     for name, proc in procs.items():
-        output, _ = proc.communicate(timeout=300)
+        output, _ = proc.communicate(timeout=500)
         assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
-        results.update(json.loads((tmp / f"{name}.json").read_text()))
-    assert "_errors" not in results, results["_errors"]
+        results[name] = json.loads((tmp / f"{name}.json").read_text())
+        assert "_errors" not in results[name], results[name]["_errors"]
+    return results
+
+
+@pytest.fixture(params=["fake", "pcscd"])
+def journeys(request: pytest.FixtureRequest, all_runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The journeys of one card layer: ``fake`` (in-memory) or ``pcscd`` (virtual cards, real stack)."""
+    mode: str = request.param
+    results = {**all_runs[mode], **all_runs[f"{mode}-timeout"]}
+    expected = "PcscCard" if mode == "pcscd" else "FakeCard"
+    assert all(r["card_port"] == expected for r in results.values())
     return results
 
 
@@ -104,7 +122,7 @@ def test_pulling_the_card_on_any_screen_records_nothing(journeys: dict[str, Any]
 
 def test_inactivity_warns_then_ends_the_session(journeys: dict[str, Any]) -> None:
     r = _scenario(journeys, "timeout")
-    assert r["warning_shown"] and r["warning_dismissed"] and r["timeout_shown"] and r["selections_wiped"]
+    assert r["warning_shown"] and r["warning_dismissed"] and r["timeout_shown"] and r["selections_wiped"], r
 
 
 def test_arabic_is_mirrored_and_english_is_not(journeys: dict[str, Any]) -> None:
