@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,13 +15,11 @@ from sqlalchemy import func, select
 
 from central.models import Ballot, BallotStatus, ProvisionalEnvelope, RejectedSubmission, Voter, VoterState
 from election.manifest import Manifest
-from election.sample import run_key_ceremony
-from tools.election_day.plan import Phase, Plan
+from tools.election_day.plan import Phase
 from tools.election_day.plan import Voter as ScriptedVoter
-from tools.election_day.run import Day, build_day_package
+from tools.election_day.run import Day
+from tools.election_day.small_day import start_small_day, stop_small_day
 from tools.election_day.supervisor import Child, Supervisor
-
-SEED = "2023"
 
 
 @dataclass
@@ -123,36 +118,8 @@ class FaultDay:
 
 @pytest.fixture(scope="session")
 def fault_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultDay]:
-    from tools.election_day.plan import read_roll
-    from tools.test_pki import load
-
-    out = tmp_path_factory.mktemp("fault-day")
-    definition = out / "definition-small"
-    py = [sys.executable, "-m"]
-    subprocess.run([*py, "tools.demo_election", "--scale", "small", "--seed", SEED, "--out", str(definition),
-                    "--force"], check=True, capture_output=True)  # fmt: skip
-    manifest = Manifest.from_dict(json.loads((definition / "manifest.json").read_text(encoding="utf-8")))
-    kiosk_args = [a for k in manifest.kiosks for a in ("--kiosk-id", k.id)]
-    subprocess.run([*py, "tools.test_pki", "--out", str(out / "pki"), "--roll", str(definition / "roll.csv"),
-                    *kiosk_args], check=True, capture_output=True)  # fmt: skip
-    load(out / "pki")
-    # The key ceremony in one process (the CLI's steps are the demo's business; here only the keys matter).
-    ceremony = out / "day" / "ceremony"
-    (ceremony / "guardians").mkdir(parents=True)
-    context, guardians, _secrets = run_key_ceremony(manifest.manifest_hash, 3, 2, os.urandom)
-    (ceremony / "context.json").write_text(json.dumps(context.to_dict()), encoding="utf-8")
-    for g in guardians:
-        (ceremony / "guardians" / f"guardian-{g.sequence}.json").write_text(json.dumps(g.to_dict()), encoding="utf-8")
-    roll = read_roll(definition / "roll.csv")
-    plan = Plan(seed=0, voters=(), manual_sheets=(), not_on_roll=(), revoked=(), outage_kiosk="", kill_kiosk="")
-    day = Day(out, definition, out / "pki", plan, manifest)
-    day.sup = Supervisor(out / "day" / "logs")
-    package, office_dir = build_day_package(day.log, out / "day", definition, out / "pki", ceremony)
-    day.start_central(office_dir)
-    day.write_day_config(package)
+    day, roll = start_small_day(tmp_path_factory.mktemp("fault-day"))
     try:
         yield FaultDay(day, roll)
     finally:
-        for p in day.proxies.values():
-            p.close()
-        day.sup.stop_all()
+        stop_small_day(day)

@@ -159,7 +159,8 @@ class Day:
         kept = [line for line in lines if line.split(",")[0] not in self.plan.not_on_roll]
         roll.write_text("\n".join(kept) + "\n", encoding="utf-8")
         out = run_cli(log, "central", "import-roll", str(roll), *cfg)
-        log.note(out.strip() + f" (left out on purpose: {len(lines) - len(kept)} citizen, the 'not on the roll' case)")
+        left_out = len(lines) - len(kept)
+        log.note(out.strip() + (f" (left out on purpose: {left_out}, the 'not on the roll' case)" if left_out else ""))
         pki = load(self.pki_dir)
         certs = [str(pki.kiosks[k.id].cert_path) for k in self.manifest.kiosks]
         run_cli(log, "central", "enrol-kiosk", *certs, *cfg)
