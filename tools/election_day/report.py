@@ -23,9 +23,9 @@ def _names(manifest: Manifest) -> dict[str, str]:
 
 def bar_chart(bars: list[tuple[str, int, int]], *, title: str) -> str:
     """Horizontal bars: (label, electronic, manual); the manual part is stacked and hatched in a lighter tone."""
-    width, bar_h, label_w = 640, 24, 230
+    width, bar_h, label_w = 720, 24, 230
     top = max([e + m for _, e, m in bars] + [1])
-    scale = (width - label_w - 60) / top
+    scale = (width - label_w - 120) / top  # room for "21 (3 manual)" after the longest bar
     parts = [f'<svg width="{width}" height="{bar_h * len(bars) + 34}" role="img" aria-label="{html.escape(title)}">']
     for i, (label, e, m) in enumerate(bars):
         y = i * bar_h + 4
@@ -72,6 +72,14 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
                 "</p>")  # fmt: skip
     if summary.get("error"):
         body.append(f"<p class='bad'>Stopped: {html.escape(summary['error'])}</p>")
+    body.append(
+        "<p>Real processes: the central office (HTTPS, mutual TLS, SQLite), three kiosk processes each with its own "
+        "pcscd and virtual ID cards, the card layer's PKI checks, the voter-session machine, the accessibility layer "
+        "(audio clips from the package, the accessible controller's focus model), the election core's encryption, "
+        "the ballot box and the sync worker, the guardians' CLI and the independent verifier. Two voters use the "
+        "real Kivy app (offscreen, screenshots below); the others send the same events without drawing the screens. "
+        "See docs/election-day.md.</p>"
+    )
     if summary.get("stages_not_wired"):
         body.append("<p>Not yet wired: " + html.escape("; ".join(summary["stages_not_wired"])) + "</p>")
     # Results per wilayat.
