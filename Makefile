@@ -36,7 +36,7 @@ PY310 ?= $(firstword $(wildcard /root/.pyenv/versions/3.10.*/bin/python) $(shell
 bench-peer:
 	@if [ ! -x .venv-peer/bin/python ]; then \
 	  if [ -z "$(PY310)" ]; then echo "bench: no Python 3.10 for the ElectionGuard peer; peer rows will be empty"; \
-	  else $(PY310) -m venv .venv-peer && .venv-peer/bin/pip install -q electionguard==1.4.0; fi; fi
+	  else $(PY310) -m venv .venv-peer && .venv-peer/bin/pip install -q electionguard==1.4.0 PyNaCl==1.6.2; fi; fi
 
 clean:
 	rm -rf $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -190,6 +190,10 @@ def row(
     }
 
 
+def _flat(values: list[Any]) -> list[Any]:
+    return [y for x in values for y in (x if isinstance(x, list) else [x])]
+
+
 def run_peer(ballots: int, tally_n: int, notes: list[str]) -> dict[str, Any] | None:
     if not PEER_PYTHON.exists():
         notes.append(f"peer not run: {PEER_PYTHON} missing (run the bench-peer step)")
@@ -256,6 +260,14 @@ def measure_tally(
     return acc, per_ballot_ms, per_ballot_units
 
 
+def _peer_decrypt_units(peer: dict[str, Any] | None, var_us: float) -> float | None:
+    if peer is None:
+        return None
+    if peer.get("decrypt_units") is not None:
+        return float(peer["decrypt_units"])
+    return float(peer["decrypt_cpu_s"]) / (var_us / 1e6)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer samples")
@@ -311,15 +323,20 @@ def main() -> None:
             return float(statistics.median(value) if isinstance(value, list) else value)
 
         def peer_units(cpu_key: str, idx: list[int] = idx) -> float | None:
-            """The peer's thread CPU time for the same work, in this run's variable-base multiplications."""
+            """The peer's work in variable-base multiplications: its own probe around each piece when its venv has
+            PyNaCl, else its thread CPU time divided by this process's median multiplication."""
             if peer is None:
                 return None
-            per_contest = [peer[cpu_key][i] for i in idx]
+            units_key = cpu_key.replace("cpu_ms", "units")
+            scale = 1.0
+            if not peer.get(units_key) or None in [*_flat(peer[units_key])]:
+                units_key, scale = cpu_key, cost["var"] / 1000
+            per_contest = [peer[units_key][i] for i in idx]
             if isinstance(per_contest[0], list):
                 value = statistics.median(sum(x) for x in zip(*per_contest, strict=True))
             else:
                 value = sum(per_contest)
-            return float(value) / (cost["var"] / 1000)
+            return float(value) / scale
 
         full = style != "S"  # the targets are per contest
         fe_u, fv_u, ft_u = (in_units(floors[style][k], cost) for k in ("encrypt", "verify", "tally"))
@@ -367,7 +384,7 @@ def main() -> None:
         row(f"decrypt tally of {added} ballots, 3 of 5 guardians", [decrypt_s], "s", 0.5,
             float(peer["decrypt_s"]) if peer else None),
         row(f"  in var-base mults (floor {fd_u:.0f})", [decrypt_units], "mults",
-            round(0.5e6 / QUIET_US["var"], 0), float(peer["decrypt_cpu_s"]) / (cost["var"] / 1e6) if peer else None),
+            round(0.5e6 / QUIET_US["var"], 0), _peer_decrypt_units(peer, cost["var"])),
     ]  # fmt: skip
     notes.append(
         f"decryption: computes all 9 shares (3 guardians + 2 x 3 compensating) and verifies them, combines, and takes "
@@ -385,13 +402,14 @@ def main() -> None:
     )
     notes.append(
         f"calibration: median thread CPU time of one libsodium call in this run: variable-base {cost['var']:.0f} us, "
-        f"fixed-base {cost['fixed']:.0f} us, addition {cost['add']:.1f} us (quiet machine: 70 / 14 / 13 us); load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"fixed-base {cost['fixed']:.0f} us, addition {cost['add']:.1f} us (quiet machine: 70 / 14 / 13 us); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     notes.append(
         "mults rows: each sample's thread CPU time divided by the median CPU time of one variable-base "
-        "multiplication timed right before and after it; the peer's thread CPU time for the same work divided by "
-        "this run's median multiplication, so their ratio compares CPU work, not waits for a CPU; "
+        "multiplication timed right before and after it; the peer's pieces are converted the same way in its own "
+        "process (its venv has PyNaCl; otherwise by this run's median multiplication), so their ratio compares CPU "
+        "work, not waits for a CPU; "
         "their targets are the ms targets at 70 us per multiplication (10 ms = 142.9, 0.5 ms = 7.14, 0.5 s = 7143)"
     )
     notes.append("ratio = peer median / our median (above 1: we are faster or smaller)")

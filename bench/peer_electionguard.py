@@ -23,6 +23,12 @@ from electionguard.discrete_log import DiscreteLog
 from electionguard.elgamal import elgamal_add, elgamal_encrypt
 from electionguard.group import add_q, div_p, g_pow_p, int_to_q, mult_p, pow_p, rand_q
 
+try:  # the same libsodium probe as bench_ballots, so the peer's work is counted in the same units at the same moment
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+except ImportError:  # an older .venv-peer without PyNaCl: bench_ballots converts with its own probe instead
+    _lib = None
+
 logging.disable(logging.CRITICAL)  # the library logs every encryption at INFO
 SHAPE = [(15, 2), (8, 1)]
 Q = get_small_prime()
@@ -50,22 +56,52 @@ def verify_contest(key, q_hash, contest):
     assert constant.is_valid(elgamal_add(*[c for c, _ in cts]), key, q_hash)
 
 
-def encrypt_ballot(key, q_hash, votes, per_contest, per_contest_cpu):
+_PROBE_OUT = _ffi.new("unsigned char[32]") if _lib else None
+_PROBE_SCALAR = bytes(range(1, 32)) + b"\x01"
+_PROBE_POINT = None
+if _lib:
+    _lib.crypto_scalarmult_ed25519_base_noclamp(_PROBE_OUT, bytes(range(64, 95)) + b"\x01")
+    _PROBE_POINT = bytes(_ffi.buffer(_PROBE_OUT))
+
+
+def probe(n=7):
+    """Median thread CPU seconds of one libsodium variable-base multiplication (None without PyNaCl)."""
+    if _lib is None:
+        return None
+    times = []
+    for _ in range(n):
+        t = time.thread_time()
+        _lib.crypto_scalarmult_ed25519_noclamp(_PROBE_OUT, _PROBE_SCALAR, _PROBE_POINT)
+        times.append(time.thread_time() - t)
+    return statistics.median(times)
+
+
+def in_units(cpu_s, before, after):
+    return None if before is None else cpu_s / ((before + after) / 2)
+
+
+def encrypt_ballot(key, q_hash, votes, per_contest, per_contest_cpu, per_contest_units):
     out = []
     for ci, ((count, seats), chosen) in enumerate(zip(SHAPE, votes, strict=True)):
+        before = probe()
         t, c = time.perf_counter(), time.thread_time()
         out.append(encrypt_contest(key, q_hash, count, seats, chosen))
-        per_contest_cpu[ci].append((time.thread_time() - c) * 1000)
+        cpu = time.thread_time() - c
         per_contest[ci].append((time.perf_counter() - t) * 1000)
+        per_contest_cpu[ci].append(cpu * 1000)
+        per_contest_units[ci].append(in_units(cpu, before, probe()))
     return out
 
 
-def verify_ballot(key, q_hash, ballot, per_contest, per_contest_cpu):
+def verify_ballot(key, q_hash, ballot, per_contest, per_contest_cpu, per_contest_units):
     for ci, contest in enumerate(ballot):
+        before = probe()
         t, c = time.perf_counter(), time.thread_time()
         verify_contest(key, q_hash, contest)
-        per_contest_cpu[ci].append((time.thread_time() - c) * 1000)
+        cpu = time.thread_time() - c
         per_contest[ci].append((time.perf_counter() - t) * 1000)
+        per_contest_cpu[ci].append(cpu * 1000)
+        per_contest_units[ci].append(in_units(cpu, before, probe()))
 
 
 def lagrange(x, xs):
@@ -91,13 +127,14 @@ def main():
     enc, ver, made = [], [], []
     enc_contest, ver_contest = [[] for _ in SHAPE], [[] for _ in SHAPE]
     enc_cpu, ver_cpu = [[] for _ in SHAPE], [[] for _ in SHAPE]
+    enc_units, ver_units = [[] for _ in SHAPE], [[] for _ in SHAPE]
     for i in range(ballots):
         votes = [{i % 15, (i + 3) % 15}, {i % 8}]
         t = time.perf_counter()
-        b = encrypt_ballot(key, q_hash, votes, enc_contest, enc_cpu)
+        b = encrypt_ballot(key, q_hash, votes, enc_contest, enc_cpu, enc_units)
         enc.append(time.perf_counter() - t)
         t = time.perf_counter()
-        verify_ballot(key, q_hash, b, ver_contest, ver_cpu)
+        verify_ballot(key, q_hash, b, ver_contest, ver_cpu, ver_units)
         ver.append(time.perf_counter() - t)
         made.append(b)
     selections = [[c for c, _ in contest[0][:count]] for contest, (count, _s) in zip(made[0], SHAPE, strict=True)]
@@ -105,6 +142,7 @@ def main():
     sums = [list(row) for row in selections]
     tally_contest = [0.0 for _ in SHAPE]
     tally_cpu = [0.0 for _ in SHAPE]
+    tally_before = probe()
     t = time.perf_counter()
     for n in range(tally_n):
         b = pool[n % len(pool)]
@@ -115,8 +153,10 @@ def main():
             tally_cpu[ci] += time.thread_time() - cc
             tally_contest[ci] += time.perf_counter() - tc
     tally_per = (time.perf_counter() - t) / tally_n
+    tally_probe = probe()
     # 3 of 5 decrypt: guardians 1, 3, 5 present; 2 and 4 compensated by 1, 3, 5.
     present = [1, 3, 5]
+    decrypt_before = probe()
     t, c = time.perf_counter(), time.thread_time()
     counts = []
     for row in sums:
@@ -140,6 +180,7 @@ def main():
             counts.append(DiscreteLog().discrete_log(div_p(ct.data, mult_p(*parts))))
     decrypt_s = time.perf_counter() - t
     decrypt_cpu_s = time.thread_time() - c
+    decrypt_units = in_units(decrypt_cpu_s, decrypt_before, probe())
     import resource
 
     print(
@@ -160,6 +201,11 @@ def main():
                 "verify_contest_cpu_ms": ver_cpu,
                 "tally_contest_cpu_ms_per_ballot": [x * 1000 / tally_n for x in tally_cpu],
                 "decrypt_cpu_s": decrypt_cpu_s,
+                # the same CPU times in libsodium variable-base multiplications timed around each piece
+                "encrypt_contest_units": enc_units,
+                "verify_contest_units": ver_units,
+                "tally_contest_units_per_ballot": [in_units(x / tally_n, tally_before, tally_probe) for x in tally_cpu],
+                "decrypt_units": decrypt_units,
             }
         )
     )
