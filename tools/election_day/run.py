@@ -26,7 +26,7 @@ from election.manifest import Manifest
 from tools.election_day.office import OfficeClient, read_json, write_config
 from tools.election_day.plan import BLANK, Phase, Plan
 from tools.election_day.proxy import TcpProxy
-from tools.election_day.supervisor import Supervisor, SupervisorError, free_port, wait_for_port
+from tools.election_day.supervisor import Supervisor, SupervisorError, free_port, inherited_env, wait_for_port
 
 PASSPHRASE = "demo guardian passphrase (TEST MATERIAL)"  # noqa: S105 - the demo guardians' test passphrase
 GUARDIANS, QUORUM, PRESENT = 5, 3, (1, 2, 3, 4)
@@ -62,7 +62,11 @@ class DayLog:
 
 def run_cli(log: DayLog, *args: str, env: dict[str, str] | None = None, quiet: bool = True) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+        [sys.executable, "-m", *args],
+        capture_output=True,
+        text=True,
+        env={**inherited_env(), **(env or {})},
+        check=False,
     )
     if done.returncode != 0:
         raise RuntimeError(f"`python -m {' '.join(args)}` failed ({done.returncode}):\n{done.stdout}{done.stderr}")

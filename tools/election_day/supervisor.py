@@ -59,7 +59,7 @@ class Supervisor:
             argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env={**inherited_env(), **(env or {})},
             cwd=cwd,
             start_new_session=True,
         )
@@ -127,6 +127,12 @@ class Supervisor:
     def stop_all(self) -> None:
         for name in list(self.children):
             self.stop(name, timeout=5)
+
+
+def inherited_env() -> dict[str, str]:
+    """This process's environment minus what is private to it: a PC/SC socket chosen for this process's own
+    harness (libpcsclite reads it once per process; a child kiosk starts its own pcscd)."""
+    return {k: v for k, v in os.environ.items() if k != "PCSCLITE_CSOCK_NAME"}
 
 
 def wait_for_port(host: str, port: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
