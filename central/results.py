@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,9 @@ from central.models import (
     Ballot,
     BallotStatus,
     CentreStatus,
+    EnvelopeStatus,
     GuardianShare,
+    ProvisionalEnvelope,
     PublishedResult,
     TallyState,
     Voter,
@@ -141,33 +144,116 @@ def pollbook_counts(office: Office) -> dict[str, int]:
     return counts
 
 
-def _chains(office: Office) -> dict[str, tuple[ChainEntry, ...]]:
+@dataclass(frozen=True)
+class Withheld:
+    """A link of a kiosk's confirmation-code chain whose ballot is not counted (a flagged ballot or provisional
+    envelope the committee did not count, a ballot refused at ingest whose link is intact). No ballot content."""
+
+    kiosk_id: str
+    ballot_id: str
+    confirmation_code: str
+    previous_code: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "kiosk_id": self.kiosk_id,
+            "ballot_id": self.ballot_id,
+            "confirmation_code": self.confirmation_code,
+            "previous_code": self.previous_code,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class _Link:
+    ballot_id: str
+    code: str
+    previous: str
+    ballot: Ballot | None  # a counted (or challenged) ballot: published in full
+    withheld: Withheld | None
+
+
+def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], list[Withheld]]:
+    """Every kiosk chain as the record publishes it (``kiosk_chains/<kiosk>.json`` through ``write_record``): the
+    ONE place that decides what the published chains contain.
+
+    Links are ordered by following previous codes from each chain start; a provisional ballot is a link of its
+    kiosk's one chain. Counted cast ballots (provisional ones included) and challenged ballots become entries.
+    Withheld links (in a chain, not counted) are returned apart and are NOT yet written into the chain: the
+    record format and ``election.verify`` have no ``withheld`` entry yet, so today a withheld link in the middle
+    of a chain makes verifier check 4 fail. When the format has it, emit ``Withheld.to_dict()`` (ballot id, code,
+    previous code, reason; no ballot content) at its place below instead of skipping it (docs/central.md)."""
     with office.db.transaction() as s:
-        rows = list(s.scalars(select(Ballot).where(Ballot.status == BallotStatus.ACCEPTED)))
-    by_kiosk: dict[str, list[Ballot]] = defaultdict(list)
-    for b in rows:
-        by_kiosk[b.kiosk_id].append(b)  # provisional ballots are links of their kiosk's one chain
+        counted = list(s.scalars(select(Ballot).where(Ballot.status == BallotStatus.ACCEPTED)))
+        refused = s.execute(
+            select(
+                Ballot.kiosk_id, Ballot.ballot_id, Ballot.confirmation_code, Ballot.previous_code, Ballot.reason
+            ).where(Ballot.status == BallotStatus.REJECTED)
+        ).all()
+        envelopes = s.execute(
+            select(ProvisionalEnvelope.kiosk_id, ProvisionalEnvelope.ballot, ProvisionalEnvelope.reason).where(
+                ProvisionalEnvelope.status == EnvelopeStatus.REJECTED
+            )
+        ).all()
+    links: dict[str, list[_Link]] = defaultdict(list)
+    for b in counted:
+        links[b.kiosk_id].append(_Link(b.ballot_id, b.confirmation_code or "", b.previous_code or "", b, None))
+    held = {b.ballot_id for b in counted}
+    refusals = [(r.kiosk_id, r.ballot_id, r.confirmation_code, r.previous_code, r.reason) for r in refused]
+    refusals += [
+        (
+            e.kiosk_id,
+            e.ballot.get("ballot_id"),
+            e.ballot.get("confirmation_code"),
+            e.ballot.get("previous_code"),
+            f"provisional, not counted: {e.reason or ''}",
+        )
+        for e in envelopes
+    ]
+    for kiosk, ballot_id, code, previous, reason in refusals:
+        if isinstance(ballot_id, str) and isinstance(code, str) and isinstance(previous, str) and ballot_id not in held:
+            held.add(ballot_id)
+            w = Withheld(kiosk, ballot_id, code, previous, reason or "")
+            links[kiosk].append(_Link(ballot_id, code, previous, None, w))
     chains: dict[str, tuple[ChainEntry, ...]] = {}
-    for kiosk, ballots in sorted(by_kiosk.items()):
-        nxt = {b.previous_code: b for b in ballots}
-        ordered: list[Ballot] = []
-        starts = {b.previous_code for b in ballots} - {b.confirmation_code for b in ballots}
-        for start in sorted(c for c in starts if c):
-            cur = nxt.get(start)
-            while cur is not None and cur not in ordered:
-                ordered.append(cur)
-                cur = nxt.get(cur.confirmation_code)
-        ordered += [b for b in ballots if b not in ordered]
+    withheld: list[Withheld] = []
+    for kiosk, kiosk_links in sorted(links.items()):
         entries: list[ChainEntry] = []
-        for b in ordered:
-            code = ConfirmationCode(b.kiosk_id, b.ballot_id, bytes.fromhex(b.confirmation_code or ""))
-            if b.spoiled:
-                challenged = ChallengedBallot.from_dict(b.payload)
+        for link in _in_chain_order(kiosk_links):
+            if link.withheld is not None:
+                withheld.append(link.withheld)  # the chain's `withheld` entry goes here once the format has one
+                continue
+            row = link.ballot
+            assert row is not None
+            code = ConfirmationCode(row.kiosk_id, row.ballot_id, bytes.fromhex(link.code))
+            if row.spoiled:
+                challenged = ChallengedBallot.from_dict(row.payload)
                 entries.append((challenged.ballot, code, challenged))
             else:
-                entries.append((EncryptedBallot.from_dict(b.payload), code, None))
-        chains[kiosk] = tuple(entries)
-    return chains
+                entries.append((EncryptedBallot.from_dict(row.payload), code, None))
+        if entries:
+            chains[kiosk] = tuple(entries)
+    return chains, withheld
+
+
+def _in_chain_order(links: list[_Link]) -> list[_Link]:
+    """Follow previous codes from each start (a previous code that is no link's code); links that are reached
+    from no start (a fork, a cycle) come last, in a stable order."""
+    nxt: dict[str, _Link] = {}
+    for link in sorted(links, key=lambda x: (x.withheld is not None, x.ballot_id)):
+        nxt.setdefault(link.previous, link)  # a counted ballot wins a fork over a withheld one
+    codes = {link.code for link in links}
+    ordered: list[_Link] = []
+    seen: set[str] = set()
+    for start in sorted({link.previous for link in links} - codes):
+        cur = nxt.get(start)
+        while cur is not None and cur.ballot_id not in seen:
+            ordered.append(cur)
+            seen.add(cur.ballot_id)
+            cur = nxt.get(cur.code)
+    ordered += sorted((x for x in links if x.ballot_id not in seen), key=lambda x: x.ballot_id)
+    return ordered
 
 
 def guardians(office: Office) -> tuple[GuardianRecord, ...]:
@@ -202,11 +288,12 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
         raise ResultsError(f"cannot decrypt yet: {exc}") from None
     now = office.clock()
     record_dir = out or office.config.record_dir / now.strftime("%Y%m%dT%H%M%SZ")
+    chains, withheld = record_chains(office)
     record = ElectionRecord(
         office.manifest,
         office.context,
         guardians(office),
-        _chains(office),
+        chains,
         tally,
         tuple(shares),
         plain,
@@ -217,6 +304,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
     results = merge(office, plain)
     results["record_dir"] = str(record_dir)
     results["verified"] = verified
+    results["withheld_from_chains"] = [w.to_dict() for w in withheld]  # not yet in the record (record_chains)
     with office.db.transaction() as s:
         s.add(
             PublishedResult(
@@ -228,7 +316,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
             at=now,
             actor=actor,
             action="results.published",
-            details={"record_dir": str(record_dir), "verified": verified},
+            details={"record_dir": str(record_dir), "verified": verified, "withheld_from_chains": len(withheld)},
         )
     return results
 

@@ -126,3 +126,11 @@ def test_flagged_and_provisional_ballots_hold_results_until_the_committee_decide
     assert results["contests"]["shura-MU-02"]["electronic"]["ballots"] == 1
     assert results["contests"]["shura-MU-01"]["electronic"]["ballots"] == 1
     assert results["verified"] is True, results
+    # The ballots left out sit at the ends of their kiosks' chains, so no published chain has a gap; they are
+    # listed for the record's future `withheld` entries: ids, codes and reasons, never content.
+    withheld = {w["ballot_id"]: w for w in results["withheld_from_chains"]}
+    assert set(withheld) == {refused.ballot_id, envelope.ballot.ballot_id}
+    assert withheld[refused.ballot_id]["confirmation_code"] == refused.confirmation_code
+    assert withheld[refused.ballot_id]["previous_code"] == counted.confirmation_code
+    assert "no check-in" in withheld[refused.ballot_id]["reason"]
+    assert set(withheld[refused.ballot_id]) == {"kiosk_id", "ballot_id", "confirmation_code", "previous_code", "reason"}
