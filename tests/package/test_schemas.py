@@ -36,7 +36,11 @@ def test_index_written_by_the_builder_conforms_to_the_schema(files: dict[str, by
 
 @pytest.mark.parametrize(
     ("path", "value"),
-    [(("contests", 0, "seats"), 0), (("kind",), "presidential"), (("contests", 0, "candidates", 0, "name"), {"ar": ""})],
+    [
+        (("contests", 0, "seats"), 0),
+        (("kind",), "presidential"),
+        (("contests", 0, "candidates", 0, "name"), {"ar": ""}),
+    ],
 )
 def test_schema_and_parser_both_refuse_bad_manifests(path: tuple[object, ...], value: object):
     data = small_manifest_dict()
