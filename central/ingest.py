@@ -4,10 +4,10 @@ Order of checks for one ``BallotBatch`` (sync protocol v1):
 1. the batch's kiosk is the TLS peer (checked by the API), is in the manifest and is enrolled;
 2. the kiosk's signature over ``signing_bytes(batch)`` verifies with its enrolled certificate's key;
 3. idempotency: a batch id seen before with the same bytes returns the stored receipt (no double count); with
-   other bytes it is a conflict, refused and logged;
-4. per ballot (CPU work, outside any lock): parse and verify every proof (``BallotChecker.check``), the
-   wire style equals the encrypted ballot's style, the kiosk's centre serves that wilayat (if not: FLAGGED
-   for the committee, Art. 6);
+   other bytes it is a conflict, refused and logged (checked first, in one short read with 2.);
+4. per ballot (CPU work, outside any lock, submitted to the checker's workers before 2. is computed and
+   cancelled if 2. fails): parse and verify every proof, the wire style equals the encrypted ballot's style,
+   the kiosk's centre serves that wilayat (if not: FLAGGED for the committee, Art. 6, ``central.adjudication``);
 5. inside one transaction holding the kiosk row lock: the ballots (shuffled in the batch) must extend the
    kiosk's confirmation-code chain from its current head, each code recomputed; ballots off the chain are
    rejected with the reason; accepted cast ballots are added to the per-contest encrypted tally.
