@@ -36,7 +36,7 @@ from election.group import (
     point_add,
     small_multiple,
 )
-from election.manifest import BallotStyleId, CandidateId, Contest, ContestId, Manifest, ManifestError
+from election.manifest import BallotStyleId, CandidateId, Contest, ContestId, Manifest
 
 BALLOT_FORMAT_VERSION: Final = 1
 SEED_BYTES: Final = 32
@@ -284,7 +284,7 @@ def encrypt_ballot(
     return EncryptedBallot(
         ballot_id=ballot_id,
         style_id=plaintext.style_id,
-        style_hash=manifest.style_hash(plaintext.style_id),
+        style_hash=manifest.style_hashes[plaintext.style_id],
         base_hash=base_hash,
         contests=tuple(contests),
     )
@@ -350,11 +350,10 @@ def verify_ballot(context: ElectionContext, manifest: Manifest, ballot: Encrypte
     Raises BallotVerificationError (one exception type for every failure)."""
     if ballot.base_hash != context.base_hash:
         raise BallotVerificationError("ballot is bound to another election (base hash differs)")
-    try:
-        contests = manifest.contests_of_style(ballot.style_id)
-        style_hash = manifest.style_hash(ballot.style_id)
-    except ManifestError:
-        raise BallotVerificationError(f"unknown ballot style {ballot.style_id!r}") from None
+    style_hash = manifest.style_hashes.get(ballot.style_id)
+    if style_hash is None:
+        raise BallotVerificationError(f"unknown ballot style {ballot.style_id!r}")
+    contests = manifest.contests_of_style(ballot.style_id)
     if ballot.style_hash != style_hash:
         raise BallotVerificationError("style hash does not match the manifest's ballot style")
     if tuple(c.contest_id for c in ballot.contests) != tuple(c.id for c in contests):

@@ -219,6 +219,12 @@ class Manifest:
             }
         )
 
+    @cached_property
+    def style_hashes(self) -> dict[BallotStyleId, str]:
+        """``style_hash`` of every ballot style, computed once (encryption and verification look it up per
+        ballot)."""
+        return {s.id: self.style_hash(s.id) for s in self.ballot_styles}
+
     def centre_serves(self, centre_id: CentreId, wilayat: WilayatCode) -> bool:
         centre = self.centres_by_id[centre_id]
         return centre.unified or wilayat in centre.serves

@@ -117,7 +117,7 @@ class TallyAccumulator:
             c.id: _ContestSums.empty(tuple(c.selection_ids)) for c in manifest.contests
         }
         self._styles: dict[BallotStyleId, int] = {s.id: 0 for s in manifest.ballot_styles}
-        self._style_hashes = {s.id: manifest.style_hash(s.id) for s in manifest.ballot_styles}
+        self._style_hashes = manifest.style_hashes
         self._shapes = {
             s.id: tuple((c.contest, manifest.contests_by_id[c.contest].selection_ids) for c in s.contests)
             for s in manifest.ballot_styles

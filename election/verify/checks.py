@@ -136,7 +136,7 @@ def _verify_ballot(
     style = s.m.styles_by_id.get(b["style_id"])
     if style is None:
         raise Invalid(f"{where}: unknown ballot style {b['style_id']!r}")
-    if b["style_hash"] != s.m.style_hash(style.id):
+    if b["style_hash"] != s.m.style_hashes[style.id]:
         raise Invalid(f"{where}: style hash does not match ballot style {style.id!r}")
     if not isinstance(b["contests"], list) or [
         c.get("contest_id") if isinstance(c, dict) else None for c in b["contests"]
