@@ -14,6 +14,14 @@ class AccessibilityScreen(KioskScreen):
 
     def show(self, state: SessionState, ui: UiContext) -> None:
         s = state.settings
+        key = (s.language, s.text_size, s.audio)
+        if getattr(self, "_built_for", None) == key:
+            # Only the theme or nothing visible changed: the kv bindings recolour the existing widgets.
+            for button, chosen in zip(self._buttons, self._chosen(state), strict=True):
+                button.chosen = chosen
+            return
+        self._built_for = key
+        self._buttons: list[KChoice] = []
         self.ids.reset_note.text = ui.t("access.reset_note")
         self.ids.next.text = ui.t("nav.next")
         body = self.ids.body
@@ -51,6 +59,18 @@ class AccessibilityScreen(KioskScreen):
             [(ui.t(f"kiosk.theme.{theme.value}"), s.theme is theme, ev.ChooseTheme(theme)) for theme in Theme],
         )
 
+    @staticmethod
+    def _chosen(state: SessionState) -> list[bool]:
+        s = state.settings
+        return [
+            s.language is Language.ARABIC,
+            s.language is Language.ENGLISH,
+            s.audio,
+            not s.audio,
+            *(s.text_size is z for z in TextSize),
+            *(s.theme is t for t in Theme),
+        ]
+
     def _section(self, body, heading: str, choices) -> None:
         """One line per setting: its name at the start side, then the choices."""
         line = MirrorRow()
@@ -61,5 +81,6 @@ class AccessibilityScreen(KioskScreen):
             if event is not None:
                 button.bind(on_release=lambda _b, e=event: self.send(e))
             row.add_widget(button)
+            self._buttons.append(button)
         line.add_widget(row)
         body.add_widget(line)

@@ -77,10 +77,10 @@ class BallotScreen(KioskScreen):
             card.min_height = max(dp(140), tallest)
 
     def forget(self) -> None:
-        """Drop the cards (the shell calls this when a session is wiped)."""
-        self.ids.grid.clear_widgets()
-        self._cards = {}
-        self._built_for = None
+        """Clear the last voter's marks (the shell calls this when a session is wiped). The cards themselves
+        show only the candidates, so they are kept for the next voter of the same ballot."""
+        for card in getattr(self, "_cards", {}).values():
+            card.chosen = False
 
     def _card(self, ui: UiContext, candidate) -> CandidateCard:
         card = CandidateCard()
