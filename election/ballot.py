@@ -31,10 +31,13 @@ from election.group import (
     GroupError,
     Scalar,
     base_mul,
+    extended,
     hash_bytes,
     hash_to_scalar,
+    hasher,
     point_add,
     small_multiple,
+    state_to_scalar,
 )
 from election.manifest import BallotStyleId, CandidateId, Contest, ContestId, Manifest
 
@@ -301,16 +304,18 @@ def _encrypt_contest(
 ) -> EncryptedContest:
     selections = []
     nonce_sum = Scalar.from_int(0)
+    # selection_nonce(seed, base_hash, ballot_id, contest.id, c) from one hash state per contest
+    nonce_state = hasher("selection-nonce", seed, base_hash, ballot_id, contest.id)
     for candidate in contest.selection_ids:
         vote = 1 if candidate in chosen else 0
-        nonce = selection_nonce(seed, base_hash, ballot_id, contest.id, candidate)
+        nonce = state_to_scalar(extended(nonce_state, candidate))
         ct = encrypt(vote, nonce, key)
         label = selection_label(ballot_id, contest.id, candidate)
         proof = prove_range(ct, nonce, vote, 0, 1, public_key=key, base_hash=base_hash, label=label, seed=proof_seed)
         selections.append(EncryptedSelection(candidate, ct, proof))
         nonce_sum = nonce_sum + nonce
     blank_vote = 0 if chosen else 1
-    blank_nonce = selection_nonce(seed, base_hash, ballot_id, contest.id, BLANK_LABEL)
+    blank_nonce = state_to_scalar(extended(nonce_state, BLANK_LABEL))
     blank = encrypt(blank_vote, blank_nonce, key)
     blank_proof = prove_range(
         blank,

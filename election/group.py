@@ -16,7 +16,6 @@ accepted only where the caller says so. Points computed here are trusted and not
 from __future__ import annotations
 
 import hashlib
-import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
@@ -268,19 +267,20 @@ HashPart = bytes | str | int | GroupElement | Scalar
 
 def _encode(part: HashPart) -> bytes:
     # Each part is tagged with its type and length so that no two different sequences encode alike.
-    if isinstance(part, GroupElement):
-        return b"P" + part.data
-    if isinstance(part, Scalar):
-        return b"S" + part.data
-    if isinstance(part, bytes):
-        return b"B" + struct.pack(">I", len(part)) + part
+    # (The types are disjoint, so the order of the tests only matters for speed: most common first.)
     if isinstance(part, str):
         raw = part.encode("utf-8")
-        return b"T" + struct.pack(">I", len(raw)) + raw
+        return b"T" + len(raw).to_bytes(4, "big") + raw
+    if isinstance(part, GroupElement):
+        return b"P" + part.data
+    if isinstance(part, bytes):
+        return b"B" + len(part).to_bytes(4, "big") + part
+    if isinstance(part, Scalar):
+        return b"S" + part.data
     if isinstance(part, int):
         if part < 0 or part >= 2**64:
             raise GroupError("hashed integers must be in [0, 2^64)")
-        return b"I" + struct.pack(">Q", part)
+        return b"I" + part.to_bytes(8, "big")
     raise TypeError(f"cannot hash {type(part).__name__}")
 
 
@@ -295,9 +295,20 @@ def hasher(domain: str, *parts: HashPart) -> Any:
     """A SHA-512 state after the prefix, the domain and ``parts``; more parts follow with ``update``
     (points as ``b"P" + encoding``). ``hash_bytes(d, *a, *b)`` == ``hasher(d, *a)`` updated with ``b``."""
     h = _domain_state(domain).copy()
-    for part in parts:
-        h.update(_encode(part))
+    h.update(b"".join(map(_encode, parts)))
     return h
+
+
+def extended(state: Any, *parts: HashPart) -> Any:
+    """A copy of a ``hasher`` state with more parts (the state itself is left as it was, for reuse)."""
+    h = state.copy()
+    h.update(b"".join(map(_encode, parts)))
+    return h
+
+
+def state_to_scalar(state: Any) -> Scalar:
+    """The scalar of a finished ``hasher`` state (as ``hash_to_scalar``)."""
+    return Scalar(scalar_reduce(state.digest()))
 
 
 def hash_bytes(domain: str, *parts: HashPart) -> bytes:
