@@ -321,11 +321,15 @@ def hash_to_scalar(domain: str, *parts: HashPart) -> Scalar:
     return Scalar(scalar_reduce(hash_bytes(domain, *parts)))
 
 
-_HEX_DIGITS: Final = frozenset("0123456789abcdef")
-
-
 def _unhex(text: str, length: int) -> bytes:
-    """Strict lower-case hex of exactly ``length`` bytes (one spelling per value)."""
-    if not isinstance(text, str) or len(text) != 2 * length or not _HEX_DIGITS.issuperset(text):
-        raise GroupError(f"expected {2 * length} lower-case hex digits")
-    return bytes.fromhex(text)
+    """Strict lower-case hex of exactly ``length`` bytes (one spelling per value): ``bytes.fromhex`` also takes
+    upper case and spaces, so the result must spell ``text`` back exactly."""
+    if isinstance(text, str) and len(text) == 2 * length:
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            pass
+        else:
+            if raw.hex() == text:
+                return raw
+    raise GroupError(f"expected {2 * length} lower-case hex digits")
