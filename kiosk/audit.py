@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from election.canonical import canonical_json, json_hash, sha256_hex
@@ -63,25 +63,60 @@ def entry_signing_bytes(hash_hex: str) -> bytes:
 def append(session: Session, signer: Signer, kiosk_id: str, kind: str, payload: Mapping[str, Any]) -> AuditRow:
     """Append one entry and rewrite the signed head, inside the caller's transaction."""
     head = session.get(AuditHeadRow, 1)
-    count = head.count if head is not None else 0
-    prev = head.head_hash if head is not None else genesis_hash(kiosk_id)
+    entry, signed_head = _next_entry(signer, kiosk_id, kind, payload, head.count if head else 0, head_hash_of(head))
+    row = AuditRow(**entry)
+    session.add(row)
+    if head is None:
+        session.add(AuditHeadRow(id=1, **signed_head))
+    else:
+        head.count, head.head_hash, head.signature = (
+            signed_head["count"],
+            signed_head["head_hash"],
+            signed_head["signature"],
+        )
+    return row
+
+
+def append_on(connection: Connection, signer: Signer, kiosk_id: str, kind: str, payload: Mapping[str, Any]) -> None:
+    """``append`` on a connection inside its transaction, as plain SQL (the ballot box's cast path, where the
+    ORM's unit of work and statement building cost more than the statements themselves)."""
+    head = connection.exec_driver_sql("SELECT count, head_hash FROM audit_head WHERE id = 1").one_or_none()
+    count, prev = (int(head[0]), str(head[1])) if head is not None else (0, genesis_hash(kiosk_id))
+    entry, signed = _next_entry(signer, kiosk_id, kind, payload, count, prev)
+    connection.exec_driver_sql(
+        "INSERT INTO audit_log (seq, kind, payload, prev_hash, entry_hash, signature) VALUES (?, ?, ?, ?, ?, ?)",
+        (entry["seq"], kind, entry["payload"], prev, entry["entry_hash"], entry["signature"]),
+    )
+    values = (signed["count"], signed["head_hash"], signed["signature"])
+    if head is None:
+        connection.exec_driver_sql(
+            "INSERT INTO audit_head (id, count, head_hash, signature) VALUES (1, ?, ?, ?)", values
+        )
+    else:
+        connection.exec_driver_sql("UPDATE audit_head SET count = ?, head_hash = ?, signature = ? WHERE id = 1", values)
+
+
+def head_hash_of(head: AuditHeadRow | None) -> str | None:
+    return head.head_hash if head is not None else None
+
+
+def _next_entry(
+    signer: Signer, kiosk_id: str, kind: str, payload: Mapping[str, Any], count: int, prev: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The column values of entry ``count + 1`` and of the new signed head."""
+    prev = prev if prev is not None else genesis_hash(kiosk_id)
     seq = count + 1
     digest = entry_hash(kiosk_id, seq, kind, payload, prev)
-    row = AuditRow(
-        seq=seq,
-        kind=kind,
-        payload=canonical_json(dict(payload)).decode("utf-8"),
-        prev_hash=prev,
-        entry_hash=digest,
-        signature=signer.sign(entry_signing_bytes(digest)),
-    )
-    session.add(row)
-    head_signature = signer.sign(head_signing_bytes(kiosk_id, seq, digest))
-    if head is None:
-        session.add(AuditHeadRow(id=1, count=seq, head_hash=digest, signature=head_signature))
-    else:
-        head.count, head.head_hash, head.signature = seq, digest, head_signature
-    return row
+    entry = {
+        "seq": seq,
+        "kind": kind,
+        "payload": canonical_json(dict(payload)).decode("utf-8"),
+        "prev_hash": prev,
+        "entry_hash": digest,
+        "signature": signer.sign(entry_signing_bytes(digest)),
+    }
+    head = {"count": seq, "head_hash": digest, "signature": signer.sign(head_signing_bytes(kiosk_id, seq, digest))}
+    return entry, head
 
 
 def entries_after(session: Session, seq: int, limit: int) -> Sequence[AuditRow]:
