@@ -96,9 +96,9 @@ _PROBE_POINT = base_mul(Scalar.from_uniform_bytes(bytes(range(64)))).data
 _PROBE_SCALAR = Scalar.from_uniform_bytes(bytes(range(64, 128))).data
 
 
-def probe(kind: str = "var", n: int = 7) -> float:
+def probe(kind: str = "var", n: int = 7, block: int = 1) -> float:
     """Median thread CPU seconds of one libsodium call (through PyNaCl's cffi binding, as election.group makes
-    it), over ``n`` timed calls."""
+    it), over ``n`` timings of ``block`` calls each (blocks keep the timer's own cost out of cheap calls)."""
     out = ffi.new("unsigned char[32]")
     calls: dict[str, Callable[[], int]] = {
         "var": lambda: lib.crypto_scalarmult_ed25519_noclamp(out, _PROBE_SCALAR, _PROBE_POINT),
@@ -109,8 +109,9 @@ def probe(kind: str = "var", n: int = 7) -> float:
     times = []
     for _ in range(n):
         t = time.thread_time()
-        call()
-        times.append(time.thread_time() - t)
+        for _ in range(block):
+            call()
+        times.append((time.thread_time() - t) / block)
     return statistics.median(times)
 
 
@@ -286,7 +287,7 @@ def main() -> None:
     costs: dict[str, list[float]] = {"var": [], "fixed": [], "add": []}
     for _ in range(60):
         for kind, values in costs.items():
-            values.append(probe(kind, 3))  # CPU time, like the mults rows
+            values.append(probe(kind, 3, 1 if kind == "var" else 5))  # CPU time, like the mults rows
     cost = {k: statistics.median(v) * 1e6 for k, v in costs.items()}
 
     peer = run_peer(3 if args.quick else 6, 200 if args.quick else 1000, notes)
