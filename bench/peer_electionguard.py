@@ -13,18 +13,19 @@ import statistics
 import sys
 import time
 
-from electionguard.chaum_pedersen import (
+# electionguard lives only in .venv-peer (Python 3.10), so the type checker of the main venv cannot see it
+from electionguard.chaum_pedersen import (  # type: ignore[import-not-found]
     make_chaum_pedersen,
     make_constant_chaum_pedersen,
     make_disjunctive_chaum_pedersen,
 )
-from electionguard.constants import get_small_prime
-from electionguard.discrete_log import DiscreteLog
-from electionguard.elgamal import elgamal_add, elgamal_encrypt
-from electionguard.group import add_q, div_p, g_pow_p, int_to_q, mult_p, pow_p, rand_q
+from electionguard.constants import get_small_prime  # type: ignore[import-not-found]
+from electionguard.discrete_log import DiscreteLog  # type: ignore[import-not-found]
+from electionguard.elgamal import elgamal_add, elgamal_encrypt  # type: ignore[import-not-found]
+from electionguard.group import add_q, div_p, g_pow_p, int_to_q, mult_p, pow_p, rand_q  # type: ignore[import-not-found]
 
 try:  # the same libsodium probe as bench_ballots, so the peer's work is counted in the same units at the same moment
-    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import ffi as _ffi  # type: ignore[import-not-found]
     from nacl._sodium import lib as _lib
 except ImportError:  # an older .venv-peer without PyNaCl: bench_ballots converts with its own probe instead
     _lib = None
@@ -125,9 +126,12 @@ def main():
         key = mult_p(key, g_pow_p(int_to_q(s)))
     q_hash = rand_q()
     enc, ver, made = [], [], []
-    enc_contest, ver_contest = [[] for _ in SHAPE], [[] for _ in SHAPE]
-    enc_cpu, ver_cpu = [[] for _ in SHAPE], [[] for _ in SHAPE]
-    enc_units, ver_units = [[] for _ in SHAPE], [[] for _ in SHAPE]
+    enc_contest: list[list[float]] = [[] for _ in SHAPE]
+    ver_contest: list[list[float]] = [[] for _ in SHAPE]
+    enc_cpu: list[list[float]] = [[] for _ in SHAPE]
+    ver_cpu: list[list[float]] = [[] for _ in SHAPE]
+    enc_units: list[list[float | None]] = [[] for _ in SHAPE]
+    ver_units: list[list[float | None]] = [[] for _ in SHAPE]
     for i in range(ballots):
         votes = [{i % 15, (i + 3) % 15}, {i % 8}]
         t = time.perf_counter()
