@@ -1,6 +1,7 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
+from kivy.clock import Clock
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty
 from kivy.uix.behaviors import ButtonBehavior
@@ -55,7 +56,7 @@ class BallotScreen(KioskScreen):
             for candidate in rules.candidates_on_ballot(contest):
                 card = self._card(ui, candidate)
                 self._cards[candidate.id] = card
-                card.bind(minimum_height=self._equalise)
+                card.text_column.bind(minimum_height=self._equalise_soon)
                 grid.add_widget(card)
             self._built_for: object = key
         for candidate_id, card in self._cards.items():
@@ -70,11 +71,21 @@ class BallotScreen(KioskScreen):
         last = state.contest_index + 1 >= len(contests)
         ids.next.text = ui.t("kiosk.ballot.review") if last else ui.t("nav.next")
 
+    def _equalise_soon(self, *_args) -> None:
+        if not hasattr(self, "_equalise_trigger"):
+            self._equalise_trigger = Clock.create_trigger(self._equalise, 0)
+        self._equalise_trigger()
+
     def _equalise(self, *_args) -> None:
-        """Every card as tall as the tallest, so the rows line up whatever the names' lengths."""
-        tallest = max((c.minimum_height for c in self._cards.values()), default=0)
-        for card in self._cards.values():
-            card.min_height = max(dp(140), tallest)
+        """Cards in a row as tall as the row's tallest, so rows line up whatever the names' lengths
+        (computed from the text columns once the frame's layout has settled)."""
+        cards = list(self._cards.values())
+        cols = max(1, int(self.ids.grid.cols or 1))
+        for start in range(0, len(cards), cols):
+            row = cards[start : start + cols]
+            height = max(dp(140), max(c.text_column.minimum_height for c in row) + dp(20))
+            for card in row:
+                card.min_height = height
 
     def forget(self) -> None:
         """Clear the last voter's marks (the shell calls this when a session is wiped). The cards themselves
@@ -98,6 +109,7 @@ class BallotScreen(KioskScreen):
         for label in (number, name, mark):
             text.add_widget(label)
         card.labels = (number, name, mark)
+        card.text_column = text
         card.mark = mark
         card.add_widget(photo)
         card.add_widget(text)
