@@ -74,6 +74,19 @@ class DemoWorld:
     deck: Any  # DemoDeck or VirtualDeck
 
 
+def _status_lines(manifest: Manifest, reader: str) -> tuple[str, ...]:
+    """The staff status screen's lines that do not come from the ballot box."""
+    import datetime as dt
+
+    return (
+        f"reader: {reader}",
+        f"clock: {dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}",
+        "central office: not connected (standalone kiosk); sync backlog: see ballots not yet sent",
+        "last sync: never (standalone kiosk)",
+        f"election package (manifest) hash: {manifest.manifest_hash[:16]}...",
+    )
+
+
 def demo_voters(manifest: Manifest, per_wilayat: int = 20) -> dict[str, WilayatCode]:
     """Synthetic civil numbers on the demo roll, interleaved across wilayats."""
     roll: dict[str, WilayatCode] = {}
@@ -96,7 +109,7 @@ def demo_world(
     events = FakeCardEvents(card)
     poll_book = FakePollBook(manifest, roll=dict(roll))
     ballots = FakeBallots(poll_book)
-    staff = FakeStaff()
+    staff = FakeStaff(lambda: _status_lines(manifest, "demo reader (fake card layer)"))
     audit = MemoryAudit()
     deck = DemoDeck(
         events,
@@ -234,7 +247,9 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     poll_book = LocalPollBook(manifest, roll, box)
     real = RealBallots(manifest, context, box, poll_book, bytes(PrivateKey.generate().public_key))  # type: ignore[arg-type]
     ballots = CountingBallots(real, poll_book)
-    staff = BoxStaff(box, lambda staff_id: fingerprints[staff_id])
+    staff = BoxStaff(
+        box, lambda staff_id: fingerprints[staff_id], lambda: _status_lines(manifest, harness.reader_name(0))
+    )
     deck = VirtualDeck(harness, pki, profile, [FakeCardSpec(p.civil_number, pin=DEMO_PIN) for p in people])
     audit = MemoryAudit()
 
