@@ -96,7 +96,6 @@ def walk(widget: Any) -> Iterator[Any]:
 def is_visible(widget: Any) -> bool:
     """Shown to the voter: not hidden, not disabled, on the window, inside every scrolled viewport."""
     from kivy.core.window import Window
-
     from kivy.uix.scrollview import ScrollView
 
     x, y = widget.to_window(*widget.center)
