@@ -6,6 +6,7 @@ python -m central enrol-kiosk   --config ... CERT.pem [CERT.pem ...]
 python -m central issue-token   --config ... --role administrator --subject "console"
 python -m central process-provisional --config ...
 python -m central verify-audit  --config ...
+python -m central vacuum-poll-book --config ...   (after the polls close; also run by the last centre's close)
 python -m central serve         --config ...   (uvicorn; mutual TLS when [server] tls_* are set)
 """
 
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             "issue-token",
             "process-provisional",
             "verify-audit",
+            "vacuum-poll-book",
             "serve",
         ],
     )
@@ -100,6 +102,11 @@ def _run(args: argparse.Namespace, config: CentralConfig, office: Office) -> int
     elif args.command == "verify-audit":
         with office.db.transaction() as s:
             print(f"audit log intact: {audit.verify_chain(s)} entries")
+    elif args.command == "vacuum-poll-book":
+        from central.pollbook import POLL_BOOK_TABLES, vacuum_poll_book
+
+        vacuum_poll_book(office.db.engine)
+        print("rewritten:", ", ".join(POLL_BOOK_TABLES) if office.db.is_postgres else "the database file")
     elif args.command == "serve":
         return serve(office)
     return 0
@@ -121,7 +128,16 @@ def serve(office: Office) -> int:
             "ssl_cert_reqs": ssl.CERT_OPTIONAL,
             "http": TlsH11Protocol,
         }
-    uvicorn.run(create_app(office), host=config.host, port=config.port, log_level="info", **kwargs)  # type: ignore[arg-type]
+    # No access log: one line per request, in order, with the client address, would keep the order of check-ins
+    # and voted marks per kiosk (docs/sync-protocol.md, "Secrecy", point 3).
+    uvicorn.run(
+        create_app(office),
+        host=config.host,
+        port=config.port,
+        log_level="info",
+        access_log=False,
+        **kwargs,  # type: ignore[arg-type]
+    )
     return 0
 
 

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+TURNOUT_BUCKETS = (15, 20, 30, 60)
+"""Allowed turnout bucket widths in minutes: divisors of 60, none finer than 15 minutes."""
+
 
 class ConfigError(ValueError):
     """The configuration file is missing a field or has a wrong value; the message names it."""
@@ -78,8 +81,9 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"policy.{key}: expected a positive integer")
         ints[key] = value
-    if 60 % ints["turnout_bucket_minutes"] != 0:
-        raise ConfigError("policy.turnout_bucket_minutes: must divide 60")
+    if ints["turnout_bucket_minutes"] not in TURNOUT_BUCKETS:
+        # A finer bucket would date each voted mark (a kiosk's chain orders its ballots): see docs/central.md.
+        raise ConfigError("policy.turnout_bucket_minutes: must be 15, 20, 30 or 60 (coarse enough for secrecy)")
     ingest = data.get("ingest", {})
     workers_value = ingest.get("workers", "auto")
     if workers_value == "auto":

@@ -27,6 +27,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA secure_delete=ON")  # freed cells are zeroed: no old lock values left in pages
             cursor.close()
 
         return engine

@@ -2,7 +2,10 @@
 (central/migrations); ``Base.metadata`` is what the migrations are checked against.
 
 Privacy rules visible in the schema:
-- ``voters`` holds a state, never a ballot id, a kiosk after voting, or the time of the voted mark;
+- ``voters`` holds a state, never a ballot id, a kiosk after voting, or the time of the voted mark; the lock
+  (kiosk, token, expiry, the check-in request's key) lives on the voter row only while the lock exists;
+- no per-check-in table: a check-in's answer is not stored (a retry is answered from the live lock), and a
+  spent token is kept only as a keyed hash of (kiosk, token), with no kiosk, voter or time;
 - turnout is kept only as counts per centre, wilayat and coarse time bucket (``turnout_buckets``);
 - ``ballots`` carry nothing that identifies the voter; a provisional envelope's sealed identity is
   erased (set to NULL) as soon as the envelope is decided.
@@ -46,29 +49,20 @@ class Voter(Base):
     lock_kiosk: Mapped[str | None] = mapped_column(String(64))
     lock_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     lock_expires_at: Mapped[dt.datetime | None]
+    lock_request: Mapped[str | None] = mapped_column(String(64))
+    """Keyed hash of (kiosk, idempotency key) of the check-in that took the lock: a retry of it is answered from
+    the lock, the same key for another voter is refused. Cleared with the lock."""
 
 
 class SpentToken(Base):
-    """Check-in tokens already used for a voted mark or release (so a retry gets the same answer). Holds the
-    token's hash and the outcome only: no voter, no time."""
+    """Check-in tokens already used for a voted mark or release (so a retry gets the same answer). The key is a
+    keyed hash of (kiosk, token) (``pollbook.spent_key``): no kiosk id, no token hash joinable elsewhere, no
+    voter, no time. On SQLite the table has no rowid (no insertion counter)."""
 
     __tablename__ = "spent_tokens"
-    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kiosk_id: Mapped[str] = mapped_column(String(64))
+    spent_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     outcome: Mapped[str] = mapped_column(String(16))
-
-
-class CheckinReply(Base):
-    """The answer given to a check-in, by (kiosk, idempotency key): a retry gets the same answer (same token).
-    No civil number: ``request_mac`` is an HMAC of the request under the office's secret envelope key (so a
-    key reused for another voter is detected, and the table cannot be searched by civil number), or NULL when
-    the office has no envelope key."""
-
-    __tablename__ = "checkin_replies"
-    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    request_mac: Mapped[str | None] = mapped_column(String(64))
-    response: Mapped[dict[str, Any]]
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012  (SQLAlchemy's documented way)
 
 
 class TurnoutBucket(Base):
@@ -266,3 +260,4 @@ class KioskAuditEntry(Base):
 
 
 Index("ix_ballots_status", Ballot.status)
+Index("ix_voters_lock_request", Voter.lock_request, unique=True)

@@ -4,6 +4,8 @@ that the API, the CLI and the tests share. Reading files happens here (the edge)
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +61,8 @@ class Office:
             raise ValueError("the election context belongs to another manifest")
         staff_ca = x509.load_pem_x509_certificate(config.staff_ca.read_bytes()) if config.staff_ca else None
         key = _read_envelope_key(config.envelope_private_key) if config.envelope_private_key else None
+        kiosk_ca_path = config.kiosk_ca or (config.tls.kiosk_ca if config.tls else None)
+        kiosk_ca = x509.load_pem_x509_certificate(kiosk_ca_path.read_bytes()) if kiosk_ca_path else None
         return cls(
             config,
             Database(config.database_url),
@@ -69,7 +73,17 @@ class Office:
             staff_ca,
             _read_crl(config.staff_crl, staff_ca) if config.staff_crl else None,
             key,
+            kiosk_ca,
         )
+
+    @property
+    def pollbook_secret(self) -> bytes:
+        """The key of the poll book's keyed hashes (a check-in request on its lock, a spent token): derived from the
+        office's secret envelope key; without one (an office that cannot open provisional envelopes) the hashes
+        are unkeyed, which still names no kiosk and, for a spent token, needs the token to test a kiosk."""
+        if self.envelope_key is None:
+            return b""
+        return hmac.new(self.envelope_key, b"sanduq-central-pollbook-secret:v1", hashlib.sha256).digest()
 
     def close(self) -> None:
         """Stop the verification workers and close the database connections (idempotent)."""

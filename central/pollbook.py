@@ -3,8 +3,13 @@ locks the voter to one kiosk while voting; the voted mark closes the record. One
 centre: each transition is ONE conditional UPDATE (``... WHERE state = ...``), so of two kiosks racing for the
 same voter exactly one sees a changed row; no read-then-write window exists.
 
-What is never stored: which ballot a voter cast, where or exactly when they voted. The voted mark clears the
-kiosk lock and adds 1 to a coarse turnout bucket (centre, wilayat, 15 minutes), the only trace of time.
+What is never stored: which ballot a voter cast, where or exactly when they voted, or the order of check-ins
+at a kiosk (each kiosk's confirmation-code chain publishes its ballots in cast order, so that order must exist
+nowhere else). The lock (kiosk, token, expiry, the check-in request's key) lives on the voter row only while it
+exists; the voted mark clears it and adds 1 to a coarse turnout bucket (centre, wilayat, >= 15 minutes), the
+only trace of time. A spent token is kept as a keyed hash of (kiosk, token) and its outcome, nothing else.
+After the polls close, ``vacuum_poll_book`` rewrites the poll-book tables so that no old row version (lock
+kiosk, token, expiry) survives in the database files.
 """
 
 from __future__ import annotations
@@ -12,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,6 +38,7 @@ class CheckInOutcome(enum.Enum):
     ALREADY_VOTED = "already_voted"
     VOTING_ELSEWHERE = "voting_elsewhere"  # checked in at another kiosk and the lock has not expired
     WRONG_CENTRE = "wrong_centre"  # a non-unified centre that does not serve the voter's wilayat
+    REQUEST_CONFLICT = "request_conflict"  # the request's key holds another voter's live lock (a kiosk fault)
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,19 @@ def import_roll(session: Session, manifest: Manifest, entries: Iterable[RollEntr
     return count
 
 
+def request_key(secret: bytes, kiosk_id: str, idempotency_key: str) -> str:
+    """The key of a check-in request kept on the lock it took (``voters.lock_request``) while the lock lives."""
+    message = f"sanduq-checkin-request:v2:{kiosk_id}:{idempotency_key}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def _held_lock(voter: Voter) -> CheckIn:
+    expires_at = voter.lock_expires_at
+    if expires_at is not None and expires_at.tzinfo is None:  # SQLite keeps no offset; times are stored in UTC
+        expires_at = expires_at.replace(tzinfo=dt.UTC)
+    return CheckIn(CheckInOutcome.OK, voter.wilayat, voter.style_id, voter.lock_token, expires_at)
+
+
 def check_in(
     session: Session,
     manifest: Manifest,
@@ -82,8 +102,20 @@ def check_in(
     kiosk_id: KioskId,
     now: dt.datetime,
     lock_seconds: int,
+    request: str | None = None,
 ) -> CheckIn:
-    """Lock the voter to ``kiosk_id`` if they may vote there now (atomic against every other kiosk)."""
+    """Lock the voter to ``kiosk_id`` if they may vote there now (atomic against every other kiosk).
+
+    Nothing is stored about the check-in beyond the lock itself: ``request`` (``request_key``) is kept on the
+    lock, so a retry of the same request, or a new card insertion at the holding kiosk, gets the same lock
+    (same token), and the same request key for another voter is ``REQUEST_CONFLICT`` while that lock lives.
+    Once the lock ends (voted mark, release, expiry) a retry is answered like a new check-in (``ALREADY_VOTED``
+    after the voted mark). Answers other than OK change nothing and are recomputed on a retry.
+    """
+    if request is not None:
+        holder = session.scalar(select(Voter.civil_number).where(Voter.lock_request == request))
+        if holder is not None and holder != civil_number:
+            return CheckIn(CheckInOutcome.REQUEST_CONFLICT)
     voter = session.get(Voter, civil_number)
     if voter is None:
         return CheckIn(CheckInOutcome.NOT_ON_ROLL)
@@ -93,26 +125,34 @@ def check_in(
     if not manifest.centre_serves(centre, WilayatCode(voter.wilayat)):
         return CheckIn(CheckInOutcome.WRONG_CENTRE, wilayat=voter.wilayat)
     if voter.state is VoterState.CHECKED_IN and voter.lock_kiosk == kiosk_id:
-        # A retried check-in (or a new card insertion) at the kiosk that holds the lock: the same lock.
-        expires_at = voter.lock_expires_at
-        if expires_at is not None and expires_at.tzinfo is None:  # SQLite keeps no offset; times are stored in UTC
-            expires_at = expires_at.replace(tzinfo=dt.UTC)
-        return CheckIn(CheckInOutcome.OK, voter.wilayat, voter.style_id, voter.lock_token, expires_at)
+        return _held_lock(voter)  # a retried check-in (or a new card insertion) at the holding kiosk
     token = secrets.token_hex(16)
     expires = now + dt.timedelta(seconds=lock_seconds)
     result = session.execute(
         update(Voter)
         .where(Voter.civil_number == civil_number, Voter.eligible.is_(True), Voter.state == VoterState.NOT_VOTED)
-        .values(state=VoterState.CHECKED_IN, lock_kiosk=kiosk_id, lock_token=token, lock_expires_at=expires)
+        .values(
+            state=VoterState.CHECKED_IN,
+            lock_kiosk=kiosk_id,
+            lock_token=token,
+            lock_expires_at=expires,
+            lock_request=request,
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount == 1:  # type: ignore[attr-defined]
         return CheckIn(CheckInOutcome.OK, voter.wilayat, voter.style_id, token, expires)
     session.expire(voter)
-    state = session.get_one(Voter, civil_number).state
-    if state is VoterState.VOTED:
+    current = session.get_one(Voter, civil_number)
+    if current.state is VoterState.VOTED:
         return CheckIn(CheckInOutcome.ALREADY_VOTED, wilayat=voter.wilayat)
+    if current.state is VoterState.CHECKED_IN and current.lock_kiosk == kiosk_id:
+        return _held_lock(current)  # the same retry raced in on another connection and took the lock first
     return CheckIn(CheckInOutcome.VOTING_ELSEWHERE, wilayat=voter.wilayat)
+
+
+_NO_LOCK: dict[str, None] = {"lock_kiosk": None, "lock_token": None, "lock_expires_at": None, "lock_request": None}
+"""Every lock column: each UPDATE that ends a lock clears all of them."""
 
 
 def release_expired(session: Session, *, kiosk_id: KioskId, now: dt.datetime) -> int:
@@ -121,7 +161,7 @@ def release_expired(session: Session, *, kiosk_id: KioskId, now: dt.datetime) ->
     result = session.execute(
         update(Voter)
         .where(Voter.lock_kiosk == kiosk_id, Voter.state == VoterState.CHECKED_IN, Voter.lock_expires_at < now)
-        .values(state=VoterState.NOT_VOTED, lock_kiosk=None, lock_token=None, lock_expires_at=None)
+        .values(**_NO_LOCK, state=VoterState.NOT_VOTED)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
@@ -154,30 +194,39 @@ def _count_turnout(session: Session, centre: CentreId, wilayat: str, now: dt.dat
 class TokenOutcome(enum.Enum):
     DONE = "done"  # voted mark recorded, or lock released
     ALREADY_DONE = "already_done"  # a retry of the same request
-    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105  (expired and taken over by another kiosk, or never issued)
-    NOT_YOURS = "not_yours"  # the token belongs to another kiosk
+    UNKNOWN_TOKEN = "unknown_token"  # noqa: S105  (expired and taken over, spent by another kiosk, never issued)
+    NOT_YOURS = "not_yours"  # the token holds another kiosk's live lock
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def spent_key(secret: bytes, kiosk_id: str, token: str) -> str:
+    """A spent token's row key: HMAC of (kiosk, token) under the office's poll-book secret. It answers "did this
+    kiosk already use this token" and nothing else: no kiosk id, and no hash of the token alone to join on."""
+    return hmac.new(secret, f"sanduq-spent-token:v1:{kiosk_id}:{token}".encode(), hashlib.sha256).hexdigest()
 
 
-def _spent(session: Session, token: str, kiosk_id: KioskId, outcome: str) -> None:
-    session.add(SpentToken(token_sha256=_token_hash(token), kiosk_id=kiosk_id, outcome=outcome))
+def _spent(session: Session, secret: bytes, token: str, kiosk_id: KioskId, outcome: str) -> None:
+    session.add(SpentToken(spent_key=spent_key(secret, kiosk_id, token), outcome=outcome))
 
 
-def _explain(session: Session, token: str, kiosk_id: KioskId, outcome: str) -> TokenOutcome:
-    spent = session.get(SpentToken, _token_hash(token))
+def _explain(session: Session, secret: bytes, token: str, kiosk_id: KioskId, outcome: str) -> TokenOutcome:
+    """Why a voted mark or release changed nothing. A live lock of another kiosk is ``NOT_YOURS``; a token
+    another kiosk already spent is ``UNKNOWN_TOKEN`` (the office no longer knows whose it was)."""
+    spent = session.get(SpentToken, spent_key(secret, kiosk_id, token))
     if spent is not None:
-        if spent.kiosk_id != kiosk_id:
-            return TokenOutcome.NOT_YOURS
         return TokenOutcome.ALREADY_DONE if spent.outcome == outcome else TokenOutcome.UNKNOWN_TOKEN
     holder = session.scalar(select(Voter.lock_kiosk).where(Voter.lock_token == token))
     return TokenOutcome.NOT_YOURS if holder is not None else TokenOutcome.UNKNOWN_TOKEN
 
 
 def mark_voted(
-    session: Session, manifest: Manifest, *, token: str, kiosk_id: KioskId, now: dt.datetime, bucket_minutes: int
+    session: Session,
+    manifest: Manifest,
+    *,
+    token: str,
+    kiosk_id: KioskId,
+    now: dt.datetime,
+    bucket_minutes: int,
+    secret: bytes,
 ) -> TokenOutcome:
     """The voter holding ``token`` cast their ballot at ``kiosk_id``: mark voted, count turnout.
 
@@ -186,28 +235,28 @@ def mark_voted(
     result = session.execute(
         update(Voter)
         .where(Voter.lock_token == token, Voter.lock_kiosk == kiosk_id, Voter.state == VoterState.CHECKED_IN)
-        .values(state=VoterState.VOTED, lock_kiosk=None, lock_token=None, lock_expires_at=None)
+        .values(**_NO_LOCK, state=VoterState.VOTED)
         .returning(Voter.wilayat)
     )
     wilayat = result.scalar_one_or_none()
     if wilayat is None:
-        return _explain(session, token, kiosk_id, "voted")
-    _spent(session, token, kiosk_id, "voted")
+        return _explain(session, secret, token, kiosk_id, "voted")
+    _spent(session, secret, token, kiosk_id, "voted")
     _count_turnout(session, manifest.kiosks_by_id[kiosk_id].centre, wilayat, now, bucket_minutes)
     return TokenOutcome.DONE
 
 
-def release(session: Session, *, token: str, kiosk_id: KioskId) -> TokenOutcome:
+def release(session: Session, *, token: str, kiosk_id: KioskId, secret: bytes) -> TokenOutcome:
     """The voter left without casting: free them for another check-in."""
     result = session.execute(
         update(Voter)
         .where(Voter.lock_token == token, Voter.lock_kiosk == kiosk_id, Voter.state == VoterState.CHECKED_IN)
-        .values(state=VoterState.NOT_VOTED, lock_kiosk=None, lock_token=None, lock_expires_at=None)
+        .values(**_NO_LOCK, state=VoterState.NOT_VOTED)
         .returning(Voter.civil_number)
     )
     if result.scalar_one_or_none() is None:
-        return _explain(session, token, kiosk_id, "released")
-    _spent(session, token, kiosk_id, "released")
+        return _explain(session, secret, token, kiosk_id, "released")
+    _spent(session, secret, token, kiosk_id, "released")
     return TokenOutcome.DONE
 
 
@@ -254,3 +303,26 @@ def turnout_buckets(session: Session) -> list[tuple[str, str, dt.datetime, int]]
         select(TurnoutBucket.centre_id, TurnoutBucket.wilayat, TurnoutBucket.bucket_start, TurnoutBucket.count)
     )
     return [(c, w, b if b.tzinfo else b.replace(tzinfo=dt.UTC), n) for c, w, b, n in rows]
+
+
+POLL_BOOK_TABLES = ("voters", "spent_tokens", "turnout_buckets", "provisional_envelopes")
+"""Tables whose old row versions hold a lock (kiosk, token, expiry) or a sealed identity until rewritten."""
+
+
+def vacuum_poll_book(engine: Engine) -> None:
+    """Rewrite the poll-book tables so that no dead row version survives in the database files (run after the
+    polls close: every lock has ended, so the rewritten tables hold no kiosk, token or lock time).
+
+    PostgreSQL keeps the old version of every updated row (the voter's lock: kiosk, token, expiry) until vacuum,
+    and a plain VACUUM only marks that space reusable inside the same file; ``VACUUM FULL`` writes each table
+    into a new file and drops the old one. SQLite: ``VACUUM`` rebuilds the file, then the WAL is checkpointed
+    and truncated. Both run outside a transaction (autocommit). ``VACUUM FULL`` locks each table while it is
+    rewritten (seconds for a national roll): check-ins are over by then.
+    """
+    with engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"VACUUM (FULL, ANALYZE) {', '.join(POLL_BOOK_TABLES)}"))
+        else:
+            conn.execute(text("VACUUM"))
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from central import audit
+from central import audit, pollbook
 from central.adjudication import outstanding
 from central.manual import approved_totals
 from central.models import (
@@ -51,6 +51,8 @@ class ResultsError(ValueError):
 
 
 def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = False) -> None:
+    """Close a centre's polls; when it was the last open centre, rewrite the poll-book tables
+    (``pollbook.vacuum_poll_book``: no old row version with a lock's kiosk, token or time survives)."""
     with office.db.transaction() as s:
         row = s.get(CentreStatus, centre_id)
         if row is None:
@@ -65,6 +67,8 @@ def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = F
             action="centre.closed",
             details={"centre": centre_id, "manual": row.manual},
         )
+    if all_closed(office):
+        pollbook.vacuum_poll_book(office.db.engine)
 
 
 def all_closed(office: Office) -> bool:
@@ -277,8 +281,10 @@ def run_verifier(record_dir: Path) -> tuple[bool, str]:
 
 def compute_results(office: Office, *, actor: str, out: Path | None = None) -> dict[str, Any]:
     """Decrypt, merge manual sheets, publish and verify the record; returns the stored results. Refused while
-    polls are open anywhere or anything awaits the committee (the error lists what)."""
+    polls are open anywhere or anything awaits the committee (the error lists what). The poll-book tables are
+    rewritten first: provisional decisions since the polls closed left old row versions (a sealed identity)."""
     ready_for_counting(office)
+    pollbook.vacuum_poll_book(office.db.engine)
     tally = encrypted_tally(office)
     with office.db.transaction() as s:
         shares = [PartialDecryption.from_dict(r.payload) for r in s.scalars(select(GuardianShare))]

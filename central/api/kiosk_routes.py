@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 
 from fastapi import APIRouter, Request
@@ -16,7 +14,7 @@ from central import pollbook
 from central.api.deps import KioskDep, OfficeDep, same_kiosk
 from central.api.errors import ERRORS, ApiError
 from central.ingest import IngestRefused, ingest_batch, wire_forms
-from central.models import CheckinReply, Kiosk, KioskAuditEntry
+from central.models import Kiosk, KioskAuditEntry
 from central.office import Office
 from central.pollbook import CheckInOutcome, TokenOutcome
 from central.provisional import receive_envelope
@@ -59,50 +57,21 @@ def _kiosk_centre(office: OfficeDep, kiosk_id: str, centre_id: str) -> None:
         raise ApiError(403, ErrorCode.KIOSK_MISMATCH, f"kiosk {kiosk_id!r} does not belong to centre {centre_id!r}")
 
 
-def _request_mac(office: Office, body: CheckinRequest) -> str | None:
-    if office.envelope_key is None:
-        return None
-    message = f"sanduq-checkin-request:v1:{body.kiosk_id}:{body.centre_id}:{body.civil_number}".encode()
-    return hmac.new(office.envelope_key, message, hashlib.sha256).hexdigest()
-
-
-def _replay(s: Session, body: CheckinRequest, mac: str | None) -> CheckinResponse | None:
-    row = s.get(CheckinReply, (body.kiosk_id, body.idempotency_key))
-    if row is None:
-        return None
-    if row.request_mac is not None and mac is not None and not hmac.compare_digest(row.request_mac, mac):
-        raise ApiError(409, ErrorCode.CONFLICT, "idempotency key reused for another check-in")
-    return CheckinResponse.model_validate(row.response)
+_CONFLICT = "idempotency key reused for another voter's check-in"
 
 
 @router.post("/checkins")
 def checkin(body: CheckinRequest, peer: KioskDep, office: OfficeDep) -> CheckinResponse:
-    """Idempotent by (kiosk, idempotency_key): the stored answer is returned again for a retry."""
+    """Idempotent by (kiosk, idempotency_key) while the lock lives: a retry gets the same lock (same token). No
+    answer is stored (the order of check-ins at a kiosk must exist nowhere at the office): once the lock has
+    ended, a retry is answered as a new check-in ("already voted" after the voted mark)."""
     same_kiosk(peer, body.kiosk_id)
     _kiosk_centre(office, body.kiosk_id, body.centre_id)
-    mac = _request_mac(office, body)
     try:
         with office.db.transaction() as s:
-            stored = _replay(s, body, mac)
-            if stored is not None:
-                return stored
-            answer = _check_in(s, office, body)
-            s.add(
-                CheckinReply(
-                    kiosk_id=body.kiosk_id,
-                    idempotency_key=body.idempotency_key,
-                    request_mac=mac,
-                    response=answer.model_dump(mode="json"),
-                )
-            )
-            s.flush()
-    except IntegrityError:  # the same retry raced in on another connection: its answer stands
-        with office.db.transaction() as s:
-            stored = _replay(s, body, mac)
-        if stored is None:
-            raise
-        return stored
-    return answer
+            return _check_in(s, office, body)
+    except IntegrityError:  # the same key took another voter's lock on another connection at the same moment
+        raise ApiError(409, ErrorCode.CONFLICT, _CONFLICT) from None
 
 
 def _check_in(s: Session, office: Office, body: CheckinRequest) -> CheckinResponse:
@@ -113,7 +82,10 @@ def _check_in(s: Session, office: Office, body: CheckinRequest) -> CheckinRespon
         kiosk_id=KioskId(body.kiosk_id),
         now=office.clock(),
         lock_seconds=office.config.checkin_lock_seconds,
+        request=pollbook.request_key(office.pollbook_secret, body.kiosk_id, body.idempotency_key),
     )
+    if result.outcome is CheckInOutcome.REQUEST_CONFLICT:
+        raise ApiError(409, ErrorCode.CONFLICT, _CONFLICT)
     if result.outcome is CheckInOutcome.OK:
         return CheckinResponse(
             status=CheckinStatus.ELIGIBLE,
@@ -141,6 +113,7 @@ def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> Vot
             kiosk_id=KioskId(peer),
             now=office.clock(),
             bucket_minutes=office.config.turnout_bucket_minutes,
+            secret=office.pollbook_secret,
         )
     if outcome is TokenOutcome.DONE:
         return VotedMarkAck(status=VotedMarkStatus.RECORDED)
@@ -153,7 +126,7 @@ def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> Vot
 def release(token: str, body: CheckinRelease, peer: KioskDep, office: OfficeDep) -> ReleaseAck:
     same_kiosk(peer, body.kiosk_id)
     with office.db.transaction() as s:
-        outcome = pollbook.release(s, token=token, kiosk_id=KioskId(peer))
+        outcome = pollbook.release(s, token=token, kiosk_id=KioskId(peer), secret=office.pollbook_secret)
     if outcome in (TokenOutcome.DONE, TokenOutcome.ALREADY_DONE):
         return ReleaseAck(released=outcome is TokenOutcome.DONE)
     if outcome is TokenOutcome.UNKNOWN_TOKEN:

@@ -79,22 +79,40 @@ def test_lock_is_held_until_voted_or_released(kiosks: dict[str, SimKiosk]) -> No
     assert b.checkin("12000003").json()["status"] == "eligible"
 
 
-def test_a_retried_check_in_gets_the_same_answer(kiosks: dict[str, SimKiosk], office: Office) -> None:
-    """Keyed by (kiosk, idempotency key): the stored answer comes back, even after the voter has voted."""
+def test_a_retried_check_in_gets_the_same_lock_while_it_lives(kiosks: dict[str, SimKiosk], office: Office) -> None:
+    """Keyed by (kiosk, idempotency key) on the live lock: a lost answer comes back with the same token; once the
+    voted mark has arrived nothing of the check-in is left, and a retry is told "already voted"."""
     a, b = kiosks[MU01], kiosks[UNIFIED]
     key = "a" * 32
     first = a.checkin("11000005", key).json()
     assert first["status"] == "eligible"
-    assert a.voted(first["checkin_token"]).json()["status"] == "recorded"
-    assert a.checkin("11000005", key).json() == first  # the lost answer, again: same token
-    assert a.checkin("11000005").json()["status"] == "already_voted"  # a new card insertion
-    # The same key from another kiosk is another request.
-    assert b.checkin("11000005", key).json()["status"] == "already_voted"
-    # The same key for another voter is a kiosk fault, refused.
+    assert a.checkin("11000005", key).json() == first  # the lost answer, again: same token, same expiry
+    # The same key for another voter while that lock lives is a kiosk fault, refused, and takes no lock.
     r = a.checkin("11000006", key)
     assert r.status_code == 409 and r.json()["error"] == "conflict"
+    # The same key from another kiosk is another request.
+    assert b.checkin("11000005", key).json()["status"] == "locked_elsewhere"
+    assert a.voted(first["checkin_token"]).json()["status"] == "recorded"
+    assert a.voted(first["checkin_token"]).json()["status"] == "already_recorded"  # a lost acknowledgement
+    assert a.checkin("11000005", key).json()["status"] == "already_voted"  # the retry after the voted mark
+    assert a.checkin("11000005").json()["status"] == "already_voted"  # a new card insertion
     with office.db.transaction() as s:
         assert s.get_one(Voter, "11000006").state is VoterState.NOT_VOTED
+        v = s.get_one(Voter, "11000005")
+        assert (v.lock_kiosk, v.lock_token, v.lock_expires_at, v.lock_request) == (None, None, None, None)
+    # The key is free again once the lock has ended (kiosks use a fresh key per check-in anyway).
+    assert a.checkin("11000006", key).json()["status"] == "eligible"
+
+
+def test_a_spent_token_is_known_only_to_the_kiosk_that_spent_it(kiosks: dict[str, SimKiosk]) -> None:
+    a, b = kiosks[MU01], kiosks[UNIFIED]
+    token = a.checkin("11000007").json()["checkin_token"]
+    release = {"kiosk_id": a.kiosk_id, "reason": "voter_left"}
+    assert a.post(f"/v1/checkins/{token}/release", release).json()["released"] is True
+    assert a.post(f"/v1/checkins/{token}/release", release).json()["released"] is False  # retried: harmless
+    assert a.voted(token).status_code == 404  # released, then a voted mark: refused
+    r = b.voted(token)  # another kiosk: the office no longer knows whose the token was
+    assert r.status_code == 404 and r.json()["error"] == "unknown_token"
 
 
 def test_concurrent_double_vote_from_two_centres_counts_one_ballot(kiosks: dict[str, SimKiosk], office: Office) -> None:
