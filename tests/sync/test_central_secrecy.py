@@ -119,12 +119,6 @@ def test_voter_rows_keep_no_kiosk_token_or_time_once_the_lock_ends(run: Run) -> 
     assert {c.name for c in Voter.__table__.columns} >= {"lock_kiosk", "lock_token", "lock_expires_at"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="central/: table checkin_replies (central/models.py CheckinReply, central/api/kiosk_routes.py checkin) "
-    "keeps kiosk_id per check-in forever, with request_mac = HMAC(office key, kiosk:centre:civil number) and the "
-    "reply's checkin_token; table spent_tokens (central/pollbook.py _spent) keeps kiosk_id per voted/released token",
-)
 def test_no_poll_book_record_names_the_kiosk_after_the_lock(run: Run) -> None:
     found = sorted(
         f"{name}.{column}"
@@ -136,11 +130,6 @@ def test_no_poll_book_record_names_the_kiosk_after_the_lock(run: Run) -> None:
     assert not found, f"poll-book records naming kiosk {KIOSK_ID} after every lock ended: {sorted(set(found))}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="central/: checkin_replies.response (JSON) keeps lock_expires_at = check-in time + "
-    "policy.checkin_lock_seconds, to the microsecond, per (kiosk, idempotency key)",
-)
 def test_no_poll_book_record_keeps_a_precise_time(run: Run) -> None:
     bucket = load_config(run.office.config_path).turnout_bucket_minutes
 
@@ -161,11 +150,6 @@ def test_no_poll_book_record_keeps_a_precise_time(run: Run) -> None:
     assert not found, f"poll-book columns holding times finer than the {bucket}-minute turnout bucket: {found}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="central/__main__.py serve(): uvicorn.run(..., log_level='info') leaves uvicorn's access log on, "
-    'one line per request with the client address: "POST /v1/checkins", "/v1/checkins/<token>/voted", in order',
-)
 def test_the_office_logs_no_check_in_request_with_its_client(run: Run) -> None:
     lines = [line for line in run.log.splitlines() if "/v1/checkins" in line]
     assert not lines, f"{len(lines)} request-log lines name the check-in path, e.g. {lines[:2]}"
