@@ -15,7 +15,8 @@ TONES = ["text", "muted", "warning", "selected", "button", "primary"]
 
 class KLabel(Label):
     tone = OptionProperty("text", options=TONES)
-    align = OptionProperty("start", options=["start", "center", "end"])
+    align = OptionProperty("start", options=["start", "center", "end", "left"])
+    """Reading-direction relative ("start", "end"), or "left" for technical text that is always LTR."""
     scale = NumericProperty(1.0)
     fixed_px = NumericProperty(0)
 
