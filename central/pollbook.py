@@ -310,19 +310,27 @@ POLL_BOOK_TABLES = ("voters", "spent_tokens", "turnout_buckets", "provisional_en
 
 
 def vacuum_poll_book(engine: Engine) -> None:
-    """Rewrite the poll-book tables so that no dead row version survives in the database files (run after the
-    polls close: every lock has ended, so the rewritten tables hold no kiosk, token or lock time).
+    """Rewrite the poll-book tables so that no dead row version survives in the database files, and no row's
+    place in the file tells when it was last updated (run after the polls close: every lock has ended, so the
+    rewritten tables hold no kiosk, token or lock time).
 
     PostgreSQL keeps the old version of every updated row (the voter's lock: kiosk, token, expiry) until vacuum,
-    and a plain VACUUM only marks that space reusable inside the same file; ``VACUUM FULL`` writes each table
-    into a new file and drops the old one. SQLite: ``VACUUM`` rebuilds the file, then the WAL is checkpointed
-    and truncated. Both run outside a transaction (autocommit). ``VACUUM FULL`` locks each table while it is
+    a plain VACUUM only marks that space reusable inside the same file, and an updated row's new version lands
+    where there is room (so the voters' physical order follows the order of voted marks, and ``VACUUM FULL``
+    would copy that order). ``CLUSTER ... USING`` the primary key writes each table into a new file in key
+    order (civil number; a spent token's hash) and drops the old file; then ``ANALYZE``. SQLite: ``VACUUM``
+    rebuilds the file (rowids are kept: ``voters`` in roll order, ``spent_tokens`` has none), then the WAL is
+    checkpointed and truncated. Both run outside a transaction (autocommit) and lock each table while it is
     rewritten (seconds for a national roll): check-ins are over by then.
     """
     with engine.connect() as raw:
         conn = raw.execution_options(isolation_level="AUTOCOMMIT")
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"VACUUM (FULL, ANALYZE) {', '.join(POLL_BOOK_TABLES)}"))
+            for table in POLL_BOOK_TABLES:
+                primary = "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = :t ::regclass"
+                pkey = conn.scalar(text(primary + " AND indisprimary"), {"t": table})
+                conn.execute(text(f'CLUSTER "{table}" USING "{pkey}"'))
+            conn.execute(text(f"ANALYZE {', '.join(POLL_BOOK_TABLES)}"))
         else:
             conn.execute(text("VACUUM"))
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

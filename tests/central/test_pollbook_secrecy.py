@@ -50,13 +50,14 @@ def enrol_all(office: Office, election: Election) -> dict[str, SimKiosk]:
 
 
 def voting_day(kiosk: SimKiosk, civils: list[str]) -> list[str]:
-    """Each voter checks in; all but the last vote, the last leaves (release). Returns the tokens."""
+    """Each voter checks in; all but the last vote (voted marks in reverse order), the last leaves (release).
+    Returns the tokens."""
     tokens = []
     for civil in civils:
         answer = kiosk.checkin(civil).json()
         assert answer["status"] == "eligible", answer
         tokens.append(answer["checkin_token"])
-    for token in tokens[:-1]:
+    for token in reversed(tokens[:-1]):
         assert kiosk.voted(token).json()["status"] == "recorded"
     release = {"kiosk_id": kiosk.kiosk_id, "reason": "voter_left"}
     assert kiosk.post(f"/v1/checkins/{tokens[-1]}/release", release).json()["released"] is True
@@ -174,12 +175,19 @@ def test_nothing_of_a_check_in_outlives_its_lock_nor_the_close_of_the_polls(
     # Until the polls close, PostgreSQL still holds the old row versions (the locks) in the table's file...
     before = relation_bytes(office, "voters")
     assert KIOSK.encode() in before and tokens[0].encode() in before
+    # ... and the voters' physical order follows the voted marks (an updated row moves where there is room).
+    physical = "SELECT civil_number FROM voters ORDER BY ctid"
+    with office.db.transaction() as s:
+        assert list(s.scalars(text(physical))) != sorted(s.scalars(select(Voter.civil_number)))
     close_all(office)
-    # ... and after the last centre closes, the poll-book tables were rewritten: none is left.
+    # After the last centre closes, the poll-book tables were rewritten: no old version is left, and the voters
+    # are in civil-number order.
     for table in pollbook.POLL_BOOK_TABLES:
         after = relation_bytes(office, table)
         assert KIOSK.encode() not in after, table
         assert not any(t.encode() in after for t in tokens), table
+    with office.db.transaction() as s:
+        assert list(s.scalars(text(physical))) == sorted(s.scalars(select(Voter.civil_number)))
 
 
 # ---- SQLite (the demo's embedded database) -----------------------------------------------------------------
