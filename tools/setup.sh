@@ -42,8 +42,9 @@ stamp=.venv/.installed-$(sha256sum requirements.lock | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   echo "setup: creating .venv from requirements.lock"
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-  .venv/bin/pip install -q --upgrade pip wheel setuptools
-  .venv/bin/pip install -q -r requirements.lock
+  # (pip's notes about unused local index locations of this machine's pip config are noise here)
+  .venv/bin/pip install -q --upgrade pip wheel setuptools 2> >(grep -v "^WARNING: Location" >&2)
+  .venv/bin/pip install -q -r requirements.lock 2> >(grep -v "^WARNING: Location" >&2)
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
