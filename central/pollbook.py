@@ -309,6 +309,12 @@ POLL_BOOK_TABLES = ("voters", "spent_tokens", "turnout_buckets", "provisional_en
 """Tables whose old row versions hold a lock (kiosk, token, expiry) or a sealed identity until rewritten."""
 
 
+_FIRST_KEY_COLUMN = (
+    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+    "WHERE i.indrelid = :t ::regclass AND i.indisprimary"
+)
+
+
 def vacuum_poll_book(engine: Engine) -> None:
     """Rewrite the poll-book tables so that no dead row version survives in the database files, and no row's
     place in the file tells when it was last updated (run after the polls close: every lock has ended, so the
@@ -317,8 +323,10 @@ def vacuum_poll_book(engine: Engine) -> None:
     PostgreSQL keeps the old version of every updated row (the voter's lock: kiosk, token, expiry) until vacuum,
     a plain VACUUM only marks that space reusable inside the same file, and an updated row's new version lands
     where there is room (so the voters' physical order follows the order of voted marks, and ``VACUUM FULL``
-    would copy that order). ``CLUSTER ... USING`` the primary key writes each table into a new file in key
-    order (civil number; a spent token's hash) and drops the old file; then ``ANALYZE``. SQLite: ``VACUUM``
+    would copy that order); each row also keeps the id of the transaction that wrote it (``xmin``: the voted
+    marks' arrival order, shared by a voter row and its spent token). So each table is first rewritten by one
+    UPDATE of every row (one ``xmin`` per table), then ``CLUSTER ... USING`` the primary key writes it into a new
+    file in key order (civil number; a spent token's hash) and drops the old file; then ``ANALYZE``. SQLite: ``VACUUM``
     rebuilds the file (rowids are kept: ``voters`` in roll order, ``spent_tokens`` has none), then the WAL is
     checkpointed and truncated. Both run outside a transaction (autocommit) and lock each table while it is
     rewritten (seconds for a national roll): check-ins are over by then.
@@ -329,6 +337,10 @@ def vacuum_poll_book(engine: Engine) -> None:
             for table in POLL_BOOK_TABLES:
                 primary = "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = :t ::regclass"
                 pkey = conn.scalar(text(primary + " AND indisprimary"), {"t": table})
+                column = conn.scalar(text(_FIRST_KEY_COLUMN), {"t": table})
+                # One statement rewrites every row: all get the same xmin (the voted marks' order is gone from it,
+                # and no voter row shares its transaction with a spent token or an envelope any more).
+                conn.execute(text(f'UPDATE "{table}" SET "{column}" = "{column}"'))  # noqa: S608  (names from the catalogue)
                 conn.execute(text(f'CLUSTER "{table}" USING "{pkey}"'))
             conn.execute(text(f"ANALYZE {', '.join(POLL_BOOK_TABLES)}"))
         else:

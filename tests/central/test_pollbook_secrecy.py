@@ -176,18 +176,22 @@ def test_nothing_of_a_check_in_outlives_its_lock_nor_the_close_of_the_polls(
     before = relation_bytes(office, "voters")
     assert KIOSK.encode() in before and tokens[0].encode() in before
     # ... and the voters' physical order follows the voted marks (an updated row moves where there is room).
+    # So does the transaction id stamped on each row (xmin), one per voted mark.
     physical = "SELECT civil_number FROM voters ORDER BY ctid"
+    stamps = "SELECT count(DISTINCT xmin::text) FROM voters"
     with office.db.transaction() as s:
         assert list(s.scalars(text(physical))) != sorted(s.scalars(select(Voter.civil_number)))
+        assert s.scalar(text(stamps)) > len(civils)
     close_all(office)
     # After the last centre closes, the poll-book tables were rewritten: no old version is left, and the voters
-    # are in civil-number order.
+    # are in civil-number order, all stamped by one transaction.
     for table in pollbook.POLL_BOOK_TABLES:
         after = relation_bytes(office, table)
         assert KIOSK.encode() not in after, table
         assert not any(t.encode() in after for t in tokens), table
     with office.db.transaction() as s:
         assert list(s.scalars(text(physical))) == sorted(s.scalars(select(Voter.civil_number)))
+        assert s.scalar(text(stamps)) == 1
 
 
 # ---- SQLite (the demo's embedded database) -----------------------------------------------------------------
