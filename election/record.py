@@ -7,7 +7,9 @@ Layout (documented in docs/election-record.md)::
     guardians/guardian-<i>.json         each guardian's commitments and Schnorr proofs
     ballots/cast/<ballot id>.json       {"kiosk", "confirmation_code", "ballot"}
     ballots/challenged/<ballot id>.json {"kiosk", "confirmation_code", "challenged": {"ballot", "seed"}}
-    kiosk_chains/<kiosk id>.json        {"kiosk", "entries": [{"ballot_id", "code", "status"}]} in kiosk order
+    kiosk_chains/<kiosk id>.json        {"kiosk", "entries": [{"ballot_id", "code", "status"}]} in kiosk order;
+                                        a withheld link (in the chain, not counted) is {"status": "withheld",
+                                        "ballot_id", "code", "previous_code", "ballot_hash", "reason"}
     tally/encrypted_tally.json          aggregate ciphertexts and ballot counts
     tally/shares/guardian-<i>.json      guardian i's decryption share with proofs
     tally/shares/guardian-<m>-by-<i>.json  guardian i's compensating share for missing guardian m
@@ -20,6 +22,7 @@ types' strict ``from_dict``.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from dataclasses import dataclass
@@ -29,9 +32,10 @@ from typing import Any, Final
 from election.ballot import EncryptedBallot
 from election.canonical import canonical_json
 from election.challenge import ChallengedBallot
-from election.confirmation import ConfirmationCode
+from election.confirmation import CODE_BYTES, ConfirmationCode, confirmation_code
 from election.context import ElectionContext
 from election.decryption import PartialDecryption, PlaintextTally
+from election.group import hash_bytes
 from election.keyceremony import GuardianRecord
 from election.manifest import Manifest
 from election.tally import EncryptedTally
@@ -39,11 +43,95 @@ from election.tally import EncryptedTally
 RECORD_FORMAT_VERSION: Final = 1
 SAFE_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
-ChainEntry = tuple[EncryptedBallot, ConfirmationCode, ChallengedBallot | None]
-
 
 class RecordError(ValueError):
     """The record cannot be written or read (unsafe id, missing or malformed file)."""
+
+
+class WithheldReason(enum.Enum):
+    """Why a link of a kiosk's chain is published without its ballot (a category, never free text: a committee's
+    wording may name a voter)."""
+
+    #: a provisional ballot the committee did not count (the voter had voted elsewhere, ...) or that failed its check
+    PROVISIONAL_NOT_COUNTED = "provisional-not-counted"
+    #: a ballot flagged at ingest that the committee decided not to count
+    FLAGGED_NOT_COUNTED = "flagged-not-counted"
+    #: a ballot the office refused at ingest (a proof failure, a malformed ballot) whose chain link is intact
+    REFUSED_AT_INGEST = "refused-at-ingest"
+
+
+def _code_bytes(value: Any, what: str) -> bytes:
+    if not isinstance(value, str) or len(value) != 2 * CODE_BYTES or value != value.lower():
+        raise RecordError(f"{what}: expected {2 * CODE_BYTES} lower-case hex digits")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise RecordError(f"{what}: expected {2 * CODE_BYTES} lower-case hex digits") from None
+
+
+@dataclass(frozen=True)
+class WithheldEntry:
+    """A link of a kiosk's confirmation-code chain whose ballot is NOT counted and NOT published (no ciphertext,
+    proof or style): only what re-computes the link, ``code = H("confirmation"; previous_code, kiosk,
+    ballot_hash)``, and why it is withheld. A voter holding ``code`` finds their ballot listed as withheld."""
+
+    ballot_id: str
+    code: bytes
+    previous_code: bytes
+    ballot_hash: bytes  # SHA-256 of the encrypted ballot's canonical JSON: what the code commits to
+    reason: WithheldReason
+
+    def __post_init__(self) -> None:
+        if not SAFE_ID.fullmatch(self.ballot_id):
+            raise RecordError(f"withheld ballot id {self.ballot_id!r} is not a valid ballot id")
+        for name in ("code", "previous_code", "ballot_hash"):
+            if len(getattr(self, name)) != CODE_BYTES:
+                raise RecordError(f"withheld {self.ballot_id}: {name} must be {CODE_BYTES} bytes")
+
+    @classmethod
+    def of(cls, previous_code: bytes, kiosk_id: str, ballot: EncryptedBallot, reason: WithheldReason) -> WithheldEntry:
+        """The entry for ``ballot`` chained after ``previous_code`` at ``kiosk_id`` (its code computed here)."""
+        code = confirmation_code(previous_code, kiosk_id, ballot)
+        return cls(ballot.ballot_id, code.digest, previous_code, ballot.ballot_hash, reason)
+
+    def link_holds(self, kiosk_id: str) -> bool:
+        """Whether ``code`` is the confirmation code of ``ballot_hash`` after ``previous_code`` at ``kiosk_id``."""
+        return hash_bytes("confirmation", self.previous_code, kiosk_id, self.ballot_hash)[:CODE_BYTES] == self.code
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "status": "withheld",
+            "ballot_id": self.ballot_id,
+            "code": self.code.hex(),
+            "previous_code": self.previous_code.hex(),
+            "ballot_hash": self.ballot_hash.hex(),
+            "reason": self.reason.value,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WithheldEntry:
+        keys = {"status", "ballot_id", "code", "previous_code", "ballot_hash", "reason"}
+        if not isinstance(data, dict) or set(data) != keys or data["status"] != "withheld":
+            raise RecordError(f"withheld entry: expected exactly {sorted(keys)} with status 'withheld'")
+        if not isinstance(data["ballot_id"], str):
+            raise RecordError("withheld entry: ballot_id must be a string")
+        try:
+            reason = WithheldReason(data["reason"])
+        except ValueError:
+            raise RecordError(f"withheld entry: unknown reason {data['reason']!r}") from None
+        what = f"withheld {data['ballot_id']}"
+        return cls(
+            data["ballot_id"],
+            _code_bytes(data["code"], f"{what}: code"),
+            _code_bytes(data["previous_code"], f"{what}: previous_code"),
+            _code_bytes(data["ballot_hash"], f"{what}: ballot_hash"),
+            reason,
+        )
+
+
+#: one link of a kiosk's chain: a cast ballot (challenged is None), a challenged ballot with its seed, or a
+#: withheld link (in the chain, not counted, no ballot content)
+ChainEntry = tuple[EncryptedBallot, ConfirmationCode, ChallengedBallot | None] | WithheldEntry
 
 
 @dataclass(frozen=True)
@@ -51,7 +139,8 @@ class ElectionRecord:
     manifest: Manifest
     context: ElectionContext
     guardians: tuple[GuardianRecord, ...]
-    #: kiosk id -> its ballots in the order the kiosk encrypted them (challenged ones carry their seed)
+    #: kiosk id -> its ballots in the order the kiosk encrypted them (challenged ones carry their seed; links
+    #: whose ballot is not counted are ``WithheldEntry``)
     chains: dict[str, tuple[ChainEntry, ...]]
     tally: EncryptedTally
     shares: tuple[PartialDecryption, ...]
@@ -70,7 +159,7 @@ def _write(path: Path, value: Any) -> None:
 
 
 def _safe(identifier: str) -> str:
-    if not SAFE_ID.match(identifier):
+    if not SAFE_ID.fullmatch(identifier):
         raise RecordError(f"{identifier!r} cannot be used as a file name in the record")
     return identifier
 
@@ -79,13 +168,22 @@ def write_record(out: Path, record: ElectionRecord) -> None:
     """Write ``record`` under ``out`` (which must not exist yet, so no stale file survives)."""
     if out.exists() and any(out.iterdir()):
         raise RecordError(f"{out} exists and is not empty")
+    every = [e for es in record.chains.values() for e in es]
+    published = {e[0].ballot_id for e in every if not isinstance(e, WithheldEntry)}
+    both = sorted(e.ballot_id for e in every if isinstance(e, WithheldEntry) and e.ballot_id in published)
+    if both:
+        raise RecordError(f"{both[0]} is both withheld and published: a withheld ballot is never counted")
     _write(out / "manifest.json", record.manifest.to_dict())
     _write(out / "context.json", record.context.to_dict())
     for guardian in record.guardians:
         _write(out / "guardians" / f"guardian-{guardian.sequence}.json", guardian.to_dict())
     for kiosk, entries in record.chains.items():
-        chain = []
-        for ballot, code, challenged in entries:
+        chain: list[dict[str, str]] = []
+        for entry in entries:
+            if isinstance(entry, WithheldEntry):
+                chain.append(entry.to_dict())
+                continue
+            ballot, code, challenged = entry
             name = _safe(ballot.ballot_id) + ".json"
             status = "cast" if challenged is None else "challenged"
             chain.append({"ballot_id": ballot.ballot_id, "code": code.hex(), "status": status})

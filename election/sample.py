@@ -126,13 +126,24 @@ class KioskEntry:
     ballot: EncryptedBallot
     code: ConfirmationCode
     challenged: ChallengedBallot | None
+    withheld: bool = False
 
 
 def build_sample_record(
-    out: Path, manifest: Manifest, *, ballots: int, challenged: int, random_bytes: RandomBytes, n: int = 5, k: int = 3
+    out: Path,
+    manifest: Manifest,
+    *,
+    ballots: int,
+    challenged: int,
+    random_bytes: RandomBytes,
+    n: int = 5,
+    k: int = 3,
+    withheld: int = 0,
 ) -> str:
-    """Run a whole small election and write its record to ``out``; returns a one-line summary."""
-    from election.record import ElectionRecord, write_record
+    """Run a whole small election and write its record to ``out``; returns a one-line summary. ``withheld``
+    ballots (provisional ballots the committee did not count) are chained in the middle of kiosk chains and
+    published as withheld entries: not tallied, not in the poll-book counts."""
+    from election.record import ChainEntry, ElectionRecord, WithheldEntry, WithheldReason, write_record
 
     context, records, guardians = run_key_ceremony(manifest.manifest_hash, n, k, random_bytes)
     kiosks = [kiosk.id for kiosk in manifest.kiosks]
@@ -141,9 +152,9 @@ def build_sample_record(
     previous = {kid: genesis_code(context.base_hash, kid) for kid in kiosks}
     accumulator = TallyAccumulator(context, manifest)
     pollbook: dict[str, int] = dict.fromkeys(styles, 0)
-    total = ballots + challenged
+    total = ballots + challenged + withheld
     challenge_every = max(1, total // max(1, challenged)) if challenged else 0
-    made_challenges = 0
+    made_challenges = made_withheld = 0
     for number in range(total):
         kid = kiosks[number % len(kiosks)]
         style = styles[random_bytes(1)[0] % len(styles)]
@@ -162,18 +173,31 @@ def build_sample_record(
             made_challenges += 1
             accumulator.mark_challenged(ballot.ballot_id)
             chains[kid].append(KioskEntry(ballot, code, challenge_ballot(ballot, seed)))
+        elif made_withheld < withheld and number >= (made_withheld + 1) * total // (withheld + 1):
+            made_withheld += 1
+            chains[kid].append(KioskEntry(ballot, code, None, withheld=True))
         else:
             accumulator.add(ballot)
             pollbook[style] += 1
             chains[kid].append(KioskEntry(ballot, code, None))
     tally = accumulator.result()
+
+    def entry(kid: str, e: KioskEntry, previous: bytes) -> ChainEntry:
+        if e.withheld:
+            return WithheldEntry.of(previous, kid, e.ballot, WithheldReason.PROVISIONAL_NOT_COUNTED)
+        return (e.ballot, e.code, e.challenged)
+
+    record_chains: dict[str, tuple[ChainEntry, ...]] = {}
+    for kiosk_id, entries in chains.items():
+        links = [genesis_code(context.base_hash, kiosk_id)] + [e.code.digest for e in entries]
+        record_chains[kiosk_id] = tuple(entry(kiosk_id, e, links[i]) for i, e in enumerate(entries))
     present = [1, 3, 5] if n == 5 else list(range(1, k + 1))
     result, shares = decrypt_with(context, manifest, tally, guardians, present, random_bytes)
     record = ElectionRecord(
         manifest=manifest,
         context=context,
         guardians=tuple(records),
-        chains={kid: tuple((e.ballot, e.code, e.challenged) for e in entries) for kid, entries in chains.items()},
+        chains=record_chains,
         tally=tally,
         shares=tuple(shares),
         result=result,
@@ -181,6 +205,6 @@ def build_sample_record(
     )
     write_record(out, record)
     return (
-        f"wrote {out}: {accumulator.cast_count} cast, {made_challenges} challenged ballots, "
+        f"wrote {out}: {accumulator.cast_count} cast, {made_challenges} challenged, {made_withheld} withheld ballots, "
         f"decrypted by guardians {present} of {n}"
     )

@@ -1,11 +1,12 @@
 """Build a small, complete election record for demonstrations and the verifier's tests.
 
-    .venv/bin/python -m tools.sample_record out/sample-record [--ballots 300] [--seed 1]
+    .venv/bin/python -m tools.sample_record out/sample-record [--ballots 300] [--withheld 1] [--seed 1]
 
 Uses the SMALL demo election (``tools.demo_election``) when it is available and ``--manifest test`` is not
 given; otherwise a fixed three-wilayat test manifest defined here (one two-seat contest, one withdrawn
 candidate). Runs a 3-of-5 key ceremony, casts ballots from several kiosks with chained confirmation codes,
-challenges some, tallies, decrypts with guardians 1, 3 and 5 (2 and 4 are compensated) and writes the record.
+challenges some, withholds one (a provisional ballot the committee did not count: a `withheld` chain entry, not
+tallied), tallies, decrypts with guardians 1, 3 and 5 (2 and 4 are compensated) and writes the record.
 All randomness comes from a seeded generator: TEST MATERIAL, never for a real election.
 """
 
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--ballots", type=int, default=300)
     parser.add_argument("--challenged", type=int, default=6)
+    parser.add_argument("--withheld", type=int, default=1, help="provisional ballots the committee did not count")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--manifest", choices=["demo", "test"], default="demo")
     args = parser.parse_args(argv)
@@ -107,7 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     from election.sample import build_sample_record
 
     summary = build_sample_record(
-        args.out, manifest, ballots=args.ballots, challenged=args.challenged, random_bytes=SeededRandom(args.seed)
+        args.out,
+        manifest,
+        ballots=args.ballots,
+        challenged=args.challenged,
+        withheld=args.withheld,
+        random_bytes=SeededRandom(args.seed),
     )
     print(summary)
     return 0

@@ -30,6 +30,9 @@ from election.verify.primitives import (
 Progress = Callable[[int, int], None]
 BLANK = "#blank"
 GROUP_NAME = "ed25519-prime-order-subgroup/libsodium"
+#: why a chain link is published without its ballot (docs/election-record.md); the verifier's own copy
+WITHHELD_REASONS = ("provisional-not-counted", "flagged-not-counted", "refused-at-ingest")
+WITHHELD_KEYS = ["status", "ballot_id", "code", "previous_code", "ballot_hash", "reason"]
 
 
 def load(path: Path) -> Any:
@@ -55,6 +58,7 @@ class State:
     challenged_codes: dict[str, str] = field(default_factory=dict)
     challenged_kiosk: dict[str, str] = field(default_factory=dict)
     cast_kiosk: dict[str, str] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)  # id -> reason: in a chain, never counted
     tally: dict[str, dict[str, tuple[GroupElement, GroupElement]]] = field(default_factory=dict)
     combined: dict[tuple[str, str], GroupElement] = field(default_factory=dict)
 
@@ -232,6 +236,34 @@ def check_challenged_ballots(s: State, progress: Progress) -> str:
     return f"{len(files)} challenged ballots open to valid choices, none counted"
 
 
+def _code(text: Any, what: str) -> bytes:
+    if not isinstance(text, str) or len(text) != 64 or text != text.lower():
+        raise Invalid(f"{what}: expected 64 lower-case hex digits")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise Invalid(f"{what}: expected 64 lower-case hex digits") from None
+
+
+def _withheld_link(s: State, raw_entry: Any, kiosk: str, previous: bytes, where: str) -> bytes:
+    """A withheld link: its previous code is the chain's, its code recomputes from the published ballot hash, and
+    its ballot is published nowhere else (never counted). Returns its code."""
+    e = obj(raw_entry, WITHHELD_KEYS, f"{where}: withheld entry")
+    bid = e["ballot_id"]
+    if not isinstance(bid, str):
+        raise Invalid(f"{where}: withheld entry without a ballot id")
+    if e["reason"] not in WITHHELD_REASONS:
+        raise Invalid(f"{kiosk}: withheld {bid} has an unknown reason {e['reason']!r}")
+    if bid in s.cast or bid in s.challenged_codes:
+        raise Invalid(f"{kiosk}: {bid} is withheld but also published as a ballot (a withheld ballot is never counted)")
+    stated_previous = _code(e["previous_code"], f"withheld {bid}: previous_code")
+    code = confirmation(previous, kiosk, _code(e["ballot_hash"], f"withheld {bid}: ballot_hash"))
+    if stated_previous != previous or code != _code(e["code"], f"withheld {bid}: code"):
+        raise Invalid(f"{kiosk}: confirmation chain broken at {bid} (withheld)")
+    s.withheld[bid] = e["reason"]
+    return code
+
+
 def check_chains(s: State, progress: Progress) -> str:
     files = _files(s.root / "kiosk_chains")
     seen: set[str] = set()
@@ -241,13 +273,19 @@ def check_chains(s: State, progress: Progress) -> str:
         kiosk = chain["kiosk"]
         if path.name != f"{kiosk}.json" or kiosk not in s.m.kiosks_by_id:
             raise Invalid(f"{path.name}: unknown kiosk")
+        if not isinstance(chain["entries"], list):
+            raise Invalid(f"{path.name}: entries must be a list")
         previous = genesis(s.h_e, kiosk)
         for raw_entry in chain["entries"]:
-            e = obj(raw_entry, ["ballot_id", "code", "status"], path.name)
+            withheld = isinstance(raw_entry, dict) and raw_entry.get("status") == "withheld"
+            e = raw_entry if withheld else obj(raw_entry, ["ballot_id", "code", "status"], path.name)
             bid = e["ballot_id"]
             if bid in seen:
                 raise Invalid(f"{bid}: appears twice in the kiosk chains")
             seen.add(bid)
+            if withheld:
+                previous = _withheld_link(s, raw_entry, kiosk, previous, path.name)
+                continue
             if e["status"] == "cast" and bid in s.cast:
                 raw, stated, owner = s.cast[bid][1], s.cast_codes[bid], s.cast_kiosk[bid]
             elif e["status"] == "challenged" and bid in s.challenged_codes:
@@ -262,7 +300,17 @@ def check_chains(s: State, progress: Progress) -> str:
     missing = (set(s.cast) | set(s.challenged_codes)) - seen
     if missing:
         raise Invalid(f"{len(missing)} published ballot(s) are in no kiosk chain, e.g. {sorted(missing)[0]}")
-    return f"{len(files)} kiosk chains, {len(seen)} confirmation codes recomputed"
+    return f"{len(files)} kiosk chains, {len(seen)} confirmation codes recomputed; {_withheld_summary(s)}"
+
+
+def _withheld_summary(s: State) -> str:
+    if not s.withheld:
+        return "0 withheld"
+    by_reason: dict[str, int] = {}
+    for reason in s.withheld.values():
+        by_reason[reason] = by_reason.get(reason, 0) + 1
+    reasons = ", ".join(f"{r}: {n}" for r, n in sorted(by_reason.items()))
+    return f"{len(s.withheld)} withheld, not counted ({reasons})"
 
 
 # ---- 3. tally, decryption, results --------------------------------------------------------------
@@ -417,7 +465,10 @@ def check_turnout(s: State, progress: Progress) -> str:
     if book != mine:
         diff = sorted(k for k in set(book) | set(mine) if book.get(k) != mine.get(k))
         raise Invalid(f"cast ballots differ from the poll book's check-ins for style(s) {', '.join(diff)}")
-    return f"{sum(mine.values())} cast ballots = {sum(book.values())} poll-book check-ins, per style"
+    return (
+        f"{sum(mine.values())} cast ballots = {sum(book.values())} poll-book check-ins, per style "
+        f"({len(s.withheld)} withheld not counted)"
+    )
 
 
 CHECKS: list[tuple[str, Callable[[State, Progress], str]]] = [

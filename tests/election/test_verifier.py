@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -12,16 +13,18 @@ from pathlib import Path
 import pytest
 
 from election.ballot import encrypt_ballot
-from election.record import read_context
+from election.canonical import canonical_json
+from election.record import RecordError, WithheldEntry, WithheldReason, read_context
 from election.sample import build_sample_record, random_plaintext
 from election.verify.__main__ import verify_record
+from election.verify.checks import WITHHELD_REASONS
 from tools.sample_record import SeededRandom, build_test_manifest
 
 
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     out = tmp_path_factory.mktemp("record") / "record"
-    build_sample_record(out, build_test_manifest(), ballots=24, challenged=3, random_bytes=SeededRandom(11))
+    build_sample_record(out, build_test_manifest(), ballots=24, challenged=3, withheld=1, random_bytes=SeededRandom(11))
     return out
 
 
@@ -55,6 +58,8 @@ def test_untouched_record_verifies_from_the_command_line(sample) -> None:
     assert done.returncode == 0, done.stdout
     assert "PASS  cast ballots: 24 cast ballots" in done.stdout
     assert "PASS  challenged ballots: 3 challenged" in done.stdout
+    assert "28 confirmation codes recomputed; 1 withheld, not counted (provisional-not-counted: 1)" in done.stdout
+    assert "24 cast ballots = 24 poll-book check-ins, per style (1 withheld not counted)" in done.stdout
     assert "guardians present: 1, 3, 5; compensated: 2" in done.stdout
     assert done.stdout.count("PASS") == 8
 
@@ -188,6 +193,151 @@ def tamper_guardian(root):
 
 def tamper_manifest(root):
     edit(root / "manifest.json", lambda d: d["contests"][0].update(seats=1))
+
+
+# ---- withheld chain links (in a kiosk's chain, not counted, published without ballot content) ----------------
+
+
+def withheld_at(root: Path) -> tuple[Path, int]:
+    """The chain file holding the sample's withheld entry and the entry's index (never the chain's last)."""
+    for path in sorted((root / "kiosk_chains").glob("*.json")):
+        entries = json.loads(path.read_text())["entries"]
+        for i, e in enumerate(entries):
+            if e["status"] == "withheld":
+                assert i + 1 < len(entries), "the sample's withheld entry must sit in the middle of its chain"
+                return path, i
+    raise AssertionError("the sample record has no withheld entry")
+
+
+def edit_withheld(root: Path, change) -> None:
+    path, i = withheld_at(root)
+    edit(path, lambda d: change(d["entries"][i]))
+
+
+def cast_entry_after_withheld(root: Path) -> tuple[Path, int, Path]:
+    """The cast entry right after the withheld one: its chain, index and ballot file."""
+    path, i = withheld_at(root)
+    entries = json.loads(path.read_text())["entries"]
+    j = next(j for j in range(i + 1, len(entries)) if entries[j]["status"] == "cast")
+    return path, j, root / "ballots" / "cast" / f"{entries[j]['ballot_id']}.json"
+
+
+def relabel_cast_as_withheld(root: Path, *, true_hash: bool, delete_ballot: bool) -> None:
+    """Turn a cast chain entry into a withheld one (previous code right; the ballot hash the true one or not)."""
+    path, j, ballot_file = cast_entry_after_withheld(root)
+    entries = json.loads(path.read_text())["entries"]
+    ballot = json.loads(ballot_file.read_text())["ballot"]
+    digest = hashlib.sha256(canonical_json(ballot)).hexdigest() if true_hash else "ab" * 32
+    entries[j] = {
+        "status": "withheld",
+        "ballot_id": entries[j]["ballot_id"],
+        "code": entries[j]["code"],
+        "previous_code": entries[j - 1]["code"],
+        "ballot_hash": digest,
+        "reason": "refused-at-ingest",
+    }
+    edit(path, lambda d: d.update(entries=entries))
+    if delete_ballot:
+        ballot_file.unlink()
+
+
+def tamper_withheld_removed(root):
+    path, i = withheld_at(root)
+    edit(path, lambda d: d["entries"].pop(i))
+
+
+def tamper_withheld_code(root):
+    edit_withheld(root, lambda e: e.update(code="0" + e["code"][1:] if e["code"][0] != "0" else "1" + e["code"][1:]))
+
+
+def tamper_withheld_hash(root):
+    edit_withheld(root, lambda e: e.update(ballot_hash="cd" * 32))
+
+
+def tamper_withheld_previous(root):
+    edit_withheld(root, lambda e: e.update(previous_code="ef" * 32))
+
+
+def tamper_withheld_unknown_reason(root):
+    edit_withheld(root, lambda e: e.update(reason="the committee member's cousin"))
+
+
+def tamper_withheld_with_content(root):
+    _path, _j, ballot_file = cast_entry_after_withheld(root)
+    ballot = json.loads(ballot_file.read_text())["ballot"]
+    edit_withheld(root, lambda e: e.update(ballot=ballot))
+
+
+def tamper_withheld_also_counted(root):
+    relabel_cast_as_withheld(root, true_hash=True, delete_ballot=False)
+
+
+def tamper_cast_relabelled_breaking_chain(root):
+    relabel_cast_as_withheld(root, true_hash=False, delete_ballot=True)
+
+
+def tamper_cast_relabelled_uncounted(root):
+    relabel_cast_as_withheld(root, true_hash=True, delete_ballot=True)
+
+
+def tamper_withheld_moved_to_another_kiosk(root):
+    path, i = withheld_at(root)
+    entry = json.loads(path.read_text())["entries"][i]
+    edit(path, lambda d: d["entries"].pop(i))
+    other = next(p for p in sorted((root / "kiosk_chains").glob("*.json")) if p != path)
+    edit(other, lambda d: d["entries"].append({**entry, "previous_code": d["entries"][-1]["code"]}))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (tamper_withheld_removed, "confirmation chain broken at"),
+        (tamper_withheld_code, "confirmation chain broken at"),
+        (tamper_withheld_hash, "confirmation chain broken at"),
+        (tamper_withheld_previous, "confirmation chain broken at"),
+        (tamper_withheld_unknown_reason, "unknown reason"),
+        (tamper_withheld_with_content, "withheld entry: expected an object with exactly"),
+        (tamper_withheld_also_counted, "is withheld but also published as a ballot"),
+        (tamper_cast_relabelled_breaking_chain, "confirmation chain broken at"),
+        (tamper_withheld_moved_to_another_kiosk, "confirmation chain broken at"),
+    ],
+)
+def test_each_withheld_tamper_is_caught_by_the_chain_check(record, tamper, message) -> None:
+    tamper(record)
+    ok, output = run(record)
+    assert not ok
+    assert "FAIL  confirmation code chains:" in output and message in output, output
+
+
+def test_a_cast_ballot_relabelled_withheld_with_its_true_hash_is_caught_by_the_tally(record) -> None:
+    # The chain cannot tell a withheld link from a cast one (the code commits to the same hash), but the ballot
+    # is then missing from the published ballots the encrypted tally (and the guardians' shares) cover.
+    tamper_cast_relabelled_uncounted(record)
+    ok, output = run(record)
+    assert not ok
+    assert "PASS  confirmation code chains:" in output and "2 withheld, not counted" in output
+    assert "FAIL  encrypted tally: encrypted tally was computed over a different set of ballots" in output, output
+
+
+def test_a_withheld_entry_with_another_reason_still_verifies(record) -> None:
+    # The reason is the office's statement, not something the verifier can check; only its category is fixed.
+    edit_withheld(record, lambda e: e.update(reason="flagged-not-counted"))
+    ok, output = run(record)
+    assert ok, output
+    assert "1 withheld, not counted (flagged-not-counted: 1)" in output
+
+
+def test_withheld_entries_round_trip_and_match_the_verifiers_reasons(record) -> None:
+    path, i = withheld_at(record)
+    raw = json.loads(path.read_text())["entries"][i]
+    entry = WithheldEntry.from_dict(raw)
+    assert entry.to_dict() == raw
+    assert entry.link_holds(json.loads(path.read_text())["kiosk"])
+    assert not entry.link_holds("K-elsewhere")
+    assert tuple(r.value for r in WithheldReason) == WITHHELD_REASONS
+    for bad in ({**raw, "reason": "free text"}, {**raw, "code": raw["code"].upper()}, {**raw, "ballot_id": "../x"}):
+        with pytest.raises(RecordError):
+            WithheldEntry.from_dict(bad)
 
 
 @pytest.mark.parametrize(
