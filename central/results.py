@@ -8,12 +8,13 @@ independent verifier (``python -m election.verify <dir>``, a separate process); 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.util
 import json
 import subprocess
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +37,14 @@ from central.models import (
 )
 from central.office import Office
 from election.ballot import BLANK_LABEL, EncryptedBallot
+from election.canonical import canonical_json
 from election.challenge import ChallengedBallot
-from election.confirmation import ConfirmationCode
+from election.confirmation import ConfirmationCode, genesis_code
 from election.decryption import DecryptionError, PartialDecryption, PlaintextTally, decrypt_tally, verify_share
 from election.elgamal import Ciphertext
 from election.keyceremony import GuardianRecord
 from election.manifest import BallotStyleId, ContestId
-from election.record import ChainEntry, ElectionRecord, write_record
+from election.record import ChainEntry, ElectionRecord, RecordError, WithheldEntry, WithheldReason, write_record
 from election.tally import EncryptedTally, ballot_ids_hash
 
 
@@ -151,22 +153,57 @@ def pollbook_counts(office: Office) -> dict[str, int]:
 @dataclass(frozen=True)
 class Withheld:
     """A link of a kiosk's confirmation-code chain whose ballot is not counted (a flagged ballot or provisional
-    envelope the committee did not count, a ballot refused at ingest whose link is intact). No ballot content."""
+    envelope the committee did not count, a ballot refused at ingest whose link is intact). No ballot content:
+    the record's ``withheld`` entry carries the ballot hash the code commits to and the reason's category only
+    (the free-text reason stays in the office's results and audit log)."""
 
     kiosk_id: str
     ballot_id: str
     confirmation_code: str
     previous_code: str
     reason: str
+    category: WithheldReason
+    ballot_hash: str
+    in_chain: bool = False  # written into the published chain (its link holds and follows the code before it)
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, str | bool]:
         return {
             "kiosk_id": self.kiosk_id,
             "ballot_id": self.ballot_id,
             "confirmation_code": self.confirmation_code,
             "previous_code": self.previous_code,
             "reason": self.reason,
+            "category": self.category.value,
+            "in_chain": self.in_chain,
         }
+
+    def entry(self) -> WithheldEntry | None:
+        """The record's ``withheld`` chain entry, or None when the link does not re-compute (not a chain link)."""
+        try:
+            e = WithheldEntry(
+                self.ballot_id,
+                bytes.fromhex(self.confirmation_code),
+                bytes.fromhex(self.previous_code),
+                bytes.fromhex(self.ballot_hash),
+                self.category,
+            )
+        except (ValueError, RecordError):
+            return None
+        return e if e.link_holds(self.kiosk_id) else None
+
+
+def _payload_hash(payload: Any, challenged: bool) -> str:
+    """SHA-256 hex of the encrypted ballot's canonical JSON (what its confirmation code commits to)."""
+    if challenged and isinstance(payload, dict):
+        payload = payload.get("ballot")
+    return hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def _category(ballot_reason: str | None) -> WithheldReason:
+    # central.adjudication.decide_ballot records a committee decision as "committee (<decision>): <reason>"
+    if (ballot_reason or "").startswith("committee ("):
+        return WithheldReason.FLAGGED_NOT_COUNTED
+    return WithheldReason.REFUSED_AT_INGEST
 
 
 @dataclass(frozen=True)
@@ -184,15 +221,21 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
 
     Links are ordered by following previous codes from each chain start; a provisional ballot is a link of its
     kiosk's one chain. Counted cast ballots (provisional ones included) and challenged ballots become entries.
-    Withheld links (in a chain, not counted) are returned apart and are NOT yet written into the chain: the
-    record format and ``election.verify`` have no ``withheld`` entry yet, so today a withheld link in the middle
-    of a chain makes verifier check 4 fail. When the format has it, emit ``Withheld.to_dict()`` (ballot id, code,
-    previous code, reason; no ballot content) at its place below instead of skipping it (docs/central.md)."""
+    A withheld link (in a chain, not counted) becomes a ``withheld`` entry at its place (ballot id, code, previous
+    code, ballot hash, reason category; no ballot content: docs/election-record.md) when its code re-computes and
+    its previous code is the code before it; a refused ballot that is no link of the chain (its code or previous
+    code wrong) is left out. All are also returned apart (``in_chain`` says which were written)."""
     with office.db.transaction() as s:
         counted = list(s.scalars(select(Ballot).where(Ballot.status == BallotStatus.ACCEPTED)))
         refused = s.execute(
             select(
-                Ballot.kiosk_id, Ballot.ballot_id, Ballot.confirmation_code, Ballot.previous_code, Ballot.reason
+                Ballot.kiosk_id,
+                Ballot.ballot_id,
+                Ballot.confirmation_code,
+                Ballot.previous_code,
+                Ballot.reason,
+                Ballot.payload,
+                Ballot.spoiled,
             ).where(Ballot.status == BallotStatus.REJECTED)
         ).all()
         envelopes = s.execute(
@@ -204,7 +247,18 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
     for b in counted:
         links[b.kiosk_id].append(_Link(b.ballot_id, b.confirmation_code or "", b.previous_code or "", b, None))
     held = {b.ballot_id for b in counted}
-    refusals = [(r.kiosk_id, r.ballot_id, r.confirmation_code, r.previous_code, r.reason) for r in refused]
+    refusals = [
+        (
+            r.kiosk_id,
+            r.ballot_id,
+            r.confirmation_code,
+            r.previous_code,
+            r.reason,
+            _category(r.reason),
+            _payload_hash(r.payload, r.spoiled),
+        )
+        for r in refused
+    ]
     refusals += [
         (
             e.kiosk_id,
@@ -212,22 +266,30 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
             e.ballot.get("confirmation_code"),
             e.ballot.get("previous_code"),
             f"provisional, not counted: {e.reason or ''}",
+            WithheldReason.PROVISIONAL_NOT_COUNTED,
+            _payload_hash(e.ballot.get("encrypted_ballot"), False),
         )
         for e in envelopes
     ]
-    for kiosk, ballot_id, code, previous, reason in refusals:
+    for kiosk, ballot_id, code, previous, reason, category, digest in refusals:
         if isinstance(ballot_id, str) and isinstance(code, str) and isinstance(previous, str) and ballot_id not in held:
             held.add(ballot_id)
-            w = Withheld(kiosk, ballot_id, code, previous, reason or "")
+            w = Withheld(kiosk, ballot_id, code, previous, reason or "", category, digest)
             links[kiosk].append(_Link(ballot_id, code, previous, None, w))
     chains: dict[str, tuple[ChainEntry, ...]] = {}
     withheld: list[Withheld] = []
     for kiosk, kiosk_links in sorted(links.items()):
         entries: list[ChainEntry] = []
+        head = genesis_code(office.context.base_hash, kiosk).hex()
         for link in _in_chain_order(kiosk_links):
             if link.withheld is not None:
-                withheld.append(link.withheld)  # the chain's `withheld` entry goes here once the format has one
+                entry = link.withheld.entry() if link.previous == head else None
+                withheld.append(replace(link.withheld, in_chain=entry is not None))
+                if entry is not None:
+                    entries.append(entry)
+                    head = link.code
                 continue
+            head = link.code
             row = link.ballot
             assert row is not None
             code = ConfirmationCode(row.kiosk_id, row.ballot_id, bytes.fromhex(link.code))
@@ -310,7 +372,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
     results = merge(office, plain)
     results["record_dir"] = str(record_dir)
     results["verified"] = verified
-    results["withheld_from_chains"] = [w.to_dict() for w in withheld]  # not yet in the record (record_chains)
+    results["withheld_from_chains"] = [w.to_dict() for w in withheld]  # in the record too when in_chain
     with office.db.transaction() as s:
         s.add(
             PublishedResult(

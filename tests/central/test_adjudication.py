@@ -5,7 +5,10 @@ published record verifies."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +18,7 @@ from central.models import Ballot, BallotStatus, Kiosk, TallyState
 from central.office import Office
 from central.provisional import process_envelopes
 from central.results import encrypted_tally
+from election.canonical import canonical_json
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with
@@ -126,11 +130,23 @@ def test_flagged_and_provisional_ballots_hold_results_until_the_committee_decide
     assert results["contests"]["shura-MU-02"]["electronic"]["ballots"] == 1
     assert results["contests"]["shura-MU-01"]["electronic"]["ballots"] == 1
     assert results["verified"] is True, results
-    # The ballots left out sit at the ends of their kiosks' chains, so no published chain has a gap; they are
-    # listed for the record's future `withheld` entries: ids, codes and reasons, never content.
+    # The ballots left out are listed (ids, codes, reasons, never content) and published in their kiosks' chains
+    # as `withheld` entries with the reason's category only.
     withheld = {w["ballot_id"]: w for w in results["withheld_from_chains"]}
     assert set(withheld) == {refused.ballot_id, envelope.ballot.ballot_id}
     assert withheld[refused.ballot_id]["confirmation_code"] == refused.confirmation_code
     assert withheld[refused.ballot_id]["previous_code"] == counted.confirmation_code
     assert "no check-in" in withheld[refused.ballot_id]["reason"]
-    assert set(withheld[refused.ballot_id]) == {"kiosk_id", "ballot_id", "confirmation_code", "previous_code", "reason"}
+    assert withheld[refused.ballot_id]["category"] == "flagged-not-counted"
+    assert withheld[envelope.ballot.ballot_id]["category"] == "provisional-not-counted"
+    assert all(w["in_chain"] for w in withheld.values())
+    chain = json.loads((Path(results["record_dir"]) / "kiosk_chains" / f"{MU01}.json").read_text())["entries"]
+    assert chain[-1] == {
+        "status": "withheld",
+        "ballot_id": refused.ballot_id,
+        "code": refused.confirmation_code,
+        "previous_code": counted.confirmation_code,
+        "ballot_hash": hashlib.sha256(canonical_json(refused.encrypted_ballot)).hexdigest(),
+        "reason": "flagged-not-counted",
+    }
+    assert "sheet 4" not in str(chain)  # the committee's wording stays out of the record

@@ -1,0 +1,102 @@
+"""The published record keeps every kiosk chain whole: a provisional ballot the committee does not count sits in
+the middle of its kiosk's chain as a `withheld` entry (no ballot content, never counted) and the record verifies."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from central import pollbook
+from central.office import Office
+from central.provisional import process_envelopes
+from central.results import encrypted_tally
+from election.canonical import canonical_json
+from election.manifest import WilayatCode
+from election.roll import CivilNumber, RollEntry
+from election.sample import decrypt_with
+from election.verify.__main__ import verify_record
+from tests.central.kiosksim import Election, SimKiosk, client_for
+from tests.central.staffsim import login
+
+pytestmark = pytest.mark.integration
+
+KIOSK = "K-PC-002-1"
+
+
+def test_a_provisional_ballot_rejected_by_the_committee_is_withheld_mid_chain_and_the_record_verifies(
+    election: Election, office: Office, kiosks: dict[str, SimKiosk], app
+) -> None:
+    with office.db.transaction() as s:
+        pollbook.import_roll(
+            s, office.manifest, [RollEntry(CivilNumber(f"3{i:07d}"), WilayatCode("MU-01"), True) for i in range(1, 4)]
+        )
+    k = kiosks[KIOSK]
+
+    def vote(i: int) -> None:
+        answer = k.checkin(f"3{i:07d}").json()
+        k.cast(answer["ballot_style_id"])
+        assert k.voted(answer["checkin_token"]).status_code == 200
+
+    vote(1)
+    # The office was unreachable for a second attempt of voter 1, who has voted already: a provisional ballot in
+    # the middle of the kiosk's chain, which the committee will not count.
+    envelope, ack = k.provisional("30000001", "BS-MU-01")
+    assert ack.status_code == 200
+    vote(2)
+    vote(3)
+    receipt = k.send(k.make_batch()).json()
+    assert (receipt["accepted"], receipt["rejected"]) == (3, 0), receipt
+    assert process_envelopes(office)["adjudication"] == 1
+
+    http = client_for(app, None)
+    admin = login(http, election.pki, "staff-admin-1")
+    cm1 = login(http, election.pki, "staff-cm-1")
+    for centre in office.manifest.centres:
+        assert http.post(f"/api/centres/{centre.id}/close", json={}, headers=admin).status_code == 200
+    decision = {"decision": "reject", "reason": "voter 30000001 voted at this centre already (sheet 7)"}
+    assert http.post(f"/api/adjudication/{envelope.envelope_id}", json=decision, headers=cm1).status_code == 200
+
+    tally = encrypted_tally(office)
+    _, shares = decrypt_with(election.context, election.manifest, tally, election.secrets, [1, 3], os.urandom)
+    for share in shares:
+        assert http.post("/api/guardian-shares", json=share.to_dict(), headers=admin).status_code == 200
+    published = http.post("/api/results", headers=admin)
+    assert published.status_code == 200, published.text
+    results = published.json()
+    assert results["verified"] is True, results
+    assert results["contests"]["shura-MU-01"]["electronic"]["ballots"] == 3  # the withheld ballot is not counted
+
+    record = Path(results["record_dir"])
+    entries = json.loads((record / "kiosk_chains" / f"{KIOSK}.json").read_text())["entries"]
+    assert [e["status"] for e in entries] == ["cast", "withheld", "cast", "cast"]
+    assert entries[1] == {
+        "status": "withheld",
+        "ballot_id": envelope.ballot.ballot_id,
+        "code": envelope.ballot.confirmation_code,
+        "previous_code": entries[0]["code"],
+        "ballot_hash": hashlib.sha256(canonical_json(envelope.ballot.encrypted_ballot)).hexdigest(),
+        "reason": "provisional-not-counted",
+    }
+    assert entries[2]["code"] != entries[1]["code"]
+    # No content of the withheld ballot anywhere in the record, and not a word of the committee's reason.
+    published_files = [p.read_text() for p in record.rglob("*.json")]
+    ciphertext = envelope.ballot.encrypted_ballot["contests"][0]["selections"][0]["ciphertext"]["alpha"]
+    assert not any(ciphertext in text for text in published_files)
+    assert not any("sheet 7" in text or "30000001" in text for text in published_files)
+    assert not (record / "ballots" / "cast" / f"{envelope.ballot.ballot_id}.json").exists()
+
+    out = io.StringIO()
+    assert verify_record(record, out), out.getvalue()
+    assert "1 withheld, not counted (provisional-not-counted: 1)" in out.getvalue()
+    assert "3 cast ballots = 3 poll-book check-ins, per style (1 withheld not counted)" in out.getvalue()
+    # Without the withheld entry the chain has a gap, which the verifier catches.
+    chain_file = record / "kiosk_chains" / f"{KIOSK}.json"
+    chain_file.write_text(json.dumps({"kiosk": KIOSK, "entries": [e for e in entries if e["status"] != "withheld"]}))
+    out = io.StringIO()
+    assert not verify_record(record, out)
+    assert "FAIL  confirmation code chains:" in out.getvalue() and "chain broken" in out.getvalue()
