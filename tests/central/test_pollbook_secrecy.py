@@ -226,8 +226,11 @@ def test_on_sqlite_the_database_files_hold_no_token_once_the_polls_close(
 
 @pytest.mark.parametrize(("minutes", "accepted"), [(1, False), (5, False), (10, False), (15, True), (60, True)])
 def test_turnout_buckets_are_never_finer_than_15_minutes(minutes: int, accepted: bool, tmp_path: Path) -> None:
-    data = {"database": {"url": "sqlite:///x.db"}, "election": {"dir": "e"}, "policy": {}}
-    data["policy"] = {"turnout_bucket_minutes": minutes}
+    data: dict[str, dict[str, object]] = {
+        "database": {"url": "sqlite:///x.db"},
+        "election": {"dir": "e"},
+        "policy": {"turnout_bucket_minutes": minutes},
+    }
     if accepted:
         assert parse_config(data, base=tmp_path).turnout_bucket_minutes == minutes
     else:
