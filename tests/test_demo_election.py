@@ -94,7 +94,10 @@ def test_small_election_shape():
     assert all(4 <= len(c.candidates) <= 6 for c in m.contests)
     assert sum(k.withdrawn for c in m.contests for k in c.candidates) >= 1
     assert len(m.centres) == 3 and sum(c.unified for c in m.centres) == 1
-    assert len(m.kiosks) == 3
+    kiosks = {c.id: [k.id for k in m.kiosks if k.centre == c.id] for c in m.centres}
+    unified = next(c.id for c in m.centres if c.unified)
+    assert {c: len(ks) for c, ks in kiosks.items()} == {c.id: 2 if c.unified else 1 for c in m.centres}
+    assert kiosks[unified] == [f"K-{unified}-1", f"K-{unified}-2"]
     assert m.validate() == []
 
 

@@ -45,6 +45,17 @@ def test_a_short_election_day_verifies_and_matches_the_script(tmp_path: Path) ->
     assert by_note["card certificate revoked"]["failure"] == "cert_revoked"
     assert by_note["three wrong PINs: card blocked"]["pin_tries_left_after_wrong_pins"] == [2, 1]
     assert by_note["double-vote attempt at another centre"]["failure"] == "already_voted"
+    # Two centres, three kiosks: the unified centre's two and Khasab's one; Bukha's centre has none running,
+    # its voters vote at the unified centre.
+    centre_of = {str(k.id): str(k.centre) for k in manifest.kiosks}
+    used = {o["kiosk"] for o in outcomes.values()}
+    assert used == {"K-PC-001-1", "K-PC-001-2", "K-PC-002-1"}
+    bukha = [outcomes[v.id] for v in plan.voters if v.wilayat == "MU-02" and v.counted]
+    assert bukha and all(o["outcome"] == "cast" and centre_of[o["kiosk"]] == "PC-001" for o in bukha)
+    double = next(v for v in plan.voters if v.note == "double-vote attempt at another centre")
+    first = next(v for v in plan.voters if v.civil_number == double.civil_number and v.id != double.id)
+    assert outcomes[first.id]["outcome"] == "cast"
+    assert centre_of[outcomes[first.id]["kiosk"]] != centre_of[outcomes[double.id]["kiosk"]]
     challenger = next(outcomes[v.id] for v in plan.voters if v.challenge is not None)
     assert challenger["challenge"]["verified"] and challenger["challenge"]["decrypted_matches"]
     audio = next(outcomes[v.id] for v in plan.voters if v.audio)

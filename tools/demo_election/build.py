@@ -225,7 +225,9 @@ def _centres(
                     serves=all_codes if is_unified else (code,),
                 )
             )
-            n_kiosks = 1 if scale is Scale.SMALL else (4 if is_unified else rng.randint(2, 4))
+            # Small: the unified centre has two kiosks (the election day runs both), the others one.
+            small_kiosks = 2 if is_unified else 1
+            n_kiosks = small_kiosks if scale is Scale.SMALL else (4 if is_unified else rng.randint(2, 4))
             kiosks.extend(Kiosk(id=KioskId(f"K-{cid}-{i}"), centre=cid) for i in range(1, n_kiosks + 1))
     return tuple(centres), tuple(kiosks)
 

@@ -91,6 +91,11 @@ class Plan:
     revoked: tuple[str, ...]  # civil numbers whose card certificate the PKI revokes
     outage_kiosk: str
     kill_kiosk: str
+    # The kiosks switched on for the day, in order; empty: every kiosk of the manifest (the fault suite).
+    kiosks: tuple[str, ...] = ()
+
+    def day_kiosks(self, manifest: Manifest) -> list[str]:
+        return list(self.kiosks) if self.kiosks else [str(k.id) for k in manifest.kiosks]
 
     def for_kiosk(self, kiosk: str, phase: Phase) -> list[Voter]:
         return [v for v in self.voters if v.kiosk == kiosk and v.phase == phase.value]
@@ -119,8 +124,9 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": "sanduq-election-day-plan/1",
+            "format": "sanduq-election-day-plan/2",
             "seed": self.seed,
+            "kiosks": list(self.kiosks),
             "outage_kiosk": self.outage_kiosk,
             "kill_kiosk": self.kill_kiosk,
             "not_on_roll": list(self.not_on_roll),
@@ -139,6 +145,7 @@ class Plan:
             revoked=tuple(d["revoked"]),
             outage_kiosk=d["outage_kiosk"],
             kill_kiosk=d["kill_kiosk"],
+            kiosks=tuple(d["kiosks"]),
         )
 
     def save(self, path: Path) -> None:
@@ -159,13 +166,19 @@ def make_plan(manifest: Manifest, roll: list[tuple[str, str, bool]], *, seed: in
     rng = random.Random(seed)
     contest_of = {str(c.wilayat): c for c in manifest.contests}
     style_of = {str(s.wilayat): str(s.id) for s in manifest.ballot_styles}
+    # The day's topology: the unified centre with its two kiosks (voters of every wilayat), and the first
+    # wilayat's own centre with its kiosk; the other centres stay in the election with no kiosk switched on
+    # (their voters vote at the unified centre).
+    ma, mu1, mu2 = sorted(contest_of)[0], sorted(contest_of)[1], sorted(contest_of)[2]
     unified = next(c for c in manifest.centres if c.unified)
-    kiosk_of_centre = {k.centre: k.id for k in manifest.kiosks}
-    home_kiosk: dict[str, str] = {}  # wilayat -> its own (not unified) centre's kiosk
-    for centre in manifest.centres:
-        if not centre.unified:
-            home_kiosk[str(centre.wilayat)] = kiosk_of_centre[centre.id]
-    unified_kiosk = kiosk_of_centre[unified.id]
+    unified_kiosks = [str(k.id) for k in manifest.kiosks if k.centre == unified.id]
+    if len(unified_kiosks) < 2:
+        raise ValueError(f"the unified centre {unified.id} needs two kiosks for the election day")
+    u1, u2 = unified_kiosks[:2]
+    home_centre = next(c for c in manifest.centres if not c.unified and str(c.wilayat) == mu1)
+    home = next(str(k.id) for k in manifest.kiosks if k.centre == home_centre.id)
+    outage_kiosk = home
+    kill_kiosk = u2
     eligible = {w: [c for c, ww, ok in roll if ww == w and ok] for w in contest_of}
     ineligible = [c for c, _, ok in roll if not ok]
     for pool in eligible.values():
@@ -212,57 +225,52 @@ def make_plan(manifest: Manifest, roll: list[tuple[str, str, bool]], *, seed: in
     def take(wilayat: str) -> str:
         return eligible[wilayat].pop()
 
-    # Distribution of ordinary voters per wilayat (MA-04 only at the unified centre).
-    ma, mu1, mu2 = sorted(contest_of)[0], sorted(contest_of)[1], sorted(contest_of)[2]
-    outage_kiosk = home_kiosk[mu1]
-    kill_kiosk = home_kiosk[mu2]
-
     # --- special cases ------------------------------------------------------------------------------
     not_on_roll = take(mu1)
-    add(not_on_roll, mu1, outage_kiosk, Phase.MORNING, expect="refused", expect_failure="not_on_roll",
+    add(not_on_roll, mu1, home, Phase.MORNING, expect="refused", expect_failure="not_on_roll",
         counted=False, note="not on the electoral roll")  # fmt: skip
     revoked = take(ma)
-    add(revoked, ma, unified_kiosk, Phase.MORNING, expect="refused", expect_failure="cert_revoked", counted=False,
+    add(revoked, ma, u1, Phase.MORNING, expect="refused", expect_failure="cert_revoked", counted=False,
         note="card certificate revoked")  # fmt: skip
-    add(take(mu2), mu2, kill_kiosk, Phase.MORNING, pins=("0000", "1111", "2222"), expect="refused",
+    add(take(mu2), mu2, u2, Phase.MORNING, pins=("0000", "1111", "2222"), expect="refused",
         expect_failure="pin_blocked", counted=False, note="three wrong PINs: card blocked")  # fmt: skip
-    add(take(ma), ma, unified_kiosk, Phase.MORNING, pins=("4321", "1234"), note="one wrong PIN, then the right one")
+    add(take(ma), ma, u1, Phase.MORNING, pins=("4321", "1234"), note="one wrong PIN, then the right one")
     if ineligible:
-        add(ineligible[0], next(w for c, w, _ in roll if c == ineligible[0]), unified_kiosk, Phase.MORNING,
+        add(ineligible[0], next(w for c, w, _ in roll if c == ineligible[0]), u1, Phase.MORNING,
             expect="refused", expect_failure="wrong_centre", counted=False,
             note="on the roll but not eligible")  # fmt: skip
-    add(take(ma), ma, unified_kiosk, Phase.MORNING, audio=True, note="audio ballot (headphones)")
-    add(take(mu1), mu1, outage_kiosk, Phase.MORNING, audio=True, language="en", note="audio ballot in English")
-    add(take(mu2), mu2, kill_kiosk, Phase.MORNING, audio=True, controller=True, note="accessible controller + audio")
-    add(take(ma), ma, unified_kiosk, Phase.MORNING, assisted=True, note="staff-assisted voter (Art. 5)")
-    for w, k in ((ma, unified_kiosk), (mu1, outage_kiosk), (mu2, kill_kiosk)):
+    add(take(ma), ma, u1, Phase.MORNING, audio=True, note="audio ballot (headphones)")
+    add(take(mu1), mu1, home, Phase.MORNING, audio=True, language="en", note="audio ballot in English")
+    add(take(mu2), mu2, u2, Phase.MORNING, audio=True, controller=True, note="accessible controller + audio")
+    add(take(ma), ma, u1, Phase.MORNING, assisted=True, note="staff-assisted voter (Art. 5)")
+    for w, k in ((ma, u1), (mu1, home), (mu2, u2)):
         add(take(w), w, k, Phase.MORNING, challenge=choose(w), note="challenges a ballot, then votes again")
-    add(take(ma), ma, unified_kiosk, Phase.MORNING, blank=True, note="blank ballot, confirmed")
-    double = add(take(mu1), mu1, unified_kiosk, Phase.MORNING, note="votes at the unified centre (see double vote)")
-    add(double.civil_number, mu1, outage_kiosk, Phase.AFTERNOON, expect="refused", expect_failure="already_voted",
+    add(take(ma), ma, u2, Phase.MORNING, blank=True, note="blank ballot, confirmed")
+    double = add(take(mu1), mu1, u1, Phase.MORNING, note="votes at the unified centre (see double vote)")
+    add(double.civil_number, mu1, home, Phase.AFTERNOON, expect="refused", expect_failure="already_voted",
         counted=False, note="double-vote attempt at another centre")  # fmt: skip
     # The network outage at one kiosk: its voters cast provisional ballots.
     for _ in range(4):
         add(take(mu1), mu1, outage_kiosk, Phase.OUTAGE, expect="provisional", note="provisional (network outage)")
     # The kiosk killed mid-vote: the voter's sealed ballot is lost with the power, nothing recorded; they vote
-    # again after the restart and the kiosk goes on.
-    add(
-        take(mu2), mu2, kill_kiosk, Phase.KILL, kill_before_cast=True, note="kiosk killed mid-vote, votes after restart"
-    )
-    for _ in range(3):
-        add(take(mu2), mu2, kill_kiosk, Phase.KILL, note="after the restart")
+    # again after the restart and the kiosk goes on (a voter of a wilayat whose own centre has no kiosk today).
+    add(take(mu2), mu2, kill_kiosk, Phase.KILL, kill_before_cast=True,
+        note="kiosk killed mid-vote, votes after restart")  # fmt: skip
+    for w in (mu2, ma, mu2):
+        add(take(w), w, kill_kiosk, Phase.KILL, note="after the restart")
     # A few voters on the real Kivy app (offscreen), for screenshots.
     for w in (ma, ma):
-        add(take(w), w, unified_kiosk, Phase.KIVY, language="en" if len(out) % 2 else "ar", note="real Kivy app")
+        add(take(w), w, u1, Phase.KIVY, language="en" if len(out) % 2 else "ar", note="real Kivy app")
 
     # --- ordinary voters ---------------------------------------------------------------------------
+    # Every wilayat's voters may vote at the unified centre (either kiosk); Khasab's mostly at their own centre.
     remaining = voters - len(out)
     shares = {ma: 0.55, mu1: 0.2, mu2: 0.25}
     for w, share in shares.items():
         n = min(round(remaining * share), len(eligible[w]) - 2)
         for i in range(n):
-            at_home = w != ma and rng.random() < 0.75
-            kiosk = home_kiosk[w] if at_home else unified_kiosk
+            at_home = w == mu1 and rng.random() < 0.75
+            kiosk = home if at_home else rng.choice((u1, u2))
             phase = Phase.MORNING if i < n * 0.55 else Phase.AFTERNOON
             add(take(w), w, kiosk, phase, blank=rng.random() < 0.03, language="en" if rng.random() < 0.2 else "ar")
 
@@ -278,4 +286,5 @@ def make_plan(manifest: Manifest, roll: list[tuple[str, str, bool]], *, seed: in
         revoked=(revoked,),
         outage_kiosk=outage_kiosk,
         kill_kiosk=kill_kiosk,
+        kiosks=(u1, u2, home),
     )

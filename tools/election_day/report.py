@@ -72,9 +72,12 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
                 "</p>")  # fmt: skip
     if summary.get("error"):
         body.append(f"<p class='bad'>Stopped: {html.escape(summary['error'])}</p>")
+    n_kiosks = len(plan.day_kiosks(manifest))
+    body.append(f"<p>Centres and kiosks today: {html.escape(day.topology())}.</p>")
     body.append(
-        "<p>Real processes: the central office (HTTPS, mutual TLS, SQLite), three kiosk processes each with its own "
-        "pcscd and virtual ID cards, the card layer's PKI checks, the voter-session machine, the accessibility layer "
+        "<p>Real processes: the central office (HTTPS, mutual TLS, SQLite), "
+        f"{n_kiosks} kiosk processes each with its own pcscd and virtual ID cards, the card layer's PKI checks, the "
+        "voter-session machine, the accessibility layer "
         "(audio clips from the package, the accessible controller's focus model), the election core's encryption, "
         "the ballot box and the sync worker, the guardians' CLI and the independent verifier. Two voters use the "
         "real Kivy app (offscreen, screenshots below); the others send the same events without drawing the screens. "

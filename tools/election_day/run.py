@@ -247,10 +247,28 @@ class Day:
                     extra += f"; tries left shown after wrong PINs: {o['pin_tries_left_after_wrong_pins']}"
                 self.log.note(f"{v.id} at {v.kiosk}: {v.note} -> {o['outcome']} {o.get('failure', '')}{extra}")
 
+    def topology(self) -> str:
+        """Which centres have which kiosks switched on today, and which centres have none."""
+        day_kiosks = self.plan.day_kiosks(self.manifest)
+        parts, idle = [], []
+        for centre in self.manifest.centres:
+            on = [str(k.id) for k in self.manifest.kiosks if k.centre == centre.id and str(k.id) in day_kiosks]
+            label = f"{centre.id} {centre.name.en}" + (" (unified)" if centre.unified else "")
+            if on:
+                parts.append(f"{label}: {', '.join(on)}")
+            else:
+                idle.append(str(centre.id))
+        text = "; ".join(parts)
+        if idle:
+            text += f"; no kiosk switched on at {', '.join(idle)} (its voters vote at the unified centre)"
+        return text
+
     def election_day(self) -> None:
         log = self.log
-        all_kiosks = [k.id for k in self.manifest.kiosks]
-        log.stage("Polls open: morning voters at the three kiosks, in parallel (real pcscd + virtual ID cards)")
+        all_kiosks = self.plan.day_kiosks(self.manifest)
+        log.stage(f"Polls open: morning voters at the {len(all_kiosks)} kiosks, in parallel (real pcscd + virtual "
+                  "ID cards)")  # fmt: skip
+        log.note(f"today's centres and kiosks: {self.topology()}")
         self.run_kiosks(Phase.MORNING, all_kiosks)
         self.summarise_phase(Phase.MORNING)
         self.turnout_note()
@@ -318,7 +336,7 @@ class Day:
         assert self.office is not None
         office = self.office
         log.stage("Polls close: every kiosk seals its last batch, sends its close report")
-        statuses = self.run_kiosks(None, [k.id for k in self.manifest.kiosks], "--close")
+        statuses = self.run_kiosks(None, self.plan.day_kiosks(self.manifest), "--close")
         for k, s in statuses.items():
             log.note(f"{k}: polls {s['polls']}, cast {s['counts']['cast']}, challenged {s['counts']['challenged']}, "
                      f"provisional {s['counts']['provisional']}, all delivered: {s['delivered']}")  # fmt: skip
