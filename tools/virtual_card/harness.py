@@ -88,6 +88,7 @@ class PcscHarness:
         self.conf = self.dir / "reader.conf"
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock: IO[str] | None = None
+        self._previous_socket_env: str | None = None
         self._log: IO[bytes] | None = None
         self.links: dict[int, VpcdLink] = {}
 
@@ -114,6 +115,8 @@ class PcscHarness:
             f"LIBPATH {VPCD_DRIVER}\nCHANNELID {self.port}\n",
             encoding="ascii",
         )
+        # Restored by stop(): child processes started after this harness must not inherit its socket path.
+        self._previous_socket_env = current
         os.environ.update(self.env)
         self._start_daemon()
         return self
@@ -173,6 +176,11 @@ class PcscHarness:
             self.links.pop(slot).remove()
         self._stop_daemon()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.isolated:
+            if self._previous_socket_env is None:
+                os.environ.pop("PCSCLITE_CSOCK_NAME", None)
+            else:
+                os.environ["PCSCLITE_CSOCK_NAME"] = self._previous_socket_env
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
