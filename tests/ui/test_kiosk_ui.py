@@ -7,13 +7,14 @@ other tests; this module asserts on what the voter saw and what the kiosk record
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tools.virtual_card.harness import env_for_own_harness
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.integration]
 
@@ -30,7 +31,7 @@ on an isolated pcscd (real PKI check, real encryption, real ballot box)."""
 
 
 def _env(tmp: Path, name: str) -> dict[str, str]:
-    env = dict(os.environ)
+    env = env_for_own_harness()  # each journey process starts its own pcscd
     env.update(
         KIVY_NO_ARGS="1",
         KIVY_NO_CONSOLELOG="1",

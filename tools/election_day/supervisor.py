@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from tools.virtual_card.harness import env_for_own_harness
+
 
 class SupervisorError(RuntimeError):
     pass
@@ -130,9 +132,8 @@ class Supervisor:
 
 
 def inherited_env() -> dict[str, str]:
-    """This process's environment minus what is private to it: a PC/SC socket chosen for this process's own
-    harness (libpcsclite reads it once per process; a child kiosk starts its own pcscd)."""
-    return {k: v for k, v in os.environ.items() if k != "PCSCLITE_CSOCK_NAME"}
+    """This process's environment minus what is private to it (a child kiosk starts its own pcscd)."""
+    return env_for_own_harness()
 
 
 def wait_for_port(host: str, port: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:

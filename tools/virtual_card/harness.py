@@ -30,6 +30,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO
 
@@ -71,6 +72,16 @@ def can_isolate() -> bool:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return False
     return subprocess.run(["unshare", "--mount", "true"], capture_output=True, check=False).returncode == 0
+
+
+def env_for_own_harness(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process that will start its own harness.
+
+    A running harness puts its socket path in this process's PCSCLITE_CSOCK_NAME; a child inheriting it would
+    talk to the parent's pcscd (or refuse to start its own harness). Children meant to share the parent's
+    daemon get ``harness.env`` added instead.
+    """
+    return {k: v for k, v in (os.environ if base is None else base).items() if k != "PCSCLITE_CSOCK_NAME"}
 
 
 class PcscHarness:
