@@ -199,6 +199,8 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     from nacl.public import PrivateKey
 
     from election.confirmation import genesis_code
+    from kiosk.adapters.ballots import RealBallots
+    from kiosk.adapters.card import PcscCard
     from kiosk.adapters.card_events import MonitorCardEvents
     from kiosk.adapters.local import BoxStaff, CountingBallots, LocalPollBook
     from kiosk.app import KioskServices
@@ -210,7 +212,6 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     from sync.signing import Signer
     from tools import test_pki
     from tools.demo_election.build import Scale, build_definition
-    from tools.election_day.services import PcscCard, RealBallots
     from tools.virtual_card.harness import PcscHarness
 
     definition = build_definition(Scale.SMALL, 2023)

@@ -1,0 +1,95 @@
+"""CardPort over a real PC/SC reader and the card layer (kiosk.card): read, PIN, challenge signature and
+the PKI check against the election package's trust anchors and revocation lists.
+
+Each call blocks (PC/SC) and returns one session event; expected failures are values, never exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from kiosk.card.results import AuthFailure, FailureReason
+from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
+from kiosk.card.transport import CardIoError, PcscConnection
+from kiosk.session import events as ev
+from kiosk.session.model import CardKind, Secret, StaffIdentity, VoterIdentity
+
+_CARD_FAILURES: dict[FailureReason, ev.Failure] = {
+    FailureReason.EXPIRED: ev.Failure.CERT_EXPIRED,
+    FailureReason.NOT_YET_VALID: ev.Failure.CERT_NOT_YET_VALID,
+    FailureReason.UNTRUSTED: ev.Failure.CERT_UNTRUSTED,
+    FailureReason.REVOKED: ev.Failure.CERT_REVOKED,
+    FailureReason.PIN_BLOCKED: ev.Failure.PIN_BLOCKED,
+    FailureReason.CARD_REMOVED: ev.Failure.CARD_REMOVED,
+    FailureReason.READER_GONE: ev.Failure.READER_GONE,
+    FailureReason.SERVICE_GONE: ev.Failure.READER_GONE,
+    FailureReason.UNSUPPORTED_CARD: ev.Failure.NOT_AN_ID_CARD,
+}
+
+
+def card_failure(failure: AuthFailure) -> ev.Failed:
+    name = failure.reason.name
+    mapped = _CARD_FAILURES.get(failure.reason)
+    if mapped is None:
+        mapped = {
+            "REVOCATION_STALE": ev.Failure.REVOCATION_STALE,
+            "BAD_SIGNATURE": ev.Failure.BAD_SIGNATURE,
+            "IDENTITY_MISMATCH": ev.Failure.IDENTITY_MISMATCH,
+        }.get(name, ev.Failure.CARD_UNREADABLE)
+    return ev.Failed(mapped)
+
+
+@dataclass
+class PcscCard:
+    """CardPort over a real PC/SC reader: one exclusive connection from reading the card to the signature."""
+
+    reader: str
+    authenticator: CardAuthenticator
+    _conn: PcscConnection | None = None
+    _read: CardRead | None = None
+    _auth: Authenticated | None = None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(CardIoError):
+                self._conn.__exit__(None, None, None)
+        self._conn, self._read, self._auth = None, None, None
+
+    def read(self) -> ev.CardRead | ev.Failed:
+        self.close()
+        try:
+            self._conn = PcscConnection(self.reader).__enter__()
+        except CardIoError:
+            return ev.Failed(ev.Failure.CARD_UNREADABLE)
+        result = self.authenticator.read(self._conn)
+        if isinstance(result, AuthFailure):
+            self.close()
+            return card_failure(result)
+        self._read = result
+        kind = CardKind.STAFF if result.role is not None else CardKind.VOTER
+        return ev.CardRead(kind, result.pin.tries_left if result.pin.tries_left is not None else 3)
+
+    def verify_pin(self, pin: Secret) -> ev.PinAccepted | ev.PinRejected | ev.Failed:
+        if self._conn is None or self._read is None:
+            return ev.Failed(ev.Failure.CARD_REMOVED)
+        # The card layer verifies the PIN and signs the challenge in one call (one PIN try, never retried).
+        result = self.authenticator.authenticate(self._conn, self._read, pin.reveal())
+        if isinstance(result, AuthFailure):
+            if result.reason is FailureReason.WRONG_PIN:
+                return ev.PinRejected(result.tries_left or 0)
+            if result.reason is FailureReason.PIN_BLOCKED:
+                return ev.PinRejected(0)
+            self.close()
+            return card_failure(result)
+        self._auth = result
+        return ev.PinAccepted()
+
+    def authenticate(self) -> ev.VoterAuthenticated | ev.StaffAuthenticated | ev.Failed:
+        auth = self._auth
+        self.close()
+        if auth is None:
+            return ev.Failed(ev.Failure.CARD_REMOVED)
+        if auth.role is not None:
+            return ev.StaffAuthenticated(StaffIdentity(auth.identity.civil_number, auth.identity.name_en))
+        return ev.VoterAuthenticated(VoterIdentity(auth.identity.civil_number))
