@@ -21,7 +21,7 @@ from kiosk.accessibility.prompts import InputMode, Interrupt, PromptContext
 from kiosk.accessibility.tempo import RATE_STEPS
 from kiosk.session import events as ev
 from kiosk.session import flow
-from kiosk.session.model import ClipId
+from kiosk.session.model import ClipId, Phase
 from kiosk.session.state import SessionState
 
 log = logging.getLogger(__name__)
@@ -112,9 +112,11 @@ class AccessibilityShell:
 
     def _audio_first(self) -> bool:
         """Navigating without touch implies listening: the first key or switch press of a voter who has
-        not turned audio on turns it on (the screen is then read) and does nothing else."""
+        not turned audio on turns it on (the screen is then read) and does nothing else. This works from
+        the attract screen on, before the card (the setting carries into the session); a closed kiosk has
+        nothing to say."""
         state = self.state
-        if state is None or state.settings.audio or state.phase in flow.IDLE:
+        if state is None or state.settings.audio or state.phase is Phase.CLOSED:
             return False
         self.dispatch(ev.ToggleAudio())
         return True

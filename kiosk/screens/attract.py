@@ -5,6 +5,9 @@ from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session.model import Phase
 from kiosk.session.state import SessionState
 
+AUDIO_BUTTON = "صوت  /  Audio"
+"""Both languages on one button: a voter who cannot read the screen's language can still find it."""
+
 
 class AttractScreen(KioskScreen):
     """Insert your ID card; or, when the kiosk is not taking voters, why not."""
@@ -14,7 +17,12 @@ class AttractScreen(KioskScreen):
         ids.title.text = ui.t("attract.title")
         ids.election.text = ui.name(ui.manifest.name)
         notice = ""
-        if state.phase is Phase.CLOSED:
+        closed = state.phase is Phase.CLOSED
+        ids.audio.text = AUDIO_BUTTON
+        ids.audio.chosen = state.settings.audio
+        ids.audio.opacity = 0 if closed else 1
+        ids.audio.disabled = closed
+        if closed:
             ids.instruction.text = ui.t("kiosk.closed.manual" if state.kiosk.manual_fallback else "polls.closed")
             ids.hint.text = ui.t("staff.insert_card")
         else:

@@ -157,6 +157,8 @@ class VoterSession:
                 return self._enter(state, state.phase, settings=replace(state.settings, theme=theme))
             case ev.ToggleAudio() if state.phase not in flow.IDLE:
                 return self._enter(state, state.phase, settings=replace(state.settings, audio=not state.settings.audio))
+            case ev.ToggleAudio() if state.phase is Phase.ATTRACT:
+                return self._attract_audio(state)
             case ev.Replay() if state.settings.audio:
                 return state, (Speak(flow.SCREEN_CLIPS[state.phase]),)
             case ev.PollsChanged(polls_open=polls_open, manual_fallback=manual):
@@ -166,6 +168,18 @@ class VoterSession:
                     new = replace(new, phase=_idle_phase(kiosk))
                 return new, ()
         return None
+
+    def _attract_audio(self, state: SessionState) -> Step:
+        """Audio turned on (or off) before the card: the attract screen is read, and the setting is carried
+        into the session. A voter who walks away without a card does not leave it on for the next one: the
+        setting lapses after the inactivity delay (a new timer, which also ends any passing notice)."""
+        audio = not state.settings.audio
+        token = state.timer_token + 1
+        new = replace(state, settings=replace(state.settings, audio=audio), timer_token=token)
+        if not audio:
+            return new, ()
+        lapse = ArmTimer(token, self.config.inactivity_warning_s + self.config.inactivity_end_s)
+        return new, (lapse, Speak(flow.SCREEN_CLIPS[Phase.ATTRACT]))
 
     def _card_removed(self, state: SessionState) -> Step:
         state = replace(state, card_present=False)
@@ -185,7 +199,7 @@ class VoterSession:
         if token != state.timer_token:
             return state, ()
         if state.phase in flow.IDLE:
-            return replace(state, notice=None), ()
+            return replace(state, notice=None, settings=replace(state.settings, audio=False)), ()
         if state.phase is Phase.CONFIRMATION and state.cast_after_removal:
             return self._reset(state, THANK_YOU_NOTICE, Audit("session_ended"))
         if state.phase not in flow.WAITS_FOR_VOTER:
@@ -205,7 +219,8 @@ class VoterSession:
 
     def _on_attract(self, state: SessionState, event: ev.Event) -> Step:
         if isinstance(event, ev.CardInserted):
-            settings = Settings(language=state.settings.language)
+            # Language and audio chosen on the attract screen carry into the session; the rest is fresh.
+            settings = Settings(language=state.settings.language, audio=state.settings.audio)
             return self._enter(state, Phase.READING_CARD, ReadCard(), card_present=True, notice=None, settings=settings)
         return state, ()
 
