@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from election.manifest import CandidateId, Manifest, WilayatCode
+from election.package import ElectionPackage
 from kiosk.fakes import (
     DemoDeck,
     FakeBallots,
@@ -35,6 +36,8 @@ from kiosk.ui_text import Catalogue
 
 if TYPE_CHECKING:
     from kiosk.app import KioskServices
+
+log = logging.getLogger("kiosk")
 
 WINDOW = (1280, 800)
 DEMO_PIN = "1234"
@@ -275,6 +278,196 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     return DemoWorld(services, card, events, poll_book, ballots, staff, audit, deck)
 
 
+class StartRefused(Exception):
+    """The kiosk must not start; the message tells staff what is wrong and what to do."""
+
+
+REFUSED = "KIOSK REFUSES TO START"
+STAFF_ADVICE = "No voting on this kiosk: load the package again from the commission's copy and call the central office."
+
+
+def load_election_package(path: Path, commission_key: Path) -> ElectionPackage:
+    """Read and verify the signed election package; every problem is a ``StartRefused`` naming the file."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from election.package import PackageError, load_package
+
+    try:
+        key = load_pem_public_key(commission_key.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise StartRefused(f"the election commission's key {commission_key} cannot be read ({exc})") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise StartRefused(f"the election commission's key {commission_key} is not an Ed25519 public key")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StartRefused(f"the election package {path} cannot be read ({exc.strerror}). {STAFF_ADVICE}") from None
+    try:
+        return load_package(data, key, archive_name=path.name)
+    except PackageError as exc:
+        raise StartRefused(
+            f"the election package {path} is refused: {exc.file}: {exc.problem}. {STAFF_ADVICE}"
+        ) from None
+
+
+@dataclass
+class StationWorld:
+    """A polling-station kiosk: the verified package, the real card layer, the central poll book (mutual
+    TLS), the election core's encryption into the ballot box, and the sync worker."""
+
+    services: KioskServices
+    card: Any  # PcscCard
+    card_events: Any  # MonitorCardEvents
+    poll_book: Any  # CentralPollBook
+    ballots: Any  # RealBallots
+    staff: Any  # BoxStaff
+    box: Any  # BallotBox
+    worker: Any  # SyncWorker
+    package: ElectionPackage
+
+    def shutdown(self) -> None:
+        self.card_events.stop()
+        self.worker.stop()
+        self.box.close()
+
+
+def station_world(package: ElectionPackage, args: argparse.Namespace) -> StationWorld:
+    """Compose the real components for ``--package``; a configuration problem is a ``StartRefused``."""
+    import datetime as dt
+    import secrets
+    import time
+
+    from nacl.public import PublicKey as SealPublicKey
+
+    from election.confirmation import genesis_code
+    from election.context import ElectionContext
+    from kiosk.adapters.ballots import RealBallots
+    from kiosk.adapters.card import PcscCard, trust_anchors_of
+    from kiosk.adapters.card_events import MonitorCardEvents
+    from kiosk.adapters.local import BoxStaff
+    from kiosk.adapters.pollbook import CentralPollBook
+    from kiosk.app import KioskServices
+    from kiosk.ballot_box import BallotBox, BallotBoxError
+    from kiosk.card.profile import load_named_profile
+    from kiosk.card.session import CardAuthenticator
+    from kiosk.card.transport import CardIoError, PcscContext
+    from kiosk.states import PollsState
+    from sync.client import SyncClient, TlsIdentity
+    from sync.signing import Signer
+    from sync.worker import SyncWorker, WorkerConfig
+
+    manifest = package.manifest
+    kiosk = manifest.kiosks_by_id.get(args.kiosk_id)
+    if kiosk is None:
+        raise StartRefused(f"kiosk {args.kiosk_id!r} is not in the election package's manifest")
+    if package.election_context is None or package.central_envelope_key is None:
+        raise StartRefused(
+            f"the election package {args.package} has no election key or no office envelope key (a package from "
+            f"before the key ceremony). {STAFF_ADVICE}"
+        )
+    if not str(args.central).startswith("https://"):
+        raise StartRefused(f"the central office address must be https:// (mutual TLS), not {args.central!r}")
+    for what, path in (("kiosk certificate", args.kiosk_cert), ("kiosk key", args.kiosk_key),
+                       ("central office CA", args.central_ca)):  # fmt: skip
+        if path is None or not Path(path).is_file():
+            raise StartRefused(f"the {what} file {path} is missing")
+    context = ElectionContext.from_dict(dict(package.election_context))
+    try:
+        signer = Signer.from_pem_file(args.kiosk_key)
+    except (OSError, ValueError) as exc:
+        raise StartRefused(f"the kiosk key {args.kiosk_key} cannot be used ({exc})") from None
+    centre = str(kiosk.centre)
+    db: Path = args.db
+    try:
+        if db.exists():
+            box = BallotBox.open(db, signer)
+            if box.kiosk_id != kiosk.id:
+                raise StartRefused(f"the ballot box {db} belongs to kiosk {box.kiosk_id}, not {kiosk.id}")
+        else:
+            genesis = genesis_code(context.base_hash, kiosk.id).hex()
+            box = BallotBox.create(db, signer, kiosk_id=kiosk.id, centre_id=centre, chain_genesis=genesis)
+    except BallotBoxError as exc:
+        raise StartRefused(f"the ballot box {db} cannot be opened ({exc})") from None
+    reader = args.reader
+    if reader is None:
+        try:
+            ctx = PcscContext()
+            readers = ctx.readers()
+            ctx.close()
+        except CardIoError as exc:
+            raise StartRefused(f"the card reader service (pcscd) is not available ({exc})") from None
+        if not readers:
+            raise StartRefused("no card reader is connected (pass --reader or connect one)")
+        reader = readers[0]
+
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    client = SyncClient(args.central, TlsIdentity(args.kiosk_cert, args.kiosk_key, args.central_ca))
+    worker = SyncWorker(
+        box,
+        client,
+        WorkerConfig(software_version="sanduq-kiosk", package_hash=package.package_hash),
+        monotonic=time.monotonic,
+        wall_clock=now,
+    )
+    poll_book = CentralPollBook(client, box, kiosk.id, centre, offline_roll={})
+    ballots = RealBallots(
+        manifest, context, box, poll_book, SealPublicKey(package.central_envelope_key), after_store=worker.wake
+    )
+    profile = load_named_profile(args.card_profile)
+    authenticator = CardAuthenticator(
+        profile, trust_anchors_of(package), kiosk.id, manifest.election_id, now, secrets.token_bytes
+    )
+    card = PcscCard(reader, authenticator)
+    events = MonitorCardEvents(reader)
+
+    def status_extra() -> tuple[str, ...]:
+        sync = worker.status()
+        last = sync.last_sync_at.isoformat(timespec="seconds") if sync.last_sync_at else "never"
+        return (
+            f"reader: {reader}",
+            f"clock: {now().isoformat(timespec='seconds')}",
+            f"central office: {args.central} ({'reachable' if sync.online else 'not reachable'})"
+            + (f"; needs attention: {sync.fault}" if sync.fault else ""),
+            f"last sync: {last}",
+            f"election package hash: {package.package_hash[:16]}...",
+        )
+
+    staff = BoxStaff(box, lambda staff_id: card.staff_fingerprints.get(staff_id, ""), status_extra)
+
+    photo_paths = {c.id: c.photo for contest in manifest.contests for c in contest.candidates if c.photo}
+
+    def photo(candidate: CandidateId) -> bytes | None:
+        path = photo_paths.get(candidate)
+        return package.files.get(path) if path else None
+
+    services = KioskServices(
+        manifest=manifest,
+        card=card,
+        poll_book=poll_book,
+        ballots=ballots,
+        staff=staff,
+        audit=LogAudit(),
+        catalogue=Catalogue.load(),
+        photos=photo,
+        card_events=events,
+        kiosk_mode=KioskMode(polls_open=box.polls_state is PollsState.OPEN),
+        config=SessionConfig(manifest),
+        where=kiosk.id,
+    )
+    worker.start()
+    return StationWorld(services, card, events, poll_book, ballots, staff, box, worker, package)
+
+
+class LogAudit:
+    """AuditPort for the station kiosk: session audit entries go to the log (they carry no votes or PINs)."""
+
+    def record(self, kind: str, detail: str) -> None:
+        logging.getLogger("kiosk.audit").info("%s: %s", kind, detail)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Sanduq voting kiosk")
     parser.add_argument("--demo", action="store_true", help="the demo election with demo voters' cards (F2/F3/F4)")
@@ -287,10 +480,21 @@ def main(argv: list[str] | None = None) -> int:
         help="real components: virtual ID cards on an isolated pcscd, real encryption and ballot box",
     )
     parser.add_argument("--run-for", type=float, default=0.0, help="stop after this many seconds (checks)")
+    station = parser.add_argument_group("polling station (without --demo)")
+    station.add_argument("--package", type=Path, help="the signed election package (.sanduq)")
+    station.add_argument("--commission-key", type=Path, help="the election commission's public key (PEM)")
+    station.add_argument("--kiosk-id", help="this kiosk's id in the manifest")
+    station.add_argument("--central", help="the central office, https://host:port (mutual TLS)")
+    station.add_argument("--kiosk-cert", type=Path, help="this kiosk's TLS client certificate (PEM)")
+    station.add_argument("--kiosk-key", type=Path, help="this kiosk's private key (PEM): TLS and ballot signing")
+    station.add_argument("--central-ca", type=Path, help="the CA of the central office's TLS certificate (PEM)")
+    station.add_argument("--db", type=Path, help="the ballot box database (created on first start)")
+    station.add_argument("--reader", help="the PC/SC reader name (default: the first reader)")
+    station.add_argument("--card-profile", default="oman_ias", help="the ID card profile (default oman_ias)")
     args = parser.parse_args(argv)
-    if not args.demo:
-        parser.error("only --demo is wired so far: the election package and real card layer are not yet composed")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.demo:
+        return _run_station(parser, args)
     configure_kivy(offscreen=args.offscreen, fullscreen=args.fullscreen)
     from kivy.clock import Clock
 
@@ -307,6 +511,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     world = demo_world(polls_open=not args.polls_closed)
     _run(KioskApp(world.services), args.run_for, Clock)
+    return 0
+
+
+def _run_station(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    needed = ("package", "commission_key", "kiosk_id", "central", "kiosk_cert", "kiosk_key", "central_ca", "db")
+    missing = [f"--{n.replace('_', '-')}" for n in needed if getattr(args, n) is None]
+    if missing:
+        parser.error(f"without --demo, these are required: {', '.join(missing)}")
+    try:
+        package = load_election_package(args.package, args.commission_key)
+        for warning in package.warnings:
+            log.warning("election package: %s", warning)
+        log.info("election package %s verified (hash %s...)", args.package.name, package.package_hash[:16])
+        configure_kivy(offscreen=args.offscreen, fullscreen=args.fullscreen)
+        world = station_world(package, args)
+    except StartRefused as exc:
+        print(f"{REFUSED}: {exc}", file=sys.stderr, flush=True)
+        return 2
+    from kivy.clock import Clock
+
+    from kiosk.app import KioskApp
+
+    try:
+        _run(KioskApp(world.services, show_demo_panel=False), args.run_for, Clock)
+    finally:
+        world.shutdown()
     return 0
 
 

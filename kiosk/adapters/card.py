@@ -7,8 +7,10 @@ Each call blocks (PC/SC) and returns one session event; expected failures are va
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from election.package import ElectionPackage
+from kiosk.card.pki import TrustAnchors
 from kiosk.card.results import AuthFailure, FailureReason
 from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
 from kiosk.card.transport import CardIoError, PcscConnection
@@ -26,6 +28,13 @@ _CARD_FAILURES: dict[FailureReason, ev.Failure] = {
     FailureReason.SERVICE_GONE: ev.Failure.READER_GONE,
     FailureReason.UNSUPPORTED_CARD: ev.Failure.NOT_AN_ID_CARD,
 }
+
+
+def trust_anchors_of(package: ElectionPackage) -> TrustAnchors:
+    """The card PKI check's anchors from a verified election package: roots, intermediates, CRLs, and the
+    staff card CA(s) among the intermediates."""
+    staff = [c for c in package.card_intermediates if "Staff" in c.subject.rfc4514_string()]
+    return TrustAnchors(package.card_roots, package.card_intermediates, package.crls, staff)
 
 
 def card_failure(failure: AuthFailure) -> ev.Failed:
@@ -49,6 +58,8 @@ class PcscCard:
     _conn: PcscConnection | None = None
     _read: CardRead | None = None
     _auth: Authenticated | None = None
+    staff_fingerprints: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of the certificate of each staff card authenticated so far, by staff id (staff functions)."""
 
     def close(self) -> None:
         if self._conn is not None:
@@ -91,5 +102,6 @@ class PcscCard:
         if auth is None:
             return ev.Failed(ev.Failure.CARD_REMOVED)
         if auth.role is not None:
+            self.staff_fingerprints[auth.identity.civil_number] = auth.certificate_sha256
             return ev.StaffAuthenticated(StaffIdentity(auth.identity.civil_number, auth.identity.name_en))
         return ev.VoterAuthenticated(VoterIdentity(auth.identity.civil_number))
