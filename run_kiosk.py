@@ -533,6 +533,8 @@ def _run_station(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 
     from kiosk.app import KioskApp
 
+    polls = world.box.polls_state.value
+    Clock.schedule_once(lambda _dt: log.info("kiosk %s ready (polls %s)", args.kiosk_id, polls), 0)
     try:
         _run(KioskApp(world.services, show_demo_panel=False), args.run_for, Clock)
     finally:
