@@ -15,6 +15,7 @@ from typing import Any
 
 from election.audio_clips import CLIP_INDEX, ClipIndex
 from election.manifest import Manifest
+from kiosk.accessibility import display
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, KivySoundPlayer, Player
 from kiosk.accessibility.prompts import PromptContext
 from kiosk.accessibility.shell import AccessibilityShell
@@ -54,7 +55,12 @@ def attach(app: Any, shell: AccessibilityShell, *, clock: Any = time.monotonic) 
         driver.listeners.append(shell.on_state)
         shell.on_state(driver.state)
         overlay = _privacy_overlay()
-        shell.on_change = lambda: _show_privacy(app, overlay, shell.privacy)
+
+        def on_change() -> None:
+            _show_privacy(app, overlay, shell.privacy)
+            _show_focus(app, shell)
+
+        shell.on_change = on_change
 
         def key_down(_window: Any, key: int, _scancode: int, text: str | None, _mods: list[str]) -> bool:
             name = Window._system_keyboard.keycode_to_string(key) or (text or "")
@@ -67,6 +73,18 @@ def attach(app: Any, shell: AccessibilityShell, *, clock: Any = time.monotonic) 
         Clock.schedule_interval(lambda _dt: shell.tick(clock()), TICK_S)
 
     app.bind(on_start=on_start)
+
+
+def _show_focus(app: Any, shell: AccessibilityShell) -> list[Any]:
+    """Outline the focused item on the current screen (visible focus for sighted controller and switch
+    users); returns the widgets now marked focused."""
+    from kiosk.screens.widgets import paint_focus
+
+    root = getattr(app, "root", None)
+    if root is None or shell.state is None or "sm" not in root.ids:
+        return []
+    colour = list(display.kivy_rgba(display.FOCUS[shell.state.settings.theme]))
+    return paint_focus(root.ids.sm.current_screen, shell.focused_key, colour)
 
 
 def _privacy_overlay() -> Any:

@@ -77,10 +77,24 @@ class AccessibilityScreen(KioskScreen):
         line.add_widget(KLabel(text=heading, bold=True, size_hint_x=0.3, pos_hint={"center_y": 0.5}))
         row = MirrorRow(size_hint_x=0.7, spacing=8)
         for label, chosen, event in choices:
-            button = KChoice(text=label, chosen=chosen, min_dp=64, scale=0.9)
+            button = KChoice(text=label, chosen=chosen, min_dp=64, scale=0.9, focus_key=_focus_key(event))
             if event is not None:
                 button.bind(on_release=lambda _b, e=event: self.send(e))
             row.add_widget(button)
             self._buttons.append(button)
         line.add_widget(row)
         body.add_widget(line)
+
+
+def _focus_key(event: ev.Event | None) -> str:
+    """The accessible controller's item key for the choice that sends ``event`` (input.screen_items)."""
+    match event:
+        case ev.ChooseLanguage(language=language):
+            return f"language.{language.value}"
+        case ev.ToggleAudio():
+            return "audio"
+        case ev.ChooseTextSize(size=size):
+            return f"size.{size.value}"
+        case ev.ChooseTheme(theme=theme):
+            return f"theme.{theme.value}"
+    return ""

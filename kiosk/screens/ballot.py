@@ -9,13 +9,13 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
 from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.widgets import KLabel, MirrorRow
+from kiosk.screens.widgets import Focusable, KLabel, MirrorRow
 from kiosk.session import ballot as rules
 from kiosk.session import events as ev
 from kiosk.session.state import SessionState
 
 
-class CandidateCard(ButtonBehavior, MirrorRow):
+class CandidateCard(Focusable, ButtonBehavior, MirrorRow):
     chosen = BooleanProperty(False)
 
     def on_chosen(self, _card, chosen: bool) -> None:
@@ -94,7 +94,7 @@ class BallotScreen(KioskScreen):
             card.chosen = False
 
     def _card(self, ui: UiContext, candidate) -> CandidateCard:
-        card = CandidateCard()
+        card = CandidateCard(focus_key=f"candidate.{candidate.id}")
         card.bind(on_release=lambda _c, cid=candidate.id: self.send(ev.ToggleCandidate(cid)))
         texture = ui.photo(candidate.id)
         photo = Image(texture=texture, size_hint=(None, None), size=(dp(104), dp(116)), fit_mode="contain")

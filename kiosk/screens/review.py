@@ -43,9 +43,9 @@ class ReviewScreen(KioskScreen):
             panel.add_widget(KLabel(text=ui.t("ballot.blank_confirm"), tone="warning", bold=True))
             if not state.blank_confirmed:
                 row = MirrorRow()
-                no = KButton(text=ui.t("ballot.blank_no"))
+                no = KButton(text=ui.t("ballot.blank_no"), focus_key="blank.no")
                 no.bind(on_release=lambda _b: self.send(ev.BackToBallot()))
-                yes = KPrimary(text=ui.t("ballot.blank_yes"))
+                yes = KPrimary(text=ui.t("ballot.blank_yes"), focus_key="blank.yes")
                 yes.bind(on_release=lambda _b: self.send(ev.ConfirmBlank()))
                 row.add_widget(no)
                 row.add_widget(yes)

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kivy.app import App
-from kivy.properties import BooleanProperty, NumericProperty, OptionProperty
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
@@ -35,7 +37,32 @@ class KSmall(KLabel):
         super().__init__(**kwargs)
 
 
-class KButton(Button):
+class Focusable:
+    """Mixin for what the accessible controller and the switches can focus: ``focus_key`` names the item
+    (``kiosk.accessibility.input.Item.key``); ``focused`` draws a thick outline in ``focus_rgba`` (the
+    theme's focus colour) just outside the widget (rule in widgets.kv)."""
+
+    focus_key = StringProperty("")
+    focused = BooleanProperty(False)
+    focus_rgba = ListProperty([0.0, 0.0, 0.0, 1.0])
+
+
+def paint_focus(screen: Any, key: str | None, rgba: list[float]) -> list[Any]:
+    """Mark the widget of ``screen`` whose ``focus_key`` is ``key`` as focused and every other one as not;
+    returns the focused widgets (one, or none when nothing is focused or the screen has no such item)."""
+    focused: list[Any] = []
+    for widget in screen.walk(restrict=True):
+        if not isinstance(widget, Focusable):
+            continue
+        on = bool(key) and widget.focus_key == key
+        widget.focus_rgba = rgba
+        widget.focused = on
+        if on:
+            focused.append(widget)
+    return focused
+
+
+class KButton(Focusable, Button):
     primary = BooleanProperty(False)
     chosen = BooleanProperty(False)
     scale = NumericProperty(1.0)

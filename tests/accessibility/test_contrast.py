@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.accessibility.display import MIN_CONTRAST, PALETTES
+from kiosk.accessibility.display import FOCUS, MIN_CONTRAST, PALETTES, focus_neighbours
 from kiosk.session.model import Theme
 
 
@@ -52,3 +52,14 @@ def test_buttons_and_chosen_candidates_stand_out_from_the_page(theme: Theme):
     p = PALETTES[theme]
     assert wcag_ratio(p.border, p.background) >= 3.0
     assert wcag_ratio(p.selected, p.background) >= 3.0
+
+
+@pytest.mark.parametrize("theme", list(Theme))
+def test_the_focus_outline_stands_out_from_everything_around_it(theme):
+    """Visible focus (WCAG 2.x 1.4.11, non-text contrast): the outline is >= 3:1 against the background
+    (its gap and the unfocused state of the same pixels), the buttons next to it and a warning panel."""
+    focus = FOCUS[theme]
+    neighbours = focus_neighbours(theme)
+    assert set(neighbours) == {"background", "button", "warning"}
+    for name, colour in neighbours.items():
+        assert wcag_ratio(focus, colour) >= 3.0, (theme, name, wcag_ratio(focus, colour))

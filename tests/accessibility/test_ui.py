@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.accessibility import display
+from kiosk.session.model import Theme
+
 pytestmark = pytest.mark.ui
 
 SCRIPT = Path(__file__).with_name("ui_journey.py")
@@ -70,3 +73,16 @@ def test_every_touch_target_is_large_at_every_text_size(report):
     assert {"ballot/normal", "ballot/largest", "accessibility/normal", "accessibility/largest"} <= screens
     small = [t for t in targets if min(t["w"], t["h"]) < MIN_TARGET_PX]
     assert small == []
+
+
+def test_the_focused_item_is_outlined_on_the_screen_and_the_outline_moves_with_the_controller(report):
+    steps = {s["step"]: s for s in report["steps"]}
+    blue = [round(c, 3) for c in display.kivy_rgba(display.FOCUS[Theme.STANDARD])]
+    assert steps["audio_on"]["outlined"] == []  # a new screen is read first: nothing focused yet
+    for digit in (1, 2, 3, 4):
+        step = steps[f"focus_pin_{digit}"]
+        assert step["focus"] == f"pin.{digit}"
+        assert step["outlined"] == [{"key": f"pin.{digit}", "rgba": blue}]
+    candidate = steps["focus_candidate"]
+    assert candidate["phase"] == "ballot" and candidate["focus"].startswith("candidate.")
+    assert candidate["outlined"] == [{"key": candidate["focus"], "rgba": blue}]

@@ -52,9 +52,28 @@ def main() -> None:
         start, seen[0] = seen[0], len(player.clips)
         return [str(c) for c in player.clips[start:]]
 
+    def outlined() -> list[dict[str, object]]:
+        """The widgets drawn with the focus outline on the current screen (what a sighted voter sees)."""
+        from kiosk.screens.widgets import Focusable
+
+        screen = app.root.ids.sm.current_screen
+        return [
+            {"key": w.focus_key, "rgba": [round(c, 3) for c in w.focus_rgba]}
+            for w in screen.walk(restrict=True)
+            if isinstance(w, Focusable) and w.focused
+        ]
+
     def step(name: str) -> None:
         assert app.driver is not None
-        steps.append({"step": name, "phase": app.driver.state.phase.value, "heard": heard()})
+        steps.append(
+            {
+                "step": name,
+                "phase": app.driver.state.phase.value,
+                "heard": heard(),
+                "focus": shell.focused_key,
+                "outlined": outlined(),
+            }
+        )
 
     def targets(screen: str) -> None:
         from kivy.uix.behaviors import ButtonBehavior
@@ -75,12 +94,15 @@ def main() -> None:
         press("enter")  # first key: audio on, the PIN screen is read
         yield
         step("audio_on")
-        for _ in range(2):
-            press("enter")
-            yield
-        for _ in range(3):
+        press("enter")
+        yield
+        step("focus_pin_1")
+        press("enter")
+        yield
+        for digit in (2, 3, 4):
             press("down")
             yield
+            step(f"focus_pin_{digit}")
             press("enter")
             yield
         for _ in range(8):
@@ -108,6 +130,7 @@ def main() -> None:
         heard()
         press("down")
         yield
+        step("focus_candidate")
         press("enter")
         yield
         step("chose_first")
