@@ -435,7 +435,7 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
             f"election package hash: {package.package_hash[:16]}...",
         )
 
-    staff = BoxStaff(box, lambda staff_id: card.staff_fingerprints.get(staff_id, ""), status_extra)
+    staff = BoxStaff(box, lambda _staff_id: "", status_extra, card_of=card.staff_cards.get)
 
     photo_paths = {c.id: c.photo for contest in manifest.contests for c in contest.candidates if c.photo}
 

@@ -16,6 +16,7 @@ from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
 from kiosk.card.transport import CardIoError, PcscConnection
 from kiosk.session import events as ev
 from kiosk.session.model import CardKind, Secret, StaffIdentity, VoterIdentity
+from kiosk.states import StaffCard, StaffRole
 
 _CARD_FAILURES: dict[FailureReason, ev.Failure] = {
     FailureReason.EXPIRED: ev.Failure.CERT_EXPIRED,
@@ -58,8 +59,9 @@ class PcscCard:
     _conn: PcscConnection | None = None
     _read: CardRead | None = None
     _auth: Authenticated | None = None
-    staff_fingerprints: dict[str, str] = field(default_factory=dict)
-    """SHA-256 of the certificate of each staff card authenticated so far, by staff id (staff functions)."""
+    staff_cards: dict[str, StaffCard] = field(default_factory=dict)
+    """Each staff card authenticated so far (role and certificate SHA-256), by staff id: the ballot box checks
+    the role and records the fingerprint when staff open or close the polls."""
 
     def close(self) -> None:
         if self._conn is not None:
@@ -102,6 +104,7 @@ class PcscCard:
         if auth is None:
             return ev.Failed(ev.Failure.CARD_REMOVED)
         if auth.role is not None:
-            self.staff_fingerprints[auth.identity.civil_number] = auth.certificate_sha256
+            staff_id = auth.identity.civil_number
+            self.staff_cards[staff_id] = StaffCard(staff_id, StaffRole(auth.role.value), auth.certificate_sha256)
             return ev.StaffAuthenticated(StaffIdentity(auth.identity.civil_number, auth.identity.name_en))
         return ev.VoterAuthenticated(VoterIdentity(auth.identity.civil_number))

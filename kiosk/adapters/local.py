@@ -94,10 +94,19 @@ class BoxStaff:
     """The SHA-256 of a staff member's card certificate, by staff id (from the card layer)."""
     status_extra: Callable[[], tuple[str, ...]] = lambda: ()
     log: list[tuple[ev.StaffAction, str]] = field(default_factory=list)
+    card_of: Callable[[str], StaffCard | None] | None = None
+    """The staff card as the card layer authenticated it (role + fingerprint), by staff id; without it (the
+    demo) every staff card counts as a committee member's."""
 
     def run(self, action: ev.StaffAction, staff: StaffIdentity) -> ev.StaffDone:
         self.log.append((action, staff.staff_id))
-        card = StaffCard(staff.staff_id, StaffRole.COMMITTEE_MEMBER, self.fingerprint_of(staff.staff_id))
+        if self.card_of is not None:
+            found = self.card_of(staff.staff_id)
+            if found is None:
+                return ev.StaffDone(action, ("refused: this staff card was not authenticated on this kiosk",), ok=False)
+            card = found
+        else:
+            card = StaffCard(staff.staff_id, StaffRole.COMMITTEE_MEMBER, self.fingerprint_of(staff.staff_id))
         polls = {ev.StaffAction.OPEN_POLLS: PollsAction.OPEN, ev.StaffAction.CLOSE_POLLS: PollsAction.CLOSE}
         if action in polls:
             try:

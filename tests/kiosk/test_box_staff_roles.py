@@ -1,0 +1,46 @@
+"""Staff functions in a polling-station kiosk use the staff card the card layer authenticated: the role on
+the card decides whether the ballot box lets that person open the polls (never a role assumed by the kiosk)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from kiosk.adapters.local import BoxStaff
+from kiosk.ballot_box import BallotBox
+from kiosk.session import events as ev
+from kiosk.session.model import StaffIdentity
+from kiosk.states import StaffCard, StaffRole
+from sync.signing import Signer
+
+WORKER = StaffCard("staff-pw-1", StaffRole.POLL_WORKER, "a" * 64)
+MEMBER = StaffCard("staff-cm-1", StaffRole.COMMITTEE_MEMBER, "b" * 64)
+
+
+def _staff(tmp_path: Path) -> tuple[BoxStaff, BallotBox]:
+    box = BallotBox.create(
+        tmp_path / "box.sqlite3", Signer(Ed25519PrivateKey.generate()), kiosk_id="K-1", centre_id="PC-1",
+        chain_genesis="00" * 32,
+    )  # fmt: skip
+    cards = {c.staff_id: c for c in (WORKER, MEMBER)}
+    return BoxStaff(box, lambda _sid: "", card_of=cards.get), box
+
+
+def test_a_poll_worker_card_cannot_open_the_polls_a_committee_member_card_can(tmp_path: Path) -> None:
+    staff, box = _staff(tmp_path)
+    refused = staff.run(ev.StaffAction.OPEN_POLLS, StaffIdentity(WORKER.staff_id, "Poll Worker"))
+    assert not refused.ok and "role_not_authorised" in refused.lines[0]
+    assert box.polls_state.value == "setup"
+    opened = staff.run(ev.StaffAction.OPEN_POLLS, StaffIdentity(MEMBER.staff_id, "Committee Member"))
+    assert opened.ok
+    assert box.polls_state.value == "open"
+    box.close()
+
+
+def test_a_staff_card_not_authenticated_on_this_kiosk_is_refused(tmp_path: Path) -> None:
+    staff, box = _staff(tmp_path)
+    done = staff.run(ev.StaffAction.OPEN_POLLS, StaffIdentity("someone-else", "?"))
+    assert not done.ok and "not authenticated" in done.lines[0]
+    assert box.polls_state.value == "setup"
+    box.close()
