@@ -76,15 +76,15 @@ def attach(app: Any, shell: AccessibilityShell, *, clock: Any = time.monotonic) 
 
 
 def _show_focus(app: Any, shell: AccessibilityShell) -> list[Any]:
-    """Outline the focused item on the current screen (visible focus for sighted controller and switch
-    users); returns the widgets now marked focused."""
+    """Outline the focused item on the window: the current screen and the top bar's language switch
+    (visible focus for sighted controller and switch users); returns the widgets now marked focused."""
     from kiosk.screens.widgets import paint_focus
 
     root = getattr(app, "root", None)
-    if root is None or shell.state is None or "sm" not in root.ids:
+    if root is None or shell.state is None:
         return []
     colour = list(display.kivy_rgba(display.FOCUS[shell.state.settings.theme]))
-    return paint_focus(root.ids.sm.current_screen, shell.focused_key, colour)
+    return paint_focus(root, shell.focused_key, colour)
 
 
 def _privacy_overlay() -> Any:

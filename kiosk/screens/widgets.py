@@ -39,7 +39,8 @@ class KSmall(KLabel):
 
 class Focusable:
     """Mixin for what the accessible controller and the switches can focus: ``focus_key`` names the item
-    (``kiosk.accessibility.input.Item.key``); ``focused`` draws a thick outline in ``focus_rgba`` (the
+    (``kiosk.accessibility.input.Item.key``; several keys separated by "|" when one widget stands for
+    several items, like the top bar's language switch); ``focused`` draws a thick outline in ``focus_rgba`` (the
     theme's focus colour) just outside the widget (rule in widgets.kv)."""
 
     focus_key = StringProperty("")
@@ -54,7 +55,7 @@ def paint_focus(screen: Any, key: str | None, rgba: list[float]) -> list[Any]:
     for widget in screen.walk(restrict=True):
         if not isinstance(widget, Focusable):
             continue
-        on = bool(key) and widget.focus_key == key
+        on = bool(key) and key in widget.focus_key.split("|")
         widget.focus_rgba = rgba
         widget.focused = on
         if on:

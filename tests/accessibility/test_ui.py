@@ -38,7 +38,15 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def test_a_ballot_is_completed_with_controller_keys_in_the_real_app(report):
     steps = {s["step"]: s for s in report["steps"]}
-    assert steps["audio_on"]["heard"] == ["str:pin.enter", "str:pin.hint"]
+    # The first key on the attract screen turns audio on and reads it; the setting survives the card.
+    assert steps["attract_audio_on"]["phase"] == "attract"
+    assert steps["attract_audio_on"]["heard"] == [
+        "str:attract.title",
+        "str:attract.insert_card",
+        "str:attract.audio_hint",
+    ]
+    # Audio was turned on at the attract screen: the PIN screen is read without a key.
+    assert steps["audio_on"]["heard"][-2:] == ["str:pin.enter", "str:pin.hint"]
     assert steps["pin_done"]["phase"] == "accessibility"
     assert steps["ballot"]["phase"] == "ballot"
     assert steps["ballot"]["heard"][1:3] == ["str:ballot.title#0", "contest:shura-MA-04"]
@@ -78,6 +86,9 @@ def test_every_touch_target_is_large_at_every_text_size(report):
 def test_the_focused_item_is_outlined_on_the_screen_and_the_outline_moves_with_the_controller(report):
     steps = {s["step"]: s for s in report["steps"]}
     blue = [round(c, 3) for c in display.kivy_rgba(display.FOCUS[Theme.STANDARD])]
+    assert steps["attract_audio_on"]["outlined"] == []  # the first key turns audio on, focuses nothing
+    assert steps["focus_attract_audio"]["outlined"] == [{"key": "audio", "rgba": blue}]
+    assert steps["focus_attract_language"]["outlined"] == [{"key": "language.ar|language.en", "rgba": blue}]
     assert steps["audio_on"]["outlined"] == []  # a new screen is read first: nothing focused yet
     for digit in (1, 2, 3, 4):
         step = steps[f"focus_pin_{digit}"]

@@ -56,10 +56,9 @@ def main() -> None:
         """The widgets drawn with the focus outline on the current screen (what a sighted voter sees)."""
         from kiosk.screens.widgets import Focusable
 
-        screen = app.root.ids.sm.current_screen
         return [
             {"key": w.focus_key, "rgba": [round(c, 3) for c in w.focus_rgba]}
-            for w in screen.walk(restrict=True)
+            for w in app.root.walk(restrict=True)
             if isinstance(w, Focusable) and w.focused
         ]
 
@@ -89,9 +88,16 @@ def main() -> None:
 
     def script():
         yield
-        world.deck.insert_next_voter()
+        press("down")  # first key on the attract screen: audio on, the attract screen is read
         yield
-        press("enter")  # first key: audio on, the PIN screen is read
+        step("attract_audio_on")
+        press("down")
+        yield
+        step("focus_attract_audio")
+        press("down")
+        yield
+        step("focus_attract_language")
+        world.deck.insert_next_voter()
         yield
         step("audio_on")
         press("enter")
