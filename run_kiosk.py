@@ -412,7 +412,8 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
         monotonic=time.monotonic,
         wall_clock=now,
     )
-    poll_book = CentralPollBook(client, box, kiosk.id, centre, offline_roll={})
+    offline_roll = read_offline_roll(args.offline_roll, manifest, centre) if args.offline_roll else {}
+    poll_book = CentralPollBook(client, box, kiosk.id, centre, offline_roll=offline_roll)
     ballots = RealBallots(
         manifest, context, box, poll_book, SealPublicKey(package.central_envelope_key), after_store=worker.wake
     )
@@ -461,6 +462,28 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     return StationWorld(services, card, events, poll_book, ballots, staff, box, worker, package)
 
 
+def read_offline_roll(path: Path, manifest: Manifest, centre: str) -> dict[str, str]:
+    """The centre's copy of the roll (CSV with ``civil_number,wilayat,eligible,...``): civil number -> ballot
+    style of the eligible voters of the wilayats the centre serves. Used only while the office is unreachable
+    (provisional ballots)."""
+    import csv
+
+    from election.manifest import CentreId
+
+    roll: dict[str, str] = {}
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                wilayat = WilayatCode(row.get("wilayat", ""))
+                eligible = row.get("eligible", "yes").strip().lower() in ("yes", "true", "1")
+                if eligible and manifest.centre_serves(CentreId(centre), wilayat):
+                    roll[row["civil_number"].strip()] = str(manifest.style_for_wilayat(wilayat).id)
+    except (OSError, KeyError, ValueError, csv.Error) as exc:
+        raise StartRefused(f"the centre's offline roll {path} cannot be read ({type(exc).__name__}: {exc})") from None
+    log.info("offline roll: %d voters for centre %s", len(roll), centre)
+    return roll
+
+
 class LogAudit:
     """AuditPort for the station kiosk: session audit entries go to the log (they carry no votes or PINs)."""
 
@@ -490,6 +513,9 @@ def main(argv: list[str] | None = None) -> int:
     station.add_argument("--central-ca", type=Path, help="the CA of the central office's TLS certificate (PEM)")
     station.add_argument("--db", type=Path, help="the ballot box database (created on first start)")
     station.add_argument("--reader", help="the PC/SC reader name (default: the first reader)")
+    station.add_argument(
+        "--offline-roll", type=Path, help="the centre's copy of the roll (CSV): provisional ballots while offline"
+    )
     station.add_argument("--card-profile", default="oman_ias", help="the ID card profile (default oman_ias)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

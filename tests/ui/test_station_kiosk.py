@@ -8,6 +8,7 @@ the package, opens its ballot box and its sync worker reports to the office with
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,7 +45,7 @@ def _station_argv(day: Day, db: Path, reader: str, package: Path | None = None) 
         "--commission-key", str(pki.commission_public_path), "--kiosk-id", KIOSK,
         "--central", f"https://127.0.0.1:{day.central_port}", "--kiosk-cert", str(files.cert_path),
         "--kiosk-key", str(files.key_path), "--central-ca", str(day.pki_dir / "central" / "ca.pem"),
-        "--db", str(db), "--reader", reader,
+        "--db", str(db), "--reader", reader, "--offline-roll", str(day.definition / "roll.csv"),
     ]  # fmt: skip
 
 
@@ -77,6 +78,7 @@ def test_the_station_kiosk_starts_from_the_package_and_reports_to_the_office(sma
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"kiosk {KIOSK} ready (polls setup)" in done.stderr  # the app's main loop ran; polls not yet opened
     assert db.is_file()  # the ballot box was created for this kiosk
+    assert re.search(r"offline roll: [1-9]\d* voters for centre PC-001", done.stderr)
     last_seen, status = _office_kiosk(small_day)
     assert last_seen is not None, "the kiosk's sync worker never reached the office"
     assert status.get("package_hash") == package.package_hash
