@@ -56,6 +56,18 @@ def _script(app: Any, world: Any, shell: Any, out: Path, lang: str) -> Iterator[
     app.send(ev.ChooseTextSize(TextSize.NORMAL))
     app.send(ev.ToggleAudio())
     yield
+    # Visible focus: the accessible controller on the second candidate (the chosen one), in every theme.
+    from kiosk.accessibility.input import Key
+
+    shell.on_key(Key.DOWN)
+    shell.on_key(Key.DOWN)
+    yield
+    for theme in Theme:
+        app.send(ev.ChooseTheme(theme))
+        yield
+        shot(f"focus_{theme.value}")
+    app.send(ev.ChooseTheme(Theme.STANDARD))
+    yield
     shell.toggle_privacy()
     yield
     shot("privacy_screen")
