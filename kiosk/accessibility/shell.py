@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 SWITCH_KEYS = {"1": input.Switch.MOVE, "2": input.Switch.SELECT}
 """Two-switch interfaces (sip-and-puff) present themselves as a keyboard sending two keys."""
+SCAN_SPEED_KEYS = {",": -1, ".": 1}
+"""Auto-scan slower / faster, for the voter's helper or a staff member on the controller or a keyboard
+(a switch user has only the two switches); they do not change the input mode."""
 
 
 @dataclass
@@ -104,6 +107,9 @@ class AccessibilityShell:
         if name in SWITCH_KEYS:
             self.on_switch(SWITCH_KEYS[name], now)
             return True
+        if name in SCAN_SPEED_KEYS:
+            self.change_scan_speed(SCAN_SPEED_KEYS[name])
+            return True
         key = input.KEYBOARD.get(name)
         if key is None:
             return False
@@ -144,6 +150,17 @@ class AccessibilityShell:
             return
         self.scan, commands = input.scan_tick(self.scan, now, self.queue.busy, self.state, self.ctx)
         self._run(commands)
+
+    def change_scan_speed(self, delta: int) -> int:
+        """One step faster (+1) or slower (-1) auto-scan, within ``input.SCAN_INTERVALS_S``; the new speed is
+        said ("Scan speed 4 of 7") when audio is on. Reset to the default for the next voter."""
+        self.scan = self.scan.with_speed(self.scan.speed + delta)
+        state = self.state
+        if state is not None and state.settings.audio:
+            lang = state.settings.language
+            clips = self.ctx.say("audio.scan_speed", lang, step=self.scan.speed + 1, steps=len(input.SCAN_INTERVALS_S))
+            self.queue.say(clips, lang, Interrupt.FLUSH)
+        return self.scan.speed
 
     def toggle_privacy(self) -> None:
         if self.state is None:
