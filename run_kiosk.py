@@ -408,7 +408,9 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     worker = SyncWorker(
         box,
         client,
-        WorkerConfig(software_version="sanduq-kiosk", package_hash=package.package_hash),
+        WorkerConfig(
+            software_version="sanduq-kiosk", package_hash=package.package_hash, batch_window=args.batch_window
+        ),
         monotonic=time.monotonic,
         wall_clock=now,
     )
@@ -515,6 +517,12 @@ def main(argv: list[str] | None = None) -> int:
     station.add_argument("--reader", help="the PC/SC reader name (default: the first reader)")
     station.add_argument(
         "--offline-roll", type=Path, help="the centre's copy of the roll (CSV): provisional ballots while offline"
+    )
+    station.add_argument(
+        "--batch-window",
+        type=float,
+        default=600.0,
+        help="seconds ballots and voted marks may wait to be sent in a group (secrecy; default 600)",
     )
     station.add_argument("--card-profile", default="oman_ias", help="the ID card profile (default oman_ias)")
     args = parser.parse_args(argv)

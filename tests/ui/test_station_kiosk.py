@@ -98,3 +98,48 @@ def test_a_tampered_package_is_refused_before_the_office_is_contacted(small_day:
     assert "KIOSK REFUSES TO START" in done.stderr and str(bad) in done.stderr and "photos/C-" in done.stderr
     assert "Traceback" not in done.stderr
     assert not db.exists()
+
+
+def test_a_voter_votes_on_the_station_kiosk_and_the_office_counts_the_ballot(small_day: Day, tmp_path: Path) -> None:
+    import json
+
+    from sqlalchemy import select
+
+    from central.config import load_config
+    from central.models import Kiosk, Voter, VoterState
+    from central.office import Office
+    from tools.election_day.plan import read_roll
+    from tools.virtual_card.harness import env_for_own_harness
+
+    pki = load_pki(small_day.pki_dir)
+    files = pki.kiosks[KIOSK]
+    voter = next(civil for civil, _w, ok in read_roll(small_day.definition / "roll.csv") if ok)
+    station = {
+        "package": str(small_day.day / "election-day.sanduq"), "commission_key": str(pki.commission_public_path),
+        "kiosk_id": KIOSK, "central": f"https://127.0.0.1:{small_day.central_port}",
+        "kiosk_cert": str(files.cert_path), "kiosk_key": str(files.key_path),
+        "central_ca": str(small_day.pki_dir / "central" / "ca.pem"), "db": str(tmp_path / "ballot-box.sqlite3"),
+        "offline_roll": None, "batch_window": 2.0,
+    }  # fmt: skip
+    config = tmp_path / "station.json"
+    config.write_text(json.dumps({"pki": str(small_day.pki_dir), "voter": voter, "station": station}))
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.ui.station_journey", str(config), str(results)],
+        capture_output=True, text=True, timeout=240, cwd=ROOT, env=env_for_own_harness(), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-4000:]
+    r = json.loads(results.read_text())
+    assert "_errors" not in r, r["_errors"]
+    assert r["after_check_in"] == "accessibility" and r["ticket_provisional"] is False  # the office checked in
+    assert r["code_on_screen"] and r["counts_cast"] == 1
+    assert r["delivered"], (r["backlog"], r["sync"])
+    office = Office.open(load_config(small_day.central_config))
+    try:
+        with office.db.transaction() as s:
+            state = s.scalar(select(Voter.state).where(Voter.civil_number == voter))
+            accepted = s.get_one(Kiosk, KIOSK).ballots_accepted
+    finally:
+        office.db.dispose()
+    assert state is VoterState.VOTED
+    assert accepted >= 1
