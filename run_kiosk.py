@@ -3,6 +3,9 @@
     python run_kiosk.py --demo              the demo election; F2 inserts the next demo voter's card,
                                             F3 removes it, F4 inserts a staff card (also on a demo panel)
     python run_kiosk.py --demo --offscreen  the same without a display (for checks; exits after --run-for)
+    python run_kiosk.py --package P --commission-key K --kiosk-id ID --central https://... --kiosk-cert C
+        --kiosk-key KEY --central-ca CA --db BOX   a polling-station kiosk (docs/kiosk.md); a package or
+                                            configuration the kiosk refuses: a message to staff, exit code 2
 
 Kivy reads its environment at import time, so nothing here imports Kivy before ``configure_kivy``.
 """
@@ -349,7 +352,7 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     from kiosk.adapters.pollbook import CentralPollBook
     from kiosk.app import KioskServices
     from kiosk.ballot_box import BallotBox, BallotBoxError
-    from kiosk.card.profile import load_named_profile
+    from kiosk.card.profile import ProfileError, load_named_profile
     from kiosk.card.session import CardAuthenticator
     from kiosk.card.transport import CardIoError, PcscContext
     from kiosk.states import PollsState
@@ -372,6 +375,10 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
                        ("central office CA", args.central_ca)):  # fmt: skip
         if path is None or not Path(path).is_file():
             raise StartRefused(f"the {what} file {path} is missing")
+    try:
+        profile = load_named_profile(args.card_profile)
+    except (ProfileError, OSError) as exc:
+        raise StartRefused(f"the card profile {args.card_profile!r} cannot be loaded ({exc})") from None
     context = ElectionContext.from_dict(dict(package.election_context))
     try:
         signer = Signer.from_pem_file(args.kiosk_key)
@@ -419,7 +426,6 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     ballots = RealBallots(
         manifest, context, box, poll_book, SealPublicKey(package.central_envelope_key), after_store=worker.wake
     )
-    profile = load_named_profile(args.card_profile)
     authenticator = CardAuthenticator(
         profile, trust_anchors_of(package), kiosk.id, manifest.election_id, now, secrets.token_bytes
     )
