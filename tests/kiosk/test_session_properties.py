@@ -49,6 +49,7 @@ def test_invariants_hold_for_any_event_sequence(events: list[ev.Event], pin: str
     k = Kiosk()
     spec = FakeCardSpec(k.voter_number(TWO_SEATS), pin=pin)
     for event in events:
+        before = k.phase
         if isinstance(event, ev.CardInserted):
             k.card.insert(FakeCardSpec(spec.civil_number, pin=spec.pin))
         elif isinstance(event, ev.CardRemoved):
@@ -63,6 +64,8 @@ def test_invariants_hold_for_any_event_sequence(events: list[ev.Event], pin: str
             assert s.ticket is not None
         if s.phase in {Phase.ATTRACT, Phase.CLOSED}:
             assert s.selections == {} and s.ticket is None and s.voter is None and len(s.pin) == 0
+            if before not in {Phase.ATTRACT, Phase.CLOSED}:
+                assert not s.settings.audio  # a session's audio never reaches the next voter
         # one voter, one vote
         assert k.ballots.cast_count <= 1
     assert k.ballots.cast_count == len(k.poll_book.voted)
