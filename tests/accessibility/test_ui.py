@@ -94,6 +94,8 @@ def test_the_focused_item_is_outlined_on_the_screen_and_the_outline_moves_with_t
         step = steps[f"focus_pin_{digit}"]
         assert step["focus"] == f"pin.{digit}"
         assert step["outlined"] == [{"key": f"pin.{digit}", "rgba": blue}]
+    assert steps["focus_access_continue"]["outlined"] == [{"key": "continue", "rgba": blue}]
+    assert steps["focus_access_audio"]["outlined"] == [{"key": "audio", "rgba": blue}]  # the "off" choice
     candidate = steps["focus_candidate"]
     assert candidate["phase"] == "ballot" and candidate["focus"].startswith("candidate.")
     assert candidate["outlined"] == [{"key": candidate["focus"], "rgba": blue}]

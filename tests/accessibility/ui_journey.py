@@ -124,7 +124,13 @@ def main() -> None:
         app.send(ev.ChooseTextSize(TextSize.NORMAL))
         yield
         heard()
-        press("enter")
+        press("down")
+        yield
+        step("focus_access_continue")
+        press("down")
+        yield
+        step("focus_access_audio")
+        press("up")
         yield
         press("enter")  # continue
         yield
