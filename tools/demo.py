@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from election.package import load_package
+from tools import check_audio
 from tools.build_package import BuildError, build, summary
 from tools.election_day.plan import Plan
 from tools.test_pki import load
@@ -61,6 +62,11 @@ def prepare(out: Path, *, national: bool) -> dict[str, Path]:
         package = load_package(result.package_path.read_bytes(), pki.commission_public_key())
         print(f"verified: {len(package.files)} files, package hash {package.package_hash[:16]}...")
         print(summary(result))
+        step(f"Checking every audio clip of the {scale} package (present, Ogg, sane duration and pace)")
+        audio = check_audio.check(package.manifest, package.files)
+        print(check_audio.summary(audio))
+        if audio.problems:
+            raise BuildError(f"{len(audio.problems)} audio problem(s), first: {audio.problems[0]}")
         packages[scale] = result.package_path
     return packages
 
