@@ -385,6 +385,7 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     except (OSError, ValueError) as exc:
         raise StartRefused(f"the kiosk key {args.kiosk_key} cannot be used ({exc})") from None
     centre = str(kiosk.centre)
+    offline_roll = read_offline_roll(args.offline_roll, manifest, centre) if args.offline_roll else {}
     db: Path = args.db
     try:
         if db.exists():
@@ -421,7 +422,6 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
         monotonic=time.monotonic,
         wall_clock=now,
     )
-    offline_roll = read_offline_roll(args.offline_roll, manifest, centre) if args.offline_roll else {}
     poll_book = CentralPollBook(client, box, kiosk.id, centre, offline_roll=offline_roll)
     ballots = RealBallots(
         manifest, context, box, poll_book, SealPublicKey(package.central_envelope_key), after_store=worker.wake
