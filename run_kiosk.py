@@ -39,6 +39,7 @@ from kiosk.ui_text import Catalogue
 
 if TYPE_CHECKING:
     from kiosk.app import KioskServices
+    from kiosk.ballot_box import BallotBox
 
 log = logging.getLogger("kiosk")
 
@@ -458,7 +459,7 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
         poll_book=poll_book,
         ballots=ballots,
         staff=staff,
-        audit=LogAudit(),
+        audit=BoxAudit(box),
         catalogue=Catalogue.load(),
         photos=photo,
         card_events=events,
@@ -492,11 +493,16 @@ def read_offline_roll(path: Path, manifest: Manifest, centre: str) -> dict[str, 
     return roll
 
 
-class LogAudit:
-    """AuditPort for the station kiosk: session audit entries go to the log (they carry no votes or PINs)."""
+class BoxAudit:
+    """AuditPort for the station kiosk: session and staff events go to the ballot box's signed, hash-chained
+    audit log (synced to the central office with the rest of the log); they carry no votes, PINs or identities."""
+
+    def __init__(self, box: BallotBox) -> None:
+        self._box = box
 
     def record(self, kind: str, detail: str) -> None:
         logging.getLogger("kiosk.audit").info("%s: %s", kind, detail)
+        self._box.record_session_event(kind, detail)
 
 
 def main(argv: list[str] | None = None) -> int:

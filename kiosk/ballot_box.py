@@ -49,6 +49,7 @@ from sync.signing import Signer
 DEFAULT_MIN_BATCH: Final = 10
 SYNC_REFUSED: Final = "sync_refused"
 SYNC_FAULTS_ACKNOWLEDGED: Final = "sync_faults_acknowledged"
+SESSION_EVENT: Final = "session_event"
 
 _rng = secrets.SystemRandom()
 
@@ -543,6 +544,12 @@ class BallotBox:
         """Staff have seen the sync faults (logged with the staff card, a ``kiosk.states.StaffCard``)."""
         with self._tx() as (s, _):
             self._log(s, SYNC_FAULTS_ACKNOWLEDGED, {"staff": staff.to_dict()})
+
+    def record_session_event(self, kind: str, detail: str) -> None:
+        """Append a voter-session or staff event (card read, PIN refused, staff action, assistance given) to the
+        signed audit log. The session never puts a vote, a PIN or a voter's identity in an event."""
+        with self._tx() as (s, _):
+            self._log(s, SESSION_EVENT, {"event": kind[:64], "detail": detail[:200]})
 
     def record_outbox_failure(self, seq: int, error: str) -> None:
         with self._tx() as (s, _):
