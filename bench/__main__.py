@@ -66,27 +66,31 @@ def _num(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+COLUMNS = ["what", "median", "unit", "p99", "per s", "peer", "peer median", "ratio", "target", "met"]
+
+
+def _cells(r: dict[str, Any]) -> list[str]:
+    """One benchmark row as the report's columns (COLUMNS), numbers formatted."""
+    return [
+        r.get("what", ""),
+        _num(r.get("median")),
+        r.get("unit", ""),
+        _num(r.get("p99")),
+        _num(r.get("rate_per_s")),
+        r.get("peer") or "",
+        _num(r.get("peer_median")),
+        _num(r.get("ratio")),
+        r.get("target") or "",
+        _num(r.get("meets_target")),
+    ]
+
+
 def markdown(results: list[dict[str, Any]], outcome: dict[str, str]) -> str:
     lines = ["# Sanduq benchmark report", "", "Medians; ratios are against a peer measured in the same run.", ""]
     for area in results:
         lines += [f"## {area.get('area', '?')}", "", "```"]
-        rows = [
-            [
-                r.get("what", ""),
-                _num(r.get("median")),
-                r.get("unit", ""),
-                _num(r.get("p99")),
-                _num(r.get("rate_per_s")),
-                r.get("peer") or "",
-                _num(r.get("peer_median")),
-                _num(r.get("ratio")),
-                r.get("target") or "",
-                _num(r.get("meets_target")),
-            ]
-            for r in area["rows"]
-        ]
-        headers = ["what", "median", "unit", "p99", "per s", "peer", "peer median", "ratio", "target", "met"]
-        lines += [table(headers, rows, align_right=[False, True, False, True, True, False, True, True, False, False])]
+        rows = [_cells(r) for r in area["rows"]]
+        lines += [table(COLUMNS, rows, align_right=[False, True, False, True, True, False, True, True, False, False])]
         lines += ["```", ""]
         lines += [f"- {note}" for note in area.get("notes", [])]
         lines.append("")
@@ -122,22 +126,12 @@ def render_html(results: list[dict[str, Any]]) -> str:
     for area in results:
         body.append(f"<h2>{html.escape(str(area.get('area', '?')))}</h2>")
         body.append(_bar_chart(area["rows"]))
-        head = "".join(f"<th>{h}</th>" for h in ["what", "median", "unit", "p99", "per s", "peer", "ratio", "target"])
+        head = "".join(f"<th>{h}</th>" for h in COLUMNS)
         body.append(f"<table><tr>{head}</tr>")
         for r in area["rows"]:
             met = r.get("meets_target")
             cls = "" if met is None else (' class="ok"' if met else ' class="miss"')
-            cells = [
-                r.get("what", ""),
-                _num(r.get("median")),
-                r.get("unit", ""),
-                _num(r.get("p99")),
-                _num(r.get("rate_per_s")),
-                r.get("peer") or "",
-                _num(r.get("ratio")),
-                r.get("target") or "",
-            ]
-            body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+            body.append(f"<tr{cls}>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>")
         body.append("</table>")
         body.extend(f"<p class='note'>{html.escape(str(n))}</p>" for n in area.get("notes", []))
     style = (
