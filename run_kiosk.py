@@ -581,11 +581,27 @@ def _run_station(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 
     polls = world.box.polls_state.value
     Clock.schedule_once(lambda _dt: log.info("kiosk %s ready (polls %s)", args.kiosk_id, polls), 0)
+    app = KioskApp(world.services, show_demo_panel=False)
+    _attach_audio_ballot(app, world, args.db.parent / "audio-cache")
     try:
-        _run(KioskApp(world.services, show_demo_panel=False), args.run_for, Clock)
+        _run(app, args.run_for, Clock)
     finally:
         world.shutdown()
     return 0
+
+
+def _attach_audio_ballot(app: Any, world: Any, cache_dir: Path) -> None:
+    """The audio ballot, the accessible controller and two switches, speaking the package's own clips."""
+    from election.audio_clips import CLIP_INDEX
+    from kiosk.accessibility.kivy_shell import attach, shell_for_package
+
+    package = world.package
+    if CLIP_INDEX not in package.files:
+        log.warning("the election package has no audio catalogue (%s): the audio ballot is unavailable", CLIP_INDEX)
+        return
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    attach(app, shell_for_package(package.manifest, package.files, cache_dir, world.services.audit))
+    log.info("audio ballot ready: %s", CLIP_INDEX)
 
 
 def _run(app: Any, run_for: float, clock: Any) -> None:

@@ -77,6 +77,7 @@ def test_the_station_kiosk_starts_from_the_package_and_reports_to_the_office(sma
         )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"kiosk {KIOSK} ready (polls setup)" in done.stderr  # the app's main loop ran; polls not yet opened
+    assert "audio ballot ready: audio/clips.json" in done.stderr  # the package's clips drive the audio ballot
     assert db.is_file()  # the ballot box was created for this kiosk
     assert re.search(r"offline roll: [1-9]\d* voters for centre PC-001", done.stderr)
     last_seen, status = _office_kiosk(small_day)
