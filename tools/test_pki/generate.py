@@ -132,6 +132,14 @@ class _Writer:
         return rel_dir
 
 
+def _ca_name(organisation: str, common_name: str) -> x509.Name:
+    return xb.name(
+        (NameOID.COUNTRY_NAME, "OM"),
+        (NameOID.ORGANIZATION_NAME, organisation),
+        (NameOID.COMMON_NAME, common_name),
+    )
+
+
 def generate(
     out_dir: Path,
     voters: Sequence[VoterIdentity],
@@ -159,94 +167,19 @@ def generate(
     long_ago, far = now - 365 * DAY, now + 20 * 365 * DAY
 
     # Roots and CAs. The CA keys are ECDSA P-256 regardless of the card key algorithm.
-    root_key = xb.new_key()
-    root_cert = xb.ca_certificate(
-        xb.name(
-            (NameOID.COUNTRY_NAME, "OM"),
-            (NameOID.ORGANIZATION_NAME, ORG),
-            (NameOID.COMMON_NAME, "Sanduq TEST National Root CA"),
-        ),
-        root_key,
-        None,
-        long_ago,
-        far,
-        path_length=1,
-    )
-    root = xb.Issuer(root_cert, root_key)
-    card_ca_name = xb.name(
-        (NameOID.COUNTRY_NAME, "OM"),
-        (NameOID.ORGANIZATION_NAME, ORG),
-        (NameOID.COMMON_NAME, "Sanduq TEST Citizen Authentication CA"),
-    )
-    card_ca_key = xb.new_key()
-    card_ca = xb.Issuer(xb.ca_certificate(card_ca_name, card_ca_key, root, long_ago, far, 0), card_ca_key)
-    staff_ca_key = xb.new_key()
-    staff_ca = xb.Issuer(
-        xb.ca_certificate(
-            xb.name(
-                (NameOID.COUNTRY_NAME, "OM"),
-                (NameOID.ORGANIZATION_NAME, ORG),
-                (NameOID.COMMON_NAME, "Sanduq TEST Election Staff CA"),
-            ),
-            staff_ca_key,
-            root,
-            long_ago,
-            far,
-            0,
-        ),
-        staff_ca_key,
-    )
+    def new_ca(subject: x509.Name, issuer: xb.Issuer | None, path_length: int) -> xb.Issuer:
+        key = xb.new_key()
+        return xb.Issuer(xb.ca_certificate(subject, key, issuer, long_ago, far, path_length), key)
+
+    root = new_ca(_ca_name(ORG, "Sanduq TEST National Root CA"), None, 1)
+    card_ca_name = _ca_name(ORG, "Sanduq TEST Citizen Authentication CA")
+    card_ca = new_ca(card_ca_name, root, 0)
+    staff_ca = new_ca(_ca_name(ORG, "Sanduq TEST Election Staff CA"), root, 0)
     # A rogue hierarchy whose CA copies the real card CA's name: only signatures tell them apart.
-    rogue_root_key = xb.new_key()
-    rogue_root = xb.Issuer(
-        xb.ca_certificate(
-            xb.name(
-                (NameOID.COUNTRY_NAME, "OM"),
-                (NameOID.ORGANIZATION_NAME, "Rogue"),
-                (NameOID.COMMON_NAME, "Rogue Root CA"),
-            ),
-            rogue_root_key,
-            None,
-            long_ago,
-            far,
-            1,
-        ),
-        rogue_root_key,
-    )
-    rogue_ca_key = xb.new_key()
-    rogue_ca = xb.Issuer(xb.ca_certificate(card_ca_name, rogue_ca_key, rogue_root, long_ago, far, 0), rogue_ca_key)
-    kiosk_ca_key = xb.new_key()
-    kiosk_ca = xb.Issuer(
-        xb.ca_certificate(
-            xb.name(
-                (NameOID.COUNTRY_NAME, "OM"),
-                (NameOID.ORGANIZATION_NAME, ORG),
-                (NameOID.COMMON_NAME, "Sanduq TEST Kiosk CA"),
-            ),
-            kiosk_ca_key,
-            None,
-            long_ago,
-            far,
-            0,
-        ),
-        kiosk_ca_key,
-    )
-    central_ca_key = xb.new_key()
-    central_ca = xb.Issuer(
-        xb.ca_certificate(
-            xb.name(
-                (NameOID.COUNTRY_NAME, "OM"),
-                (NameOID.ORGANIZATION_NAME, ORG),
-                (NameOID.COMMON_NAME, "Sanduq TEST Central Office TLS CA"),
-            ),
-            central_ca_key,
-            None,
-            long_ago,
-            far,
-            0,
-        ),
-        central_ca_key,
-    )
+    rogue_root = new_ca(_ca_name("Rogue", "Rogue Root CA"), None, 1)
+    rogue_ca = new_ca(card_ca_name, rogue_root, 0)
+    kiosk_ca = new_ca(_ca_name(ORG, "Sanduq TEST Kiosk CA"), None, 0)
+    central_ca = new_ca(_ca_name(ORG, "Sanduq TEST Central Office TLS CA"), None, 0)
     roots_index = {
         "national_root": w.pair("roots/national-root", root.cert, root.key, "ca"),
         "card_ca": w.pair("roots/card-ca", card_ca.cert, card_ca.key, "ca"),
