@@ -14,7 +14,7 @@ from central.office import Office
 
 
 def create_app(office: Office) -> FastAPI:
-    from central.api import kiosk_routes, public_routes, staff_routes
+    from central.api import guardian_routes, kiosk_routes, public_routes, staff_routes
     from central.dashboard import pages
 
     @contextlib.asynccontextmanager
@@ -29,5 +29,6 @@ def create_app(office: Office) -> FastAPI:
     app.include_router(kiosk_routes.router)
     app.include_router(staff_routes.router)
     app.include_router(public_routes.router)
+    app.include_router(guardian_routes.router)
     app.include_router(pages.router)
     return app

@@ -340,6 +340,10 @@ class Day:
         for k, s in statuses.items():
             log.note(f"{k}: polls {s['polls']}, cast {s['counts']['cast']}, challenged {s['counts']['challenged']}, "
                      f"provisional {s['counts']['provisional']}, all delivered: {s['delivered']}")  # fmt: skip
+        early = office.http.get(f"{office.base}/api/guardian/tally", timeout=30)
+        log.note(f"guardians' tally asked for before the close: HTTP {early.status_code}, {early.json()['detail']}")
+        if early.status_code != 409:
+            raise RuntimeError(f"the office served the tally before the close (HTTP {early.status_code})")
         for centre in self.manifest.centres:
             office.post(pki, "staff-admin-1", f"/api/centres/{centre.id}/close", {"manual": False})
         log.note("every centre closed at the office")
@@ -358,7 +362,9 @@ class Day:
 
         log.stage(f"Decryption: guardians {', '.join(map(str, PRESENT))} present, guardian 5 absent (compensated)")
         tally_path = self.day / "encrypted_tally.json"
-        tally_path.write_text(json.dumps(self.encrypted_tally()), encoding="utf-8")
+        tally_path.write_text(json.dumps(office.get("/api/guardian/tally")), encoding="utf-8")
+        log.note(f"encrypted tally downloaded over HTTPS from the office's public /api/guardian/tally "
+                 f"({tally_path.stat().st_size} bytes); each guardian computes a share offline from that file")  # fmt: skip
         shares = self.day / "shares"
         shutil.rmtree(shares, ignore_errors=True)
         shares.mkdir()
@@ -380,18 +386,6 @@ class Day:
         log.note(f"record published in {results['record_dir']}; office's verifier run: "
                  f"{'PASS' if results['verified'] else 'FAIL'}")  # fmt: skip
         return results
-
-    def encrypted_tally(self) -> dict[str, Any]:
-        """The office's encrypted tally, exported for the guardians (the office's own code, on its database)."""
-        from central import results
-        from central.config import load_config
-        from central.office import Office
-
-        office = Office.open(load_config(self.central_config))
-        try:
-            return results.encrypted_tally(office).to_dict()
-        finally:
-            office.db.dispose()
 
 
 def verify_record(record: Path) -> tuple[bool, str]:
