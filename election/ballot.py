@@ -200,7 +200,7 @@ def _str(value: Any, what: str, max_length: int = MAX_BALLOT_ID_LENGTH) -> str:
     return value
 
 
-def _parse_ballot(data: Any) -> EncryptedBallot:
+def _parse_ballot(data: Any, *, deferred: bool = False) -> EncryptedBallot:
     d = _obj(data, {"format_version", "ballot_id", "style_id", "style_hash", "base_hash", "contests"}, "ballot")
     if d["format_version"] != BALLOT_FORMAT_VERSION or type(d["format_version"]) is not int:
         raise BallotFormatError(f"ballot: unsupported format_version {d['format_version']!r}")
@@ -224,7 +224,7 @@ def _parse_ballot(data: Any) -> EncryptedBallot:
             selections.append(
                 EncryptedSelection(
                     CandidateId(_str(sd["candidate_id"], "candidate_id")),
-                    Ciphertext.from_dict(sd["ciphertext"]),
+                    Ciphertext.from_dict(sd["ciphertext"], deferred=deferred),
                     RangeProof.from_dict(sd["proof"]),
                 )
             )
@@ -232,7 +232,7 @@ def _parse_ballot(data: Any) -> EncryptedBallot:
             EncryptedContest(
                 ContestId(_str(cd["contest_id"], "contest_id")),
                 tuple(selections),
-                Ciphertext.from_dict(cd["blank"]),
+                Ciphertext.from_dict(cd["blank"], deferred=deferred),
                 RangeProof.from_dict(cd["blank_proof"]),
                 RangeProof.from_dict(cd["limit_proof"]),
             )
@@ -350,9 +350,27 @@ def _encrypt_contest(
 # ---- verification -------------------------------------------------------------------------------
 
 
+def parse_and_verify_ballot(context: ElectionContext, manifest: Manifest, data: Any) -> EncryptedBallot:
+    """``EncryptedBallot.from_dict`` then ``verify_ballot``, for a ballot that arrives to be checked (the
+    central office's ingest): the same checks and errors, but each ciphertext point's subgroup check is done
+    once, by the proof verification's own libsodium multiplications, instead of twice (about a tenth of the
+    work). The ballot is returned only once every point and proof has passed. Raises BallotFormatError or
+    BallotVerificationError."""
+    try:
+        ballot = _parse_ballot(data, deferred=True)
+    except (GroupError, ProofError) as exc:
+        raise BallotFormatError(f"encrypted ballot: {exc}") from None
+    _verify(context, manifest, ballot, check_points=True)
+    return ballot
+
+
 def verify_ballot(context: ElectionContext, manifest: Manifest, ballot: EncryptedBallot) -> None:
     """Check that ``ballot`` is a well-formed encryption of a valid vote for its style in this election.
     Raises BallotVerificationError (one exception type for every failure)."""
+    _verify(context, manifest, ballot, check_points=False)
+
+
+def _verify(context: ElectionContext, manifest: Manifest, ballot: EncryptedBallot, *, check_points: bool) -> None:
     if ballot.base_hash != context.base_hash:
         raise BallotVerificationError("ballot is bound to another election (base hash differs)")
     style_hash = manifest.style_hashes.get(ballot.style_id)
@@ -370,9 +388,15 @@ def verify_ballot(context: ElectionContext, manifest: Manifest, ballot: Encrypte
         try:
             for s in enc.selections:
                 label = selection_label(ballot.ballot_id, contest.id, s.candidate_id)
-                verify_range(s.proof, s.ciphertext, 0, 1, public_key=key, base_hash=base_hash, label=label)
+                verify_range(
+                    s.proof, s.ciphertext, 0, 1, public_key=key, base_hash=base_hash, label=label,
+                    check_points=check_points,
+                )  # fmt: skip
             label = selection_label(ballot.ballot_id, contest.id, BLANK_LABEL)
-            verify_range(enc.blank_proof, enc.blank, 0, 1, public_key=key, base_hash=base_hash, label=label)
+            verify_range(
+                enc.blank_proof, enc.blank, 0, 1, public_key=key, base_hash=base_hash, label=label,
+                check_points=check_points,
+            )  # fmt: skip
             verify_range(
                 enc.limit_proof,
                 enc.total(contest.seats),

@@ -27,6 +27,7 @@ from typing import Any
 
 from election.elgamal import Ciphertext
 from election.group import (
+    IDENTITY_BYTES,
     ZERO_SCALAR_BYTES,
     G,
     GroupElement,
@@ -35,6 +36,7 @@ from election.group import (
     base_mul,
     hash_to_scalar,
     hasher,
+    is_valid_point,
     point_add,
     point_base_mul,
     point_mul,
@@ -163,13 +165,41 @@ def verify_range(
     public_key: GroupElement,
     base_hash: bytes,
     label: str,
+    check_points: bool = False,
 ) -> None:
     """Raise ProofError unless ``proof`` shows that ``ct`` encrypts a value in [lo, hi].
 
     Per value j: a_j = v_j*G + c_j*alpha, b_j = v_j*K + c_j*(beta - j*G): one fixed-base and three
-    variable-base multiplications, two additions, and one subtraction per step of j."""
+    variable-base multiplications, two additions, and one subtraction per step of j.
+
+    ``check_points``: ``ct`` was parsed with ``GroupElement.parse_hex_deferred`` (not yet checked to be in the
+    subgroup). libsodium's multiplication refuses a point that is not canonical, not on the curve, of small
+    order or outside the prime-order subgroup, so alpha is checked by any branch with c_j != 0, and beta by
+    the first branch (j = lo = 0) when c_0 != 0; a point no branch multiplies that way is checked explicitly
+    (this only happens for a forged proof). Any failure is a ProofError naming the label."""
     if proof.lo != lo or proof.hi != hi:
         raise ProofError(f"range proof is for [{proof.lo}, {proof.hi}], expected [{lo}, {hi}]")
+    if not check_points:
+        _verify_range(proof, ct, lo, public_key, base_hash, label)
+        return
+    challenges = [c.data for c in proof.challenges]
+    unchecked = []
+    if all(c == ZERO_SCALAR_BYTES for c in challenges):
+        unchecked.append(ct.alpha.data)
+    if lo != 0 or challenges[0] == ZERO_SCALAR_BYTES:
+        unchecked.append(ct.beta.data)
+    if any(p != IDENTITY_BYTES and not is_valid_point(p) for p in unchecked):
+        raise ProofError(f"{label}: a ciphertext point is not in the prime-order subgroup")
+    try:
+        _verify_range(proof, ct, lo, public_key, base_hash, label)
+    except GroupError:
+        raise ProofError(f"{label}: a ciphertext point is not in the prime-order subgroup") from None
+
+
+def _verify_range(
+    proof: RangeProof, ct: Ciphertext, lo: int, public_key: GroupElement, base_hash: bytes, label: str
+) -> None:
+    hi = proof.hi
     key, alpha = public_key.data, ct.alpha.data
     g = G.data
     shifted = point_sub(ct.beta.data, small_multiple(lo).data) if lo else ct.beta.data

@@ -40,15 +40,14 @@ class Ciphertext:
         return {"alpha": self.alpha.hex(), "beta": self.beta.hex()}
 
     @staticmethod
-    def from_dict(data: Any, *, aggregate: bool = False) -> Ciphertext:
+    def from_dict(data: Any, *, aggregate: bool = False, deferred: bool = False) -> Ciphertext:
         """Parse and validate. A single encryption never has the identity as ``alpha`` (xi != 0); an
-        aggregate (a tally) may, and either part may be the identity."""
+        aggregate (a tally) may, and either part may be the identity. ``deferred``: the subgroup check is
+        left to the caller's proof verification (``GroupElement.parse_hex_deferred``)."""
         if not isinstance(data, dict) or set(data) != {"alpha", "beta"}:
             raise GroupError("a ciphertext is an object with exactly 'alpha' and 'beta'")
-        return Ciphertext(
-            GroupElement.parse_hex(data["alpha"], allow_identity=aggregate),
-            GroupElement.parse_hex(data["beta"], allow_identity=True),
-        )
+        parse = GroupElement.parse_hex_deferred if deferred else GroupElement.parse_hex
+        return Ciphertext(parse(data["alpha"], allow_identity=aggregate), parse(data["beta"], allow_identity=True))
 
 
 ZERO_CIPHERTEXT = Ciphertext(IDENTITY, IDENTITY)

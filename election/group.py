@@ -136,6 +136,21 @@ class GroupElement:
     def parse_hex(text: str, *, allow_identity: bool = False) -> GroupElement:
         return GroupElement.parse(_unhex(text, _POINT_BYTES), allow_identity=allow_identity)
 
+    @staticmethod
+    def parse_hex_deferred(text: str, *, allow_identity: bool = False) -> GroupElement:
+        """Like ``parse_hex`` but WITHOUT the subgroup check (length, hex and the identity rule only), for a
+        point that the caller passes through libsodium's checked multiplication before it is used for
+        anything else: ``crypto_scalarmult_ed25519_noclamp`` makes the same checks as ``parse`` (canonical,
+        on the curve, not of small order, in the prime-order subgroup) and fails otherwise, so checking
+        first would do the most expensive part twice. Only ``election.ballot.parse_and_verify_ballot`` uses
+        it; ``election.chaum_pedersen.verify_range(check_points=True)`` completes the check."""
+        data = _unhex(text, _POINT_BYTES)
+        if data == _IDENTITY_BYTES:
+            if allow_identity:
+                return IDENTITY
+            raise GroupError("the identity is not allowed here")
+        return GroupElement(data)
+
     def is_identity(self) -> bool:
         return self.data == _IDENTITY_BYTES
 
@@ -211,6 +226,11 @@ def point_mul(s: bytes, p: bytes) -> bytes:
     if _lib.crypto_scalarmult_ed25519_noclamp(out, s, p) != 0:
         raise GroupError("scalar multiplication failed")
     return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+
+
+def is_valid_point(p: bytes) -> bool:
+    """libsodium's full check of an encoding (canonical, on the curve, not of small order, in the subgroup)."""
+    return bool(_lib.crypto_core_ed25519_is_valid_point(p) == 1)
 
 
 def point_base_mul(s: bytes) -> bytes:
