@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from election.ballot import BallotFormatError, BallotVerificationError, EncryptedBallot, verify_ballot
+from election.ballot import BallotFormatError, BallotVerificationError, EncryptedBallot, parse_and_verify_ballot
 from election.challenge import ChallengedBallot, verify_challenge
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
@@ -177,8 +177,7 @@ def check_ballot(context: ElectionContext, manifest: Manifest, request: CheckReq
             verify_challenge(context, manifest, challenged)
             ballot = challenged.ballot
         else:
-            ballot = EncryptedBallot.from_dict(request.payload)
-            verify_ballot(context, manifest, ballot)
+            ballot = parse_and_verify_ballot(context, manifest, request.payload)
     except BallotFormatError as exc:
         what = "challenged ballot (ballot and revealed seed)" if request.challenged else "encrypted ballot"
         raise BallotRejected(f"malformed {what}: {exc}") from None
