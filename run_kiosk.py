@@ -463,7 +463,9 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
         catalogue=Catalogue.load(),
         photos=photo,
         card_events=events,
-        kiosk_mode=KioskMode(polls_open=box.polls_state is PollsState.OPEN),
+        kiosk_mode=KioskMode(
+            polls_open=box.polls_state is PollsState.OPEN, polls_closed=box.polls_state is PollsState.CLOSED
+        ),
         config=SessionConfig(manifest),
         where=kiosk.id,
     )

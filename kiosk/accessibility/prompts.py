@@ -145,7 +145,13 @@ def screen(state: SessionState, ctx: PromptContext) -> Clips:
     s = ctx.say
     match state.phase:
         case Phase.CLOSED:
-            return s("kiosk.closed.manual" if state.kiosk.manual_fallback else "error.kiosk_closed", lang)
+            if state.kiosk.manual_fallback:
+                return s("kiosk.closed.manual", lang)
+            if state.kiosk.polls_closed:
+                return s("polls.closed", lang)
+            opens = ctx.manifest.polls_open
+            at = (ClipId(number_clip(opens.hour)),) + ((ClipId(number_clip(opens.minute)),) if opens.minute else ())
+            return s("polls.not_open", lang, time=at)
         case Phase.ATTRACT:
             return s("attract.title", lang) + s("attract.insert_card", lang) + s("attract.audio_hint", lang)
         case phase if phase in flow.BUSY_MESSAGE:

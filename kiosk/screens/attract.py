@@ -23,7 +23,12 @@ class AttractScreen(KioskScreen):
         ids.audio.opacity = 0 if closed else 1
         ids.audio.disabled = closed
         if closed:
-            ids.instruction.text = ui.t("kiosk.closed.manual" if state.kiosk.manual_fallback else "polls.closed")
+            if state.kiosk.manual_fallback:
+                ids.instruction.text = ui.t("kiosk.closed.manual")
+            elif state.kiosk.polls_closed:
+                ids.instruction.text = ui.t("polls.closed")
+            else:
+                ids.instruction.text = ui.t("polls.not_open", time=ui.manifest.polls_open.strftime("%H:%M"))
             ids.hint.text = ui.t("staff.insert_card")
         else:
             ids.instruction.text = ui.t("attract.insert_card")

@@ -162,7 +162,9 @@ class VoterSession:
             case ev.Replay() if state.settings.audio:
                 return state, (Speak(flow.SCREEN_CLIPS[state.phase]),)
             case ev.PollsChanged(polls_open=polls_open, manual_fallback=manual):
-                kiosk = replace(state.kiosk, polls_open=polls_open, manual_fallback=manual)
+                was_open = state.kiosk.polls_open or state.kiosk.polls_closed
+                closed = not polls_open and was_open
+                kiosk = replace(state.kiosk, polls_open=polls_open, polls_closed=closed, manual_fallback=manual)
                 new = replace(state, kiosk=kiosk)
                 if state.phase in flow.IDLE:
                     new = replace(new, phase=_idle_phase(kiosk))
@@ -416,9 +418,9 @@ class VoterSession:
             if event.ok:
                 match event.action:
                     case ev.StaffAction.OPEN_POLLS:
-                        kiosk = replace(kiosk, polls_open=True)
+                        kiosk = replace(kiosk, polls_open=True, polls_closed=False)
                     case ev.StaffAction.CLOSE_POLLS:
-                        kiosk = replace(kiosk, polls_open=False)
+                        kiosk = replace(kiosk, polls_open=False, polls_closed=True)
                     case ev.StaffAction.MANUAL_FALLBACK:
                         kiosk = replace(kiosk, manual_fallback=True)
                     case ev.StaffAction.START_ASSISTED:

@@ -166,5 +166,7 @@ class KioskMode:
     """What the staff have set on this kiosk; survives from voter to voter (unlike ``Settings``)."""
 
     polls_open: bool = False
+    polls_closed: bool = False
+    """The polls were open and have been closed (not open and not closed: not yet open today)."""
     manual_fallback: bool = False
     assisted_next: bool = False

@@ -95,3 +95,18 @@ def test_the_package_rule_wants_every_manifest_string_number_and_letter():
     partial = replace(INDEX, clips={k: v for k, v in INDEX.clips.items() if k != "num:7"})
     files = {**package_files(MANIFEST, INDEX), "audio/clips.json": partial.to_json()}
     assert check_clips(MANIFEST, files) == ("audio/clips.json", "no clip 'num:7' (needed by the manifest)")
+
+
+@pytest.mark.parametrize("language", [AR, EN])
+def test_a_closed_kiosk_says_whether_voting_has_not_started_or_has_ended(language):
+    ctx = PromptContext(MANIFEST, INDEX.strings)
+    closed = SessionState(phase=Phase.CLOSED, settings=Settings(language=language, audio=True))
+    morning = screen(closed, ctx)
+    opens = MANIFEST.polls_open
+    assert f"num:{opens.hour}" in morning and any(c.startswith("str:polls.not_open") for c in morning)
+    evening = screen(replace(closed, kiosk=replace(closed.kiosk, polls_closed=True)), ctx)
+    assert evening == ("str:polls.closed",)
+    paper = screen(replace(closed, kiosk=replace(closed.kiosk, polls_closed=True, manual_fallback=True)), ctx)
+    assert paper == ("str:kiosk.closed.manual",)
+    for clip in morning + evening + paper:
+        assert INDEX.clips[clip].text.in_language(language)

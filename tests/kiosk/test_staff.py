@@ -61,3 +61,16 @@ def test_assisted_voting_turns_audio_on_for_the_next_voter_only():
 def test_a_staff_session_times_out_back_to_the_idle_screen():
     k = _staff(Kiosk()).fire_timers().fire_timers()
     assert k.phase is Phase.ATTRACT
+
+
+def test_a_kiosk_not_yet_open_and_one_closed_for_the_day_are_told_apart():
+    k = Kiosk(polls_open=False)
+    assert k.phase is Phase.CLOSED and not k.state.kiosk.polls_closed  # morning: not yet open
+    _staff(k).send(ev.StaffChoose(ev.StaffAction.OPEN_POLLS)).send(ev.Continue())
+    assert k.state.kiosk.polls_open and not k.state.kiosk.polls_closed
+    k.send(ev.StaffChoose(ev.StaffAction.CLOSE_POLLS)).send(ev.Continue()).remove()
+    assert k.phase is Phase.CLOSED and k.state.kiosk.polls_closed  # evening: closed
+    k.send(ev.PollsChanged(polls_open=True, manual_fallback=False))
+    assert k.phase is Phase.ATTRACT and not k.state.kiosk.polls_closed
+    k.send(ev.PollsChanged(polls_open=False, manual_fallback=False))
+    assert k.phase is Phase.CLOSED and k.state.kiosk.polls_closed
