@@ -464,7 +464,9 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
         photos=photo,
         card_events=events,
         kiosk_mode=KioskMode(
-            polls_open=box.polls_state is PollsState.OPEN, polls_closed=box.polls_state is PollsState.CLOSED
+            polls_open=box.polls_state is PollsState.OPEN,
+            polls_closed=box.polls_state is PollsState.CLOSED,
+            manual_fallback=box.polls_state is PollsState.PAUSED,  # paused only by the switch to paper
         ),
         config=SessionConfig(manifest),
         where=kiosk.id,

@@ -125,5 +125,13 @@ class BoxStaff:
             )
             return ev.StaffDone(action, lines)
         if action is ev.StaffAction.MANUAL_FALLBACK:
-            return ev.StaffDone(action, ("centre switched to the manual method (Art. 8); kiosk closed to voters",))
+            # The ballot box pauses (no ballot can be cast, the switch and the staff card are in its signed log)
+            # and its heartbeat tells the office the kiosk is paused, so the office expects a manual result sheet.
+            try:
+                self.box.apply(PollsAction.PAUSE, card)
+            except BallotBoxError as exc:
+                return ev.StaffDone(action, (f"refused: {exc}",), ok=False)
+            return ev.StaffDone(
+                action, ("centre switched to the manual method (Art. 8); kiosk closed to voters, office told",)
+            )
         return ev.StaffDone(action, ("assisted voting armed for the next voter (audio on)",))

@@ -3,6 +3,7 @@ the card decides whether the ballot box lets that person open the polls (never a
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -43,4 +44,20 @@ def test_a_staff_card_not_authenticated_on_this_kiosk_is_refused(tmp_path: Path)
     done = staff.run(ev.StaffAction.OPEN_POLLS, StaffIdentity("someone-else", "?"))
     assert not done.ok and "not authenticated" in done.lines[0]
     assert box.polls_state.value == "setup"
+    box.close()
+
+
+def test_the_switch_to_paper_pauses_the_ballot_box_so_nothing_more_is_cast_and_the_office_is_told(
+    tmp_path: Path,
+) -> None:
+    staff, box = _staff(tmp_path)
+    member = StaffIdentity(MEMBER.staff_id, "Committee Member")
+    refused = staff.run(ev.StaffAction.MANUAL_FALLBACK, member)  # polls not open yet: nothing to switch from
+    assert not refused.ok and box.polls_state.value == "setup"
+    assert staff.run(ev.StaffAction.OPEN_POLLS, member).ok
+    switched = staff.run(ev.StaffAction.MANUAL_FALLBACK, StaffIdentity(WORKER.staff_id, "Poll Worker"))
+    assert switched.ok and "office told" in switched.lines[0]
+    assert box.polls_state.value == "paused"  # the heartbeat's polls_state, shown on the office's dashboard
+    logged = [(e.kind, json.loads(e.payload)) for e in box.audit_entries_after(0, 100)]
+    assert any(kind == "polls_pause" and p["staff"]["staff_id"] == WORKER.staff_id for kind, p in logged)
     box.close()
