@@ -162,6 +162,29 @@ class AccessibilityShell:
             self.queue.say(clips, lang, Interrupt.FLUSH)
         return self.scan.speed
 
+    def levels(self) -> dict[str, tuple[int, int]]:
+        """(step, steps) of speech rate, volume and scan speed, as the accessibility screen shows them."""
+        return {
+            "rate": (self.queue.rate_step + 1, len(RATE_STEPS)),
+            "volume": (self.queue.volume_step, VOLUME_STEPS),
+            "scan": (self.scan.speed + 1, len(input.SCAN_INTERVALS_S)),
+        }
+
+    def adjust(self, what: str, delta: int) -> None:
+        """The accessibility screen's on-screen buttons: one step of speech rate, volume or scan speed (the
+        same steps as the controller's keys and ``change_scan_speed``), said aloud when audio is on."""
+        state = self.state
+        if state is None:
+            return
+        if what == "scan":
+            self.change_scan_speed(delta)
+            return
+        actions = {
+            "rate": (input.AudioAction.RATE_DOWN, input.AudioAction.RATE_UP),
+            "volume": (input.AudioAction.VOLUME_DOWN, input.AudioAction.VOLUME_UP),
+        }
+        self._audio(actions[what][delta > 0], state)
+
     def toggle_privacy(self) -> None:
         if self.state is None:
             return

@@ -1,9 +1,15 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from kivy.app import App
+
 from election.manifest import Language
+from kiosk.accessibility.prompts import InputMode
 from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.widgets import KChoice, KLabel, KTitle, MirrorRow
+from kiosk.screens.widgets import KButton, KChoice, KLabel, KTitle, MirrorRow
 from kiosk.session import events as ev
 from kiosk.session.model import TextSize, Theme
 from kiosk.session.state import SessionState
@@ -14,11 +20,15 @@ class AccessibilityScreen(KioskScreen):
 
     def show(self, state: SessionState, ui: UiContext) -> None:
         s = state.settings
-        key = (s.language, s.text_size, s.audio)
+        self._levels: dict[str, Callable[[], None]] = getattr(self, "_levels", {})
+        shell = _shell()
+        key = (s.language, s.text_size, s.audio, shell is not None and shell.input_mode is InputMode.SCANNING)
         if getattr(self, "_built_for", None) == key:
             # Only the theme or nothing visible changed: the kv bindings recolour the existing widgets.
             for button, chosen in zip(self._buttons, self._chosen(state), strict=True):
                 button.chosen = chosen
+            for refresh in self._levels.values():
+                refresh()
             return
         self._built_for = key
         self._buttons: list[KChoice] = []
@@ -58,6 +68,37 @@ class AccessibilityScreen(KioskScreen):
             ui.t("access.contrast"),
             [(ui.t(f"kiosk.theme.{theme.value}"), s.theme is theme, ev.ChooseTheme(theme)) for theme in Theme],
         )
+        self._levels = {}
+        if s.audio and shell is not None:
+            self._level(body, ui, shell, "rate", ui.t("access.speech_rate"), ("kiosk.slower", "kiosk.faster"))
+            self._level(body, ui, shell, "volume", ui.t("access.volume"), ("kiosk.quieter", "kiosk.louder"))
+            if shell.input_mode is InputMode.SCANNING:
+                self._level(body, ui, shell, "scan", ui.t("kiosk.scan_speed"), ("kiosk.slower", "kiosk.faster"))
+
+    def _level(self, body, ui: UiContext, shell, what: str, heading: str, buttons: tuple[str, str]) -> None:
+        """Speech rate, volume or scan speed: down and up buttons and where it is now ("4 of 8")."""
+        line = MirrorRow()
+        line.add_widget(KLabel(text=heading, bold=True, size_hint_x=0.3, pos_hint={"center_y": 0.5}))
+        row = MirrorRow(size_hint_x=0.7, spacing=8)
+        level = KLabel(pos_hint={"center_y": 0.5})
+
+        def refresh() -> None:
+            step, steps = shell.levels()[what]
+            level.text = ui.t("kiosk.step_of", step=step, steps=steps)
+
+        def press(delta: int) -> None:
+            shell.adjust(what, delta)
+            refresh()
+
+        for delta, key in zip((-1, 1), buttons, strict=True):
+            button = KButton(text=ui.t(key), min_dp=64, scale=0.9, focus_key=f"{what}.{'up' if delta > 0 else 'down'}")
+            button.bind(on_release=lambda _b, d=delta: press(d))
+            row.add_widget(button)
+        row.add_widget(level)
+        refresh()
+        self._levels[what] = refresh
+        line.add_widget(row)
+        body.add_widget(line)
 
     @staticmethod
     def _chosen(state: SessionState) -> list[bool]:
@@ -84,6 +125,13 @@ class AccessibilityScreen(KioskScreen):
             self._buttons.append(button)
         line.add_widget(row)
         body.add_widget(line)
+
+
+def _shell() -> Any:
+    """The running app's accessibility layer (the speaker), if it is one: it holds rate, volume and scan speed."""
+    app = App.get_running_app()
+    speaker = getattr(getattr(app, "services", None), "speaker", None)
+    return speaker if hasattr(speaker, "adjust") and hasattr(speaker, "levels") else None
 
 
 def _focus_key(event: ev.Event | None) -> str:

@@ -99,3 +99,19 @@ def test_the_focused_item_is_outlined_on_the_screen_and_the_outline_moves_with_t
     candidate = steps["focus_candidate"]
     assert candidate["phase"] == "ballot" and candidate["focus"].startswith("candidate.")
     assert candidate["outlined"] == [{"key": candidate["focus"], "rgba": blue}]
+
+
+def test_a_touch_voter_changes_speech_rate_and_volume_on_the_accessibility_screen(report):
+    """Rate and volume are not only on the controller's keys: the accessibility screen has buttons for them,
+    shows where each is ("5 of 8") and says the new step."""
+    levels = report["levels"]
+    (rate, rates), (volume, volumes) = levels["before"]["rate"], levels["before"]["volume"]
+    assert levels["after"]["rate"] == [rate + 1, rates]
+    assert levels["after"]["volume"] == [volume - 1, volumes]
+    shown = [label.split() for label in levels["labels"]]  # "5 of 8" or "5 من 8"
+    assert [str(rate + 1), str(rates)] in [[w[0], w[-1]] for w in shown]
+    assert [str(volume - 1), str(volumes)] in [[w[0], w[-1]] for w in shown]
+    steps = {s["step"]: s for s in report["steps"]}
+    assert "str:audio.rate#0" in steps["rate_up"]["heard"] and f"num:{rate + 1}" in steps["rate_up"]["heard"]
+    assert "str:audio.volume#0" in steps["volume_down"]["heard"]
+    assert f"num:{volume - 1}" in steps["volume_down"]["heard"]

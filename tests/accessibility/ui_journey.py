@@ -6,6 +6,7 @@ Run by tests/accessibility/test_ui.py in a subprocess (Kivy runs one app per pro
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -86,6 +87,19 @@ def main() -> None:
             if isinstance(w, ButtonBehavior) and w.opacity > 0 and not w.disabled and w.get_root_window() is not None:
                 found.append({"screen": screen, "text": getattr(w, "text", "")[:30], "w": w.width, "h": w.height})
 
+    def widget(key: str):
+        from kiosk.screens.widgets import Focusable
+
+        return next(w for w in app.root.walk(restrict=True) if isinstance(w, Focusable) and w.focus_key == key)
+
+    def level_labels() -> list[str]:
+        from kiosk.screens.widgets import KLabel
+
+        shown = (w.text for w in app.root.walk(restrict=True) if isinstance(w, KLabel))
+        return [t for t in shown if re.fullmatch(r"\d+ \S+ \d+", t)]  # "5 of 8" / "5 من 8"
+
+    levels: dict[str, object] = {}
+
     def script():
         yield
         press("down")  # first key on the attract screen: audio on, the attract screen is read
@@ -117,6 +131,15 @@ def main() -> None:
         press("enter")
         yield
         step("pin_done")
+        # The on-screen controls a touch voter listening with headphones uses: speech rate and volume.
+        before = shell.levels()
+        widget("rate.up").dispatch("on_release")
+        yield
+        step("rate_up")
+        widget("volume.down").dispatch("on_release")
+        yield
+        step("volume_down")
+        levels.update(before=before, after=shell.levels(), labels=level_labels())
         for size in TextSize:
             app.send(ev.ChooseTextSize(size))
             yield
@@ -169,6 +192,7 @@ def main() -> None:
     errors = run_script(app, script(), worker)
     report: dict[str, object] = {"steps": steps, "targets": found, "privacy": privacy == [True]}
     report["errors"] = [repr(e) for e in errors]
+    report["levels"] = levels
     report["cast"] = world.ballots.cast_count
     report["missing"] = sorted(f"{c}/{lang.value}" for c, lang in shell.queue.missing)
     print("REPORT " + json.dumps(report))
