@@ -16,6 +16,7 @@ from election.ballot import (
     UnknownContestError,
     UnknownStyleError,
     encrypt_ballot,
+    parse_and_verify_ballot,
     verify_ballot,
 )
 from election.challenge import ChallengedBallot, challenge_ballot, verify_challenge
@@ -121,13 +122,20 @@ def _mutations(data):
     ]
 
 
-def test_every_tampered_value_is_detected(manifest, context, ballot) -> None:
+@pytest.mark.parametrize("path", ["from_dict + verify_ballot", "parse_and_verify_ballot (ingest)"])
+def test_every_tampered_value_is_detected(manifest, context, ballot, path) -> None:
+    def check(d):
+        if path.startswith("parse_and_verify"):
+            parse_and_verify_ballot(context, manifest, d)
+        else:
+            verify_ballot(context, manifest, EncryptedBallot.from_dict(d))
+
     data = ballot.to_dict()
     for what, mutate in _mutations(data):
         changed = copy.deepcopy(data)
         mutate(changed)
         with pytest.raises(BallotVerificationError):
-            verify_ballot(context, manifest, EncryptedBallot.from_dict(changed))
+            check(changed)
             pytest.fail(f"tampered {what} verified")
 
 

@@ -22,7 +22,6 @@ from election.ballot import (
 )
 from election.group import IDENTITY_BYTES, G, GroupElement, GroupError
 from election.manifest import BallotStyleId, CandidateId, ContestId
-from tests.election.test_ballot import _mutations
 from tests.election.test_group import NON_CANONICAL, SMALL_ORDER
 
 SUBGROUP = "not in the prime-order subgroup"
@@ -65,16 +64,6 @@ def test_a_good_ballot_parses_to_the_same_ballot(manifest, context, ballot) -> N
     data = ballot.to_dict()
     assert parse_and_verify_ballot(context, manifest, copy.deepcopy(data)) == EncryptedBallot.from_dict(data)
     verify_ballot(context, manifest, ballot)
-
-
-def test_every_tampered_value_is_refused_as_by_the_strict_path(manifest, context, ballot) -> None:
-    data = ballot.to_dict()
-    for what, mutate in _mutations(data):
-        changed = copy.deepcopy(data)
-        mutate(changed)
-        with pytest.raises(BallotVerificationError):
-            parse_and_verify_ballot(context, manifest, changed)
-            pytest.fail(f"tampered {what} verified")
 
 
 @pytest.mark.parametrize(
