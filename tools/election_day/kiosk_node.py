@@ -6,9 +6,10 @@ encryption, the ballot box (SQLite) and the sync worker talking mutual TLS to th
 
 It votes the plan's voters of that kiosk and phase (skipping those already in its outcomes file, so a
 restarted kiosk resumes), appends one line per voter to ``kiosks/<id>/outcomes.jsonl``, then waits until
-the sync backlog is delivered (unless the office is unreachable), and exits. The voters' input goes in as
-session events (the same events the Kivy screens send); the accessible controller voter's keys go
-through the accessibility layer's focus model. Nothing here knows what a voter chose except the plan.
+the sync backlog is delivered (unless the office is unreachable), and exits. Every voter goes through the
+real Kivy kiosk app, offscreen (``kivy_voters.py``): touches on the screen's widgets, the accessible
+controller's keys on the window. If the app cannot run, the kiosk process fails (no fallback). Nothing
+here knows what a voter chose except the plan.
 """
 
 from __future__ import annotations
@@ -34,20 +35,17 @@ from sqlalchemy.exc import OperationalError
 from election.audio_clips import CLIP_INDEX, ClipIndex
 from election.confirmation import genesis_code
 from election.context import ElectionContext
-from election.manifest import CandidateId, ContestId, Language, Manifest
+from election.manifest import Manifest
 from election.package import ElectionPackage, PackageError, load_package
-from kiosk.accessibility import input as access_input
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, FakePlayer
-from kiosk.accessibility.prompts import InputMode, PromptContext
+from kiosk.accessibility.prompts import PromptContext
 from kiosk.accessibility.shell import AccessibilityShell
 from kiosk.ballot_box import BallotBox
 from kiosk.card.pki import TrustAnchors
 from kiosk.card.profile import load_named_profile
 from kiosk.card.session import CardAuthenticator
-from kiosk.driver import InlineLoop, Ports, SessionDriver
-from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev
-from kiosk.session.model import KioskMode, Phase, StaffIdentity
+from kiosk.session.model import StaffIdentity
 from kiosk.states import PollsAction, StaffCard, StaffRole
 from sync.client import SyncClient, TlsIdentity
 from sync.signing import Signer
@@ -60,14 +58,6 @@ from tools.virtual_card.card import VirtualCard
 from tools.virtual_card.harness import PcscHarness
 
 log = logging.getLogger("kiosk")
-
-
-@dataclass
-class NoTimers:
-    """The scripted voters never wait long enough for the inactivity timers; they are not armed."""
-
-    def call_later(self, seconds: float, callback: Callable[[], None]) -> None:
-        return None
 
 
 @dataclass
@@ -168,172 +158,30 @@ class Kiosk:
         (self.dir / "pcscd.pid").write_text(str(daemon.pid if daemon else ""), encoding="ascii")
         self.card = PcscCard(self.harness.reader_name(), authenticator)
         self.audit = MemoryAuditPort()
-        self.loop = InlineLoop()
+        self.staff = DayStaff(self.box)
         # The accessibility layer (prompts, audio queue, clip library over the package's own Ogg files) with a
-        # player that records what it would play: no sound device on a server.
+        # player that records what it would play: no sound device on a server. The app attaches it.
         clip_index = ClipIndex.from_json(self.package.files[CLIP_INDEX])
         self.player = FakePlayer()
         library = ClipLibrary(self.package.files, clip_index, self.manifest, self.dir / "audio-cache")
         self.shell = AccessibilityShell(
             ctx=PromptContext(self.manifest, clip_index.strings),
             queue=AudioQueue(self.player, library),
-            dispatch=self.send,
+            dispatch=lambda _event: None,  # the app's dispatch, once it runs (kivy_shell.attach)
             audit=self.audit.record,
         )
-        self.driver = SessionDriver(
-            machine=VoterSession(SessionConfig(self.manifest)),
-            state=initial_state(KioskMode(polls_open=True)),
-            ports=Ports(self.card, self.poll_book, self.ballots, DayStaff(self.box), self.audit, self.shell,
-                        NoTimers()),
-            marshal=self.loop.call_soon,
-            run_blocking=self.loop.call_soon,
-        )  # fmt: skip
-        self.driver.listeners.append(self.shell.on_state)
-        self.shell.on_state(self.driver.state)
-        self.prompts = PromptContext(self.manifest, clip_index.strings, input_mode=InputMode.CONTROLLER)
         self.outcomes = self.dir / "outcomes.jsonl"
         self.worker.start()
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC) + self.skew
 
-    # ---- driving the session ---------------------------------------------------------------------------
-
-    @property
-    def phase(self) -> Phase:
-        return self.driver.state.phase
-
-    def current(self) -> Phase:
-        """The phase now (a call, so that type narrowing of an earlier read does not stick)."""
-        return self.driver.state.phase
-
-    def send(self, *events: ev.Event) -> None:
-        for event in events:
-            self.driver.dispatch(event)
-            self.loop.run_until_idle()
-            self.player.drain()  # the voter listens to every prompt to the end
-
-    def press_towards(self, target: ev.Event) -> None:
-        """Accessible controller: DOWN until the item that sends ``target`` has the focus, then SELECT."""
-        focus = access_input.Focus()
-        for _ in range(40):
-            state = self.driver.state
-            items = access_input.screen_items(state, self.prompts)
-            index = focus.on(state).index(items)
-            if index is not None and items[index].event == target:
-                focus, commands = access_input.controller_step(focus, access_input.Key.SELECT, state, self.prompts)
-                for command in commands:
-                    if isinstance(command, access_input.Send):
-                        self.send(command.event)
-                return
-            focus, _ = access_input.controller_step(focus, access_input.Key.DOWN, state, self.prompts)
-        raise RuntimeError(f"the controller could not reach {type(target).__name__} on {state.phase}")
-
-    def act(self, voter: Voter, event: ev.Event) -> None:
-        if voter.controller and not isinstance(event, ev.PinDigit | ev.PinSubmit):
-            # On the controller, "next" on the last contest is the way to the review screen.
-            self.press_towards(ev.NextContest() if isinstance(event, ev.GoToReview) else event)
-        else:
-            self.send(event)
-
     def card_for(self, voter: Voter) -> VirtualCard:
         ref = voter.civil_number if voter.card == "voter" else voter.card
         return VirtualCard.from_files(self.pki.card(ref), self.profile)
 
-    def insert(self, ref: str) -> VirtualCard:
-        card = VirtualCard.from_files(self.pki.card(ref), self.profile)
-        self.harness.insert(card)
-        self.send(ev.CardInserted())
-        return card
-
-    def remove(self) -> None:
-        self.harness.remove()
-        self.send(ev.CardRemoved())
-
-    def assist(self) -> None:
-        """A poll worker signs in with their card and starts assisted voting for the next voter."""
-        self.insert("staff-pw-1")
-        self.send(*(ev.PinDigit(d) for d in "1234"), ev.PinSubmit())
-        if self.phase is not Phase.STAFF_MENU:
-            raise RuntimeError(f"staff sign-in ended on {self.phase}")
-        self.send(ev.StaffChoose(ev.StaffAction.START_ASSISTED))
-        self.send(ev.Continue())
-        self.remove()
-
-    def mark(self, voter: Voter, choices: dict[str, list[str]]) -> None:
-        state = self.driver.state
-        for contest, chosen in choices.items():
-            for old in state.selected(ContestId(contest)):
-                if old not in chosen:
-                    self.act(voter, ev.ToggleCandidate(old))
-            for new in chosen:
-                if new not in self.driver.state.selected(ContestId(contest)):
-                    self.act(voter, ev.ToggleCandidate(CandidateId(new)))
-        self.act(voter, ev.GoToReview())
-        if not any(choices.values()):
-            self.act(voter, ev.ConfirmBlank())
-        self.act(voter, ev.SealBallot())
-
-    def vote(self, voter: Voter, before_cast: Callable[[], None] | None = None) -> dict[str, Any]:
-        started = time.monotonic()
-        result: dict[str, Any] = {"voter": voter.id, "kiosk": self.kiosk_id}
-        heard_before = len(self.player.started)
-        if voter.assisted:
-            self.assist()
-        ref = voter.civil_number if voter.card == "voter" else voter.card
-        self.insert(ref)
-        tries: list[int] = []
-        for pin in voter.pins:
-            if self.phase is not Phase.PIN_ENTRY:
-                break
-            self.send(*(ev.PinDigit(d) for d in pin), ev.PinSubmit())
-            if self.driver.state.pin_wrong:
-                tries.append(self.driver.state.pin_tries_left or 0)
-        result["pin_tries_left_after_wrong_pins"] = tries
-        if self.phase is Phase.PROVISIONAL:
-            result["provisional_offered"] = True
-            self.act(voter, ev.Continue())
-        if self.phase is Phase.ACCESSIBILITY:
-            if voter.language == "en":
-                self.send(ev.ChooseLanguage(Language.ENGLISH))
-            if voter.audio and not self.driver.state.settings.audio:
-                self.send(ev.ToggleAudio())
-            self.act(voter, ev.Continue())
-        if self.phase is Phase.BALLOT:
-            result["audio"] = self.driver.state.settings.audio
-            if voter.challenge is not None:
-                self.mark(voter, voter.challenge)
-                self.act(voter, ev.Challenge())
-                report = self.driver.state.challenge
-                result["challenge"] = {
-                    "verified": bool(report and report.verified),
-                    "decrypted_matches": bool(
-                        report and all(tuple(report.decrypted.get(c, ())) == tuple(v)  # type: ignore[call-overload]
-                                       for c, v in voter.challenge.items())
-                    ),
-                    "code": report.code if report else None,
-                }  # fmt: skip
-                self.act(voter, ev.Continue())
-            self.mark(voter, voter.choices)
-            if self.current() is Phase.CAST_OR_CHALLENGE:
-                if before_cast is not None:
-                    before_cast()
-                self.act(voter, ev.Cast())
-        state = self.driver.state
-        if state.phase is Phase.CONFIRMATION and state.receipt is not None:
-            result["outcome"] = "provisional" if result.get("provisional_offered") else "cast"
-            result["code"] = state.receipt.code
-        else:
-            result["outcome"] = "refused"
-            result["failure"] = state.failure.value if state.failure else f"stopped on {state.phase.value}"
-        heard = self.player.started[heard_before:]
-        result["clips_heard"] = len(heard)
-        result["clips_missing"] = sorted({str(p.path) for p in heard if not p.path.is_file()})
-        self.remove()
-        if self.phase is not Phase.ATTRACT:
-            result["left_on"] = self.phase.value
-        result["seconds"] = round(time.monotonic() - started, 3)
-        return result
+    def card_of(self, ref: str) -> VirtualCard:
+        return VirtualCard.from_files(self.pki.card(ref), self.profile)
 
     # ---- the phase ---------------------------------------------------------------------------------------
 
@@ -348,42 +196,31 @@ class Kiosk:
             f.flush()
             os.fsync(f.fileno())
 
-    def pcscd_gone(self, voter: Voter) -> dict[str, Any]:
-        """Fault: pcscd dies just as the voter inserts the card; what does the kiosk tell them and staff?"""
-        self.harness.kill_pcscd()
-        self.harness.links.clear()
-        self.send(ev.CardInserted())
-        state = self.driver.state
-        seen = {"voter": voter.id, "kiosk": self.kiosk_id, "outcome": "refused", "fault": "pcscd_killed",
-                "phase": state.phase.value, "failure": state.failure.value if state.failure else None}  # fmt: skip
-        self.send(ev.CardRemoved())
-        self.harness.start_pcscd()
-        log.warning("card reader service restarted after it died (staff: check the reader if this repeats)")
-        return seen
+    def run_phase(self, phase: DayPhase, *, pcscd_fault_at: str | None = None) -> int:
+        """This phase's voters (those not voted yet) on the real kiosk app; the ``kivy`` phase's voters are
+        photographed at each screen."""
+        from tools.election_day.kivy_voters import run_app_voters
 
-    def run_phase(self, phase: DayPhase, *, pcscd_fault_at: str | None = None, kivy: bool = False) -> int:
         done = self.done_voters()
         voters = [v for v in self.plan.for_kiosk(self.kiosk_id, phase) if v.id not in done]
-        if kivy:
-            from tools.election_day.kivy_voters import run_kivy_voters
+        if not voters and pcscd_fault_at is None:
+            return 0
+        marker = self.dir / "killed-once"
 
-            run_kivy_voters(self, voters, self.day.parent / "screenshots", self.record)
-            return len(voters)
-        for voter in voters:
-            if voter.id == pcscd_fault_at:
-                self.record(self.pcscd_gone(voter))
-            hook = None
-            marker = self.dir / "killed-once"
-            if voter.kill_before_cast and not marker.exists():
+        def before_cast(voter: Voter) -> Callable[[], None] | None:
+            if not voter.kill_before_cast or marker.exists():
+                return None
 
-                def hook(marker: Path = marker) -> None:
-                    marker.write_text("the kiosk was killed here once\n", encoding="utf-8")
-                    print("KILL-POINT", flush=True)  # the orchestrator kills this process now
-                    time.sleep(600)
+            def kill_point() -> None:
+                marker.write_text("the kiosk was killed here once\n", encoding="utf-8")
+                print("KILL-POINT", flush=True)  # the orchestrator kills this process now
+                time.sleep(600)
 
-            result = self.vote(voter, before_cast=hook)
-            self.record(result)
-            log.info("%s: %s %s", voter.id, result["outcome"], result.get("failure", ""))
+            return kill_point
+
+        photographed = frozenset(v.id for v in voters) if phase is DayPhase.KIVY else frozenset()
+        run_app_voters(self, voters, self.record, shots=self.day.parent / "screenshots", photographed=photographed,
+                       before_cast=before_cast, pcscd_fault_at=pcscd_fault_at)  # fmt: skip
         return len(voters)
 
     def drain(self, timeout: float) -> bool:
@@ -421,7 +258,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--package", type=Path, help="another package file than the day's (fault tests)")
     parser.add_argument("--db", type=Path, help="the ballot box database path (fault tests: a full disk)")
     parser.add_argument("--pcscd-fault-at", help="kill pcscd when this voter inserts the card (fault tests)")
-    parser.add_argument("--kivy", action="store_true", help="these voters use the real Kivy app (offscreen)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.kiosk} %(levelname)s %(name)s: %(message)s")
     try:
@@ -432,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.phase:
-            n = kiosk.run_phase(DayPhase(args.phase), pcscd_fault_at=args.pcscd_fault_at, kivy=args.kivy)
+            n = kiosk.run_phase(DayPhase(args.phase), pcscd_fault_at=args.pcscd_fault_at)
             log.info("phase %s: %d voters", args.phase, n)
         if args.close:
             kiosk.close()

@@ -1,19 +1,33 @@
-"""Voters on the real Kivy kiosk app (offscreen, SDL with EGL/Mesa), over the same real services as the other
-voters: the app's screens paint each state, the voter's touches go in as the events the screens' buttons send,
-and the demo photographs the screens a voter sees.
+"""Every voter of the election day on the real Kivy kiosk app (``kiosk.app.KioskApp``, offscreen: SDL with
+EGL/Mesa), over the kiosk's real services (pcscd + virtual ID cards, the office's poll book over mutual TLS, the
+ballot box, the sync worker, the accessibility shell speaking the package's clips).
 
-Kivy reads its environment at import time: ``run_kivy_voters`` configures it (through ``run_kiosk``) before
+The voter acts the way a person does:
+
+- the ID card goes into the virtual reader (pcscd) and the kiosk is told a card is in, as its card monitor would
+  tell it (``SessionDriver.post(CardInserted())``; removal likewise);
+- touch voters press the widgets on the screen (the PIN keypad, the candidates' cards, "next", "seal", "cast",
+  "challenge", the accessibility choices...) with a touch down/up at the widget's centre, scrolling it into view
+  first when needed; widgets are found by the accessible controller's item keys they carry (``focus_key``);
+- controller voters press keys on the window (``Window.dispatch("on_key_down", ...)``: arrows and enter of a USB
+  accessible controller), which the accessibility layer attached to the app (``kivy_shell.attach``) turns into
+  focus moves and selections; the first key turns audio on;
+- an assisted voter is preceded by a poll worker's card, PIN and the staff menu's "assisted voting" button.
+
+Kivy reads its environment at import time: ``run_app_voters`` configures it (through ``run_kiosk``) before
 importing anything from Kivy; call it in a process that has not imported Kivy yet.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from election.manifest import CandidateId, ContestId, Language
-from kiosk.session import SessionConfig
+from election.manifest import CandidateId, ContestId
+from kiosk.session import SessionConfig, flow
 from kiosk.session import events as ev
 from kiosk.session.model import KioskMode, Phase
 from tools.election_day.plan import Voter
@@ -21,18 +35,42 @@ from tools.election_day.plan import Voter
 if TYPE_CHECKING:
     from tools.election_day.kiosk_node import Kiosk
 
+log = logging.getLogger("kiosk")
 
-def run_kivy_voters(kiosk: Kiosk, voters: list[Voter], shots: Path, record: Callable[[dict[str, Any]], None]) -> None:
+WINDOW = (1024, 600)
+"""Small enough to draw quickly in software GL on 2 cores, large enough for every screen (they scroll)."""
+FRAMES = 0
+"""Extra frames drawn after each step before the script looks at the screen again (each ``yield`` is a frame)."""
+STEP_TIMEOUT_S = 60.0
+TAP_WAIT_S = 1.0
+
+
+class AppError(RuntimeError):
+    """The kiosk app did not do what the voter expected (the demo fails loudly)."""
+
+
+def run_app_voters(
+    kiosk: Kiosk,
+    voters: list[Voter],
+    record: Callable[[dict[str, Any]], None],
+    *,
+    shots: Path | None = None,
+    photographed: frozenset[str] = frozenset(),
+    before_cast: Callable[[Voter], Callable[[], None] | None] = lambda _v: None,
+    pcscd_fault_at: str | None = None,
+) -> None:
+    """Run ``voters`` through the real app, one after the other; ``record`` gets each voter's outcome."""
     import run_kiosk
 
-    run_kiosk.configure_kivy(offscreen=True)
-    from kivy.core.window import Window
+    run_kiosk.configure_kivy(offscreen=True, size=WINDOW)
+    from kivy.config import Config
 
+    Config.set("graphics", "maxfps", "0")  # no frame pacing: frames as fast as they can be drawn
+    from kiosk.accessibility.kivy_shell import attach
     from kiosk.app import KioskApp, KioskServices
     from kiosk.scripted import ManualWorker, run_script
     from kiosk.ui_text import Catalogue
 
-    shots.mkdir(parents=True, exist_ok=True)
     photos = {k.id: k.photo for c in kiosk.manifest.contests for k in c.candidates}
 
     def photo(candidate: CandidateId) -> bytes | None:
@@ -45,7 +83,7 @@ def run_kivy_voters(kiosk: Kiosk, voters: list[Voter], shots: Path, record: Call
         card=kiosk.card,
         poll_book=kiosk.poll_book,
         ballots=kiosk.ballots,
-        staff=kiosk.driver.ports.staff,
+        staff=kiosk.staff,
         audit=kiosk.audit,
         catalogue=Catalogue.load(),
         photos=photo,
@@ -56,61 +94,360 @@ def run_kivy_voters(kiosk: Kiosk, voters: list[Voter], shots: Path, record: Call
         run_blocking=worker,
     )
     app = KioskApp(services, show_demo_panel=False)
-
-    def shot(name: str) -> None:
-        Window.screenshot(name=str(shots / f"{name}.png"))
+    attach(app, kiosk.shell)  # the accessibility layer: speaker, keys from the window, focus outline
+    voting = AppVoting(kiosk, app, worker, shots, photographed)
 
     def script() -> Iterator[None]:
-        assert app.driver is not None
-        driver = app.driver
-        driver.listeners.append(kiosk.shell.on_state)
         yield
-        for n, voter in enumerate(voters):
-            tag = f"{kiosk.kiosk_id}-{voter.id}"
-            result: dict[str, Any] = {"voter": voter.id, "kiosk": kiosk.kiosk_id, "ui": "kivy"}
-            kiosk.harness.insert(kiosk.card_for(voter))
-            app.send(ev.CardInserted())
-            yield
-            if n == 0:
-                shot(f"{tag}-1-pin")
-            for d in voter.pins[-1]:
-                app.send(ev.PinDigit(d))
-            app.send(ev.PinSubmit())
-            yield
-            if driver.state.phase is Phase.ACCESSIBILITY:
-                if voter.language == "en":
-                    app.send(ev.ChooseLanguage(Language.ENGLISH))
-                    yield
-                shot(f"{tag}-2-accessibility")
-                app.send(ev.Continue())
-                yield
-            for contest, chosen in voter.choices.items():
-                for c in chosen:
-                    if c not in driver.state.selected(ContestId(contest)):
-                        app.send(ev.ToggleCandidate(CandidateId(c)))
-            yield
-            shot(f"{tag}-3-ballot")
-            app.send(ev.GoToReview())
-            yield
-            if not any(voter.choices.values()):
-                app.send(ev.ConfirmBlank())
-            shot(f"{tag}-4-review")
-            app.send(ev.SealBallot())
-            yield
-            shot(f"{tag}-5-cast-or-challenge")
-            app.send(ev.Cast())
-            yield
-            state = driver.state
-            if state.phase is Phase.CONFIRMATION and state.receipt is not None:
-                result.update(outcome="cast", code=state.receipt.code)
-                shot(f"{tag}-6-confirmation")
-            else:
-                result.update(outcome="refused", failure=state.failure.value if state.failure else state.phase.value)
-            kiosk.harness.remove()
-            app.send(ev.CardRemoved())
-            yield
+        for voter in voters:
+            if voter.id == pcscd_fault_at:
+                seen: dict[str, Any] = {}
+                yield from voting.pcscd_gone(voter, seen)
+                record(seen)
+            result: dict[str, Any] = {}
+            yield from voting.vote(voter, result, before_cast(voter))
             record(result)
+            log.info("%s: %s %s", voter.id, result["outcome"], result.get("failure", ""))
 
-    errors = run_script(app, script(), worker, frames=3)
+    errors = run_script(app, script(), worker, frames=FRAMES)
     if errors:
         raise errors[0]
+
+
+class AppVoting:
+    """The steps a voter (or a poll worker) takes on the running app; each is a generator for ``run_script``."""
+
+    def __init__(self, kiosk: Kiosk, app: Any, worker: Any, shots: Path | None, photographed: frozenset[str]) -> None:
+        self.kiosk = kiosk
+        self.app = app
+        self.worker = worker
+        self.shots = shots
+        self.photographed = photographed
+        self.tag = ""
+        self.shot_no = 0
+        self.missed = 0
+        """Touches that did not reach their widget twice (the button was then pressed by its widget)."""
+
+    # ---- what the voter sees ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> Any:
+        return self.app.driver.state
+
+    def phase(self) -> Phase:
+        phase: Phase = self.app.driver.state.phase
+        return phase
+
+    def busy(self) -> bool:
+        return bool(self.worker._queue) or flow.SCREEN_OF_PHASE[self.phase()] == "busy"
+
+    def settle(self, what: str = "the kiosk to answer") -> Iterator[None]:
+        """Wait until the kiosk has answered (no port call pending, not on a "please wait" screen) and the
+        answer is drawn; the voter listens to every prompt to the end."""
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while True:
+            self.kiosk.player.drain()
+            yield
+            if not self.busy():
+                self.kiosk.player.drain()
+                return
+            if time.monotonic() > deadline:
+                raise AppError(f"{self.kiosk.kiosk_id}: timed out waiting for {what} on {self.phase().value}")
+
+    def expect(self, *phases: Phase) -> None:
+        if self.phase() not in phases:
+            failure = self.state.failure.value if self.state.failure else ""
+            raise AppError(
+                f"{self.kiosk.kiosk_id} {self.tag}: the app shows {self.phase().value} {failure}, expected "
+                + " or ".join(p.value for p in phases)
+            )
+
+    def shot(self, name: str) -> Iterator[None]:
+        """Photograph the screen (only for the few photographed voters: read-back in software GL is slow)."""
+        if self.shots is None or self.tag not in self.photographed:
+            return
+        from kiosk.scripted import snapshot_png
+
+        yield  # one more frame: the screen is fully laid out
+        yield
+        self.shot_no += 1
+        self.shots.mkdir(parents=True, exist_ok=True)
+        snapshot_png(str(self.shots / f"{self.kiosk.kiosk_id}-{self.tag}-{self.shot_no}-{name}.png"))
+
+    # ---- touching ---------------------------------------------------------------------------------------------
+
+    def widget(self, key: str) -> Any:
+        """The widget the accessible controller knows as ``key`` (its ``focus_key``), current screen first."""
+        from kiosk.scripted import current_screen, walk
+
+        for root in (current_screen(self.app), self.app.root):
+            for w in walk(root):
+                keys = getattr(w, "focus_key", "")
+                if isinstance(keys, str) and key in keys.split("|") and not getattr(w, "disabled", False):
+                    return w
+        raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: nothing on the {self.phase().value} screen for {key!r}")
+
+    def steady(self, w: Any) -> Iterator[None]:
+        """Wait until ``w`` stays put between two frames (a screen just built is still being laid out)."""
+        last = None
+        for _ in range(30):
+            where = (tuple(w.to_window(*w.center)), tuple(w.size))
+            if where == last:
+                return
+            last = where
+            yield
+
+    def touch(self, key: str) -> Iterator[None]:
+        """Touch the widget ``key`` with a finger (scrolled into view first if it is not visible)."""
+        from kivy.uix.scrollview import ScrollView
+
+        from kiosk.scripted import is_visible
+
+        w = self.widget(key)
+        yield from self.steady(w)
+        if not is_visible(w):
+            node = w.parent
+            while node is not None and not isinstance(node, ScrollView):
+                node = node.parent
+            if node is not None:
+                node.scroll_to(w, padding=10, animate=False)
+                yield from self.steady(w)
+                yield
+            if not is_visible(w):
+                raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: {key!r} cannot be seen on {self.phase().value}")
+        yield from self.press(w, repr(key))
+
+    def press(self, w: Any, what: str) -> Iterator[None]:
+        """A finger on ``w``. The touch must reach that widget: if it did not (a layout still moving, a ScrollView
+        that took the touch for the start of a scroll), the voter touches again; after a second miss the button
+        is pressed by its widget (``on_release``, exactly what the touch would do) and the miss is counted."""
+        from kiosk.scripted import press
+
+        for attempt in range(3):
+            reached: list[bool] = []
+
+            def hit(*_args: Any, reached: list[bool] = reached) -> None:
+                reached.append(True)
+
+            w.fbind("on_release", hit)
+            if attempt < 2:
+                press(w)
+            else:
+                self.missed += 1
+                log.info("%s: a touch on %s did not reach it twice; pressing the button directly", self.tag, what)
+                w.dispatch("on_release")
+            # A ScrollView holds a touch back to tell a tap from a scroll and replays it (release ~0.2 s later).
+            deadline = time.monotonic() + TAP_WAIT_S
+            yield
+            while not reached and time.monotonic() < deadline:
+                yield
+            w.funbind("on_release", hit)
+            if reached:
+                yield from self.settle(f"the kiosk after touching {what}")
+                return
+            yield from self.steady(w)
+        raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: {what} on {self.phase().value} could not be pressed")
+
+    def touch_text(self, text: str) -> Iterator[None]:
+        from kiosk.scripted import find_text
+
+        w = find_text(self.app, text)
+        yield from self.steady(w)
+        yield from self.press(w, repr(text))
+
+    def key(self, name: str) -> None:
+        """One key of the accessible controller (a USB device that presents itself as a keyboard)."""
+        from kivy.core.window import Window
+
+        code = Window._system_keyboard.string_to_keycode(name)
+        Window.dispatch("on_key_down", code, 0, None, [])
+        Window.dispatch("on_key_up", code, 0)
+
+    def select(self, key: str) -> Iterator[None]:
+        """Controller: move the focus (down/up) to the item ``key`` and select it."""
+        from kiosk.accessibility import input as access_input
+
+        shell = self.kiosk.shell
+        if not self.state.settings.audio:
+            self.key("down")  # the first key press turns the audio ballot on (and does nothing else)
+            yield from self.settle("the audio ballot")
+        for _ in range(80):
+            if shell.focused_key == key:
+                self.key("enter")
+                yield from self.settle(f"the kiosk after selecting {key!r}")
+                return
+            keys = [item.key for item in access_input.screen_items(self.state, shell.ctx)]
+            if key not in keys:
+                raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: no item {key!r} on {self.phase().value}: {keys}")
+            here = keys.index(shell.focused_key) if shell.focused_key in keys else -1
+            self.key("down" if keys.index(key) > here else "up")
+            self.kiosk.player.drain()
+        raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: the controller could not reach {key!r}")
+
+    def do(self, voter: Voter, key: str) -> Iterator[None]:
+        """The voter's way of choosing the item ``key``: the controller, or a touch."""
+        if voter.controller or self.kiosk.shell.privacy:
+            # The accessible controller; an assisted voter's screen is blanked (privacy), so they use it too.
+            yield from self.select(key)
+        else:
+            yield from self.touch(key)
+
+    # ---- the card ------------------------------------------------------------------------------------------
+
+    def card_event(self, event: ev.Event, what: str) -> Iterator[None]:
+        """``event`` as the card monitor reports it (posted to the UI thread); wait until the kiosk took it."""
+        before = self.state
+        self.app.driver.post(event)
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while self.state is before:
+            if time.monotonic() > deadline:
+                raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: the kiosk ignored {type(event).__name__}")
+            yield
+        yield from self.settle(what)
+
+    def insert(self, card: Any) -> Iterator[None]:
+        self.kiosk.harness.insert(card)
+        yield from self.card_event(ev.CardInserted(), "the card to be read")
+
+    def remove(self) -> Iterator[None]:
+        self.kiosk.harness.remove()
+        yield from self.card_event(ev.CardRemoved(), "the kiosk to reset")
+
+    def type_pin(self, voter: Voter | None, pin: str) -> Iterator[None]:
+        for d in pin:
+            if voter is not None and voter.controller:
+                yield from self.select(f"pin.{d}")
+            else:
+                yield from self.touch(f"pin.{d}")
+        if voter is not None:
+            yield from self.do(voter, "pin.ok")
+        else:
+            yield from self.touch("pin.ok")
+
+    def assist(self) -> Iterator[None]:
+        """A poll worker signs in with their card and PIN and starts assisted voting for the next voter."""
+        kiosk = self.kiosk
+        yield from self.insert(kiosk.card_of("staff-pw-1"))
+        self.expect(Phase.PIN_ENTRY)
+        yield from self.type_pin(None, "1234")
+        self.expect(Phase.STAFF_MENU)
+        lang = self.state.settings.language
+        yield from self.touch_text(self.app.services.catalogue.text("staff.assisted_voting", lang))
+        self.expect(Phase.STAFF_REPORT)
+        from kiosk.scripted import current_screen
+
+        back = current_screen(self.app).ids.back
+        yield from self.steady(back)
+        yield from self.press(back, "back to the staff menu")
+        yield from self.remove()
+
+    # ---- a voter --------------------------------------------------------------------------------------------
+
+    def mark(self, voter: Voter, choices: dict[str, list[str]]) -> Iterator[None]:
+        """Mark ``choices`` on every contest of the ballot (unmarking what is there), then go to the review."""
+        from kiosk.session import ballot as rules
+
+        self.expect(Phase.BALLOT)
+        contests = rules.contests_for(self.kiosk.manifest, self.state.ticket.style)
+        for contest in contests:
+            wanted = [CandidateId(c) for c in choices.get(contest.id, [])]
+            for old in self.state.selected(ContestId(contest.id)):
+                if old not in wanted:
+                    yield from self.do(voter, f"candidate.{old}")
+            for new in wanted:
+                if new not in self.state.selected(ContestId(contest.id)):
+                    yield from self.do(voter, f"candidate.{new}")
+            yield from self.shot("ballot")
+            yield from self.do(voter, "next")  # the last contest's "next" is "review my choices"
+        self.expect(Phase.REVIEW)
+        if not any(choices.values()):
+            yield from self.do(voter, "blank.yes")
+        yield from self.shot("review")
+        yield from self.do(voter, "seal")
+        self.expect(Phase.CAST_OR_CHALLENGE)
+        yield from self.shot("cast-or-challenge")
+
+    def vote(self, voter: Voter, result: dict[str, Any], before_cast: Callable[[], None] | None) -> Iterator[None]:
+        started = time.monotonic()
+        kiosk = self.kiosk
+        self.tag = voter.id
+        self.shot_no = 0
+        result.update(voter=voter.id, kiosk=kiosk.kiosk_id, ui="kivy")
+        heard_before = len(kiosk.player.started)
+        missed_before = self.missed
+        if voter.assisted:
+            yield from self.assist()
+        self.expect(Phase.ATTRACT)
+        yield from self.insert(kiosk.card_for(voter))
+        yield from self.shot("pin")
+        tries: list[int] = []
+        for pin in voter.pins:
+            if self.phase() is not Phase.PIN_ENTRY:
+                break
+            yield from self.type_pin(voter, pin)
+            if self.state.pin_wrong:
+                tries.append(self.state.pin_tries_left or 0)
+        result["pin_tries_left_after_wrong_pins"] = tries
+        if self.phase() is Phase.PROVISIONAL:
+            result["provisional_offered"] = True
+            yield from self.shot("provisional")
+            yield from self.do(voter, "continue")
+        if self.phase() is Phase.ACCESSIBILITY:
+            if voter.language == "en":
+                yield from self.do(voter, "language.en")
+            if voter.audio and not self.state.settings.audio:
+                yield from self.do(voter, "audio")
+            yield from self.shot("accessibility")
+            yield from self.do(voter, "continue")
+        if self.phase() is Phase.BALLOT:
+            result["audio"] = self.state.settings.audio
+            if voter.challenge is not None:
+                yield from self.mark(voter, voter.challenge)
+                yield from self.do(voter, "challenge")
+                self.expect(Phase.CHALLENGE_RESULT)
+                yield from self.shot("challenge-result")
+                report = self.state.challenge
+                result["challenge"] = {
+                    "verified": bool(report and report.verified),
+                    "decrypted_matches": bool(
+                        report and all(tuple(report.decrypted.get(c, ())) == tuple(v)
+                                       for c, v in voter.challenge.items())
+                    ),
+                    "code": report.code if report else None,
+                }  # fmt: skip
+                yield from self.do(voter, "continue")
+            yield from self.mark(voter, voter.choices)
+            if before_cast is not None:
+                before_cast()
+            yield from self.do(voter, "cast")
+        state = self.state
+        if state.phase is Phase.CONFIRMATION and state.receipt is not None:
+            result["outcome"] = "provisional" if result.get("provisional_offered") else "cast"
+            result["code"] = state.receipt.code
+            yield from self.shot("confirmation")
+        else:
+            result["outcome"] = "refused"
+            result["failure"] = state.failure.value if state.failure else f"stopped on {state.phase.value}"
+            yield from self.shot("notice")
+        result["touches_missed"] = self.missed - missed_before
+        heard = kiosk.player.started[heard_before:]
+        result["clips_heard"] = len(heard)
+        result["clips_missing"] = sorted({str(p.path) for p in heard if not p.path.is_file()})
+        yield from self.remove()
+        if self.phase() is not Phase.ATTRACT:
+            result["left_on"] = self.phase().value
+        result["seconds"] = round(time.monotonic() - started, 3)
+
+    def pcscd_gone(self, voter: Voter, seen: dict[str, Any]) -> Iterator[None]:
+        """Fault: pcscd dies just as the voter inserts the card; what does the kiosk tell them and staff?"""
+        kiosk = self.kiosk
+        self.tag = voter.id
+        kiosk.harness.kill_pcscd()
+        kiosk.harness.links.clear()
+        yield from self.card_event(ev.CardInserted(), "the card reader")
+        state = self.state
+        seen.update(voter=voter.id, kiosk=kiosk.kiosk_id, outcome="refused", fault="pcscd_killed",
+                    phase=state.phase.value, failure=state.failure.value if state.failure else None)  # fmt: skip
+        yield from self.card_event(ev.CardRemoved(), "the kiosk to reset")
+        kiosk.harness.start_pcscd()
+        log.warning("card reader service restarted after it died (staff: check the reader if this repeats)")

@@ -300,14 +300,9 @@ class Day:
         log.note(f"{cut} delivered: {statuses[cut]['delivered']}")
         self.summarise_phase(Phase.OUTAGE)
 
-        log.stage("Last voters of the day on the real Kivy kiosk app (offscreen), with screenshots")
+        log.stage("Last voters of the day, photographed on every screen (out/demo/screenshots/)")
         kivy_kiosks = [k for k in all_kiosks if self.plan.for_kiosk(k, Phase.KIVY)]
-        try:
-            self.run_kiosks(Phase.KIVY, kivy_kiosks, "--kivy")
-        except SupervisorError as exc:
-            self.not_wired.append(f"Kivy app voters ({exc}); they voted through the same services without Kivy")
-            log.note("the Kivy app could not be driven; the remaining voters use the services without Kivy")
-            self.run_kiosks(Phase.KIVY, kivy_kiosks)
+        self.run_kiosks(Phase.KIVY, kivy_kiosks)
         self.summarise_phase(Phase.KIVY)
 
     def power_cut(self, kiosk: str) -> None:
@@ -363,8 +358,9 @@ class Day:
         log.stage(f"Decryption: guardians {', '.join(map(str, PRESENT))} present, guardian 5 absent (compensated)")
         tally_path = self.day / "encrypted_tally.json"
         tally_path.write_text(json.dumps(office.get("/api/guardian/tally")), encoding="utf-8")
-        log.note(f"encrypted tally downloaded over HTTPS from the office's public /api/guardian/tally "
-                 f"({tally_path.stat().st_size} bytes); each guardian computes a share offline from that file")  # fmt: skip
+        size = tally_path.stat().st_size
+        log.note(f"encrypted tally downloaded over HTTPS from the office's public /api/guardian/tally ({size} bytes); "
+                 "each guardian computes a share offline from that file")  # fmt: skip
         shares = self.day / "shares"
         shutil.rmtree(shares, ignore_errors=True)
         shares.mkdir()
