@@ -113,6 +113,18 @@ class Panel(BoxLayout):
 
     collapsed = BooleanProperty(False)
 
+    # A collapsed panel is 0 high but its rows keep their height and lie over whatever is drawn above it (the
+    # ballot's lowest candidate cards); as disabled widgets they would swallow those touches. So a collapsed
+    # panel hands no touch to its children.
+    def on_touch_down(self, touch: Any) -> bool:
+        return False if self.collapsed else bool(super().on_touch_down(touch))
+
+    def on_touch_move(self, touch: Any) -> bool:
+        return False if self.collapsed else bool(super().on_touch_move(touch))
+
+    def on_touch_up(self, touch: Any) -> bool:
+        return False if self.collapsed else bool(super().on_touch_up(touch))
+
 
 class Page(BoxLayout):
     """A screen's vertical page with the standard margins."""
