@@ -195,7 +195,7 @@ class Day:
         return [sys.executable, "-m", "tools.election_day.kiosk_node", "--day", str(self.day), "--kiosk", kiosk, *extra]
 
     def run_kiosks(
-        self, phase: Phase | None, kiosks: Sequence[str], *extra: str, timeout: float = 300
+        self, phase: Phase | None, kiosks: Sequence[str], *extra: str, timeout: float = 1200
     ) -> dict[str, Any]:
         assert self.sup is not None
         children = {}
