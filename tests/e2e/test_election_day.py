@@ -60,4 +60,11 @@ def test_a_short_election_day_verifies_and_matches_the_script(tmp_path: Path) ->
     assert challenger["challenge"]["verified"] and challenger["challenge"]["decrypted_matches"]
     audio = next(outcomes[v.id] for v in plan.voters if v.audio)
     assert audio["clips_heard"] > 10 and audio["clips_missing"] == []
+    # Every voter went through the real Kivy app; the controller voter by keys, the last voters photographed.
+    assert all(o.get("ui") == "kivy" for o in outcomes.values())
+    controller = next(outcomes[v.id] for v in plan.voters if v.controller)
+    assert controller["outcome"] == "cast" and controller["clips_heard"] > 0
+    assert list((tmp_path / "screenshots").glob("*-confirmation.png"))
+    tally = json.loads((tmp_path / "day" / "encrypted_tally.json").read_text(encoding="utf-8"))
+    assert set(tally["contests"]) == {c.id for c in manifest.contests}  # downloaded from /api/guardian/tally
     assert "PASS" in (tmp_path / "report.html").read_text(encoding="utf-8")

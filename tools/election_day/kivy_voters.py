@@ -366,8 +366,8 @@ class AppVoting:
             yield from self.do(voter, "blank.yes")
         yield from self.shot("review")
         yield from self.do(voter, "seal")
-        self.expect(Phase.CAST_OR_CHALLENGE)
-        yield from self.shot("cast-or-challenge")
+        if self.phase() is Phase.CAST_OR_CHALLENGE:  # otherwise the kiosk said why not (e.g. a full disk)
+            yield from self.shot("cast-or-challenge")
 
     def vote(self, voter: Voter, result: dict[str, Any], before_cast: Callable[[], None] | None) -> Iterator[None]:
         started = time.monotonic()
@@ -405,8 +405,8 @@ class AppVoting:
             result["audio"] = self.state.settings.audio
             if voter.challenge is not None:
                 yield from self.mark(voter, voter.challenge)
-                yield from self.do(voter, "challenge")
-                self.expect(Phase.CHALLENGE_RESULT)
+                if self.phase() is Phase.CAST_OR_CHALLENGE:
+                    yield from self.do(voter, "challenge")
                 yield from self.shot("challenge-result")
                 report = self.state.challenge
                 result["challenge"] = {
@@ -417,11 +417,14 @@ class AppVoting:
                     ),
                     "code": report.code if report else None,
                 }  # fmt: skip
-                yield from self.do(voter, "continue")
-            yield from self.mark(voter, voter.choices)
-            if before_cast is not None:
-                before_cast()
-            yield from self.do(voter, "cast")
+                if self.phase() is Phase.CHALLENGE_RESULT:
+                    yield from self.do(voter, "continue")
+            if self.phase() is Phase.BALLOT:
+                yield from self.mark(voter, voter.choices)
+            if self.phase() is Phase.CAST_OR_CHALLENGE:
+                if before_cast is not None:
+                    before_cast()
+                yield from self.do(voter, "cast")
         state = self.state
         if state.phase is Phase.CONFIRMATION and state.receipt is not None:
             result["outcome"] = "provisional" if result.get("provisional_offered") else "cast"

@@ -79,10 +79,16 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
         f"{n_kiosks} kiosk processes each with its own pcscd and virtual ID cards, the card layer's PKI checks, the "
         "voter-session machine, the accessibility layer "
         "(audio clips from the package, the accessible controller's focus model), the election core's encryption, "
-        "the ballot box and the sync worker, the guardians' CLI and the independent verifier. Two voters use the "
-        "real Kivy app (offscreen, screenshots below); the others send the same events without drawing the screens. "
-        "See docs/election-day.md.</p>"
+        "the ballot box and the sync worker, the guardians' CLI and the independent verifier. Every voter goes "
+        "through the real Kivy kiosk app (offscreen, 1024x600, every screen drawn): touches on the screens' "
+        "widgets, the accessible controller's keys on the window, a poll worker's card for assisted voting. The "
+        "last voters of the day are photographed at every screen (below). See docs/election-day.md.</p>"
     )
+    on_app = [o for o in summary.get("outcomes", {}).values() if o.get("ui") == "kivy"]
+    if on_app:
+        missed = sum(int(o.get("touches_missed", 0)) for o in on_app)
+        body.append(f"<p>Voters on the Kivy app: {len(on_app)}; touches that did not reach their widget (the "
+                    f"button then pressed by its widget): {missed}.</p>")  # fmt: skip
     if summary.get("stages_not_wired"):
         body.append("<p>Not yet wired: " + html.escape("; ".join(summary["stages_not_wired"])) + "</p>")
     # Results per wilayat.
@@ -144,7 +150,7 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
             continue
         o = outcomes.get(v.id, {})
         detail = {k: o[k] for k in ("failure", "challenge", "clips_heard", "pin_tries_left_after_wrong_pins",
-                                    "code") if o.get(k)}  # fmt: skip
+                                    "code", "touches_missed") if o.get(k)}  # fmt: skip
         body.append(f"<tr><td>{v.id}</td><td>{v.kiosk}</td><td>{html.escape(v.note)}</td>"
                     f"<td>{v.expect} {v.expect_failure or ''}</td><td>{o.get('outcome', 'not run')}</td>"
                     f"<td><code>{html.escape(json.dumps(detail, ensure_ascii=False))}</code></td></tr>")  # fmt: skip
