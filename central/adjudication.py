@@ -7,8 +7,10 @@ Two kinds of item await the committee:
 - **flagged** ballots: ballots ingest stored but held out of the tally (``BallotStatus.FLAGGED``), today a cast
   ballot whose style belongs to a wilayat the sending kiosk's centre does not serve (a non-unified centre).
   ``decide_ballot`` counts it (its proofs are checked again, it joins the running tally) or does not (it stays
-  stored, status ``rejected``, with the committee's reason). Either way the decision, its reason and the
-  committee member are appended to the audit log.
+  stored, status ``rejected``: the committee's decision, apart from ``refused`` at ingest, with the committee's
+  reason). Either way the decision, its reason and the committee member are appended to the audit log.
+
+``refused`` lists the ballots refused at ingest (proofs, chain, style), with their reasons, for the committee.
 
 ``outstanding`` lists what still awaits a decision (and envelopes not yet processed at all); results and
 guardians' shares are refused until it is empty, because a later decision changes the encrypted tally.
@@ -97,6 +99,28 @@ def queue(office: Office) -> list[dict[str, str]]:
     return items
 
 
+def refused(office: Office) -> list[dict[str, str]]:
+    """Ballots refused at ingest (never counted), with where they came from and why; no ballot content."""
+    with office.db.transaction() as s:
+        rows = s.execute(
+            select(Ballot.ballot_id, Ballot.kiosk_id, Ballot.batch_id, Ballot.style_id, Ballot.reason, Kiosk.centre_id)
+            .join(Kiosk, Kiosk.kiosk_id == Ballot.kiosk_id)
+            .where(Ballot.status == BallotStatus.REFUSED)
+            .order_by(Ballot.kiosk_id, Ballot.ballot_id)
+        ).all()
+    return [
+        {
+            "ballot_id": r.ballot_id,
+            "kiosk_id": r.kiosk_id,
+            "centre_id": r.centre_id,
+            "batch_id": r.batch_id or "",
+            "ballot_style_id": r.style_id,
+            "reason": r.reason or "",
+        }
+        for r in rows
+    ]
+
+
 def decide_ballot(office: Office, ballot_id: str, decision: Decision, reason: str, *, actor: str) -> BallotStatus:
     """The committee's decision on one flagged ballot: ACCEPT counts it, REJECT keeps it out; logged with its
     reason and the committee member."""
@@ -137,4 +161,4 @@ def decide_ballot(office: Office, ballot_id: str, decision: Decision, reason: st
         return ballot.status
 
 
-__all__ = ["Outstanding", "decide_ballot", "outstanding", "queue"]
+__all__ = ["Outstanding", "decide_ballot", "outstanding", "queue", "refused"]

@@ -31,7 +31,7 @@ from election.ballot import BallotFormatError, BallotVerificationError, Encrypte
 from election.challenge import ChallengedBallot, verify_challenge
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
-from election.elgamal import ZERO_CIPHERTEXT, Ciphertext
+from election.elgamal import ZERO_CIPHERTEXT
 from election.group import point_add
 from election.manifest import ContestId, Manifest
 
@@ -84,6 +84,46 @@ class CheckedBallot:
     ciphertexts: tuple[ContestCiphertexts, ...]
 
 
+@dataclass(frozen=True)
+class ContestSum:
+    """A verification worker's sum, for one contest, of the cast ballots of one chunk that verified: the ballots'
+    positions in the submitted list (``indices``), their number, and the component-wise sums of their selection
+    and blank ciphertexts (32-byte encodings). Ingest adds it to the running tally instead of the ballots one by
+    one only when every one of ``indices`` is counted (see ``central.ingest``)."""
+
+    contest_id: str
+    indices: tuple[int, ...]
+    selections: tuple[tuple[str, bytes, bytes], ...]  # (candidate id, sum of alphas, sum of betas)
+    blank: tuple[bytes, bytes]
+
+    @property
+    def ballots(self) -> int:
+        return len(self.indices)
+
+
+def sum_ballots(ballots: Iterable[tuple[int, CheckedBallot]]) -> list[ContestSum]:
+    """Per contest, the sums of the cast ballots given with their positions (in contest order of appearance)."""
+    acc: dict[str, tuple[list[int], dict[str, list[bytes]], list[bytes]]] = {}
+    for index, b in ballots:
+        for enc in b.ciphertexts:
+            if enc.contest_id not in b.contest_ids:
+                continue
+            entry = acc.get(enc.contest_id)
+            if entry is None:
+                sums = {c: [a, bt] for c, a, bt in enc.selections}
+                acc[enc.contest_id] = ([index], sums, [enc.blank[0], enc.blank[1]])
+                continue
+            entry[0].append(index)
+            for c, alpha, beta in enc.selections:
+                pair = entry[1][c]
+                pair[0], pair[1] = point_add(pair[0], alpha), point_add(pair[1], beta)
+            entry[2][0], entry[2][1] = point_add(entry[2][0], enc.blank[0]), point_add(entry[2][1], enc.blank[1])
+    return [
+        ContestSum(cid, tuple(idx), tuple((c, p[0], p[1]) for c, p in sel.items()), (blank[0], blank[1]))
+        for cid, (idx, sel, blank) in acc.items()
+    ]
+
+
 class BallotChecker(Protocol):
     def check(self, request: CheckRequest) -> CheckedBallot:
         """Parse and verify every proof; raises BallotRejected."""
@@ -105,8 +145,15 @@ class BallotChecker(Protocol):
 
     def empty_tally(self, contest_id: str) -> dict[str, Any]: ...
 
-    def add_to_tally(self, contest_id: str, state: dict[str, Any], ballots: Iterable[CheckedBallot]) -> dict[str, Any]:
-        """Add the encrypted selections of ``ballots`` for ``contest_id`` to a serialised tally state."""
+    def add_to_tally(
+        self,
+        contest_id: str,
+        state: dict[str, Any],
+        ballots: Iterable[CheckedBallot],
+        sums: Iterable[ContestSum] = (),
+    ) -> dict[str, Any]:
+        """Add the encrypted selections of ``ballots`` and the workers' ``sums`` for ``contest_id`` to a serialised
+        tally state."""
         ...
 
     def close(self) -> None:
@@ -123,6 +170,11 @@ class PendingChecks(Protocol):
         """The outcomes are no longer wanted (the submission was refused meanwhile)."""
         ...
 
+    def sums(self) -> list[ContestSum]:
+        """After ``outcomes``: the workers' per-chunk, per-contest sums of the cast ballots that verified (empty
+        when the checks ran inline)."""
+        ...
+
 
 class _Deferred:
     """Checks done inline when the outcomes are asked for (no worker processes)."""
@@ -136,18 +188,24 @@ class _Deferred:
     def cancel(self) -> None:
         self._requests = ()
 
+    def sums(self) -> list[ContestSum]:
+        return []
+
 
 class _Pooled:
     """Chunks of a batch running in the worker pool."""
 
     def __init__(self, checker: ElectionChecker, pool: ProcessPoolExecutor, futures: list[Future[Any]]) -> None:
         self._checker, self._pool, self._futures = checker, pool, futures
+        self._sums: list[ContestSum] = []
 
     def outcomes(self) -> list[CheckedBallot | BallotRejected]:
         out: list[CheckedBallot | BallotRejected] = []
         try:
             for f in self._futures:
-                out.extend(f.result())
+                checked, sums = f.result()
+                out.extend(checked)
+                self._sums.extend(sums)
         except BrokenProcessPool:
             self._checker._discard(self._pool)  # a new pool is started for the next batch
             raise CheckerUnavailable("a ballot verification worker died; retry the submission") from None
@@ -156,6 +214,9 @@ class _Pooled:
     def cancel(self) -> None:
         for f in self._futures:
             f.cancel()
+
+    def sums(self) -> list[ContestSum]:
+        return self._sums
 
 
 def _compact(ballot: EncryptedBallot) -> tuple[ContestCiphertexts, ...]:
@@ -226,8 +287,18 @@ def _check_in_worker(request: CheckRequest) -> CheckedBallot | BallotRejected:
         return exc
 
 
-def _check_chunk_in_worker(requests: list[CheckRequest]) -> list[CheckedBallot | BallotRejected]:
-    return [_check_in_worker(r) for r in requests]
+def _check_chunk_in_worker(
+    requests: list[CheckRequest], start: int
+) -> tuple[list[CheckedBallot | BallotRejected], list[ContestSum]]:
+    """The chunk's outcomes and, per contest, the sum of its cast ballots that verified (positions from
+    ``start``): the office adds one sum per contest and chunk instead of every ballot."""
+    out = [_check_in_worker(r) for r in requests]
+    cast = [
+        (start + i, o)
+        for i, (r, o) in enumerate(zip(requests, out, strict=True))
+        if isinstance(o, CheckedBallot) and not r.challenged
+    ]
+    return out, sum_ballots(cast) if len(cast) > 1 else []
 
 
 # ---- the checker --------------------------------------------------------------------------------------
@@ -321,7 +392,8 @@ class ElectionChecker:
         size = max(1, min(16, -(-len(requests) // (3 * self.workers))))
         try:
             futures = [
-                pool.submit(_check_chunk_in_worker, list(requests[i : i + size])) for i in range(0, len(requests), size)
+                pool.submit(_check_chunk_in_worker, list(requests[i : i + size]), i)
+                for i in range(0, len(requests), size)
             ]
         except BrokenProcessPool:
             self._discard(pool)
@@ -341,17 +413,31 @@ class ElectionChecker:
             "blank": zero,
         }
 
-    def add_to_tally(self, contest_id: str, state: dict[str, Any], ballots: Iterable[CheckedBallot]) -> dict[str, Any]:
+    def add_to_tally(
+        self,
+        contest_id: str,
+        state: dict[str, Any],
+        ballots: Iterable[CheckedBallot],
+        sums: Iterable[ContestSum] = (),
+    ) -> dict[str, Any]:
         """Component-wise sums on the 32-byte encodings (libsodium additions, no objects per ballot). The stored
-        state is validated once when read; the ballots' points were validated when the ballots were parsed."""
+        state is the office's own sum of validated points (decoded, not re-validated here: libsodium's addition
+        refuses an encoding that is not a point, and ``results.encrypted_tally`` validates the final state when it
+        is read for decryption); the ballots' points were validated when the ballots were parsed."""
         alphas: dict[str, bytes] = {}
         betas: dict[str, bytes] = {}
         for c, ct in state["selections"].items():
-            parsed = Ciphertext.from_dict(ct, aggregate=True)
-            alphas[c], betas[c] = parsed.alpha.data, parsed.beta.data
-        blank = Ciphertext.from_dict(state["blank"], aggregate=True)
-        blank_a, blank_b = blank.alpha.data, blank.beta.data
+            alphas[c], betas[c] = _encoding(ct["alpha"]), _encoding(ct["beta"])
+        blank_a, blank_b = _encoding(state["blank"]["alpha"]), _encoding(state["blank"]["beta"])
         count = int(state["ballots"])
+        for part in sums:
+            if part.contest_id != contest_id:
+                continue
+            for candidate, alpha, beta in part.selections:
+                alphas[candidate] = point_add(alphas[candidate], alpha)
+                betas[candidate] = point_add(betas[candidate], beta)
+            blank_a, blank_b = point_add(blank_a, part.blank[0]), point_add(blank_b, part.blank[1])
+            count += part.ballots
         for b in ballots:
             for enc in b.ciphertexts:
                 if enc.contest_id != contest_id:
@@ -367,6 +453,13 @@ class ElectionChecker:
             "selections": {c: _ciphertext_dict(alphas[c], betas[c]) for c in alphas},
             "blank": _ciphertext_dict(blank_a, blank_b),
         }
+
+
+def _encoding(value: Any) -> bytes:
+    data = bytes.fromhex(value) if isinstance(value, str) else b""
+    if len(data) != 32:
+        raise ValueError("tally state: a point encoding is 32 bytes in hex")
+    return data
 
 
 def _ciphertext_dict(alpha: bytes, beta: bytes) -> dict[str, str]:

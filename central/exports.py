@@ -23,6 +23,33 @@ def _text(ar: str, en: str) -> dict[str, Any]:
     }
 
 
+def tie_of(r: dict[str, Any]) -> dict[str, Any] | None:
+    """The contest's tie for the last seat(s) (``central.results.winners``), or None."""
+    tie = r.get("tie")
+    return tie if isinstance(tie, dict) else None
+
+
+def tie_text(tie: dict[str, Any], lang: str) -> str:
+    """One line saying whether the tie awaits the drawing of lots or was decided by it."""
+    if lang == "ar":
+        if tie["resolved"]:
+            return f"تعادل على المقعد الأخير ({tie['votes']} صوت): {tie['rule_ar']}"
+        return f"{tie['rule_ar']} ({tie['votes']} صوت، {tie['seats']} مقعد)"
+    if tie["resolved"]:
+        return f"Tie for the last seat ({tie['votes']} votes): {tie['rule']}"
+    return f"{tie['rule'][:1].upper()}{tie['rule'][1:]} ({tie['votes']} votes, {tie['seats']} seat(s))"
+
+
+def elected_mark(r: dict[str, Any], candidate: str) -> str:
+    """``yes``, ``no``, ``tie: lots to be drawn`` (tied for the last seat, undecided) or ``yes, by lot``."""
+    tie = tie_of(r)
+    if tie and candidate in tie["candidates"]:
+        if not tie["resolved"]:
+            return "tie: lots to be drawn"
+        return "yes, by lot" if candidate in tie.get("drawn", []) else "no, by lot"
+    return "yes" if candidate in r["elected"] else "no"
+
+
 def nist_election_report(manifest: Manifest, results: dict[str, Any], *, generated: dt.datetime) -> dict[str, Any]:
     """An ``ElectionResults.ElectionReport`` (summary-contest level, status unofficial-complete)."""
     gp_units: list[dict[str, Any]] = [
@@ -94,10 +121,28 @@ def nist_election_report(manifest: Manifest, results: dict[str, Any], *, generat
                     "VoteCounts": counts,
                 }
             )
+        tie = tie_of(r)
+        tie_note = (
+            {
+                "ExternalIdentifier": [
+                    {
+                        "@type": "ElectionResults.ExternalIdentifier",
+                        "Type": "other",
+                        "OtherType": "last-seat-tie",
+                        "Value": ("decided by lot: " if tie["resolved"] else "undecided, lots to be drawn: ")
+                        + ", ".join(f"cand-{c}" for c in tie["candidates"])
+                        + f" for {tie['seats']} seat(s)",
+                    }
+                ]
+            }
+            if tie
+            else {}
+        )
         contests.append(
             {
                 "@id": f"contest-{contest.id}",
                 "@type": "ElectionResults.CandidateContest",
+                **tie_note,
                 "ElectionDistrictId": unit,
                 "Name": contest.name.en,
                 "BallotTitle": _text(contest.name.ar, contest.name.en),
@@ -157,7 +202,7 @@ def results_csv(manifest: Manifest, results: dict[str, Any]) -> str:
                     r["electronic"]["votes"].get(cand.id, 0),
                     manual,
                     r["total"]["votes"].get(cand.id, 0),
-                    "yes" if cand.id in r["elected"] else "no",
+                    elected_mark(r, cand.id),
                 ]
             )
         w.writerow(
@@ -180,6 +225,7 @@ PRINT_CSS = """
 body{font-family:'Amiri','Noto Naskh Arabic',serif;margin:2rem;color:#000}
 table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #444;padding:.3rem .5rem}
 th{background:#eee}.num{text-align:end;font-variant-numeric:tabular-nums}.won{font-weight:bold}
+.tie{border:2px solid #000;padding:.4rem .6rem}
 .lang{display:grid;grid-template-columns:1fr 1fr;gap:2rem}.en{direction:ltr;text-align:left}
 .ar{direction:rtl;text-align:right}.sig{margin-top:3rem;display:flex;justify-content:space-between}
 @media print{@page{size:A4;margin:15mm}body{margin:0}.noprint{display:none}h1{font-size:16pt}}
@@ -206,9 +252,15 @@ def wilayat_report_html(manifest: Manifest, results: dict[str, Any], wilayat: Wi
         )
         for cand in sorted(contest.active_candidates, key=lambda c: -r["total"]["votes"].get(c.id, 0)):
             won = " class='won'" if cand.id in r["elected"] else ""
+            mark = elected_mark(r, cand.id)
+            flag_ar, flag_en = {
+                "tie: lots to be drawn": (" (تعادل: قرعة)", " (tie: lots to be drawn)"),
+                "yes, by lot": (" (بالقرعة)", " (by lot)"),
+            }.get(mark, ("", ""))
             manual = r["manual"]["votes"].get(cand.id, 0) if r["manual"] else 0
             parts.append(
-                f"<tr{won}><td>{e(cand.name.ar)}</td><td class='en' lang='en'>{e(cand.name.en)}</td>"
+                f"<tr{won}><td>{e(cand.name.ar)}{flag_ar}</td>"
+                f"<td class='en' lang='en'>{e(cand.name.en)}{flag_en}</td>"
                 f"<td class='num'>{r['electronic']['votes'].get(cand.id, 0)}</td><td class='num'>{manual}</td>"
                 f"<td class='num'>{r['total']['votes'].get(cand.id, 0)}</td></tr>"
             )
@@ -218,6 +270,12 @@ def wilayat_report_html(manifest: Manifest, results: dict[str, Any], wilayat: Wi
             f"<td class='num'>{r['manual']['blank'] if r['manual'] else 0}</td>"
             f"<td class='num'>{r['total']['blank']}</td></tr></tbody></table>"
         )
+        tie = tie_of(r)
+        if tie:
+            parts.append(
+                f"<p class='tie'><strong>{e(tie_text(tie, 'ar'))}</strong><br>"
+                f"<span class='en' lang='en'>{e(tie_text(tie, 'en'))}</span></p>"
+            )
         if r["manual"]:
             parts.append(
                 f"<p>نتائج يدوية (المادتان 8 و9) / <span lang='en'>Manual results (Art. 8, 9)</span>: "

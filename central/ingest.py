@@ -13,7 +13,8 @@ Order of checks for one ``BallotBatch`` (sync protocol v1):
    rejected with the reason; accepted cast ballots are added to the per-contest encrypted tally.
 
 A ballot id already stored (re-sent in a new batch) counts as a duplicate and changes nothing. Rejected
-ballots are stored with their reason (status ``rejected``), rejected batches in ``rejected_submissions``.
+ballots are stored with their reason (status ``refused``: never counted; ``rejected`` is only the committee's
+decision on a flagged ballot), rejected batches in ``rejected_submissions``.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -33,7 +34,14 @@ from sqlalchemy.orm import Session
 
 from central import audit
 from central.auth import AuthError, decode_b64, verify_signature
-from central.crypto import BallotChecker, BallotRejected, CheckedBallot, CheckerUnavailable, CheckRequest
+from central.crypto import (
+    BallotChecker,
+    BallotRejected,
+    CheckedBallot,
+    CheckerUnavailable,
+    CheckRequest,
+    ContestSum,
+)
 from central.db import Database
 from central.models import (
     Ballot,
@@ -72,6 +80,7 @@ class IngestRefused(Exception):
 @dataclass
 class _Item:
     wire: BatchBallot
+    index: int = -1  # position in the list submitted to the checker
     checked: CheckedBallot | None = None
     status: BallotStatus = BallotStatus.ACCEPTED
     reason: str | None = None
@@ -226,7 +235,7 @@ def ingest_batch(
         outcomes = pending.outcomes()
     except CheckerUnavailable as exc:
         raise IngestRefused(ErrorCode.INTERNAL, str(exc)) from None
-    items = [_judge(manifest, centre, w, o) for w, o in zip(new, outcomes, strict=True)]
+    items = [_judge(manifest, centre, w, o, n) for n, (w, o) in enumerate(zip(new, outcomes, strict=True))]
     with db.transaction() as s:
         head = s.execute(select(Kiosk.chain_head).where(Kiosk.kiosk_id == kiosk_id).with_for_update()).scalar_one()
         again = s.execute(select(Batch.body_sha256, Batch.response).where(Batch.batch_id == batch.batch_id)).first()
@@ -243,7 +252,8 @@ def ingest_batch(
         tallied = [
             i for i in items if i.status is BallotStatus.ACCEPTED and i.wire.disposition is BallotDisposition.CAST
         ]
-        add_to_tally(s, checker, [i.checked for i in tallied if i.checked is not None])
+        sums, singles = _addends(tallied, pending.sums())
+        add_to_tally(s, checker, singles, sums)
         if items:
             s.execute(insert(Ballot), [_ballot_row(kiosk_id, batch.batch_id, i) for i in items])
         s.execute(
@@ -251,7 +261,7 @@ def ingest_batch(
             .where(Kiosk.kiosk_id == kiosk_id)
             .values(chain_head=head, ballots_accepted=Kiosk.ballots_accepted + len(tallied), last_seen_at=now)
         )
-        rejected = {i.wire.ballot_id: i.reason or "" for i in items if i.status is BallotStatus.REJECTED}
+        rejected = {i.wire.ballot_id: i.reason or "" for i in items if i.status is BallotStatus.REFUSED}
         flagged = {i.wire.ballot_id: i.reason or "" for i in items if i.status is BallotStatus.FLAGGED}
         receipt = BatchReceipt(
             batch_id=batch.batch_id,
@@ -306,19 +316,44 @@ def _duplicate(response: dict[str, Any]) -> BatchReceipt:
     return BatchReceipt.model_validate({**response, "duplicate_batch": True})
 
 
-def _judge(manifest: Manifest, centre: str, wire: BatchBallot, outcome: CheckedBallot | BallotRejected) -> _Item:
-    item = _Item(wire)
+def _addends(tallied: list[_Item], sums: list[ContestSum]) -> tuple[list[ContestSum], list[CheckedBallot]]:
+    """What to add to the running tally for the ``tallied`` items: a worker's per-chunk sum for a contest is used
+    only when EVERY ballot in it is tallied (none was then refused by the chain, the style or centre rules, or
+    stored meanwhile by another batch); the tallied ballots no usable sum covers are added one by one. Exact:
+    each tallied ballot's ciphertexts are added once per contest, nothing else is added."""
+    counted = {i.index for i in tallied}
+    used = [part for part in sums if counted.issuperset(part.indices)]
+    covered: dict[int, set[str]] = defaultdict(set)
+    for part in used:
+        for n in part.indices:
+            covered[n].add(part.contest_id)
+    singles = []
+    for i in tallied:
+        if i.checked is None:  # pragma: no cover  (a tallied item always verified)
+            continue
+        rest = [c for c in i.checked.contest_ids if c not in covered.get(i.index, ())]
+        if len(rest) == len(i.checked.contest_ids):
+            singles.append(i.checked)
+        elif rest:
+            singles.append(replace(i.checked, contest_ids=tuple(rest)))
+    return used, singles
+
+
+def _judge(
+    manifest: Manifest, centre: str, wire: BatchBallot, outcome: CheckedBallot | BallotRejected, index: int = -1
+) -> _Item:
+    item = _Item(wire, index)
     if isinstance(outcome, BallotRejected):
-        item.status, item.reason = BallotStatus.REJECTED, outcome.reason
+        item.status, item.reason = BallotStatus.REFUSED, outcome.reason
         return item
     item.checked = outcome
     if outcome.ballot_id != wire.ballot_id or outcome.style_id != wire.ballot_style_id:
-        item.status, item.reason = BallotStatus.REJECTED, "ballot id or style differs from the encrypted ballot"
+        item.status, item.reason = BallotStatus.REFUSED, "ballot id or style differs from the encrypted ballot"
         return item
     style = manifest.styles_by_id.get(BallotStyleId(wire.ballot_style_id))
     if style is None:
         item.status, item.reason = (
-            BallotStatus.REJECTED,
+            BallotStatus.REFUSED,
             f"ballot style {wire.ballot_style_id!r} is not in this election",
         )
     elif wire.disposition is BallotDisposition.CAST and not manifest.centre_serves(CentreId(centre), style.wilayat):
@@ -380,22 +415,29 @@ def _extend_chain(head: str, items: list[_Item], provisional: Callable[[], dict[
         else:
             break
     for i in items:
-        if id(i) not in reached and i.status is not BallotStatus.REJECTED:
-            i.status, i.reason = BallotStatus.REJECTED, "confirmation-code chain broken (code or previous code wrong)"
+        if id(i) not in reached and i.status is not BallotStatus.REFUSED:
+            i.status, i.reason = BallotStatus.REFUSED, "confirmation-code chain broken (code or previous code wrong)"
     return head
 
 
-def add_to_tally(s: Session, checker: BallotChecker, ballots: list[CheckedBallot]) -> None:
+def add_to_tally(
+    s: Session, checker: BallotChecker, ballots: list[CheckedBallot], sums: Sequence[ContestSum] = ()
+) -> None:
+    """Add ``ballots`` (each to its ``contest_ids``) and the workers' ``sums`` to the per-contest running tally."""
     by_contest: dict[str, list[CheckedBallot]] = defaultdict(list)
     for b in ballots:
         for contest_id in b.contest_ids:
             by_contest[contest_id].append(b)
-    for contest_id in sorted(by_contest):  # a fixed lock order: no deadlock between concurrent batches
+    parts: dict[str, list[ContestSum]] = defaultdict(list)
+    for part in sums:
+        parts[part.contest_id].append(part)
+    for contest_id in sorted(by_contest.keys() | parts.keys()):  # a fixed lock order: no deadlock between batches
         row = s.execute(
             select(TallyState).where(TallyState.contest_id == contest_id).with_for_update()
         ).scalar_one_or_none()
         if row is None:
             row = TallyState(contest_id=contest_id, state=checker.empty_tally(contest_id), ballots=0)
             s.add(row)
-        row.state = checker.add_to_tally(contest_id, row.state, by_contest[contest_id])
-        row.ballots += len(by_contest[contest_id])
+        added = len(by_contest[contest_id]) + sum(p.ballots for p in parts[contest_id])
+        row.state = checker.add_to_tally(contest_id, row.state, by_contest[contest_id], parts[contest_id])
+        row.ballots += added

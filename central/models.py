@@ -101,9 +101,10 @@ class Batch(Base):
 
 
 class BallotStatus(enum.Enum):
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
+    ACCEPTED = "accepted"  # counted (a cast ballot) or published (a challenged one)
+    REFUSED = "refused"  # refused at ingest (proofs, chain, style...): never counted; ``reason`` says why
     FLAGGED = "flagged"  # held for the committee (Art. 6), not in the tally unless the committee accepts it
+    REJECTED = "rejected"  # a flagged ballot the committee decided not to count (its reason in ``reason``)
 
 
 class Ballot(Base):
@@ -186,6 +187,21 @@ class ManualSheet(Base):
     entered_by: Mapped[str] = mapped_column(String(128))
     approved_by: Mapped[str | None] = mapped_column(String(128))
     __table_args__ = (UniqueConstraint("source_kind", "source_id", "contest_id", "status", name="uq_sheet_state"),)
+
+
+class LotDraw(Base):
+    """The outcome of the drawing of lots for the last seat(s) of a contest whose results tie (recorded by a
+    committee member after results; one per contest). ``winners`` are among the tied candidates."""
+
+    __tablename__ = "lot_draws"
+    contest_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tied: Mapped[list[Any]]
+    winners: Mapped[list[Any]]
+    seats: Mapped[int]
+    note: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(128))
+    recorded_at: Mapped[dt.datetime]
+    results_id: Mapped[int]
 
 
 class CentreStatus(Base):

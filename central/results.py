@@ -7,6 +7,7 @@ independent verifier (``python -m election.verify <dir>``, a separate process); 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import importlib.util
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from central import audit, pollbook
 from central.adjudication import outstanding
@@ -29,6 +31,7 @@ from central.models import (
     CentreStatus,
     EnvelopeStatus,
     GuardianShare,
+    LotDraw,
     ProvisionalEnvelope,
     PublishedResult,
     TallyState,
@@ -50,6 +53,37 @@ from election.tally import EncryptedTally, ballot_ids_hash
 
 class ResultsError(ValueError):
     """Results cannot be produced yet (or a share is refused); the message says why."""
+
+
+class LotDrawInvalid(ResultsError):
+    """A lot draw's outcome that cannot be recorded as given (winners not among the tied candidates...)."""
+
+
+TIE_RULE = {
+    "en": "tie for the last seat: to be decided by the committee by drawing lots",
+    "ar": "تعادل على المقعد الأخير: تحسمه اللجنة بالقرعة",
+}
+LOT_RULE = {"en": "decided by the committee by drawing lots", "ar": "حسمته اللجنة بالقرعة"}
+
+
+def winners(seats: int, total: dict[str, int]) -> tuple[list[str], dict[str, Any] | None]:
+    """The candidates elected outright (most votes, ranked) and, when candidates tie for the last seat(s), the tie:
+    ``{"seats": seats left, "candidates": the tied ones, "votes", "resolved": False, ...}``. Nobody in a tie is
+    declared elected until the committee records the drawing of lots (``record_lot_draw``)."""
+    ranked = sorted(total, key=lambda c: (-total[c], c))
+    if len(ranked) <= seats or total[ranked[seats]] != total[ranked[seats - 1]]:
+        return ranked[:seats], None
+    last = total[ranked[seats - 1]]
+    outright = [c for c in ranked if total[c] > last]
+    tie = {
+        "seats": seats - len(outright),
+        "candidates": sorted(c for c in ranked if total[c] == last),
+        "votes": last,
+        "resolved": False,
+        "rule": TIE_RULE["en"],
+        "rule_ar": TIE_RULE["ar"],
+    }
+    return outright, tie
 
 
 def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = False) -> None:
@@ -199,9 +233,9 @@ def _payload_hash(payload: Any, challenged: bool) -> str:
     return hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
-def _category(ballot_reason: str | None) -> WithheldReason:
-    # central.adjudication.decide_ballot records a committee decision as "committee (<decision>): <reason>"
-    if (ballot_reason or "").startswith("committee ("):
+def _category(status: BallotStatus) -> WithheldReason:
+    """``rejected``: the committee did not count a flagged ballot; ``refused``: refused at ingest."""
+    if status is BallotStatus.REJECTED:
         return WithheldReason.FLAGGED_NOT_COUNTED
     return WithheldReason.REFUSED_AT_INGEST
 
@@ -236,7 +270,8 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
                 Ballot.reason,
                 Ballot.payload,
                 Ballot.spoiled,
-            ).where(Ballot.status == BallotStatus.REJECTED)
+                Ballot.status,
+            ).where(Ballot.status.in_([BallotStatus.REJECTED, BallotStatus.REFUSED]))
         ).all()
         envelopes = s.execute(
             select(ProvisionalEnvelope.kiosk_id, ProvisionalEnvelope.ballot, ProvisionalEnvelope.reason).where(
@@ -254,7 +289,7 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
             r.confirmation_code,
             r.previous_code,
             r.reason,
-            _category(r.reason),
+            _category(r.status),
             _payload_hash(r.payload, r.spoiled),
         )
         for r in refused
@@ -397,7 +432,7 @@ def merge(office: Office, plain: PlaintextTally) -> dict[str, Any]:
         e = plain.contests[contest.id]
         m = manual.get(contest.id)
         total = {c: e.votes.get(c, 0) + (m.votes.get(c, 0) if m else 0) for c in contest.selection_ids}
-        ranked = sorted(total, key=lambda c: (-total[c], c))
+        elected, tie = winners(contest.seats, {str(c): n for c, n in total.items()})
         contests[contest.id] = {
             "wilayat": contest.wilayat,
             "seats": contest.seats,
@@ -410,14 +445,113 @@ def merge(office: Office, plain: PlaintextTally) -> dict[str, Any]:
                 "blank": e.blank + (m.blank if m else 0),
                 "ballots": e.ballots + (m.voters if m else 0),
             },
-            "elected": ranked[: contest.seats],
+            "elected": elected,
+            "tie": tie,
         }
     return {"contests": contests, "pollbook_counts": pollbook_counts(office)}
 
 
 def latest(office: Office) -> PublishedResult | None:
+    """The latest published results, with the committee's lot draws applied to the contests they decide."""
     with office.db.transaction() as s:
-        return s.scalars(select(PublishedResult).order_by(PublishedResult.id.desc()).limit(1)).first()
+        row = s.scalars(select(PublishedResult).order_by(PublishedResult.id.desc()).limit(1)).first()
+        draws = list(s.scalars(select(LotDraw))) if row is not None else []
+    if row is not None and draws:
+        row.results = apply_lot_draws(row.results, draws)
+    return row
 
 
-__all__ = ["ResultsError", "close_centre", "compute_results", "dt", "encrypted_tally", "latest", "upload_share"]
+def apply_lot_draws(published: dict[str, Any], draws: list[LotDraw]) -> dict[str, Any]:
+    """A copy of ``published`` where each contest whose tie a recorded draw settles (same tied candidates and
+    seats) has the drawn winners elected and its tie marked resolved."""
+    out = copy.deepcopy(published)
+    for d in draws:
+        r = out["contests"].get(d.contest_id)
+        tie = r.get("tie") if r else None
+        if r is None or not tie or sorted(tie["candidates"]) != sorted(d.tied) or tie["seats"] != d.seats:
+            continue
+        tie.update(
+            resolved=True,
+            drawn=list(d.winners),
+            recorded_by=d.recorded_by,
+            recorded_at=d.recorded_at.isoformat(),
+            note=d.note,
+            rule=LOT_RULE["en"],
+            rule_ar=LOT_RULE["ar"],
+        )
+        r["elected"] = [*r["elected"], *d.winners]
+    return out
+
+
+def record_lot_draw(office: Office, contest_id: str, drawn: list[str], note: str, *, actor: str) -> dict[str, Any]:
+    """Record the outcome of the drawing of lots for the tied last seat(s) of ``contest_id`` (a committee member,
+    after results): the winners must be distinct, among the tied candidates, as many as the tied seats. Once per
+    contest; audited. Returns the contest's results with the draw applied."""
+    current = latest(office)
+    if current is None:
+        raise ResultsError("no results published yet: lots are drawn for a tie in the published results")
+    r = current.results["contests"].get(contest_id)
+    if r is None:
+        raise LotDrawInvalid(f"unknown contest {contest_id!r}")
+    tie = r.get("tie")
+    if not tie:
+        raise ResultsError(f"contest {contest_id!r} has no tie for the last seat")
+    if tie["resolved"]:
+        raise ResultsError(f"the lots for contest {contest_id!r} were drawn already")
+    if len(set(drawn)) != len(drawn) or len(drawn) != tie["seats"]:
+        raise LotDrawInvalid(f"the draw must name {tie['seats']} different candidate(s)")
+    outside = [c for c in drawn if c not in tie["candidates"]]
+    if outside:
+        raise LotDrawInvalid(f"not among the tied candidates ({', '.join(tie['candidates'])}): {', '.join(outside)}")
+    if not note.strip():
+        raise LotDrawInvalid("the draw needs a note (where, when, witnesses, sheet)")
+    now = office.clock()
+    try:
+        with office.db.transaction() as s:
+            s.add(
+                LotDraw(
+                    contest_id=contest_id,
+                    tied=list(tie["candidates"]),
+                    winners=list(drawn),
+                    seats=int(tie["seats"]),
+                    note=note,
+                    recorded_by=actor,
+                    recorded_at=now,
+                    results_id=current.id,
+                )
+            )
+            s.flush()
+            audit.append(
+                s,
+                at=now,
+                actor=actor,
+                action="results.lot_drawn",
+                details={
+                    "contest": contest_id,
+                    "tied": tie["candidates"],
+                    "seats": tie["seats"],
+                    "winners": drawn,
+                    "note": note,
+                    "results_id": current.id,
+                },
+            )
+    except IntegrityError:
+        raise ResultsError(f"the lots for contest {contest_id!r} were drawn already") from None
+    updated = latest(office)
+    assert updated is not None
+    return dict(updated.results["contests"][contest_id])
+
+
+__all__ = [
+    "LotDrawInvalid",
+    "ResultsError",
+    "apply_lot_draws",
+    "close_centre",
+    "compute_results",
+    "dt",
+    "encrypted_tally",
+    "latest",
+    "record_lot_draw",
+    "upload_share",
+    "winners",
+]

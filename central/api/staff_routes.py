@@ -137,6 +137,14 @@ def adjudication_queue(staff: StaffDep, office: OfficeDep) -> list[dict[str, str
     return adjudication.queue(office)
 
 
+@router.get("/ingest/refused")
+def refused_ballots(staff: StaffDep, office: OfficeDep) -> list[dict[str, str]]:
+    """Ballots refused at ingest (never counted: proofs, chain, style), with the kiosk, centre, batch and reason;
+    no ballot content. For the committee and observers."""
+    require(staff, Role.COMMITTEE_MEMBER, Role.ADMINISTRATOR, Role.OBSERVER)
+    return adjudication.refused(office)
+
+
 class DecisionRequest(_In):
     decision: provisional.Decision
     reason: Reason
@@ -216,6 +224,25 @@ def upload_share(body: dict[str, Any], staff: StaffDep, office: OfficeDep) -> di
         return {"share": results.upload_share(office, body, actor=staff.subject)}
     except results.ResultsError as exc:
         raise ApiError(422, ErrorCode.MALFORMED, str(exc)) from None
+
+
+class LotDrawRequest(_In):
+    winners: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]], Field(max_length=20)]
+    note: Reason
+
+
+@router.post("/results/contests/{contest_id}/lot-draw")
+def lot_draw(contest_id: str, body: LotDrawRequest, staff: StaffDep, office: OfficeDep) -> dict[str, Any]:
+    """A committee member records the outcome of the drawing of lots for a tie for the last seat(s) of a contest in
+    the published results: the winners among the tied candidates, and a note (where, when, witnesses). Audited;
+    once per contest. Answers the contest's results with the draw applied."""
+    require(staff, Role.COMMITTEE_MEMBER)
+    try:
+        return results.record_lot_draw(office, contest_id, list(body.winners), body.note, actor=staff.subject)
+    except results.LotDrawInvalid as exc:
+        raise ApiError(422, ErrorCode.MALFORMED, str(exc)) from None
+    except results.ResultsError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
 
 
 @router.post("/results")

@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from central import pollbook, results
+from central import exports, pollbook, results
 from central.api.deps import OfficeDep
 from central.api.public_routes import confirmation, kiosks
 from central.dashboard.charts import bar_chart, line_chart
@@ -50,6 +50,7 @@ T = {
     "other": ("English", "العربية"),
     "report": ("تقرير للطباعة", "Printable report"),
     "elected": ("فائز", "elected"),
+    "tied": ("تعادل", "tied"),
 }
 
 CSS = """
@@ -162,9 +163,13 @@ def _results(office: Office, lang: str) -> str:
     for contest in office.manifest.contests:
         r = latest.results["contests"][contest.id]
         name = contest.name.ar if lang == "ar" else contest.name.en
+        tie = exports.tie_of(r)
+        undecided = set(tie["candidates"]) if tie and not tie["resolved"] else set()
         items = [
             (
-                (c.name.ar if lang == "ar" else c.name.en) + (" ★" if c.id in r["elected"] else ""),
+                (c.name.ar if lang == "ar" else c.name.en)
+                + (" ★" if c.id in r["elected"] else "")
+                + (f" ⚖ {_t('tied', lang)}" if c.id in undecided else ""),
                 float(r["total"]["votes"].get(c.id, 0)),
             )
             for c in contest.active_candidates
@@ -173,6 +178,8 @@ def _results(office: Office, lang: str) -> str:
         parts.append(
             f"<h3>{html.escape(name)} <a href='/api/public/reports/{contest.wilayat}'>{_t('report', lang)}</a></h3>"
         )
+        if tie:
+            parts.append(f"<p class='tie'>⚖ {html.escape(exports.tie_text(tie, lang))}</p>")
         if r["manual"]:
             parts.append(f"<p>{_t('manual', lang)}</p>")
         parts.append(bar_chart(items, rtl=lang == "ar"))

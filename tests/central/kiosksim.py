@@ -22,12 +22,12 @@ from central.tls import _WithTls
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClient; httpx works the same here
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
-from election.ballot import EncryptedBallot, encrypt_ballot
+from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
 from election.canonical import canonical_json
 from election.challenge import challenge_ballot
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
-from election.manifest import BallotStyleId, Manifest
+from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest
 from election.sample import random_plaintext
 from sync.protocol import (
     BallotBatch,
@@ -93,14 +93,35 @@ class SimKiosk:
     def voted(self, token: str) -> Any:
         return self.post(f"/v1/checkins/{token}/voted", {"kiosk_id": self.kiosk_id})
 
-    def encrypt(self, style_id: str, *, chain: bool = True, challenged: bool = False) -> BatchBallot:
+    def encrypt(
+        self,
+        style_id: str,
+        *,
+        chain: bool = True,
+        challenged: bool = False,
+        choices: dict[str, list[str]] | None = None,
+        tamper: bool = False,
+    ) -> BatchBallot:
         """A ballot encrypted as the kiosk does; ``chain=False`` leaves the kiosk's chain head where it was (a
         forged or lost ballot); ``challenged`` spoils it and reveals its seed (the wire carries the
-        ``ChallengedBallot``, as the kiosk sends it)."""
+        ``ChallengedBallot``, as the kiosk sends it); ``choices`` (contest id -> candidate ids) instead of a random
+        vote; ``tamper`` swaps the range proofs of the first two selections after encryption (the ballot parses,
+        its proofs fail) and chains the tampered ballot (its link holds)."""
         m, ctx = self.election.manifest, self.election.context
-        plain = random_plaintext(m, BallotStyleId(style_id), os.urandom)
+        if choices is None:
+            plain = random_plaintext(m, BallotStyleId(style_id), os.urandom)
+        else:
+            plain = PlaintextBallot(
+                BallotStyleId(style_id),
+                {ContestId(c): frozenset(CandidateId(x) for x in ids) for c, ids in choices.items() if ids},
+            )
         seed = os.urandom(32)
         ballot = encrypt_ballot(ctx, m, plain, ballot_id=f"{self.kiosk_id}-{secrets.token_hex(8)}", seed=seed)
+        if tamper:
+            data = ballot.to_dict()
+            sel = data["contests"][0]["selections"]
+            sel[0]["proof"], sel[1]["proof"] = sel[1]["proof"], sel[0]["proof"]
+            ballot = EncryptedBallot.from_dict(data)
         previous = self.head
         code = confirmation_code(previous, self.kiosk_id, ballot)
         if chain:

@@ -195,7 +195,7 @@ def test_tampered_batches_are_rejected_and_logged(kiosks: dict[str, SimKiosk], o
         assert any("signature" in x for x in reasons)
         assert "batch id reused with different content" in reasons
         rejected = s.get_one(Ballot, broken.ballots[0].ballot_id)
-        assert rejected.status is BallotStatus.REJECTED and "chain" in (rejected.reason or "")
+        assert rejected.status is BallotStatus.REFUSED and "chain" in (rejected.reason or "")
         actions = [e.action for e in audit.entries(s, limit=10_000)]
         assert "batch.refused" in actions and "batch.received" in actions
         assert audit.verify_chain(s) == len(actions)

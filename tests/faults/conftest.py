@@ -104,7 +104,8 @@ class FaultDay:
                     )
                 )  # fmt: skip
                 ballot_ids = list(s.scalars(select(Ballot.ballot_id)))
-                rejected = list(s.scalars(select(Ballot.reason).where(Ballot.status == BallotStatus.REJECTED)))
+                not_counted = [BallotStatus.REFUSED, BallotStatus.REJECTED]  # at ingest / by the committee
+                rejected = list(s.scalars(select(Ballot.reason).where(Ballot.status.in_(not_counted))))
                 refused = list(s.scalars(select(RejectedSubmission.reason)))
                 envelopes = s.scalar(select(func.count()).select_from(ProvisionalEnvelope))
                 all_voted = s.scalar(select(func.count()).select_from(Voter).where(Voter.state == VoterState.VOTED))

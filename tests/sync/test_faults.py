@@ -100,7 +100,7 @@ def test_ballots_refused_in_a_delivered_batch_stay_a_fault_until_staff_acknowled
     client.close()
 
     view = central_view(central.db)
-    assert view.ballots[bad.ballot_id][1] is BallotStatus.REJECTED
+    assert view.ballots[bad.ballot_id][1] is BallotStatus.REFUSED  # refused at ingest
     assert sum(1 for _, st, _ in view.ballots.values() if st is BallotStatus.ACCEPTED) == 3
     kinds = [r.kind for r in box.audit_entries_after(0, 1000)]
     assert kinds.count("sync_refused") == 1 and kinds.count("sync_faults_acknowledged") == 1
