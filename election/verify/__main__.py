@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,9 +42,9 @@ class Reporter:
         self.out.flush()
 
 
-def verify_record(root: Path, out: TextIO) -> bool:
+def verify_record(root: Path, out: TextIO, *, jobs: int = 1) -> bool:
     reporter = Reporter(out)
-    state = State(root)
+    state = State(root, jobs=jobs)
     for name, check in CHECKS:
         reporter.start(name)
         try:
@@ -64,11 +65,17 @@ def verify_record(root: Path, out: TextIO) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m election.verify", description=__doc__)
     parser.add_argument("record", type=Path, help="the election record directory")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1,
+        help="processes checking the cast ballots' proofs (default: one per CPU; 1: all in this process)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
     if not args.record.is_dir():
         print(f"{args.record} is not a directory", file=sys.stderr)
         return 2
-    return 0 if verify_record(args.record, sys.stdout) else 1
+    return 0 if verify_record(args.record, sys.stdout, jobs=args.jobs) else 1
 
 
 if __name__ == "__main__":

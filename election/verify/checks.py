@@ -53,7 +53,7 @@ class State:
     key: GroupElement = IDENTITY
     h_e: bytes = b""
     commitments: list[list[GroupElement]] = field(default_factory=list)
-    cast: dict[str, tuple[str, Any]] = field(default_factory=dict)  # id -> (kiosk, raw ballot), verified
+    cast: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # id -> (kiosk, style, ballot hash)
     cast_codes: dict[str, str] = field(default_factory=dict)
     challenged_codes: dict[str, str] = field(default_factory=dict)
     challenged_kiosk: dict[str, str] = field(default_factory=dict)
@@ -61,6 +61,8 @@ class State:
     withheld: dict[str, str] = field(default_factory=dict)  # id -> reason: in a chain, never counted
     tally: dict[str, dict[str, tuple[GroupElement, GroupElement]]] = field(default_factory=dict)
     combined: dict[tuple[str, str], GroupElement] = field(default_factory=dict)
+    jobs: int = 1
+    """Processes for the cast ballots' proofs (the bulk of the work); 1 checks them in this process."""
 
     @property
     def m(self) -> Manifest:
@@ -175,31 +177,79 @@ def _verify_ballot(
         yield contest, bid, cts, blank
 
 
+#: (file name, ballot id, kiosk, confirmation code, style id, ballot hash) of one verified cast ballot
+CastEntry = tuple[str, str, str, Any, str, bytes]
+#: partial sums of a chunk of cast ballots: (contest, selection) -> (alpha, beta) encodings
+PartialTally = dict[tuple[str, str], tuple[bytes, bytes]]
+CHUNK = 64
+"""Cast ballots per task when the proofs are checked in several processes."""
+
+
+def _verify_cast_file(s: State, path: Path, sums: PartialTally) -> CastEntry:
+    """Every check of one cast-ballot file that needs no other file; adds its ciphertexts to ``sums``."""
+    entry = obj(load(path), ["kiosk", "confirmation_code", "ballot"], path.name)
+    raw = entry["ballot"]
+    bid = raw.get("ballot_id") if isinstance(raw, dict) else None
+    if not isinstance(bid, str) or path.name != f"{bid}.json":
+        raise Invalid(f"{path.name}: file name does not match its ballot id")
+    zero = (IDENTITY.data, IDENTITY.data)
+    for contest, _bid, cts, blank in _verify_ballot(s, raw, path.name):
+        for cand, ct in zip([*contest.selection_ids, BLANK], [*cts, blank], strict=True):
+            a, b = sums.get((contest.id, cand), zero)
+            sums[(contest.id, cand)] = ((GroupElement(a) + ct[0]).data, (GroupElement(b) + ct[1]).data)
+    return path.name, bid, entry["kiosk"], entry["confirmation_code"], raw["style_id"], _ballot_hash(raw)
+
+
+_WORKER: dict[str, State] = {}
+"""The record's parameters in a worker process (loaded and checked once, by the pool's initializer)."""
+
+
+def _init_worker(root: str) -> None:
+    state = State(Path(root))
+    check_parameters(state, lambda _done, _total: None)  # the manifest, H_E and the joint key, checked again
+    _WORKER["state"] = state
+
+
+def _verify_cast_chunk(paths: list[str]) -> tuple[list[CastEntry], PartialTally]:
+    sums: PartialTally = {}
+    return [_verify_cast_file(_WORKER["state"], Path(p), sums) for p in paths], sums
+
+
 def check_cast_ballots(s: State, progress: Progress) -> str:
     files = _files(s.root / "ballots" / "cast")
     per_style: dict[str, int] = {}
-    for i, path in enumerate(files, start=1):
-        progress(i, len(files))
-        entry = obj(load(path), ["kiosk", "confirmation_code", "ballot"], path.name)
-        raw = entry["ballot"]
-        bid = raw.get("ballot_id") if isinstance(raw, dict) else None
-        if not isinstance(bid, str) or path.name != f"{bid}.json":
-            raise Invalid(f"{path.name}: file name does not match its ballot id")
-        if bid in s.cast:
-            raise Invalid(f"{bid}: cast twice")
-        for contest, _bid, cts, blank in _verify_ballot(s, raw, path.name):
-            row = s.tally.setdefault(contest.id, {})
-            for cand, ct in zip(contest.selection_ids, cts, strict=True):
-                prev = row.get(cand, (IDENTITY, IDENTITY))
-                row[cand] = (prev[0] + ct[0], prev[1] + ct[1])
-            prev = row.get(BLANK, (IDENTITY, IDENTITY))
-            row[BLANK] = (prev[0] + blank[0], prev[1] + blank[1])
-        s.cast[bid] = (entry["kiosk"], raw)
-        s.cast_codes[bid] = entry["confirmation_code"]
-        s.cast_kiosk[bid] = entry["kiosk"]
-        per_style[raw["style_id"]] = per_style.get(raw["style_id"], 0) + 1
+    sums: PartialTally = {}
+
+    def chunks() -> Iterator[tuple[list[CastEntry], PartialTally]]:
+        if s.jobs <= 1 or len(files) <= CHUNK:
+            for path in files:
+                yield [_verify_cast_file(s, path, sums)], {}
+            return
+        from concurrent.futures import ProcessPoolExecutor  # only the parallel path needs it
+
+        groups = [[str(p) for p in files[i : i + CHUNK]] for i in range(0, len(files), CHUNK)]
+        with ProcessPoolExecutor(s.jobs, initializer=_init_worker, initargs=(str(s.root),)) as pool:
+            yield from pool.map(_verify_cast_chunk, groups)  # in order: the first bad file is the one reported
+
+    done = 0
+    for entries, partial in chunks():
+        for _name, bid, kiosk, code, style_id, ballot_hash in entries:
+            if bid in s.cast:
+                raise Invalid(f"{bid}: cast twice")
+            s.cast[bid] = (kiosk, style_id, ballot_hash)
+            s.cast_codes[bid] = code
+            s.cast_kiosk[bid] = kiosk
+            per_style[style_id] = per_style.get(style_id, 0) + 1
+        for key, (a, b) in partial.items():
+            x, y = sums.get(key, (IDENTITY.data, IDENTITY.data))
+            sums[key] = ((GroupElement(x) + GroupElement(a)).data, (GroupElement(y) + GroupElement(b)).data)
+        done += len(entries)
+        progress(done, len(files))
+    for (contest_id, cand), (a, b) in sums.items():
+        s.tally.setdefault(contest_id, {})[cand] = (GroupElement(a), GroupElement(b))
     styles = ", ".join(f"{k}: {v}" for k, v in sorted(per_style.items()))
-    return f"{len(files)} cast ballots, every proof valid ({styles})"
+    jobs = f"; {s.jobs} processes" if s.jobs > 1 and len(files) > CHUNK else ""
+    return f"{len(files)} cast ballots, every proof valid ({styles}){jobs}"
 
 
 def check_challenged_ballots(s: State, progress: Progress) -> str:
@@ -287,13 +337,13 @@ def check_chains(s: State, progress: Progress) -> str:
                 previous = _withheld_link(s, raw_entry, kiosk, previous, path.name)
                 continue
             if e["status"] == "cast" and bid in s.cast:
-                raw, stated, owner = s.cast[bid][1], s.cast_codes[bid], s.cast_kiosk[bid]
+                ballot_hash, stated, owner = s.cast[bid][2], s.cast_codes[bid], s.cast_kiosk[bid]
             elif e["status"] == "challenged" and bid in s.challenged_codes:
                 raw = load(s.root / "ballots" / "challenged" / f"{bid}.json")["challenged"]["ballot"]
-                stated, owner = s.challenged_codes[bid], s.challenged_kiosk[bid]
+                ballot_hash, stated, owner = _ballot_hash(raw), s.challenged_codes[bid], s.challenged_kiosk[bid]
             else:
                 raise Invalid(f"{kiosk}: chain lists {bid} as {e['status']} but no such ballot is published")
-            code = confirmation(previous, kiosk, _ballot_hash(raw))
+            code = confirmation(previous, kiosk, ballot_hash)
             if code.hex() != e["code"] or stated != e["code"] or owner != kiosk:
                 raise Invalid(f"{kiosk}: confirmation chain broken at {bid}")
             previous = code
@@ -343,9 +393,9 @@ def check_tally(s: State, progress: Progress) -> str:
             parsed_row[sel] = published
     per_contest: dict[str, int] = {c.id: 0 for c in contests}
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
-    for _kiosk, raw in s.cast.values():
-        per_style[raw["style_id"]] += 1
-        for c in s.m.styles_by_id[raw["style_id"]].contest_ids:
+    for _kiosk, style_id, _hash in s.cast.values():
+        per_style[style_id] += 1
+        for c in s.m.styles_by_id[BallotStyleId(style_id)].contest_ids:
             per_contest[c] += 1
     if t["ballots_per_contest"] != per_contest or t["ballots_per_style"] != per_style:
         raise Invalid("encrypted tally: ballot counts differ from the cast ballots")
@@ -427,8 +477,8 @@ def check_results(s: State, progress: Progress) -> str:
         raise Invalid("results.json: contests differ from the manifest")
     counted: dict[str, int] = {}
     per_style: dict[str, int] = {}
-    for _kiosk, raw in s.cast.values():  # once, not once per contest
-        per_style[raw["style_id"]] = per_style.get(raw["style_id"], 0) + 1
+    for _kiosk, style_id, _hash in s.cast.values():  # once, not once per contest
+        per_style[style_id] = per_style.get(style_id, 0) + 1
     for i, contest in enumerate(contests, start=1):
         progress(i, len(contests))
         r = obj(results["contests"][contest.id], ["votes", "blank", "ballots", "seats", "undervotes"], "results.json")
@@ -457,8 +507,8 @@ def check_turnout(s: State, progress: Progress) -> str:
         return "no pollbook_counts.json in the record: turnout not compared"
     data = obj(load(path), ["format_version", "ballots_per_style"], "pollbook_counts.json")
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
-    for _kiosk, raw in s.cast.values():
-        per_style[raw["style_id"]] += 1
+    for _kiosk, style_id, _hash in s.cast.values():
+        per_style[style_id] += 1
     progress(1, 1)
     book = {k: v for k, v in data["ballots_per_style"].items() if v}
     mine = {k: v for k, v in per_style.items() if v}

@@ -35,9 +35,9 @@ def record(sample, tmp_path):
     return copy
 
 
-def run(root: Path) -> tuple[bool, str]:
+def run(root: Path, jobs: int = 1) -> tuple[bool, str]:
     out = io.StringIO()
-    ok = verify_record(root, out)
+    ok = verify_record(root, out, jobs=jobs)
     return ok, out.getvalue()
 
 
@@ -370,3 +370,28 @@ def test_each_tamper_is_caught_by_its_check(record, tamper, failing_check) -> No
     assert not ok
     assert f"FAIL  {failing_check}:" in output, output
     assert output.rstrip().endswith("the record does NOT verify")
+
+
+@pytest.fixture(scope="module")
+def larger(tmp_path_factory):
+    """More cast ballots than one chunk (election.verify.checks.CHUNK), so that --jobs 2 really splits them."""
+    out = tmp_path_factory.mktemp("larger") / "record"
+    build_sample_record(out, build_test_manifest(), ballots=150, challenged=2, withheld=0, random_bytes=SeededRandom(7))
+    return out
+
+
+def test_checking_the_ballots_in_two_processes_gives_the_same_verdict_and_counts(larger) -> None:
+    one, text_one = run(larger, jobs=1)
+    two, text_two = run(larger, jobs=2)
+    assert one and two, text_two
+    assert "2 processes" in text_two and "processes" not in text_one
+    assert text_two.replace("; 2 processes", "") == text_one  # same counts, same tally, same results
+
+
+def test_two_processes_still_catch_a_bad_proof_and_name_its_ballot(larger, tmp_path) -> None:
+    copy = tmp_path / "record"
+    shutil.copytree(larger, copy)
+    victim = sorted((copy / "ballots" / "cast").glob("*.json"))[100]  # in the second chunk
+    edit(victim, lambda d: d["ballot"]["contests"][0]["selections"][0]["proof"]["v"].reverse())
+    ok, text = run(copy, jobs=2)
+    assert not ok and "FAIL  cast ballots" in text and victim.stem in text
