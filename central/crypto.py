@@ -388,8 +388,9 @@ class ElectionChecker:
         if self.workers < 2 or len(requests) < 2:
             return _Deferred(self, requests)
         pool = self._executor()
-        # A few chunks per worker: few round trips, and the workers finish close together.
-        size = max(1, min(16, -(-len(requests) // (3 * self.workers))))
+        # About five chunks per worker (5 ballots each for a batch of 50 on 2 workers): few round trips, and the
+        # workers finish close together (a worker idles at most while the other ends its last small chunk).
+        size = max(1, min(16, -(-len(requests) // (5 * self.workers))))
         try:
             futures = [
                 pool.submit(_check_chunk_in_worker, list(requests[i : i + size]), i)
