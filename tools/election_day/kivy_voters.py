@@ -68,6 +68,7 @@ def run_app_voters(
 
     # Frames paced (a process waiting for a reply sleeps instead of spinning: three kiosks share two cores).
     Config.set("graphics", "maxfps", str(MAX_FPS))
+    Config.set("graphics", "multisamples", "0")  # no MSAA: Mesa's software rasteriser would draw every pixel 2-4 x
     from kiosk.accessibility.kivy_shell import attach
     from kiosk.app import KioskApp, KioskServices
     from kiosk.scripted import ManualWorker, run_script
