@@ -224,11 +224,15 @@ class Kiosk:
         return len(voters)
 
     def drain(self, timeout: float) -> bool:
-        """Seal and deliver everything queued (the office may refuse nothing here); False on timeout."""
+        """Seal and deliver everything queued (the office may refuse nothing here); False on timeout.
+
+        The last sync rounds run here rather than on the worker's thread, so that a ballot box that cannot
+        write (a full disk) stops the kiosk with a message for staff instead of a log line."""
         deadline = time.monotonic() + timeout
+        self.worker.stop()
         self.box.seal_batches(force=True)
         while time.monotonic() < deadline:
-            self.worker.wake()
+            self.worker.run_once()
             c = self.box.counts()
             if c.unbatched == 0 and c.unsent_outbox == 0 and c.pending_voted_marks == 0 and c.pending_releases == 0:
                 return True
