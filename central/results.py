@@ -184,6 +184,29 @@ def pollbook_counts(office: Office) -> dict[str, int]:
     return counts
 
 
+def not_counted_per_style(office: Office, withheld: list[Withheld]) -> dict[str, int]:
+    """Per ballot style, the cast (not challenged, not provisional) ballots refused at ingest or not counted by
+    the committee whose link is withheld in the published chains. Their voters may have been marked voted (the
+    office cannot tell which: nothing links a ballot to a voter), so the verifier accepts up to this many voters
+    more than counted ballots per style, each backed by a visible withheld link."""
+    ids = [
+        w.ballot_id
+        for w in withheld
+        if w.in_chain and w.category in (WithheldReason.REFUSED_AT_INGEST, WithheldReason.FLAGGED_NOT_COUNTED)
+    ]
+    counts: dict[str, int] = {}
+    with office.db.transaction() as s:
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+            rows = s.execute(
+                select(Ballot.style_id).where(
+                    Ballot.ballot_id.in_(chunk), Ballot.provisional.is_(False), Ballot.spoiled.is_(False)
+                )
+            ).all()
+            for (style,) in rows:
+                counts[str(style)] = counts.get(str(style), 0) + 1
+    return counts
+
+
 @dataclass(frozen=True)
 class Withheld:
     """A link of a kiosk's confirmation-code chain whose ballot is not counted (a flagged ballot or provisional
@@ -401,6 +424,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
         tuple(shares),
         plain,
         pollbook_counts(office),
+        not_counted_per_style(office, withheld),
     )
     write_record(record_dir, record)
     verified, output = run_verifier(record_dir)

@@ -146,11 +146,18 @@ class ElectionRecord:
     shares: tuple[PartialDecryption, ...]
     result: PlaintextTally
     pollbook_counts: dict[str, int] | None = None
+    #: per ballot style, voters marked voted whose ballot is not counted and is in the record only as a withheld
+    #: chain link (refused at ingest, or flagged and not counted by the committee); None: not stated
+    pollbook_not_counted: dict[str, int] | None = None
 
 
-def pollbook_counts_to_dict(counts: dict[str, int]) -> dict[str, Any]:
-    """The format of pollbook_counts.json: voters checked in per ballot style."""
-    return {"format_version": 1, "ballots_per_style": dict(sorted(counts.items()))}
+def pollbook_counts_to_dict(counts: dict[str, int], not_counted: dict[str, int] | None = None) -> dict[str, Any]:
+    """The format of pollbook_counts.json: voters marked voted per ballot style and, when the office states it,
+    how many of them have a ballot that is not counted (its link is withheld in a kiosk chain)."""
+    out: dict[str, Any] = {"format_version": 1, "ballots_per_style": dict(sorted(counts.items()))}
+    if not_counted is not None:
+        out["not_counted_per_style"] = {k: v for k, v in sorted(not_counted.items()) if v}
+    return out
 
 
 def _write(path: Path, value: Any) -> None:
@@ -208,7 +215,9 @@ def write_record(out: Path, record: ElectionRecord) -> None:
         _write(out / "tally" / "shares" / name, share.to_dict())
     _write(out / "results.json", {"format_version": RECORD_FORMAT_VERSION, **record.result.to_dict()})
     if record.pollbook_counts is not None:
-        _write(out / "pollbook_counts.json", pollbook_counts_to_dict(record.pollbook_counts))
+        _write(
+            out / "pollbook_counts.json", pollbook_counts_to_dict(record.pollbook_counts, record.pollbook_not_counted)
+        )
 
 
 def read_json(path: Path) -> Any:

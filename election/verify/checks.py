@@ -505,20 +505,44 @@ def check_turnout(s: State, progress: Progress) -> str:
     path = s.root / "pollbook_counts.json"
     if not path.exists():
         return "no pollbook_counts.json in the record: turnout not compared"
-    data = obj(load(path), ["format_version", "ballots_per_style"], "pollbook_counts.json")
+    raw = load(path)
+    keys = ["format_version", "ballots_per_style"]
+    if isinstance(raw, dict) and "not_counted_per_style" in raw:
+        keys.append("not_counted_per_style")
+    data = obj(raw, keys, "pollbook_counts.json")
+    not_counted = data.get("not_counted_per_style", {})
+    if not isinstance(not_counted, dict) or not all(
+        isinstance(k, str) and type(v) is int and v >= 0 for k, v in not_counted.items()
+    ):
+        raise Invalid("pollbook_counts.json: not_counted_per_style must map ballot styles to counts")
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
     for _kiosk, style_id, _hash in s.cast.values():
         per_style[style_id] += 1
     progress(1, 1)
     book = {k: v for k, v in data["ballots_per_style"].items() if v}
-    mine = {k: v for k, v in per_style.items() if v}
-    if book != mine:
-        diff = sorted(k for k in set(book) | set(mine) if book.get(k) != mine.get(k))
-        raise Invalid(f"cast ballots differ from the poll book's check-ins for style(s) {', '.join(diff)}")
-    return (
-        f"{sum(mine.values())} cast ballots = {sum(book.values())} poll-book check-ins, per style "
-        f"({len(s.withheld)} withheld not counted)"
+    # Every voter marked voted has a counted ballot, or a ballot that is not counted (refused at ingest or not
+    # counted by the committee) whose link is withheld in a kiosk chain; the office cannot tell which refused
+    # ballot had a voter (nothing links them), so its count is an upper bound: cast <= book <= cast + not counted.
+    bad = sorted(
+        k
+        for k in set(book) | set(per_style) | set(not_counted)
+        if not per_style.get(k, 0) <= book.get(k, 0) <= per_style.get(k, 0) + not_counted.get(k, 0)
     )
+    if bad:
+        raise Invalid(f"cast ballots differ from the poll book's check-ins for style(s) {', '.join(bad)}")
+    # Each voter whose ballot is not counted must have a visible, withheld link in a kiosk chain: the office
+    # cannot explain away a missing ballot without one.
+    links = sum(1 for reason in s.withheld.values() if reason in ("refused-at-ingest", "flagged-not-counted"))
+    excused = sum(not_counted.values())
+    if excused > links:
+        raise Invalid(
+            f"pollbook_counts.json says {excused} voter(s) have a ballot not counted, but the kiosk chains "
+            f"withhold only {links} refused or flagged link(s)"
+        )
+    cast, voted = sum(per_style.values()), sum(book.values())
+    relation = "=" if cast == voted else f"+ {voted - cast} with a ballot not counted (withheld link) ="
+    withheld = f"{len(s.withheld)} withheld not counted"
+    return f"{cast} cast ballots {relation} {voted} poll-book check-ins, per style ({withheld})"
 
 
 CHECKS: list[tuple[str, Callable[[State, Progress], str]]] = [

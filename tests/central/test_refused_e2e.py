@@ -9,9 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from central import pollbook
-from central.models import Ballot, BallotStatus, TallyState
+from central.models import Ballot, BallotStatus, PublishedResult, TallyState
 from central.office import Office
 from central.results import encrypted_tally
 from election.manifest import WilayatCode
@@ -29,7 +30,7 @@ CONTEST = "shura-MU-01"
 def test_a_tampered_proof_is_refused_and_never_counted_or_published_as_a_ballot(
     election: Election, office: Office, kiosks: dict[str, SimKiosk], app
 ) -> None:
-    voters = [f"61{i:06d}" for i in range(1, 4)]
+    voters = [f"61{i:06d}" for i in range(1, 5)]  # the fourth voter's ballot is the one altered
     with office.db.transaction() as s:
         pollbook.import_roll(
             s, office.manifest, [RollEntry(CivilNumber(c), WilayatCode("MU-01"), True) for c in voters]
@@ -37,18 +38,20 @@ def test_a_tampered_proof_is_refused_and_never_counted_or_published_as_a_ballot(
     kiosk = kiosks[MU01]
     candidates = list(office.manifest.contests_by_id[CONTEST].selection_ids)  # type: ignore[index]
     good = []
-    for n, civil in enumerate(voters):
+    for n, civil in enumerate(voters[:3]):
         answer = kiosk.checkin(civil).json()
         assert answer["status"] == "eligible", answer
         good.append(kiosk.encrypt("BS-MU-01", choices={CONTEST: [candidates[0 if n < 2 else 1]]}))
         kiosk.pending.append(good[-1])
         assert kiosk.voted(answer["checkin_token"]).json()["status"] == "recorded"
         if n == 1:
-            # A ballot whose proofs were altered after encryption (no voter checked in for it), chained by the
-            # kiosk in the middle of the batch's chain: its link holds, its proofs do not. It votes for the third
-            # candidate.
+            # A voter whose ballot's proofs were altered after encryption (a corrupted disk, a bad kiosk), chained
+            # by the kiosk in the middle of the batch's chain: its link holds, its proofs do not. It votes for the
+            # third candidate. The voter is marked voted like any other.
+            answer = kiosk.checkin(voters[3]).json()
             bad = kiosk.encrypt("BS-MU-01", choices={CONTEST: [candidates[2]]}, tamper=True)
             kiosk.pending.append(bad)
+            assert kiosk.voted(answer["checkin_token"]).json()["status"] == "recorded"
     receipt = kiosk.send(kiosk.make_batch()).json()
     assert (receipt["accepted"], receipt["rejected"]) == (3, 1), receipt  # the ballot after it is counted
     assert good[2].previous_code == bad.confirmation_code
@@ -96,3 +99,16 @@ def test_a_tampered_proof_is_refused_and_never_counted_or_published_as_a_ballot(
     published_ballots = [p.name for p in record.rglob("*.json") if bad.ballot_id in p.name]
     assert published_ballots == []
     assert bad.ballot_id not in (record / "tally" / "encrypted_tally.json").read_text()
+    # 4 voters marked voted, 3 ballots counted: the record says one ballot of that style is not counted, backed by
+    # the withheld link, and the verifier's turnout check accepts exactly that.
+    counts = json.loads((record / "pollbook_counts.json").read_text())
+    assert counts["ballots_per_style"]["BS-MU-01"] == 4
+    assert counts["not_counted_per_style"] == {"BS-MU-01": 1}
+    assert "3 cast ballots + 1 with a ballot not counted (withheld link) = 4" in results_verifier_output(office)
+
+
+def results_verifier_output(office: Office) -> str:
+    with office.db.transaction() as s:
+        row = s.scalars(select(PublishedResult).order_by(PublishedResult.id.desc())).first()
+        assert row is not None
+        return row.verifier_output

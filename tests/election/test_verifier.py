@@ -395,3 +395,63 @@ def test_two_processes_still_catch_a_bad_proof_and_name_its_ballot(larger, tmp_p
     edit(victim, lambda d: d["ballot"]["contests"][0]["selections"][0]["proof"]["v"].reverse())
     ok, text = run(copy, jobs=2)
     assert not ok and "FAIL  cast ballots" in text and victim.stem in text
+
+
+def _withheld_as_refused(root: Path) -> None:
+    """The sample's one withheld link becomes a ballot refused at ingest (the sample makes it a provisional
+    envelope not counted, whose voter had voted elsewhere and so is not an extra voter)."""
+    for chain in (root / "kiosk_chains").glob("*.json"):
+        data = json.loads(chain.read_text())
+        for e in data["entries"]:
+            if e.get("status") == "withheld":
+                e["reason"] = "refused-at-ingest"
+                chain.write_text(json.dumps(data))
+                return
+    raise AssertionError("the sample has no withheld link")
+
+
+def _voter_of_withheld_marked_voted(root: Path, not_counted: dict[str, int] | None) -> str:
+    """The withheld ballot's voter is in the poll book (marked voted) and, if given, the office says so."""
+    counts = json.loads((root / "pollbook_counts.json").read_text())
+    style = sorted(counts["ballots_per_style"])[0]
+    counts["ballots_per_style"][style] += 1
+    if not_counted is not None:
+        counts["not_counted_per_style"] = {(style if k == "*" else k): n for k, n in not_counted.items()}
+    (root / "pollbook_counts.json").write_text(json.dumps(counts))
+    return style
+
+
+def test_a_voter_whose_ballot_was_refused_is_explained_by_a_withheld_link(record) -> None:
+    _withheld_as_refused(record)
+    _voter_of_withheld_marked_voted(record, {"*": 1})
+    ok, output = run(record)
+    assert ok, output
+    assert "+ 1 with a ballot not counted (withheld link)" in output
+
+
+def test_a_voter_without_a_counted_ballot_or_an_excuse_fails_turnout(record) -> None:
+    _withheld_as_refused(record)
+    _voter_of_withheld_marked_voted(record, None)
+    ok, output = run(record)
+    assert not ok and "FAIL  turnout against poll book" in output
+
+
+def test_the_office_cannot_excuse_more_voters_than_there_are_withheld_links(record) -> None:
+    _withheld_as_refused(record)
+    counts = json.loads((record / "pollbook_counts.json").read_text())
+    style = sorted(counts["ballots_per_style"])[0]
+    counts["ballots_per_style"][style] += 2
+    counts["not_counted_per_style"] = {style: 2}
+    (record / "pollbook_counts.json").write_text(json.dumps(counts))
+    ok, output = run(record)
+    assert not ok and "withhold only 1 refused or flagged link(s)" in output
+
+
+def test_an_excuse_does_not_hide_more_cast_ballots_than_voters(record) -> None:
+    counts = json.loads((record / "pollbook_counts.json").read_text())
+    style = next(k for k, v in sorted(counts["ballots_per_style"].items()) if v)
+    counts["ballots_per_style"][style] -= 1  # one cast ballot more than the poll book's voters: stuffing
+    counts["not_counted_per_style"] = {style: 1}
+    (record / "pollbook_counts.json").write_text(json.dumps(counts))
+    ok, output = run(record)
+    assert not ok and "FAIL  turnout against poll book" in output
