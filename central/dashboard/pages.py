@@ -42,6 +42,10 @@ T = {
     "seen": ("آخر اتصال", "Last seen"),
     "ballots": ("أوراق مستلمة", "Ballots received"),
     "backlog": ("بانتظار الإرسال", "Backlog"),
+    "polls.setup": ("لم يُفتح بعد", "not yet open"),
+    "polls.open": ("مفتوح", "open"),
+    "polls.paused": ("متوقف: التصويت اليدوي (المادة 8)", "paused: voting on paper (Art. 8)"),
+    "polls.closed": ("مغلق", "closed"),
     "none": ("لم تُعلن النتائج بعد", "No results published yet"),
     "verified": ("تحقق منها المدقق المستقل", "Checked by the independent verifier"),
     "manual": ("يشمل نتائج يدوية (المادتان 8 و9)", "Includes manual results (Art. 8, 9)"),
@@ -82,6 +86,14 @@ input{font-size:1rem;padding:.3rem;width:16rem}
 def _t(key: str, lang: str) -> str:
     ar, en = T[key]
     return html.escape(ar if lang == "ar" else en)
+
+
+def _polls(state: str | None, lang: str) -> str:
+    """A kiosk's polls state as staff say it; ``paused`` is the switch to the manual method (the kiosk's staff
+    card action), so the office knows to expect that centre's paper result sheet."""
+    if state is None:
+        return "—"
+    return _t(f"polls.{state}", lang) if f"polls.{state}" in T else html.escape(state)
 
 
 def _page(lang: str, body: str) -> HTMLResponse:
@@ -143,7 +155,7 @@ def _kiosks(office: Office, lang: str) -> str:
         cls = "ok" if k.enrolled else "warn"
         rows.append(
             f"<tr><td class='{cls}'>{html.escape(k.kiosk_id)}</td><td>{html.escape(k.centre_id)}</td>"
-            f"<td>{html.escape(k.polls_state or '—')}</td><td>{seen}</td><td class='num'>{k.ballots_accepted}</td>"
+            f"<td>{_polls(k.polls_state, lang)}</td><td>{seen}</td><td class='num'>{k.ballots_accepted}</td>"
             f"<td class='num'>{backlog}</td></tr>"
         )
     head = "".join(f"<th>{_t(x, lang)}</th>" for x in ("kiosk", "centre", "state", "seen", "ballots", "backlog"))
