@@ -24,8 +24,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic.json_schema import models_json_schema
+from pydantic_core import InitErrorDetails
 
 from election.canonical import canonical_json
 
@@ -54,14 +64,32 @@ SealedEnvelope = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{64,81
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+class _SizeMeasuredByCaller:
+    """Validation context of ``validate_batch`` only: the opaque ballots' bound is checked by that function on the
+    canonical forms it computes anyway, so the field validator does not serialise every ballot a second time."""
+
+
+_SIZE_MEASURED_BY_CALLER: Final = _SizeMeasuredByCaller()
+
+
+def _bound_problem(value: Any, limit: int) -> tuple[bytes | None, str | None]:
+    """(canonical form, None) or (None, why it is refused): not canonicalisable, or larger than ``limit``."""
+    try:
+        form = canonical_json(value)
+    except (TypeError, ValueError) as exc:
+        return None, f"not canonical JSON ({exc})"
+    if len(form) > limit:
+        return None, f"object is {len(form)} bytes, the limit is {limit}"
+    return form, None
+
+
 def _bounded_json(limit: int) -> AfterValidator:
-    def check(value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            size = len(canonical_json(value))
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"not canonical JSON ({exc})") from None
-        if size > limit:
-            raise ValueError(f"object is {size} bytes, the limit is {limit}")
+    def check(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        if info.context is _SIZE_MEASURED_BY_CALLER:  # validate_batch checks the same bound right after
+            return value
+        _, problem = _bound_problem(value, limit)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     return AfterValidator(check)
@@ -436,6 +464,74 @@ def to_wire(message: _Model) -> bytes:
 def signing_bytes(message: BallotBatch | ProvisionalSubmission) -> bytes:
     """The bytes the kiosk signs: canonical JSON of the message without its ``signature`` field."""
     return canonical_json(message.model_dump(mode="json", exclude={"signature"}))
+
+
+_FIELDS_BEFORE_SIGNATURE: Final = all(f < "signature" for f in BallotBatch.model_fields if f != "signature")
+assert _FIELDS_BEFORE_SIGNATURE, "validate_batch appends the signature last"
+
+
+@dataclass(frozen=True)
+class ValidatedBatch:
+    """A ``BallotBatch`` and its two canonical forms, taken from the same decoded JSON."""
+
+    batch: BallotBatch
+    body: bytes
+    """= ``to_wire(batch)`` (the idempotency hash is taken over it)."""
+    signed: bytes
+    """= ``signing_bytes(batch)`` (what the kiosk signed)."""
+
+
+def _splice(obj: Mapping[str, Any], key: str, form: bytes) -> bytes:
+    """``canonical_json({**obj, key: value})`` given ``form`` = ``canonical_json(value)`` (``key`` not in ``obj``):
+    sorted keys, so ``key: form`` goes between the members that sort before it and those after."""
+    before = canonical_json({k: v for k, v in obj.items() if k < key})  # b"{}" when none: b"{" is kept
+    after = canonical_json({k: v for k, v in obj.items() if k > key})
+    head = before[:-1] + (b"," if len(before) > 2 else b"")
+    tail = b"," + after[1:] if len(after) > 2 else b"}"
+    return head + canonical_json(key) + b":" + form + tail
+
+
+def validate_batch(data: Any) -> ValidatedBatch:
+    """Validate decoded JSON (``json.loads`` of a POST /v1/batches body) as ``BallotBatch`` and compute its canonical
+    forms from the same data, each opaque ballot serialised ONCE; raises ``pydantic.ValidationError`` like
+    ``BallotBatch.model_validate(data, from_attributes=True)`` (what FastAPI runs for a ``BallotBatch`` body).
+
+    The ``OpaqueBallot`` bound (canonical JSON, at most MAX_ENCRYPTED_BALLOT_BYTES) still holds for every ballot:
+    validation skips it only under this function's private context, and the canonical form of each ballot's
+    ``encrypted_ballot`` is then computed here from the value that validated (``dict[str, Any]`` keeps the decoded
+    values as they are) and refused exactly as the field validator would refuse it (same location, same message).
+    That form is the one spliced into the signed bytes, so nothing is measured on other bytes than those hashed and
+    signed. The forms are byte-equal to ``to_wire``/``signing_bytes`` of the model (tests/sync/test_validate_batch.py):
+    validation keeps every value as decoded (strings, enum values, opaque ballots) and forbids unknown fields,
+    ``protocol_version`` is set as the model's default would be, and splicing canonical parts at their sorted place
+    is what ``canonical_json`` does for the whole. One difference in reporting only: a batch with an oversize ballot AND
+    another error is answered with the other error (the size is measured once the rest has validated)."""
+    if not isinstance(data, dict):  # not a JSON object: the ordinary validation names the problem
+        batch = BallotBatch.model_validate(data, from_attributes=True)
+        return ValidatedBatch(batch, to_wire(batch), signing_bytes(batch))
+    batch = BallotBatch.model_validate(data, from_attributes=True, context=_SIZE_MEASURED_BY_CALLER)
+    pieces = []
+    for n, ballot in enumerate(data["ballots"]):  # a list of objects with exactly BatchBallot's fields: validated
+        opaque = ballot["encrypted_ballot"]
+        form, problem = _bound_problem(opaque, MAX_ENCRYPTED_BALLOT_BYTES)
+        if form is None:
+            raise ValidationError.from_exception_data(
+                BallotBatch.__name__,
+                [
+                    InitErrorDetails(
+                        type="value_error",
+                        loc=("ballots", n, "encrypted_ballot"),
+                        input=opaque,
+                        ctx={"error": ValueError(problem)},
+                    )
+                ],
+            )
+        pieces.append(_splice({k: v for k, v in ballot.items() if k != "encrypted_ballot"}, "encrypted_ballot", form))
+    top = {k: v for k, v in data.items() if k not in ("ballots", "signature")}
+    top["protocol_version"] = PROTOCOL_VERSION
+    signed = _splice(top, "ballots", b"[" + b",".join(pieces) + b"]")
+    body = signed[:-1] + b',"signature":' + canonical_json(data["signature"]) + b"}"  # it sorts after every field
+    return ValidatedBatch(batch, body, signed)
 
 
 def ballot_hash(ballot: BatchBallot) -> str:

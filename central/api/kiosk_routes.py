@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body
+from fastapi.exceptions import RequestValidationError
+from pydantic import PlainValidator, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -13,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from central import pollbook
 from central.api.deps import KioskDep, OfficeDep, same_kiosk
 from central.api.errors import ERRORS, ApiError
-from central.ingest import IngestRefused, ingest_batch, wire_forms
+from central.ingest import IngestRefused, WireForms, ingest_batch
 from central.models import Kiosk, KioskAuditEntry
 from central.office import Office
 from central.pollbook import CheckInOutcome, TokenOutcome
@@ -37,6 +39,7 @@ from sync.protocol import (
     VotedMark,
     VotedMarkAck,
     VotedMarkStatus,
+    validate_batch,
 )
 
 router = APIRouter(prefix="/v1", tags=["kiosk"], responses=ERRORS)  # type: ignore[arg-type]
@@ -144,23 +147,39 @@ def _refused(exc: IngestRefused) -> ApiError:
     return ApiError(status, exc.code, exc.detail)
 
 
+def _as_is(value: Any) -> Any:
+    return value
+
+
+if TYPE_CHECKING:
+    _DecodedBatch = Any
+else:
+    # The framework decodes the JSON body (once) and passes it on unvalidated; the OpenAPI description still says
+    # the body is a ``BallotBatch`` (the same $ref and components as a ``body: BallotBatch`` parameter).
+    _DecodedBatch = Annotated[Any, PlainValidator(_as_is, json_schema_input_type=BallotBatch), Body()]
+
+
 @router.post("/batches")
-async def batches(body: BallotBatch, request: Request, peer: KioskDep, office: OfficeDep) -> BatchReceipt:
-    """The body was validated as ``BallotBatch`` by the framework; its canonical forms (for the idempotency hash
-    and the signature) are taken once from the decoded JSON instead of dumping the model twice."""
-    same_kiosk(peer, body.kiosk_id)
-    raw = await request.body()
+async def batches(body: _DecodedBatch, peer: KioskDep, office: OfficeDep) -> BatchReceipt:
+    """The body is validated as ``BallotBatch`` and its canonical forms (for the idempotency hash and the signature)
+    are computed from the one decoded JSON (``sync.protocol.validate_batch``): one decode, one serialisation."""
 
     def run() -> BatchReceipt:
         try:
-            data = json.loads(raw)
-        except ValueError:  # pragma: no cover  (the framework decoded the same bytes)
-            forms = None
-        else:
-            forms = wire_forms(data) if isinstance(data, dict) else None
+            parsed = validate_batch(body)
+        except ValidationError as exc:  # answered like the framework's own validation of a BallotBatch body
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)], body=body
+            ) from None
+        same_kiosk(peer, parsed.batch.kiosk_id)
         try:
             return ingest_batch(
-                office.db, office.manifest, office.checker, body, now=office.clock(), wire=forms
+                office.db,
+                office.manifest,
+                office.checker,
+                parsed.batch,
+                now=office.clock(),
+                wire=WireForms(parsed.body, parsed.signed),
             ).receipt
         except IngestRefused as exc:
             raise _refused(exc) from None
