@@ -21,6 +21,7 @@ importing anything from Kivy; call it in a process that has not imported Kivy ye
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -63,6 +64,7 @@ def run_app_voters(
     """Run ``voters`` through the real app, one after the other; ``record`` gets each voter's outcome."""
     import run_kiosk
 
+    os.environ.setdefault("LP_NUM_THREADS", "1")  # one rasteriser thread per kiosk: three kiosks share two cores
     run_kiosk.configure_kivy(offscreen=True, size=WINDOW)
     from kivy.config import Config
 
