@@ -413,7 +413,7 @@ def _withheld_as_refused(root: Path) -> None:
 def _voter_of_withheld_marked_voted(root: Path, not_counted: dict[str, int] | None) -> str:
     """The withheld ballot's voter is in the poll book (marked voted) and, if given, the office says so."""
     counts = json.loads((root / "pollbook_counts.json").read_text())
-    style = sorted(counts["ballots_per_style"])[0]
+    style: str = sorted(counts["ballots_per_style"])[0]
     counts["ballots_per_style"][style] += 1
     if not_counted is not None:
         counts["not_counted_per_style"] = {(style if k == "*" else k): n for k, n in not_counted.items()}
