@@ -138,7 +138,10 @@ def test_the_bound_still_holds_everywhere_else() -> None:
 def test_other_errors_and_non_objects_are_reported_as_before() -> None:
     bad = _batch(PAYLOADS[0], PAYLOADS[1])
     bad["ballots"][1]["ballot_id"] = bad["ballots"][0]["ballot_id"]
-    for data in (bad, [], b"{}", {**_batch(PAYLOADS[0]), "extra": 1}, {**_batch(PAYLOADS[0]), "protocol_version": 2}):
+    cases: tuple[object, ...] = (
+        bad, [], b"{}", {**_batch(PAYLOADS[0]), "extra": 1}, {**_batch(PAYLOADS[0]), "protocol_version": 2},
+    )  # fmt: skip
+    for data in cases:
         with pytest.raises(ValidationError) as theirs:
             BallotBatch.model_validate(data, from_attributes=True)
         with pytest.raises(ValidationError) as ours:
