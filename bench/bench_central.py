@@ -50,7 +50,7 @@ from election.verify.checks import State, check_decryption, check_parameters, lo
 from election.verify.primitives import small
 from tests.central.conftest import NOW, Clock, make_office
 from tests.central.kiosksim import Election, SimKiosk
-from tests.central.screenshots import _election
+from tests.central.screenshots import _election, write_election
 from tests.pg import PostgresServer
 
 Row = dict[str, object]
@@ -148,25 +148,12 @@ class _Scenario:
 def _national_election(root: Path, kiosks: int) -> tuple[Election, list[str]]:
     """The national demo definition (63 wilayats, 843 candidates), a real key ceremony, kiosk certificates for
     ``kiosks`` kiosks of unified centres (they serve every wilayat, so every style is tallied, not flagged)."""
-    from nacl.public import PrivateKey
-
-    from election.sample import run_key_ceremony
     from tools.demo_election.build import build_definition
-    from tools.test_pki import generate
 
     manifest = build_definition("national", 2023).manifest
     unified = {c.id for c in manifest.centres if c.unified}
     chosen = [str(k.id) for k in manifest.kiosks if k.centre in unified][:kiosks]
-    context, guardians, secrets = run_key_ceremony(manifest.manifest_hash, 3, 2, os.urandom)
-    pki = generate(root / "pki", [], chosen, now=NOW)
-    envelope = PrivateKey.generate()
-    (root / "election" / "guardians").mkdir(parents=True)
-    (root / "election" / "manifest.json").write_text(json.dumps(manifest.to_dict()), encoding="utf-8")
-    (root / "election" / "election-context.json").write_text(json.dumps(context.to_dict()), encoding="utf-8")
-    for g in guardians:
-        (root / "election" / "guardians" / f"guardian-{g.sequence}.json").write_text(json.dumps(g.to_dict()))
-    (root / "envelope.key").write_text(bytes(envelope).hex())
-    return Election(manifest, context, guardians, secrets, pki, envelope.public_key, root), chosen
+    return write_election(root, manifest, chosen), chosen
 
 
 def _office_for(election: Election, pg: PostgresServer, tmp: Path, kiosks: list[str], workers: int) -> Office:

@@ -14,6 +14,7 @@ from playwright.sync_api import sync_playwright
 
 from central.api import create_app
 from central.office import enrol_kiosk
+from election.manifest import Manifest
 from tests.central.conftest import NOW, Clock, make_office
 from tests.central.kiosksim import Election, SimKiosk
 from tests.central.scene import CHROMIUM_ARGS, populate, serve
@@ -21,17 +22,25 @@ from tests.pg import PostgresServer
 
 
 def _election(root: Path) -> Election:
+    """The small demo election with every kiosk enrolled (see ``write_election``)."""
+    from tools.demo_election.build import small_manifest
+
+    manifest = small_manifest()
+    return write_election(root, manifest, [k.id for k in manifest.kiosks])
+
+
+def write_election(root: Path, manifest: Manifest, kiosk_ids: list[str]) -> Election:
+    """A real 3-guardian (quorum 2) key ceremony for ``manifest``, a test PKI with certificates for ``kiosk_ids``,
+    the office's envelope key, and the election files the office reads, under ``root``."""
     import json
 
     from nacl.public import PrivateKey
 
     from election.sample import run_key_ceremony
-    from tools.demo_election.build import small_manifest
     from tools.test_pki import generate
 
-    manifest = small_manifest()
     context, guardians, secrets = run_key_ceremony(manifest.manifest_hash, 3, 2, os.urandom)
-    pki = generate(root / "pki", [], [k.id for k in manifest.kiosks], now=NOW)
+    pki = generate(root / "pki", [], kiosk_ids, now=NOW)
     envelope = PrivateKey.generate()
     (root / "election" / "guardians").mkdir(parents=True)
     (root / "election" / "manifest.json").write_text(json.dumps(manifest.to_dict()), encoding="utf-8")
