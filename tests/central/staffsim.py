@@ -33,3 +33,20 @@ def attempt_login(http: Any, pki: Any, staff_id: str) -> Any:
             "signature": base64.b64encode(signature).decode(),
         },
     )
+
+
+def publish_results(http: Any, office: Any, election: Any, admin: dict[str, str], guardians: list[int]) -> Any:
+    """The guardians in ``guardians`` (any quorum) decrypt the office's final tally and upload their shares; an
+    administrator publishes the results (decryption, record, independent verifier). Returns the results JSON."""
+    import os
+
+    from central.results import encrypted_tally
+    from election.sample import decrypt_with
+
+    tally = encrypted_tally(office)
+    _, shares = decrypt_with(election.context, election.manifest, tally, election.secrets, guardians, os.urandom)
+    for share in shares:
+        assert http.post("/api/guardian-shares", json=share.to_dict(), headers=admin).status_code == 200
+    published = http.post("/api/results", headers=admin)
+    assert published.status_code == 200, published.text
+    return published.json()

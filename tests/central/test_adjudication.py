@@ -23,7 +23,7 @@ from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with
 from tests.central.kiosksim import Election, SimKiosk, client_for
-from tests.central.staffsim import login
+from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration
 
@@ -120,13 +120,7 @@ def test_flagged_and_provisional_ballots_hold_results_until_the_committee_decide
         assert audit.verify_chain(s) > 0
 
     # Now the tally is final: shares, then results; the counted flagged ballot is in them and the record verifies.
-    tally = encrypted_tally(office)
-    _, shares = decrypt_with(election.context, election.manifest, tally, election.secrets, [1, 3], os.urandom)
-    for share in shares:
-        assert http.post("/api/guardian-shares", json=share.to_dict(), headers=admin).status_code == 200
-    published = http.post("/api/results", headers=admin)
-    assert published.status_code == 200, published.text
-    results = published.json()
+    results = publish_results(http, office, election, admin, [1, 3])
     assert results["contests"]["shura-MU-02"]["electronic"]["ballots"] == 1
     assert results["contests"]["shura-MU-01"]["electronic"]["ballots"] == 1
     assert results["verified"] is True, results

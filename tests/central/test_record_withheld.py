@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,12 @@ import pytest
 from central import pollbook
 from central.office import Office
 from central.provisional import process_envelopes
-from central.results import encrypted_tally
 from election.canonical import canonical_json
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
 from election.verify.__main__ import verify_record
 from tests.central.kiosksim import Election, SimKiosk, client_for
-from tests.central.staffsim import login
+from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +58,7 @@ def test_a_provisional_ballot_rejected_by_the_committee_is_withheld_mid_chain_an
     decision = {"decision": "reject", "reason": "voter 30000001 voted at this centre already (sheet 7)"}
     assert http.post(f"/api/adjudication/{envelope.envelope_id}", json=decision, headers=cm1).status_code == 200
 
-    tally = encrypted_tally(office)
-    _, shares = decrypt_with(election.context, election.manifest, tally, election.secrets, [1, 3], os.urandom)
-    for share in shares:
-        assert http.post("/api/guardian-shares", json=share.to_dict(), headers=admin).status_code == 200
-    published = http.post("/api/results", headers=admin)
-    assert published.status_code == 200, published.text
-    results = published.json()
+    results = publish_results(http, office, election, admin, [1, 3])
     assert results["verified"] is True, results
     assert results["contests"]["shura-MU-01"]["electronic"]["ballots"] == 3  # the withheld ballot is not counted
 

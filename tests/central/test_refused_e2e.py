@@ -5,7 +5,6 @@ the tally, and is published in the record only as a withheld link of its kiosk's
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,10 @@ from sqlalchemy import select
 from central import pollbook
 from central.models import Ballot, BallotStatus, PublishedResult, TallyState
 from central.office import Office
-from central.results import encrypted_tally
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
 from tests.central.kiosksim import Election, SimKiosk, client_for
-from tests.central.staffsim import login
+from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration
 
@@ -78,13 +75,7 @@ def test_a_tampered_proof_is_refused_and_never_counted_or_published_as_a_ballot(
 
     for centre in office.manifest.centres:
         assert http.post(f"/api/centres/{centre.id}/close", json={}, headers=admin).status_code == 200
-    tally = encrypted_tally(office)
-    _, shares = decrypt_with(election.context, election.manifest, tally, election.secrets, [1, 2], os.urandom)
-    for share in shares:
-        assert http.post("/api/guardian-shares", json=share.to_dict(), headers=admin).status_code == 200
-    published = http.post("/api/results", headers=admin)
-    assert published.status_code == 200, published.text
-    results = published.json()
+    results = publish_results(http, office, election, admin, [1, 2])
     assert results["verified"] is True, results
     electronic = results["contests"][CONTEST]["electronic"]
     assert electronic["ballots"] == 3
