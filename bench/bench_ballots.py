@@ -290,7 +290,8 @@ def main() -> None:
             values.append(probe(kind, 3, 1 if kind == "var" else 5))  # CPU time, like the mults rows
     cost = {k: statistics.median(v) * 1e6 for k, v in costs.items()}
 
-    peer = run_peer(3 if args.quick else 6, 200 if args.quick else 1000, notes)
+    # the peer's per-ballot medians were taken over 6 ballots and moved by +-15% from run to run: 20 ballots
+    peer = run_peer(3 if args.quick else 20, 200 if args.quick else 1000, notes)
     rows: list[dict[str, Any]] = []
     shapes = [("contest A (15 candidates, vote for 2)", "SA", [0]), ("contest B (8 candidates, vote for 1)", "SB", [1]),
               ("ballot A + B", "S", [0, 1])]  # fmt: skip
