@@ -184,27 +184,16 @@ def pollbook_counts(office: Office) -> dict[str, int]:
     return counts
 
 
-def not_counted_per_style(office: Office, withheld: list[Withheld]) -> dict[str, int]:
-    """Per ballot style, the cast (not challenged, not provisional) ballots refused at ingest or not counted by
-    the committee whose link is withheld in the published chains. Their voters may have been marked voted (the
-    office cannot tell which: nothing links a ballot to a voter), so the verifier accepts up to this many voters
-    more than counted ballots per style, each backed by a visible withheld link."""
-    ids = [
-        w.ballot_id
-        for w in withheld
-        if w.in_chain and w.category in (WithheldReason.REFUSED_AT_INGEST, WithheldReason.FLAGGED_NOT_COUNTED)
-    ]
-    counts: dict[str, int] = {}
-    with office.db.transaction() as s:
-        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-            rows = s.execute(
-                select(Ballot.style_id).where(
-                    Ballot.ballot_id.in_(chunk), Ballot.provisional.is_(False), Ballot.spoiled.is_(False)
-                )
-            ).all()
-            for (style,) in rows:
-                counts[str(style)] = counts.get(str(style), 0) + 1
-    return counts
+def not_counted_per_style(withheld: list[Withheld]) -> dict[str, int]:
+    """Per ballot style, the cast ballots (not challenged, not provisional) refused at ingest or not counted by the
+    committee whose link is withheld in the published chains. Their voters may have been marked voted (the office
+    cannot tell which: nothing links a ballot to a voter), so the verifier accepts up to this many voters more
+    than counted ballots per style, each backed by a visible withheld link."""
+    counts: dict[str, int] = defaultdict(int)
+    for w in withheld:
+        if w.in_chain and w.voter_style is not None:
+            counts[w.voter_style] += 1
+    return dict(counts)
 
 
 @dataclass(frozen=True)
@@ -222,6 +211,9 @@ class Withheld:
     category: WithheldReason
     ballot_hash: str
     in_chain: bool = False  # written into the published chain (its link holds and follows the code before it)
+    #: the style of a cast ballot (not challenged, not provisional) whose voter may have been marked voted;
+    #: None for the others (``not_counted_per_style``); not published with the link
+    voter_style: str | None = None
 
     def to_dict(self) -> dict[str, str | bool]:
         return {
@@ -294,6 +286,8 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
                 Ballot.payload,
                 Ballot.spoiled,
                 Ballot.status,
+                Ballot.style_id,
+                Ballot.provisional,
             ).where(Ballot.status.in_([BallotStatus.REJECTED, BallotStatus.REFUSED]))
         ).all()
         envelopes = s.execute(
@@ -314,6 +308,7 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
             r.reason,
             _category(r.status),
             _payload_hash(r.payload, r.spoiled),
+            None if r.spoiled or r.provisional else r.style_id,
         )
         for r in refused
     ]
@@ -326,13 +321,14 @@ def record_chains(office: Office) -> tuple[dict[str, tuple[ChainEntry, ...]], li
             f"provisional, not counted: {e.reason or ''}",
             WithheldReason.PROVISIONAL_NOT_COUNTED,
             _payload_hash(e.ballot.get("encrypted_ballot"), False),
+            None,  # the committee found the voter had voted elsewhere: counted there
         )
         for e in envelopes
     ]
-    for kiosk, ballot_id, code, previous, reason, category, digest in refusals:
+    for kiosk, ballot_id, code, previous, reason, category, digest, voter_style in refusals:
         if isinstance(ballot_id, str) and isinstance(code, str) and isinstance(previous, str) and ballot_id not in held:
             held.add(ballot_id)
-            w = Withheld(kiosk, ballot_id, code, previous, reason or "", category, digest)
+            w = Withheld(kiosk, ballot_id, code, previous, reason or "", category, digest, voter_style=voter_style)
             links[kiosk].append(_Link(ballot_id, code, previous, None, w))
     chains: dict[str, tuple[ChainEntry, ...]] = {}
     withheld: list[Withheld] = []
@@ -424,7 +420,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
         tuple(shares),
         plain,
         pollbook_counts(office),
-        not_counted_per_style(office, withheld),
+        not_counted_per_style(withheld),
     )
     write_record(record_dir, record)
     verified, output = run_verifier(record_dir)
