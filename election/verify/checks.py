@@ -177,8 +177,8 @@ def _verify_ballot(
         yield contest, bid, cts, blank
 
 
-#: (file name, ballot id, kiosk, confirmation code, style id, ballot hash) of one verified cast ballot
-CastEntry = tuple[str, str, str, Any, str, bytes]
+#: (ballot id, kiosk, confirmation code, style id, ballot hash) of one verified cast ballot
+CastEntry = tuple[str, str, Any, str, bytes]
 #: partial sums of a chunk of cast ballots: (contest, selection) -> (alpha, beta) encodings
 PartialTally = dict[tuple[str, str], tuple[bytes, bytes]]
 CHUNK = 64
@@ -197,7 +197,7 @@ def _verify_cast_file(s: State, path: Path, sums: PartialTally) -> CastEntry:
         for cand, ct in zip([*contest.selection_ids, BLANK], [*cts, blank], strict=True):
             a, b = sums.get((contest.id, cand), zero)
             sums[(contest.id, cand)] = ((GroupElement(a) + ct[0]).data, (GroupElement(b) + ct[1]).data)
-    return path.name, bid, entry["kiosk"], entry["confirmation_code"], raw["style_id"], _ballot_hash(raw)
+    return bid, entry["kiosk"], entry["confirmation_code"], raw["style_id"], _ballot_hash(raw)
 
 
 _WORKER: dict[str, State] = {}
@@ -233,7 +233,7 @@ def check_cast_ballots(s: State, progress: Progress) -> str:
 
     done = 0
     for entries, partial in chunks():
-        for _name, bid, kiosk, code, style_id, ballot_hash in entries:
+        for bid, kiosk, code, style_id, ballot_hash in entries:
             if bid in s.cast:
                 raise Invalid(f"{bid}: cast twice")
             s.cast[bid] = (kiosk, style_id, ballot_hash)
