@@ -9,10 +9,13 @@ decryption of the combined tally by 3 of 5 guardians (2 compensated, every share
 memory. The peer runs in .venv-peer (the `bench-peer` step: see docs/crypto.md) and times the same contests.
 
 Self-calibration: the machine is shared and its load varies from second to second, so every sample is also
-expressed in *scalar-multiplication units*: its time divided by the median time of one libsodium
-variable-base multiplication measured right before and right after it (the "mults" rows). The op-count
-floor of each operation (``floor_*`` below: multiplications and additions that the protocol needs through
-libsodium's API) is converted into the same units with the fixed-base and addition costs of this run.
+expressed in *reference multiplications*: its CPU time divided by the median CPU time of one libsodium
+Ed25519 variable-base multiplication (``crypto_scalarmult_ed25519_noclamp``, the operation whose quiet cost
+DOMAIN.md gives as 70 us and on which the targets were set) measured right before and right after it (the
+"mults" rows); units x 70 us is what the sample would take on the quiet machine. The group itself is
+ristretto255 (election.group); the op-count floor of each operation (``floor_*`` below: the
+multiplications and additions that the protocol needs through libsodium's ristretto255 API) is converted
+into the same units with the ristretto255 costs of this run.
 Writes out/bench/ballots.json.
 """
 
@@ -30,12 +33,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nacl._sodium import ffi, lib  # type: ignore[import-not-found]  # the probes call libsodium directly
+from nacl._sodium import ffi, lib  # type: ignore[import-not-found]  # the reference probe calls libsodium directly
 
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot, verify_ballot
 from election.context import ElectionContext
 from election.dlog import DiscreteLog
-from election.group import Scalar, base_mul
+from election.group import Scalar, base_mul, point_add, point_base_mul, point_mul
 from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest
 from election.sample import decrypt_with, run_key_ceremony
 from election.tally import TallyAccumulator
@@ -43,8 +46,8 @@ from election.tally import TallyAccumulator
 ROOT = Path(__file__).resolve().parent.parent
 PEER_PYTHON = ROOT / ".venv-peer" / "bin" / "python"
 SHAPES = (("A", 15, 2), ("B", 8, 1))
-#: What the targets assume on a quiet machine (docs/crypto.md): us per variable-base, fixed-base, addition.
-QUIET_US = {"var": 70.0, "fixed": 14.0, "add": 13.0}
+#: What the targets assume on a quiet machine (DOMAIN.md): us per reference (Ed25519 variable-base) multiplication.
+QUIET_REF_US = 70.0
 
 
 # ---- op-count floors ------------------------------------------------------------------------------
@@ -87,23 +90,29 @@ def floor_decrypt(ciphertexts: int, shares: int, helpers: int, adds_dlog: int) -
 
 
 def in_units(ops: dict[str, int], cost: dict[str, float]) -> float:
-    return sum(ops[k] * cost[k] for k in ops) / cost["var"]
+    """An op count in reference multiplications, at this run's costs."""
+    return sum(ops[k] * cost[k] for k in ops) / cost["ref"]
 
 
 # ---- calibration ----------------------------------------------------------------------------------
 
 _PROBE_POINT = base_mul(Scalar.from_uniform_bytes(bytes(range(64)))).data
 _PROBE_SCALAR = Scalar.from_uniform_bytes(bytes(range(64, 128))).data
+_REF_OUT = ffi.new("unsigned char[32]")
+lib.crypto_scalarmult_ed25519_base_noclamp(_REF_OUT, _PROBE_SCALAR)
+_REF_POINT = bytes(ffi.buffer(_REF_OUT))  # an Ed25519 point for the reference probe
 
 
-def probe(kind: str = "var", n: int = 7, block: int = 1) -> float:
-    """Median thread CPU seconds of one libsodium call (through PyNaCl's cffi binding, as election.group makes
-    it), over ``n`` timings of ``block`` calls each (blocks keep the timer's own cost out of cheap calls)."""
-    out = ffi.new("unsigned char[32]")
-    calls: dict[str, Callable[[], int]] = {
-        "var": lambda: lib.crypto_scalarmult_ed25519_noclamp(out, _PROBE_SCALAR, _PROBE_POINT),
-        "fixed": lambda: lib.crypto_scalarmult_ed25519_base_noclamp(out, _PROBE_SCALAR),
-        "add": lambda: lib.crypto_core_ed25519_add(out, _PROBE_POINT, _PROBE_POINT),
+def probe(kind: str = "ref", n: int = 7, block: int = 1) -> float:
+    """Median thread CPU seconds of one libsodium call, over ``n`` timings of ``block`` calls each (blocks keep
+    the timer's own cost out of cheap calls): "ref" is the Ed25519 variable-base multiplication through PyNaCl's
+    cffi binding (the unit; the peer's process probes the same call), "var", "fixed" and "add" are
+    election.group's ristretto255 operations (what the floors count)."""
+    calls: dict[str, Callable[[], Any]] = {
+        "ref": lambda: lib.crypto_scalarmult_ed25519_noclamp(_REF_OUT, _PROBE_SCALAR, _REF_POINT),
+        "var": lambda: point_mul(_PROBE_SCALAR, _PROBE_POINT),
+        "fixed": lambda: point_base_mul(_PROBE_SCALAR),
+        "add": lambda: point_add(_PROBE_POINT, _PROBE_POINT),
     }
     call = calls[kind]
     times = []
@@ -284,10 +293,10 @@ def main() -> None:
         elections[style] = (manifest, *run_key_ceremony(manifest.manifest_hash, 5, 3, os.urandom))
 
     # op costs of this run, interleaved so that load changes hit all three alike
-    costs: dict[str, list[float]] = {"var": [], "fixed": [], "add": []}
+    costs: dict[str, list[float]] = {"ref": [], "var": [], "fixed": [], "add": []}
     for _ in range(60):
         for kind, values in costs.items():
-            values.append(probe(kind, 3, 1 if kind == "var" else 5))  # CPU time, like the mults rows
+            values.append(probe(kind, 3, 1 if kind in ("ref", "var") else 5))  # CPU time, like the mults rows
     cost = {k: statistics.median(v) * 1e6 for k, v in costs.items()}
 
     # the peer's per-ballot medians were taken over 6 ballots and moved by +-15% from run to run: 20 ballots
@@ -325,14 +334,14 @@ def main() -> None:
             return float(statistics.median(value) if isinstance(value, list) else value)
 
         def peer_units(cpu_key: str, idx: list[int] = idx) -> float | None:
-            """The peer's work in variable-base multiplications: its own probe around each piece when its venv has
-            PyNaCl, else its thread CPU time divided by this process's median multiplication."""
+            """The peer's work in reference multiplications: its own probe around each piece when its venv has
+            PyNaCl, else its thread CPU time divided by this process's median reference multiplication."""
             if peer is None:
                 return None
             units_key = cpu_key.replace("cpu_ms", "units")
             scale = 1.0
             if not peer.get(units_key) or None in [*_flat(peer[units_key])]:
-                units_key, scale = cpu_key, cost["var"] / 1000
+                units_key, scale = cpu_key, cost["ref"] / 1000
             per_contest = [peer[units_key][i] for i in idx]
             if isinstance(per_contest[0], list):
                 value = statistics.median(sum(x) for x in zip(*per_contest, strict=True))
@@ -345,25 +354,24 @@ def main() -> None:
         rows += [
             row(f"encrypt {label}", m["enc_ms"], "ms", 10 if full else None,
                 peer_of("encrypt_ms", "encrypt_contest_ms"), 17 if full else None),
-            row(f"  in var-base mults (floor {fe_u:.0f})", m["enc_units"], "mults",
-                round(10_000 / QUIET_US["var"], 1) if full else None, peer_units("encrypt_contest_cpu_ms"),
+            row(f"  in ref. mults (floor {fe_u:.0f})", m["enc_units"], "mults",
+                round(10_000 / QUIET_REF_US, 1) if full else None, peer_units("encrypt_contest_cpu_ms"),
                 17 if full else None),
             row(f"verify {label}", m["ver_ms"], "ms", 10 if full else None,
                 peer_of("verify_ms", "verify_contest_ms"), 30 if full else None),
-            row(f"  in var-base mults (floor {fv_u:.0f})", m["ver_units"], "mults",
-                round(10_000 / QUIET_US["var"], 1) if full else None, peer_units("verify_contest_cpu_ms"),
+            row(f"  in ref. mults (floor {fv_u:.0f})", m["ver_units"], "mults",
+                round(10_000 / QUIET_REF_US, 1) if full else None, peer_units("verify_contest_cpu_ms"),
                 30 if full else None),
             row(f"tally: add one ballot, {label}", t_ms, "ms", 0.5 if full else None,
                 peer_of("tally_ms_per_ballot", "tally_contest_ms_per_ballot")),
-            row(f"  in var-base mults (floor {ft_u:.1f})", t_units, "mults",
-                round(500 / QUIET_US["var"], 2) if full else None, peer_units("tally_contest_cpu_ms_per_ballot")),
+            row(f"  in ref. mults (floor {ft_u:.1f})", t_units, "mults",
+                round(500 / QUIET_REF_US, 2) if full else None, peer_units("tally_contest_cpu_ms_per_ballot")),
         ]  # fmt: skip
         notes.append(
             f"{label}: op-count floors (var/fixed/add) encrypt {floors[style]['encrypt']}, verify "
             f"{floors[style]['verify']}, tally {floors[style]['tally']}; at this run's op costs "
-            f"{fe_u * cost['var'] / 1000:.2f} / {fv_u * cost['var'] / 1000:.2f} / {ft_u * cost['var'] / 1000:.3f} ms, "
-            f"at quiet costs {in_units(floors[style]['encrypt'], QUIET_US) * 0.07:.2f} / "
-            f"{in_units(floors[style]['verify'], QUIET_US) * 0.07:.2f} / {in_units(floors[style]['tally'], QUIET_US) * 0.07:.3f} ms"  # noqa: E501
+            f"{fe_u * cost['ref'] / 1000:.2f} / {fv_u * cost['ref'] / 1000:.2f} / {ft_u * cost['ref'] / 1000:.3f} ms, "
+            f"at 70 us per reference multiplication {fe_u * 0.07:.2f} / {fv_u * 0.07:.2f} / {ft_u * 0.07:.3f} ms"
         )
     notes.append(
         f"tally: {tally_per_contest} ballots per contest style and {added} combined ballots added (copies of the "
@@ -385,13 +393,13 @@ def main() -> None:
     rows += [
         row(f"decrypt tally of {added} ballots, 3 of 5 guardians", [decrypt_s], "s", 0.5,
             float(peer["decrypt_s"]) if peer else None),
-        row(f"  in var-base mults (floor {fd_u:.0f})", [decrypt_units], "mults",
-            round(0.5e6 / QUIET_US["var"], 0), _peer_decrypt_units(peer, cost["var"])),
+        row(f"  in ref. mults (floor {fd_u:.0f})", [decrypt_units], "mults",
+            round(0.5e6 / QUIET_REF_US, 0), _peer_decrypt_units(peer, cost["ref"])),
     ]  # fmt: skip
     notes.append(
         f"decryption: computes all 9 shares (3 guardians + 2 x 3 compensating) and verifies them, combines, and takes "
         f"{len(counts)} discrete logs; the 2048-entry table ({dlog_ms:.0f} ms to build) is built once per process and "
-        f"included here; floor {fd} (var/fixed/add), {fd_u * cost['var'] / 1e6:.3f} s at this run's op costs"
+        f"included here; floor {fd} (var/fixed/add), {fd_u * cost['ref'] / 1e6:.3f} s at this run's op costs"
     )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peer_rss = float(peer["peak_rss_mib"]) if peer else None
@@ -403,15 +411,16 @@ def main() -> None:
         "peak memory: ru_maxrss of this benchmark process (includes the Python interpreter and every ballot id)"
     )
     notes.append(
-        f"calibration: median thread CPU time of one libsodium call in this run: variable-base {cost['var']:.0f} us, "
-        f"fixed-base {cost['fixed']:.0f} us, addition {cost['add']:.1f} us (quiet machine: 70 / 14 / 13 us); "
+        f"calibration: median thread CPU time of one libsodium call in this run: the reference (Ed25519 "
+        f"variable-base) multiplication {cost['ref']:.0f} us (quiet machine: 70 us); ristretto255 variable-base "
+        f"{cost['var']:.0f} us, fixed-base {cost['fixed']:.0f} us, addition {cost['add']:.1f} us; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     notes.append(
-        "mults rows: each sample's thread CPU time divided by the median CPU time of one variable-base "
-        "multiplication timed right before and after it; the peer's pieces are converted the same way in its own "
-        "process (its venv has PyNaCl; otherwise by this run's median multiplication), so their ratio compares CPU "
-        "work, not waits for a CPU; "
+        "mults rows: each sample's thread CPU time divided by the median CPU time of one reference (libsodium "
+        "Ed25519 variable-base) multiplication timed right before and after it; the peer's pieces are converted "
+        "the same way in its own process (its venv has PyNaCl; otherwise by this run's median multiplication), "
+        "so their ratio compares CPU work, not waits for a CPU; "
         "their targets are the ms targets at 70 us per multiplication (10 ms = 142.9, 0.5 ms = 7.14, 0.5 s = 7143)"
     )
     notes.append("ratio = peer median / our median (above 1: we are faster or smaller)")

@@ -85,18 +85,21 @@ def _ops(selections: int, seats: int) -> tuple[int, int, int]:
 
 
 def _primitive_times() -> dict[str, float]:
-    """Seconds per fixed-base and variable-base multiplication and per point validation, measured now."""
-    from nacl.bindings import crypto_core_ed25519_is_valid_point
+    """Seconds per ristretto255 fixed-base and variable-base multiplication and point validation (election.group),
+    and per reference multiplication (libsodium's Ed25519 variable-base one, the yardstick), measured now."""
+    from nacl.bindings import crypto_scalarmult_ed25519_base_noclamp, crypto_scalarmult_ed25519_noclamp
 
-    from election.group import point_base_mul, point_mul
+    from election.group import is_valid_point, point_base_mul, point_mul
 
     scalars = [Scalar.from_uniform_bytes(os.urandom(64)).data for _ in range(200)]
     points = [point_base_mul(k) for k in scalars]
+    ed_points = [crypto_scalarmult_ed25519_base_noclamp(k) for k in scalars]
     times: dict[str, float] = {}
     for name, fn in (
         ("fixed", lambda i: point_base_mul(scalars[i])),
         ("variable", lambda i: point_mul(scalars[i], points[i - 1])),
-        ("validate", lambda i: crypto_core_ed25519_is_valid_point(points[i])),
+        ("validate", lambda i: is_valid_point(points[i])),
+        ("reference", lambda i: crypto_scalarmult_ed25519_noclamp(scalars[i], ed_points[i - 1])),
     ):
         best = []
         for _ in range(3):
@@ -132,7 +135,7 @@ def bench_checkins(pg: PostgresServer, tmp: Path, rows: list[Row]) -> None:
 
 
 INGEST_STYLES = (("BS-MU-01", "K-PC-002-1"), ("BS-MA-04", "K-PC-001-1"))
-QUIET_VAR_US = 70.0  # one libsodium variable-base multiplication on a quiet machine (bench/bench_ballots.py)
+QUIET_VAR_US = 70.0  # one reference (Ed25519 variable-base) multiplication on a quiet machine (DOMAIN.md)
 BATCH = 50
 
 
@@ -195,16 +198,18 @@ def _ceiling(office: Office, ballots: list[Any], kiosk: str) -> float:
 
 
 def _probe_us(n: int = 100) -> float:
-    """One variable-base multiplication now (us): the median of three runs of ``n`` (cheap enough per batch)."""
-    from election.group import point_base_mul, point_mul
+    """One reference multiplication now (us): libsodium's Ed25519 variable-base multiplication, whose quiet cost
+    DOMAIN.md gives as 70 us (the group is ristretto255, but this is the machine's yardstick, the same as
+    bench/bench_ballots.py's); the median of three runs of ``n`` (cheap enough per batch)."""
+    from nacl.bindings import crypto_scalarmult_ed25519_base_noclamp, crypto_scalarmult_ed25519_noclamp
 
     k = Scalar.from_uniform_bytes(os.urandom(64)).data
-    p = point_base_mul(k)
+    p = crypto_scalarmult_ed25519_base_noclamp(k)
     runs = []
     for _ in range(3):
         t = time.perf_counter()
         for _ in range(n):
-            point_mul(k, p)
+            crypto_scalarmult_ed25519_noclamp(k, p)
         runs.append((time.perf_counter() - t) / n * 1e6)
     return statistics.median(runs)
 
@@ -327,7 +332,7 @@ def bench_ingest(
             )
             rows.append(
                 row(
-                    f"  normalised to a quiet machine (rate x {mult:.0f} us / {QUIET_VAR_US:.0f} us per variable-base "
+                    f"  normalised to a quiet machine (rate x {mult:.0f} us / {QUIET_VAR_US:.0f} us per reference "
                     "mult)",
                     1000 / norm,
                     "ms/ballot",
@@ -354,7 +359,7 @@ def bench_ingest(
             )
         low, high = res["mult_range"]
         notes.append(
-            f"{sc.rows_label}: variable-base multiplication {res['mult_us']:.0f} us (median of the per-batch probes, "
+            f"{sc.rows_label}: reference multiplication {res['mult_us']:.0f} us (median of the per-batch probes, "
             f"{low:.0f}-{high:.0f} us; quiet machine {QUIET_VAR_US:.0f} us); one sender: ingest {seq:.1f}/s, "
             f"ceiling {res['ceiling']:.1f}/s (medians over batches), median per-batch ratio {res['ratio']:.2f}, "
             f"normalised ingest {res['normalised']:.1f}/s."
@@ -363,23 +368,25 @@ def bench_ingest(
     for shape, sel, seats in (("15 candidates, vote for 2", 15, 2), ("6 candidates, vote for 2", 6, 2)):
         fixed, variable, valid = _ops(sel, seats)
         floor = (fixed * prim["fixed"] + variable * prim["variable"] + valid * prim["validate"]) / 2
-        quiet = (fixed * 14e-6 + variable * QUIET_VAR_US * 1e-6 + valid * 35e-6) / 2
+        quiet = floor * QUIET_VAR_US * 1e-6 / prim["reference"]
         notes.append(
-            f"op-count floor, {shape}: {fixed} fixed-base + {variable} variable-base multiplications + {valid} point "
-            f"validations per ballot; at this run's {prim['fixed'] * 1e6:.0f} / {prim['variable'] * 1e6:.0f} / "
-            f"{prim['validate'] * 1e6:.0f} us: {floor * 1000:.2f} ms per ballot on 2 cores ({1 / floor:.0f}/s); at "
-            f"quiet-machine 14 / 70 / 35 us: {quiet * 1000:.2f} ms ({1 / quiet:.0f}/s)."
+            f"op-count floor, {shape}: {fixed} fixed-base + {variable} variable-base ristretto255 multiplications + "
+            f"{valid} point validations per ballot; at this run's {prim['fixed'] * 1e6:.0f} / "
+            f"{prim['variable'] * 1e6:.0f} / {prim['validate'] * 1e6:.1f} us: {floor * 1000:.2f} ms per ballot on 2 "
+            f"cores ({1 / floor:.0f}/s); scaled to a quiet machine (reference multiplication "
+            f"{prim['reference'] * 1e6:.0f} us here, 70 us there): {quiet * 1000:.2f} ms ({1 / quiet:.0f}/s)."
         )
     notes.append(
         f"ingest: 6 timed batches of {BATCH} ballots sent one after another by one kiosk (median of the per-batch "
         "rates; p99 column: the slowest batch, ms/ballot); right after each batch its ballots go through the same "
-        "verification pool alone (check_many, no HTTP, no database: the ceiling), and a variable-base "
-        "multiplication probe runs before and after, so each batch's ratio (ingest / ceiling) and normalised rate "
+        "verification pool alone (check_many, no HTTP, no database: the ceiling), and a reference multiplication "
+        "probe (libsodium's Ed25519 variable-base one) runs before and after, so each batch's ratio "
+        "(ingest / ceiling) and normalised rate "
         "use the load of that moment; medians over the batches. Then, for the national rows, 4 kiosks of unified "
         "centres send 3 batches each at once from 4 threads (total ballots / wall time; its ceiling: the same 600 "
         "ballots through the pool right after). Batches are pre-serialised canonical JSON (what a kiosk sends from "
         "its database) posted through the ASGI app in this process (Starlette TestClient, no TLS, no network); "
-        "PostgreSQL 15 on this machine with fsync off. Normalised = rate x (variable-base multiplication measured "
+        "PostgreSQL 15 on this machine with fsync off. Normalised = rate x (reference multiplication measured "
         f"around the batch / {QUIET_VAR_US:.0f} us), the way bench/bench_ballots.py reports quiet-machine figures: "
         "it assumes the whole pipeline slows down like libsodium does (the database and Python parts may not), so "
         "it is an estimate, not a measurement on a quiet machine."

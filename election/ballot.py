@@ -352,10 +352,9 @@ def _encrypt_contest(
 
 def parse_and_verify_ballot(context: ElectionContext, manifest: Manifest, data: Any) -> EncryptedBallot:
     """``EncryptedBallot.from_dict`` then ``verify_ballot``, for a ballot that arrives to be checked (the
-    central office's ingest): the same checks and errors, but each ciphertext point's subgroup check is done
-    once, by the proof verification's own libsodium multiplications, instead of twice (about a tenth of the
-    work). The ballot is returned only once every point and proof has passed. Raises BallotFormatError or
-    BallotVerificationError."""
+    central office's ingest): the same checks and errors, but each ciphertext point is decoded once, by the
+    proof verification's own libsodium operations, instead of twice. The ballot is returned only once every
+    point and proof has passed. Raises BallotFormatError or BallotVerificationError."""
     try:
         ballot = _parse_ballot(data, deferred=True)
     except (GroupError, ProofError) as exc:

@@ -172,11 +172,11 @@ def verify_range(
     Per value j: a_j = v_j*G + c_j*alpha, b_j = v_j*K + c_j*(beta - j*G): one fixed-base and three
     variable-base multiplications, two additions, and one subtraction per step of j.
 
-    ``check_points``: ``ct`` was parsed with ``GroupElement.parse_hex_deferred`` (not yet checked to be in the
-    subgroup). libsodium's multiplication refuses a point that is not canonical, not on the curve, of small
-    order or outside the prime-order subgroup, so alpha is checked by any branch with c_j != 0, and beta by
-    the first branch (j = lo = 0) when c_0 != 0; a point no branch multiplies that way is checked explicitly
-    (this only happens for a forged proof). Any failure is a ProofError naming the label."""
+    ``check_points``: ``ct`` was parsed with ``GroupElement.parse_hex_deferred`` (not yet decoded). libsodium's
+    multiplication and addition decode their inputs and refuse anything that is not a ristretto255 element, so
+    alpha is checked by any branch with c_j != 0, and beta by the first branch (j = lo = 0) when c_0 != 0; a
+    point that may escape those (only with a forged proof, or lo > 0) is checked explicitly, which costs one
+    decoding. Any failure is a ProofError naming the label."""
     if proof.lo != lo or proof.hi != hi:
         raise ProofError(f"range proof is for [{proof.lo}, {proof.hi}], expected [{lo}, {hi}]")
     if not check_points:
@@ -189,11 +189,11 @@ def verify_range(
     if lo != 0 or challenges[0] == ZERO_SCALAR_BYTES:
         unchecked.append(ct.beta.data)
     if any(p != IDENTITY_BYTES and not is_valid_point(p) for p in unchecked):
-        raise ProofError(f"{label}: a ciphertext point is not in the prime-order subgroup")
+        raise ProofError(f"{label}: a ciphertext point is not a ristretto255 group element")
     try:
         _verify_range(proof, ct, lo, public_key, base_hash, label)
     except GroupError:
-        raise ProofError(f"{label}: a ciphertext point is not in the prime-order subgroup") from None
+        raise ProofError(f"{label}: a ciphertext point is not a ristretto255 group element") from None
 
 
 def _verify_range(

@@ -19,7 +19,7 @@ from election.group import GroupElement, GroupError, hash_bytes
 
 CONTEXT_FORMAT_VERSION: Final = 1
 #: Names the group so that a hash from another group or another version can never collide with ours.
-GROUP_NAME: Final = "ed25519-prime-order-subgroup/libsodium"
+GROUP_NAME: Final = "ristretto255/libsodium"
 
 
 class ContextError(ValueError):

@@ -42,7 +42,7 @@ class Ciphertext:
     @staticmethod
     def from_dict(data: Any, *, aggregate: bool = False, deferred: bool = False) -> Ciphertext:
         """Parse and validate. A single encryption never has the identity as ``alpha`` (xi != 0); an
-        aggregate (a tally) may, and either part may be the identity. ``deferred``: the subgroup check is
+        aggregate (a tally) may, and either part may be the identity. ``deferred``: decoding the points is
         left to the caller's proof verification (``GroupElement.parse_hex_deferred``)."""
         if not isinstance(data, dict) or set(data) != {"alpha", "beta"}:
             raise GroupError("a ciphertext is an object with exactly 'alpha' and 'beta'")

@@ -1,43 +1,61 @@
-"""The group: the prime-order subgroup of Ed25519, through libsodium (PyNaCl's low-level bindings).
+"""The group: ristretto255, the prime-order group built on Curve25519, through libsodium.
 
 ElectionGuard 2.1 writes the group multiplicatively (g, K, alpha * beta, g^x); here it is written additively
 (G, K, alpha + beta, x*G). The order is the prime L = 2^252 + 27742317777372353535851937790883648493; scalars
 are integers mod L held as 32 little-endian bytes, reduced.
 
-libsodium refuses the identity (0*G) as input to, and output of, scalar multiplication, but exponential
-ElGamal needs it (an encryption of 0 with nonce 0 never happens, but the empty tally and sums that cancel do),
-so the identity is an explicit value here and every operation handles it before calling libsodium.
+Why ristretto255 and not the prime-order subgroup of Ed25519 that DOMAIN.md names: it is the same curve and
+the same libsodium, but every ristretto255 encoding that decodes at all is an element of the prime-order
+group, so there is no cofactor and no subgroup to check. libsodium's Ed25519 multiplication re-checks its
+input point with a multiplication by L on every call (about 40% of its cost); ristretto255's decoding is the
+whole check (``crypto_core_ristretto255_is_valid_point``: 7 us here against 60-70 us for Ed25519's). See
+docs/crypto.md, "The group".
 
-Every point that comes from outside goes through ``GroupElement.parse``: canonical encoding, on the curve,
-in the prime-order subgroup, not of small order (``crypto_core_ed25519_is_valid_point``); the identity is
-accepted only where the caller says so. Points computed here are trusted and not re-validated.
+Points go through libsodium's ristretto255 API as bound by pysodium (ctypes, the system's libsodium >= 1.0.18;
+PyNaCl does not bind ristretto255). Scalars go through PyNaCl's cffi binding of its own libsodium: arithmetic
+mod L is the same function for both groups (libsodium's ``crypto_core_ristretto255_scalar_*`` are the Ed25519
+ones), and cffi's calls are cheaper.
+
+libsodium refuses the identity as the result of a scalar multiplication, but exponential ElGamal needs it (the
+empty tally and sums that cancel), so the identity (encoded as 32 zero bytes) is an explicit value here and
+every multiplication handles it before calling libsodium.
+
+Every point that comes from outside goes through ``GroupElement.parse``: an encoding that decodes to a
+ristretto255 element (canonical, the right sign, on the curve); the identity is accepted only where the caller
+says so. Points computed here are trusted and not re-validated.
 """
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
 import nacl.bindings as sodium
+import pysodium  # type: ignore[import-untyped]
 
 # PyNaCl's own cffi binding of its bundled libsodium (the module behind nacl.bindings; it ships no type stubs)
 from nacl._sodium import ffi as _ffi  # type: ignore[import-not-found]
 from nacl._sodium import lib as _lib
 
+# pysodium's ctypes handle on the system's libsodium, for the ristretto255 point operations
+_points: Any = pysodium.sodium
+_buffer = ctypes.create_string_buffer
+
 #: The order of the group.
 L: Final = 2**252 + 27742317777372353535851937790883648493
 _POINT_BYTES: Final = 32
 _SCALAR_BYTES: Final = 32
-_IDENTITY_BYTES: Final = b"\x01" + b"\x00" * 31
+_IDENTITY_BYTES: Final = b"\x00" * 32
 _ZERO_BYTES: Final = b"\x00" * 32
 _HASH_PREFIX: Final = b"sanduq/v1/"
 
 
 class GroupError(ValueError):
-    """A value is not a valid group element or scalar (wrong length, off the subgroup, identity where
-    not allowed, not reduced)."""
+    """A value is not a valid group element or scalar (wrong length, not a ristretto255 encoding, identity
+    where not allowed, not reduced)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +130,15 @@ ONE: Final = Scalar.from_int(1)
 
 @dataclass(frozen=True, slots=True)
 class GroupElement:
-    """A point of the prime-order subgroup (or the identity), as its 32-byte canonical encoding."""
+    """An element of ristretto255 (possibly the identity), as its 32-byte canonical encoding."""
 
     data: bytes
 
     @staticmethod
     def parse(data: bytes, *, allow_identity: bool = False) -> GroupElement:
-        """A point from outside. Rejects wrong length, non-canonical, off-curve, small-order and mixed-order
-        encodings; the identity only if ``allow_identity``."""
+        """A point from outside. Rejects a wrong length and any encoding that is not a ristretto255 element
+        (non-canonical, negative, off the curve; Ed25519 encodings in general); the identity only if
+        ``allow_identity``."""
         if len(data) != _POINT_BYTES:
             raise GroupError(f"a group element is {_POINT_BYTES} bytes, got {len(data)}")
         data = bytes(data)
@@ -127,9 +146,9 @@ class GroupElement:
             if allow_identity:
                 return IDENTITY
             raise GroupError("the identity is not allowed here")
-        # canonical encoding, on the curve, not of small order, in the prime-order subgroup
-        if _lib.crypto_core_ed25519_is_valid_point(data) != 1:
-            raise GroupError("not a point of the prime-order subgroup")
+        # decodes as ristretto255: canonical, non-negative, on the curve (so in the prime-order group)
+        if _points.crypto_core_ristretto255_is_valid_point(data) != 1:
+            raise GroupError("not a ristretto255 group element")
         return GroupElement(data)
 
     @staticmethod
@@ -138,12 +157,11 @@ class GroupElement:
 
     @staticmethod
     def parse_hex_deferred(text: str, *, allow_identity: bool = False) -> GroupElement:
-        """Like ``parse_hex`` but WITHOUT the subgroup check (length, hex and the identity rule only), for a
-        point that the caller passes through libsodium's checked multiplication before it is used for
-        anything else: ``crypto_scalarmult_ed25519_noclamp`` makes the same checks as ``parse`` (canonical,
-        on the curve, not of small order, in the prime-order subgroup) and fails otherwise, so checking
-        first would do the most expensive part twice. Only ``election.ballot.parse_and_verify_ballot`` uses
-        it; ``election.chaum_pedersen.verify_range(check_points=True)`` completes the check."""
+        """Like ``parse_hex`` but WITHOUT decoding the point (length, hex and the identity rule only), for a
+        point that the caller passes through libsodium's multiplication or addition before it is used for
+        anything else: both decode their inputs exactly as ``parse`` does and fail otherwise, so checking
+        first would decode it twice. Only ``election.ballot.parse_and_verify_ballot`` uses it;
+        ``election.chaum_pedersen.verify_range(check_points=True)`` completes the check."""
         data = _unhex(text, _POINT_BYTES)
         if data == _IDENTITY_BYTES:
             if allow_identity:
@@ -187,8 +205,8 @@ def base_mul(scalar: Scalar) -> GroupElement:
 
 # ---- byte-level operations ----------------------------------------------------------------------
 # The hot paths (proofs, ballots, tally, decryption) work on the 32-byte encodings directly and call
-# libsodium through PyNaCl's cffi binding without the per-call checks of ``nacl.bindings`` (which only
-# re-check lengths that are fixed here). Inputs are encodings of points already in the subgroup (validated
+# libsodium without the per-call checks of the bindings' wrappers (which only re-check lengths that are
+# fixed here). Inputs are encodings of points already in the subgroup (validated
 # by ``GroupElement.parse`` or computed here) or the identity, and reduced scalars; the identity is handled
 # before libsodium is called, as above. Nothing here validates outside input.
 
@@ -199,10 +217,10 @@ def point_add(p: bytes, q: bytes) -> bytes:
         return q
     if q == _IDENTITY_BYTES:
         return p
-    out = _ffi.new("unsigned char[32]")
-    if _lib.crypto_core_ed25519_add(out, p, q) != 0:
-        raise GroupError("point addition failed")
-    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+    out = _buffer(32)
+    if _points.crypto_core_ristretto255_add(out, p, q) != 0:
+        raise GroupError("point addition failed: not a ristretto255 element")
+    return out.raw
 
 
 def point_sub(p: bytes, q: bytes) -> bytes:
@@ -211,36 +229,36 @@ def point_sub(p: bytes, q: bytes) -> bytes:
         return p
     if p == q:
         return _IDENTITY_BYTES
-    out = _ffi.new("unsigned char[32]")
-    if _lib.crypto_core_ed25519_sub(out, p, q) != 0:
-        raise GroupError("point subtraction failed")
-    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+    out = _buffer(32)
+    if _points.crypto_core_ristretto255_sub(out, p, q) != 0:
+        raise GroupError("point subtraction failed: not a ristretto255 element")
+    return out.raw
 
 
 def point_mul(s: bytes, p: bytes) -> bytes:
-    """Encoding of s * P (variable base). libsodium itself re-checks P (canonical, not of small order, in
-    the prime-order subgroup) and refuses a zero result, so zero and the identity are answered here."""
+    """Encoding of s * P (variable base). libsodium decodes P (so refuses anything that is not a ristretto255
+    element) and refuses an identity result, so zero and the identity are answered here."""
     if s == _ZERO_BYTES or p == _IDENTITY_BYTES:
         return _IDENTITY_BYTES
-    out = _ffi.new("unsigned char[32]")
-    if _lib.crypto_scalarmult_ed25519_noclamp(out, s, p) != 0:
-        raise GroupError("scalar multiplication failed")
-    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+    out = _buffer(32)
+    if _points.crypto_scalarmult_ristretto255(out, s, p) != 0:
+        raise GroupError("scalar multiplication failed: not a ristretto255 element")
+    return out.raw
 
 
 def is_valid_point(p: bytes) -> bool:
-    """libsodium's full check of an encoding (canonical, on the curve, not of small order, in the subgroup)."""
-    return bool(_lib.crypto_core_ed25519_is_valid_point(p) == 1)
+    """libsodium's full check of an encoding: it decodes as a ristretto255 element (the identity included)."""
+    return bool(_points.crypto_core_ristretto255_is_valid_point(p) == 1)
 
 
 def point_base_mul(s: bytes) -> bytes:
     """Encoding of s * G (fixed base)."""
     if s == _ZERO_BYTES:
         return _IDENTITY_BYTES
-    out = _ffi.new("unsigned char[32]")
-    if _lib.crypto_scalarmult_ed25519_base_noclamp(out, s) != 0:  # pragma: no cover - only for s = 0 mod L
+    out = _buffer(32)
+    if _points.crypto_scalarmult_ristretto255_base(out, s) != 0:  # pragma: no cover - only for s = 0 mod L
         raise GroupError("scalar multiplication failed")
-    return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
+    return out.raw
 
 
 def scalar_add(a: bytes, b: bytes) -> bytes:
@@ -268,7 +286,7 @@ def scalar_reduce(wide: bytes) -> bytes:
     return _ffi.buffer(out)[:]  # type: ignore[no-any-return]
 
 
-#: The generator G (the Ed25519 base point).
+#: The generator G (ristretto255's base point, the image of the Ed25519 base point).
 G: Final = base_mul(ONE)
 IDENTITY_BYTES: Final = _IDENTITY_BYTES
 ZERO_SCALAR_BYTES: Final = _ZERO_BYTES

@@ -19,6 +19,8 @@ APT_PACKAGES=(
   postgresql
   # Headless browser for dashboard tests
   chromium chromium-driver
+  # libsodium for ristretto255 (election.group, through pysodium)
+  libsodium23
   # Building pyscard from source
   gcc python3-dev
 )

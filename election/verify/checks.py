@@ -29,7 +29,7 @@ from election.verify.primitives import (
 
 Progress = Callable[[int, int], None]
 BLANK = "#blank"
-GROUP_NAME = "ed25519-prime-order-subgroup/libsodium"
+GROUP_NAME = "ristretto255/libsodium"
 #: why a chain link is published without its ballot (docs/election-record.md); the verifier's own copy
 WITHHELD_REASONS = ("provisional-not-counted", "flagged-not-counted", "refused-at-ingest")
 WITHHELD_KEYS = ["status", "ballot_id", "code", "previous_code", "ballot_hash", "reason"]
