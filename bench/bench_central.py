@@ -76,12 +76,14 @@ def row(what: str, median: float, unit: str, **extra: object) -> Row:
 # ---- 1 + 2: check-ins and ingest ------------------------------------------------------------------------
 
 
-# Group operations per ballot in verify (parse + proofs), counted from election/chaum_pedersen.py's verify_range
-# (per value j of a range: 1 fixed-base + 3 variable-base multiplications) and the point checks of parsing
-# (alpha and beta of each ciphertext): (fixed-base, variable-base, point validations).
-def _ops(selections: int, seats: int) -> tuple[int, int, int]:
+# Group operations per ballot in ingest, counted from election/chaum_pedersen.py's verify_range (per value j of
+# a range: 1 fixed-base + 3 variable-base multiplications, 2 additions + 1 subtraction), the limit proof's
+# ciphertext sum, the point checks of parsing (alpha and beta of each ciphertext) and the tally (2 additions per
+# ciphertext): (fixed-base, variable-base, point validations, additions) as bench.bench_ballots.floor_verify.
+def _ops(selections: int, seats: int) -> tuple[int, int, int, int]:
     ranges = selections + 1  # each selection and the blank indicator: a [0, 1] range proof (2 values)
-    return 2 * ranges + seats, 6 * ranges + 3 * seats, 2 * ranges
+    adds = 5 * ranges + 2 * (selections + seats - 1) + 3 * seats + 2 * ranges
+    return 2 * ranges + seats, 6 * ranges + 3 * seats, 2 * ranges, adds
 
 
 def _primitive_times() -> dict[str, float]:
@@ -89,7 +91,7 @@ def _primitive_times() -> dict[str, float]:
     and per reference multiplication (libsodium's Ed25519 variable-base one, the yardstick), measured now."""
     from nacl.bindings import crypto_scalarmult_ed25519_base_noclamp, crypto_scalarmult_ed25519_noclamp
 
-    from election.group import is_valid_point, point_base_mul, point_mul
+    from election.group import is_valid_point, point_add, point_base_mul, point_mul
 
     scalars = [Scalar.from_uniform_bytes(os.urandom(64)).data for _ in range(200)]
     points = [point_base_mul(k) for k in scalars]
@@ -99,6 +101,7 @@ def _primitive_times() -> dict[str, float]:
         ("fixed", lambda i: point_base_mul(scalars[i])),
         ("variable", lambda i: point_mul(scalars[i], points[i - 1])),
         ("validate", lambda i: is_valid_point(points[i])),
+        ("add", lambda i: point_add(points[i], points[i - 1])),
         ("reference", lambda i: crypto_scalarmult_ed25519_noclamp(scalars[i], ed_points[i - 1])),
     ):
         best = []
@@ -366,15 +369,19 @@ def bench_ingest(
         )
     prim = _primitive_times()
     for shape, sel, seats in (("15 candidates, vote for 2", 15, 2), ("6 candidates, vote for 2", 6, 2)):
-        fixed, variable, valid = _ops(sel, seats)
-        floor = (fixed * prim["fixed"] + variable * prim["variable"] + valid * prim["validate"]) / 2
+        fixed, variable, valid, adds = _ops(sel, seats)
+        floor = (
+            fixed * prim["fixed"] + variable * prim["variable"] + valid * prim["validate"] + adds * prim["add"]
+        ) / 2
         quiet = floor * QUIET_VAR_US * 1e-6 / prim["reference"]
         notes.append(
             f"op-count floor, {shape}: {fixed} fixed-base + {variable} variable-base ristretto255 multiplications + "
-            f"{valid} point validations per ballot; at this run's {prim['fixed'] * 1e6:.0f} / "
-            f"{prim['variable'] * 1e6:.0f} / {prim['validate'] * 1e6:.1f} us: {floor * 1000:.2f} ms per ballot on 2 "
-            f"cores ({1 / floor:.0f}/s); scaled to a quiet machine (reference multiplication "
-            f"{prim['reference'] * 1e6:.0f} us here, 70 us there): {quiet * 1000:.2f} ms ({1 / quiet:.0f}/s)."
+            f"{valid} point validations + {adds} additions (proofs and tally) per ballot; at this run's "
+            f"{prim['fixed'] * 1e6:.0f} / {prim['variable'] * 1e6:.0f} / {prim['validate'] * 1e6:.1f} / "
+            f"{prim['add'] * 1e6:.0f} us: {floor * 1000:.2f} ms per ballot on 2 cores ({1 / floor:.0f}/s, with nothing "
+            f"else: no parsing, hashing, signatures, HTTP or database); scaled to a quiet machine (reference "
+            f"multiplication {prim['reference'] * 1e6:.0f} us here, 70 us there): {quiet * 1000:.2f} ms "
+            f"({1 / quiet:.0f}/s)."
         )
     notes.append(
         f"ingest: 6 timed batches of {BATCH} ballots sent one after another by one kiosk (median of the per-batch "
