@@ -4,6 +4,7 @@ import nacl.bindings as sodium
 import pysodium  # type: ignore[import-untyped]
 import pytest
 from hypothesis import given, settings
+from hypothesis.strategies import binary
 
 from election.group import (
     IDENTITY,
@@ -14,6 +15,7 @@ from election.group import (
     Scalar,
     base_mul,
     hash_to_scalar,
+    is_valid_point,
     point_add,
     point_mul,
 )
@@ -160,3 +162,17 @@ def test_hash_is_domain_separated_and_unambiguous() -> None:
     assert hash_to_scalar("x", "ab", "c") != hash_to_scalar("x", "a", "bc")
     assert hash_to_scalar("x", b"1") != hash_to_scalar("x", "1")
     assert hash_to_scalar("x", 1) != hash_to_scalar("y", 1)
+
+
+@given(binary(min_size=32, max_size=32))
+@settings(max_examples=300, deadline=None)
+def test_any_32_bytes_either_are_refused_or_are_an_element_of_prime_order(data: bytes) -> None:
+    """There is nothing "off the subgroup" to let through: an encoding either fails to parse, or it is the one
+    canonical encoding of an element whose order divides L (P + (L - 1) P is the identity)."""
+    try:
+        point = GroupElement.parse(data, allow_identity=True)
+    except GroupError:
+        assert not is_valid_point(data) or data == IDENTITY.data
+        return
+    assert point.data == data
+    assert point + Scalar.from_int(L - 1) * point == IDENTITY
