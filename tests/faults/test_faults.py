@@ -114,14 +114,16 @@ def test_network_partition_and_flapping(fault_day: FaultDay) -> None:
 
 
 def test_pcscd_killed(fault_day: FaultDay) -> None:
-    """pcscd dies as a voter inserts the card: the voter is told the card cannot be read (no vote recorded),
-    the kiosk restarts the reader service and the next voters, and that voter again, vote normally."""
+    """pcscd dies while a voter is at the PIN screen: the kiosk's card monitor notices, the session ends and the
+    kiosk says the card reader has a problem (no vote recorded); the reader service is restarted and the next
+    voters, and that voter again, vote normally."""
     voters = fault_day.voters(2, BUKHA)
     fault_day.script(voters)
     code, lines = fault_day.run(BUKHA, "--phase", "morning", "--pcscd-fault-at", voters[0].id)
     assert code == 0
     faults = [o for o in fault_day.outcomes(BUKHA) if o.get("fault") == "pcscd_killed"]
-    assert faults and faults[-1]["outcome"] == "refused" and faults[-1]["failure"] is not None
+    assert faults and faults[-1]["outcome"] == "refused" and faults[-1]["failure"] == "reader_problem"
+    assert faults[-1]["phase"] == "attract"
     assert any("card reader service restarted" in line for line in lines)
     outcomes = fault_day.last(BUKHA, voters)
     assert [outcomes[v.id]["outcome"] for v in voters] == ["cast", "cast"]

@@ -58,9 +58,14 @@ def all_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
         )
         for name, scenarios in runs.items()
     }
+    return collect(procs, tmp, timeout=500)
+
+
+def collect(procs: dict[str, subprocess.Popen[bytes]], tmp: Path, *, timeout: float) -> dict[str, dict[str, Any]]:
+    """Wait for each child; each must exit 0 and write ``tmp/<name>.json`` without an ``_errors`` entry."""
     results: dict[str, dict[str, Any]] = {}
     for name, proc in procs.items():
-        output, _ = proc.communicate(timeout=500)
+        output, _ = proc.communicate(timeout=timeout)
         assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
         results[name] = json.loads((tmp / f"{name}.json").read_text())
         assert "_errors" not in results[name], results[name]["_errors"]

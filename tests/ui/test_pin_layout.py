@@ -5,7 +5,6 @@ Each size runs the real app offscreen in a process of its own (tests/ui/pin_layo
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from itertools import combinations
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.test_kiosk_ui import REPO, _env
+from tests.ui.test_kiosk_ui import REPO, _env, collect
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow]
 
@@ -36,13 +35,7 @@ def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
         )
         for name, (w, h, largest) in SIZES.items()
     }
-    results = {}
-    for name, proc in procs.items():
-        output, _ = proc.communicate(timeout=300)
-        assert proc.returncode == 0, output.decode(errors="replace")[-3000:]
-        results[name] = json.loads((tmp / f"{name}.json").read_text())
-        assert "_errors" not in results[name], results[name]["_errors"]
-    return results
+    return collect(procs, tmp, timeout=300)
 
 
 def _overlap(a: list[float], b: list[float]) -> bool:

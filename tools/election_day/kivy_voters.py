@@ -4,8 +4,8 @@ ballot box, the sync worker, the accessibility shell speaking the package's clip
 
 The voter acts the way a person does:
 
-- the ID card goes into the virtual reader (pcscd) and the kiosk is told a card is in, as its card monitor would
-  tell it (``SessionDriver.post(CardInserted())``; removal likewise);
+- the ID card goes into the virtual reader (vpcd); the kiosk's own card monitor (``MonitorCardEvents``: PC/SC
+  reader states polled through pcscd, as on the station kiosk) sees it and starts the session; removal likewise;
 - touch voters press the widgets on the screen (the PIN keypad, the candidates' cards, "next", "seal", "cast",
   "challenge", the accessibility choices...) with a touch down/up at the widget's centre, scrolling it into view
   first when needed; widgets are found by the accessible controller's item keys they carry (``focus_key``);
@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 
 from election.manifest import CandidateId, ContestId
 from kiosk.session import SessionConfig, flow
-from kiosk.session import events as ev
 from kiosk.session.model import KioskMode, Phase
 from tools.election_day.plan import Voter
 
@@ -72,6 +71,7 @@ def run_app_voters(
     Config.set("graphics", "maxfps", str(MAX_FPS))
     Config.set("graphics", "multisamples", "0")  # no MSAA: Mesa's software rasteriser would draw every pixel 2-4 x
     from kiosk.accessibility.kivy_shell import attach
+    from kiosk.adapters.card_events import MonitorCardEvents
     from kiosk.app import KioskApp, KioskServices
     from kiosk.scripted import ManualWorker, run_script
     from kiosk.ui_text import Catalogue
@@ -92,6 +92,7 @@ def run_app_voters(
         audit=kiosk.audit,
         catalogue=Catalogue.load(),
         photos=photo,
+        card_events=MonitorCardEvents(kiosk.harness.reader_name()),
         speaker=kiosk.shell,
         kiosk_mode=KioskMode(polls_open=True),
         config=SessionConfig(kiosk.manifest),
@@ -297,24 +298,26 @@ class AppVoting:
 
     # ---- the card ------------------------------------------------------------------------------------------
 
-    def card_event(self, event: ev.Event, what: str) -> Iterator[None]:
-        """``event`` as the card monitor reports it (posted to the UI thread); wait until the kiosk took it."""
-        before = self.state
-        self.app.driver.post(event)
+    def until(self, condition: Callable[[], bool], what: str) -> Iterator[None]:
         deadline = time.monotonic() + STEP_TIMEOUT_S
-        while self.state is before:
+        while not condition():
             if time.monotonic() > deadline:
-                raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: the kiosk ignored {type(event).__name__}")
+                raise AppError(
+                    f"{self.kiosk.kiosk_id} {self.tag}: timed out waiting for {what} on {self.phase().value}"
+                )
             yield
-        yield from self.settle(what)
 
     def insert(self, card: Any) -> Iterator[None]:
+        """The card goes into the reader (``insert`` returns once pcscd reports it); the kiosk's card monitor
+        sees it and the session starts."""
         self.kiosk.harness.insert(card)
-        yield from self.card_event(ev.CardInserted(), "the card to be read")
+        yield from self.until(lambda: bool(self.state.card_present), "the kiosk to notice the card")
+        yield from self.settle("the card to be read")
 
     def remove(self) -> Iterator[None]:
         self.kiosk.harness.remove()
-        yield from self.card_event(ev.CardRemoved(), "the kiosk to reset")
+        yield from self.until(lambda: not self.state.card_present, "the kiosk to notice the card removed")
+        yield from self.settle("the kiosk to reset")
 
     def type_pin(self, voter: Voter | None, pin: str) -> Iterator[None]:
         for n, d in enumerate(pin):
@@ -447,15 +450,25 @@ class AppVoting:
         result["seconds"] = round(time.monotonic() - started, 3)
 
     def pcscd_gone(self, voter: Voter, seen: dict[str, Any]) -> Iterator[None]:
-        """Fault: pcscd dies just as the voter inserts the card; what does the kiosk tell them and staff?"""
+        """Fault: pcscd dies while the voter is at the PIN screen. The kiosk's card monitor loses the daemon, the
+        session ends and the kiosk says the card reader has a problem (what does it tell the voter and staff?);
+        the voter takes the card out, staff restart the service, the monitor finds the reader again."""
         kiosk = self.kiosk
         self.tag = voter.id
+        self.expect(Phase.ATTRACT)
+        yield from self.insert(kiosk.card_for(voter))
+        self.expect(Phase.PIN_ENTRY)
         kiosk.harness.kill_pcscd()
-        kiosk.harness.links.clear()
-        yield from self.card_event(ev.CardInserted(), "the card reader")
+        yield from self.until(lambda: not self.state.reader_ok, "the kiosk to notice the card reader is gone")
+        yield from self.settle("the kiosk to end the session")
         state = self.state
+        failure = state.failure.value if state.failure else ("reader_problem" if not state.reader_ok else None)
         seen.update(voter=voter.id, kiosk=kiosk.kiosk_id, outcome="refused", fault="pcscd_killed",
-                    phase=state.phase.value, failure=state.failure.value if state.failure else None)  # fmt: skip
-        yield from self.card_event(ev.CardRemoved(), "the kiosk to reset")
+                    phase=state.phase.value, failure=failure)  # fmt: skip
+        link = kiosk.harness.links.pop(0, None)
+        if link is not None:
+            link.remove()  # the voter takes the card out (nothing can see it: pcscd is down)
         kiosk.harness.start_pcscd()
         log.warning("card reader service restarted after it died (staff: check the reader if this repeats)")
+        yield from self.until(lambda: bool(self.state.reader_ok), "the kiosk to find the card reader again")
+        yield from self.settle("the kiosk to be ready")
