@@ -31,6 +31,14 @@ from kiosk.session.state import SessionState  # noqa: E402
 from kiosk.ui_text import Catalogue  # noqa: E402
 
 
+def _shown(app: Any, text: str) -> bool:
+    try:
+        find_text(app, text)
+    except LookupError:
+        return False
+    return True
+
+
 class Journey:
     """Helpers a scenario uses: touch texts, wait for the kiosk, read the screen."""
 
@@ -71,6 +79,9 @@ class Journey:
         yield  # one more frame so the screen is drawn
 
     def touch(self, text: str) -> Iterator[None]:
+        """Touch the widget showing ``text`` once it is on screen (a screen just entered may need a few frames
+        to be laid out on a loaded machine, as a person would wait to see it)."""
+        yield from self.until(lambda: _shown(self.app, text), f"{text!r} on screen")
         press(find_text(self.app, text))
         yield
 
