@@ -137,8 +137,7 @@ class GroupElement:
     @staticmethod
     def parse(data: bytes, *, allow_identity: bool = False) -> GroupElement:
         """A point from outside. Rejects a wrong length and any encoding that is not a ristretto255 element
-        (non-canonical, negative, off the curve; Ed25519 encodings in general); the identity only if
-        ``allow_identity``."""
+        (non-canonical, negative, not decoding to a curve point); the identity only if ``allow_identity``."""
         if len(data) != _POINT_BYTES:
             raise GroupError(f"a group element is {_POINT_BYTES} bytes, got {len(data)}")
         data = bytes(data)
@@ -206,9 +205,9 @@ def base_mul(scalar: Scalar) -> GroupElement:
 # ---- byte-level operations ----------------------------------------------------------------------
 # The hot paths (proofs, ballots, tally, decryption) work on the 32-byte encodings directly and call
 # libsodium without the per-call checks of the bindings' wrappers (which only re-check lengths that are
-# fixed here). Inputs are encodings of points already in the subgroup (validated
-# by ``GroupElement.parse`` or computed here) or the identity, and reduced scalars; the identity is handled
-# before libsodium is called, as above. Nothing here validates outside input.
+# fixed here). Inputs are encodings of group elements (validated by ``GroupElement.parse`` or computed here)
+# or the identity, and reduced scalars; the identity is handled before libsodium is called, as above. Nothing
+# here is meant to validate outside input (although libsodium refuses an encoding that does not decode).
 
 
 def point_add(p: bytes, q: bytes) -> bytes:
