@@ -80,10 +80,27 @@ class Journey:
 
     def touch(self, text: str) -> Iterator[None]:
         """Touch the widget showing ``text`` once it is on screen (a screen just entered may need a few frames
-        to be laid out on a loaded machine, as a person would wait to see it)."""
-        yield from self.until(lambda: _shown(self.app, text), f"{text!r} on screen")
-        press(find_text(self.app, text))
-        yield
+        to be laid out on a loaded machine, as a person would wait to see it). A button that the touch did not
+        reach is touched again, as a person would: while the screen manager's transition still runs (slow on
+        a loaded machine) it drops touches, and a ScrollView replays a tap only after ~0.25 s."""
+        for _attempt in range(3):
+            yield from self.until(lambda: _shown(self.app, text), f"{text!r} on screen")
+            widget = find_text(self.app, text)
+            if not widget.is_event_type("on_release"):  # a label inside a card: the card takes the touch
+                press(widget)
+                yield
+                return
+            reached: list[bool] = []
+            uid = widget.fbind("on_release", lambda *_a, reached=reached: reached.append(True))
+            press(widget)
+            deadline = time.monotonic() + 1.0
+            yield
+            while not reached and time.monotonic() < deadline:
+                yield
+            widget.unbind_uid("on_release", uid)
+            if reached:
+                return
+        raise AssertionError(f"three touches on {text!r} did not reach it; phase {self.phase}")
 
     def type_pin(self, digits: str) -> Iterator[None]:
         for d in digits:
