@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from bench.bench_ballots import QUIET_REF_US, floor_tally, floor_verify
 from central import pollbook, results
 from central.api import create_app
 from central.config import CentralConfig
@@ -76,14 +77,12 @@ def row(what: str, median: float, unit: str, **extra: object) -> Row:
 # ---- 1 + 2: check-ins and ingest ------------------------------------------------------------------------
 
 
-# Group operations per ballot in ingest, counted from election/chaum_pedersen.py's verify_range (per value j of
-# a range: 1 fixed-base + 3 variable-base multiplications, 2 additions + 1 subtraction), the limit proof's
-# ciphertext sum, the point checks of parsing (alpha and beta of each ciphertext) and the tally (2 additions per
-# ciphertext): (fixed-base, variable-base, point validations, additions) as bench.bench_ballots.floor_verify.
 def _ops(selections: int, seats: int) -> tuple[int, int, int, int]:
-    ranges = selections + 1  # each selection and the blank indicator: a [0, 1] range proof (2 values)
-    adds = 5 * ranges + 2 * (selections + seats - 1) + 3 * seats + 2 * ranges
-    return 2 * ranges + seats, 6 * ranges + 3 * seats, 2 * ranges, adds
+    """Group operations per ballot in ingest: bench_ballots' verification and tally floors (the range proofs,
+    the limit proof's ciphertext sum, 2 additions per ciphertext for the tally) plus the point checks of parsing
+    (alpha and beta of each ciphertext): (fixed-base, variable-base, point validations, additions)."""
+    verify, tally = floor_verify(selections, seats), floor_tally(selections)
+    return verify["fixed"], verify["var"], 2 * (selections + 1), verify["add"] + tally["add"]
 
 
 def _primitive_times() -> dict[str, float]:
@@ -138,7 +137,6 @@ def bench_checkins(pg: PostgresServer, tmp: Path, rows: list[Row]) -> None:
 
 
 INGEST_STYLES = (("BS-MU-01", "K-PC-002-1"), ("BS-MA-04", "K-PC-001-1"))
-QUIET_VAR_US = 70.0  # one reference (Ed25519 variable-base) multiplication on a quiet machine (DOMAIN.md)
 BATCH = 50
 
 
@@ -245,7 +243,7 @@ def _run_scenario(
             rates.append(rate)
             ceilings.append(ceiling)
             ratios.append(rate / ceiling)
-            normalised.append(rate * mult / QUIET_VAR_US)
+            normalised.append(rate * mult / QUIET_REF_US)
             mults.append(mult)
         if prof is not None and profile is not None:
             prof.dump_stats(str(profile))
@@ -266,7 +264,7 @@ def _run_scenario(
             rate = sum(len(v) for v in per_kiosk.values()) * BATCH / (time.perf_counter() - t)
             ceiling = _ceiling(office, [b for v in per_kiosk.values() for _, bs in v for b in bs], sims[0].kiosk_id)
             mult = statistics.mean([before, _probe_us()])
-            result["concurrent"] = (rate, ceiling, rate * mult / QUIET_VAR_US, mult)
+            result["concurrent"] = (rate, ceiling, rate * mult / QUIET_REF_US, mult)
         return result
     finally:
         office.close()
@@ -335,13 +333,13 @@ def bench_ingest(
             )
             rows.append(
                 row(
-                    f"  normalised to a quiet machine (rate x {mult:.0f} us / {QUIET_VAR_US:.0f} us per reference "
+                    f"  normalised to a quiet machine (rate x {mult:.0f} us / {QUIET_REF_US:.0f} us per reference "
                     "mult)",
                     1000 / norm,
                     "ms/ballot",
                     rate_per_s=norm,
                     peer="ceiling normalised the same way",
-                    peer_median=1000 / (ceiling * mult / QUIET_VAR_US),
+                    peer_median=1000 / (ceiling * mult / QUIET_REF_US),
                     ratio=ratio,
                     target=">= 150 ballots/s at quiet-machine speed",
                     meets_target=norm >= 150,
@@ -363,7 +361,7 @@ def bench_ingest(
         low, high = res["mult_range"]
         notes.append(
             f"{sc.rows_label}: reference multiplication {res['mult_us']:.0f} us (median of the per-batch probes, "
-            f"{low:.0f}-{high:.0f} us; quiet machine {QUIET_VAR_US:.0f} us); one sender: ingest {seq:.1f}/s, "
+            f"{low:.0f}-{high:.0f} us; quiet machine {QUIET_REF_US:.0f} us); one sender: ingest {seq:.1f}/s, "
             f"ceiling {res['ceiling']:.1f}/s (medians over batches), median per-batch ratio {res['ratio']:.2f}, "
             f"normalised ingest {res['normalised']:.1f}/s."
         )
@@ -373,7 +371,7 @@ def bench_ingest(
         floor = (
             fixed * prim["fixed"] + variable * prim["variable"] + valid * prim["validate"] + adds * prim["add"]
         ) / 2
-        quiet = floor * QUIET_VAR_US * 1e-6 / prim["reference"]
+        quiet = floor * QUIET_REF_US * 1e-6 / prim["reference"]
         notes.append(
             f"op-count floor, {shape}: {fixed} fixed-base + {variable} variable-base ristretto255 multiplications + "
             f"{valid} point validations + {adds} additions (proofs and tally) per ballot; at this run's "
@@ -394,7 +392,7 @@ def bench_ingest(
         "ballots through the pool right after). Batches are pre-serialised canonical JSON (what a kiosk sends from "
         "its database) posted through the ASGI app in this process (Starlette TestClient, no TLS, no network); "
         "PostgreSQL 15 on this machine with fsync off. Normalised = rate x (reference multiplication measured "
-        f"around the batch / {QUIET_VAR_US:.0f} us), the way bench/bench_ballots.py reports quiet-machine figures: "
+        f"around the batch / {QUIET_REF_US:.0f} us), the way bench/bench_ballots.py reports quiet-machine figures: "
         "it assumes the whole pipeline slows down like libsodium does (the database and Python parts may not), so "
         "it is an estimate, not a measurement on a quiet machine."
     )
