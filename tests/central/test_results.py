@@ -23,7 +23,7 @@ from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration
 
-NIST_SCHEMA = Path(__file__).parents[2] / ".." / "shared" / "standards" / "NIST_V2_election_results_reporting.json"
+NIST_SCHEMA = Path(__file__).resolve().parents[2] / "config" / "standards" / "NIST_V2_election_results_reporting.json"
 
 
 def test_results_from_close_to_verified_record(

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 UNIFIED = "K-PC-001-1"
 MA04, MU01, MU02 = "shura-MA-04", "shura-MU-01", "shura-MU-02"
-NIST_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "standards" / "NIST_V2_election_results_reporting.json"
+NIST_SCHEMA = Path(__file__).resolve().parents[2] / "config" / "standards" / "NIST_V2_election_results_reporting.json"
 
 
 def test_winners_rule() -> None:

@@ -1,0 +1,22 @@
+"""kiosks' signed chain heads and closes, verified audit segments (issue 14 points 1 and 12)
+
+Placeholder reserved for this change: no schema change yet.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
