@@ -1,4 +1,9 @@
-"""``python -m election.verify <record dir>``: check an election record; exit 0 only if every check passes."""
+"""``python -m election.verify <record dir>``: check an election record; exit 0 only if every check passes.
+
+The verifier fails closed: a missing part of the record, or a file or directory that is not a known part, fails
+the record unless ``--skip <check>`` names the check concerned; the output ends with a table of every check and
+its result (PASS, FAIL, or SKIPPED with the reason).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,11 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from election.verify.checks import CHECKS, Invalid, State
+from election.verify.parts import Check, Stage
+from election.verify.runner import CheckResult, Listener, Outcome, Verdict, check_names, run_checks, table
 
 
-class Reporter:
+class Reporter(Listener):
     """One line per check; on a terminal, a progress bar updated in place while the check runs."""
 
     def __init__(self, out: TextIO) -> None:
@@ -21,8 +27,8 @@ class Reporter:
         self.name = ""
         self._last = 0.0
 
-    def start(self, name: str) -> None:
-        self.name = name
+    def start(self, check: Check) -> None:
+        self.name = check.title
 
     def progress(self, done: int, total: int) -> None:
         if not self.tty or total <= 0:
@@ -36,38 +42,45 @@ class Reporter:
         self.out.write(f"\r  {self.name:<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
         self.out.flush()
 
-    def finish(self, ok: bool, message: str) -> None:
+    def finish(self, result: CheckResult) -> None:
         clear = "\r\033[K" if self.tty else ""
-        self.out.write(f"{clear}{'PASS' if ok else 'FAIL'}  {self.name}: {message}\n")
+        self.out.write(f"{clear}{result.outcome.value}  {self.name}: {result.message}\n")
         self.out.flush()
 
 
-def verify_record(root: Path, out: TextIO, *, jobs: int = 1) -> bool:
-    reporter = Reporter(out)
-    state = State(root, jobs=jobs)
-    for name, check in CHECKS:
-        reporter.start(name)
-        try:
-            message = check(state, reporter.progress)
-        except Invalid as exc:
-            reporter.finish(False, str(exc))
-            out.write("the record does NOT verify\n")
-            return False
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            reporter.finish(False, f"malformed record ({type(exc).__name__}: {exc})")
-            out.write("the record does NOT verify\n")
-            return False
-        reporter.finish(True, message)
-    out.write("the record verifies\n")
-    return True
+def conclusion(verdict: Verdict) -> str:
+    if not verdict.ok:
+        return "the record does NOT verify"
+    if verdict.skipped:
+        return f"the record verifies, except the skipped check(s): {', '.join(verdict.skipped)}"
+    return "the record verifies"
+
+
+def verify_record(
+    root: Path, out: TextIO, *, jobs: int = 1, skip: tuple[str, ...] = (), allow_unclosed: tuple[str, ...] = ()
+) -> bool:
+    """Every check on the record at ``root``, a line each, then the table and the conclusion, to ``out``."""
+    verdict = run_checks(root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out))
+    out.write("\n" + table(verdict) + "\n" + conclusion(verdict) + "\n")
+    return verdict.ok
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m election.verify", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m election.verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("record", type=Path, help="the election record directory")
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1,
         help="processes checking the cast ballots' proofs (default: one per CPU; 1: all in this process)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=check_names(), metavar="CHECK",
+        help=f"do not run this check (repeatable; reported as SKIPPED): {', '.join(check_names())}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--allow-unclosed", action="append", default=[], metavar="KIOSK",
+        help="accept this kiosk's chain without a signed close (a kiosk destroyed or stolen; still reported)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -75,8 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.record.is_dir():
         print(f"{args.record} is not a directory", file=sys.stderr)
         return 2
-    return 0 if verify_record(args.record, sys.stdout, jobs=args.jobs) else 1
+    ok = verify_record(
+        args.record, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), allow_unclosed=tuple(args.allow_unclosed)
+    )
+    return 0 if ok else 1
 
+
+__all__ = ["Outcome", "Stage", "main", "verify_record"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

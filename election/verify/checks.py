@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 from election.canonical import canonical_json, json_hash
 from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar
 from election.manifest import BallotStyleId, Contest, Manifest, ManifestError
+from election.verify.parts import Check, Progress, RecordPart, Stage
 from election.verify.primitives import (
     Invalid,
     confirmation,
@@ -27,7 +28,6 @@ from election.verify.primitives import (
     small,
 )
 
-Progress = Callable[[int, int], None]
 BLANK = "#blank"
 GROUP_NAME = "ristretto255/libsodium"
 #: why a chain link is published without its ballot (docs/election-record.md); the verifier's own copy
@@ -35,12 +35,35 @@ WITHHELD_REASONS = ("provisional-not-counted", "flagged-not-counted", "refused-a
 WITHHELD_KEYS = ["status", "ballot_id", "code", "previous_code", "ballot_hash", "reason"]
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(f"the key {key!r} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise _DuplicateKey(f"{name} is not a JSON number")
+
+
 def load(path: Path) -> Any:
+    """A record file as JSON, strictly: UTF-8, no key twice in one object (``json.loads`` would keep the last,
+    so a tally could carry a selection twice), no NaN or Infinity."""
+    if path.is_symlink():
+        raise Invalid(f"{path.name}: a symbolic link, not a file of the record")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(
+            path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
+        )
     except FileNotFoundError:
         raise Invalid(f"missing file {path.name}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, _DuplicateKey) as exc:
         raise Invalid(f"{path.name}: not valid JSON ({exc})") from None
 
 
@@ -63,6 +86,13 @@ class State:
     combined: dict[tuple[str, str], GroupElement] = field(default_factory=dict)
     jobs: int = 1
     """Processes for the cast ballots' proofs (the bulk of the work); 1 checks them in this process."""
+    stage: Stage = Stage.PUBLISHED
+    #: the parts of the record the checks of this run read (any other file is unexpected); set by the runner
+    known_parts: tuple[RecordPart, ...] = ()
+    #: kiosks the observer accepts without a signed close (``--allow-unclosed KIOSK``), for the closes check
+    allow_unclosed: frozenset[str] = frozenset()
+    #: encrypted_tally.json as read (and checked equal to the recomputed sums) by ``check_tally``
+    tally_raw: dict[str, Any] = field(default_factory=dict)
 
     @property
     def m(self) -> Manifest:
@@ -113,6 +143,10 @@ def check_parameters(s: State, progress: Progress) -> str:
     s.h_e = hash_bytes("extended-base", h_b, s.key, s.n, *flat)[:32]
     if ctx["base_hash"] != s.h_e.hex():
         raise Invalid("context.json: base_hash (H_E) is wrong")
+    expected = {f"guardian-{i}.json" for i in range(1, s.n + 1)}
+    extra = sorted(p.name for p in _files(s.root / "guardians") if p.name not in expected)
+    if extra:
+        raise Invalid(f"guardians/: {', '.join(extra)} is not one of the {s.n} guardians of context.json")
     for i in range(1, s.n + 1):
         progress(i, s.n)
         g = obj(load(s.root / "guardians" / f"guardian-{i}.json"),
@@ -400,6 +434,7 @@ def check_tally(s: State, progress: Progress) -> str:
     if t["ballots_per_contest"] != per_contest or t["ballots_per_style"] != per_style:
         raise Invalid("encrypted tally: ballot counts differ from the cast ballots")
     s.tally = parsed
+    s.tally_raw = t
     return f"recomputed {sum(len(r) for r in s.tally.values())} aggregate ciphertexts from {len(s.cast)} ballots"
 
 
@@ -502,10 +537,7 @@ def check_results(s: State, progress: Progress) -> str:
 
 
 def check_turnout(s: State, progress: Progress) -> str:
-    path = s.root / "pollbook_counts.json"
-    if not path.exists():
-        return "no pollbook_counts.json in the record: turnout not compared"
-    raw = load(path)
+    raw = load(s.root / "pollbook_counts.json")
     keys = ["format_version", "ballots_per_style"]
     if isinstance(raw, dict) and "not_counted_per_style" in raw:
         keys.append("not_counted_per_style")
@@ -545,15 +577,55 @@ def check_turnout(s: State, progress: Progress) -> str:
     return f"{cast} cast ballots {relation} {voted} poll-book check-ins, per style ({withheld})"
 
 
-CHECKS: list[tuple[str, Callable[[State, Progress], str]]] = [
-    ("parameters and guardians", check_parameters),
-    ("cast ballots", check_cast_ballots),
-    ("challenged ballots", check_challenged_ballots),
-    ("confirmation code chains", check_chains),
-    ("encrypted tally", check_tally),
-    ("decryption shares", check_decryption),
-    ("results", check_results),
-    ("turnout against poll book", check_turnout),
+def check_record_files(s: State, progress: Progress) -> str:
+    """Every file and directory of the record is a known part of it (``RECORD_PARTS``); anything else fails."""
+    unexpected: list[str] = []
+    files = 0
+    for path in sorted(s.root.rglob("*")):
+        relative = path.relative_to(s.root).as_posix()
+        if path.is_symlink():
+            unexpected.append(f"{relative} (a symbolic link)")
+        elif path.is_dir():
+            if not any(part.covers_directory(relative) for part in s.known_parts):
+                unexpected.append(f"{relative}/")
+        elif not any(part.matches(relative) for part in s.known_parts):
+            unexpected.append(relative)
+        else:
+            files += 1
+    progress(1, 1)
+    if unexpected:
+        shown = ", ".join(unexpected[:5]) + (f" and {len(unexpected) - 5} more" if len(unexpected) > 5 else "")
+        raise Invalid(f"{len(unexpected)} unexpected file(s) or directory(ies) in the record: {shown}")
+    return f"{files} files, every one a known part of the record"
+
+
+#: The verifier's checks, in order (names for ``--skip``; see ``election.verify.parts.Check``). Another check is
+#: one more line here; the files it reads are lines in ``RECORD_PARTS``.
+CHECKS: list[Check] = [
+    Check("record-files", "record files", check_record_files, before_decryption=True),
+    Check("parameters", "parameters and guardians", check_parameters, before_decryption=True),
+    Check("ballots", "cast ballots", check_cast_ballots, ("parameters",), before_decryption=True),
+    Check("challenged", "challenged ballots", check_challenged_ballots, ("ballots",), before_decryption=True),
+    Check("chains", "confirmation code chains", check_chains, ("ballots", "challenged"), before_decryption=True),
+    Check("tally", "encrypted tally", check_tally, ("ballots",), before_decryption=True),
+    Check("decryption", "decryption shares", check_decryption, ("tally",)),
+    Check("results", "results", check_results, ("decryption",)),
+    Check("turnout", "turnout against poll book", check_turnout, ("ballots", "chains")),
 ]
 
-__all__ = ["CHECKS", "Invalid", "State", "scalar"]
+#: Every part of a record (docs/election-record.md), with the check that reads it; one line per part. A file or
+#: directory that matches none of the parts of the checks being run is unexpected (check ``record-files``).
+RECORD_PARTS: list[RecordPart] = [
+    RecordPart("manifest.json", "parameters"),
+    RecordPart("context.json", "parameters"),
+    RecordPart("guardians/guardian-*.json", "parameters"),
+    RecordPart("ballots/cast/*.json", "ballots", required=False),  # an election may have no cast ballot
+    RecordPart("ballots/challenged/*.json", "challenged", required=False),
+    RecordPart("kiosk_chains/*.json", "chains", required=False),  # none only if nothing was ever encrypted
+    RecordPart("tally/encrypted_tally.json", "tally"),
+    RecordPart("tally/shares/guardian-*.json", "decryption"),
+    RecordPart("results.json", "results"),
+    RecordPart("pollbook_counts.json", "turnout"),
+]
+
+__all__ = ["CHECKS", "RECORD_PARTS", "Invalid", "State", "scalar"]

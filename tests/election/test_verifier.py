@@ -61,7 +61,13 @@ def test_untouched_record_verifies_from_the_command_line(sample) -> None:
     assert "28 confirmation codes recomputed; 1 withheld, not counted (provisional-not-counted: 1)" in done.stdout
     assert "24 cast ballots = 24 poll-book check-ins, per style (1 withheld not counted)" in done.stdout
     assert "guardians present: 1, 3, 5; compensated: 2" in done.stdout
-    assert done.stdout.count("PASS") == 8
+    lines = done.stdout.splitlines()
+    assert sum(line.startswith("PASS  ") for line in lines) == 9
+    # the output ends with the table of every check and its result, then the conclusion
+    assert lines[-1] == "the record verifies"
+    rows = lines[-13:-2]
+    assert rows[0].split() == ["check", "result", "reason"]
+    assert [row.rsplit(None, 1)[-1] for row in rows[2:]] == ["PASS"] * 9
 
 
 def _swap_first_two(key):
@@ -370,6 +376,7 @@ def test_each_tamper_is_caught_by_its_check(record, tamper, failing_check) -> No
     assert not ok
     assert f"FAIL  {failing_check}:" in output, output
     assert output.rstrip().endswith("the record does NOT verify")
+    assert any(line.startswith(failing_check) and "  FAIL  " in line for line in output.splitlines())
 
 
 @pytest.fixture(scope="module")
@@ -455,3 +462,95 @@ def test_an_excuse_does_not_hide_more_cast_ballots_than_voters(record) -> None:
     (record / "pollbook_counts.json").write_text(json.dumps(counts))
     ok, output = run(record)
     assert not ok and "FAIL  turnout against poll book" in output
+
+
+# ---- failing closed: a missing or unexpected part of the record fails unless the observer skips its check ------
+
+
+def table_row(output: str, title: str) -> list[str]:
+    """The summary table's row of the check ``title``: [result, reason...]."""
+    row = next(line for line in reversed(output.splitlines()) if line.startswith(title + " "))
+    return row[len(title) :].split(None, 1)
+
+
+def test_a_deleted_pollbook_counts_fails_unless_turnout_is_skipped(record) -> None:
+    (record / "pollbook_counts.json").unlink()
+    ok, output = run(record)
+    assert not ok
+    assert table_row(output, "turnout against poll book")[0] == "FAIL"
+    assert "missing pollbook_counts.json (--skip turnout" in output
+    out = io.StringIO()
+    assert verify_record(record, out, skip=("turnout",))
+    text = out.getvalue()
+    assert table_row(text, "turnout against poll book") == ["SKIPPED", "--skip turnout"]
+    assert text.rstrip().endswith("the record verifies, except the skipped check(s): turnout")
+
+
+def test_the_command_line_exits_1_without_pollbook_counts_and_0_when_told_to_skip_it(
+    sample, tmp_path
+) -> None:
+    copy = tmp_path / "record"
+    shutil.copytree(sample, copy)
+    (copy / "pollbook_counts.json").unlink()
+    cmd = [sys.executable, "-m", "election.verify", "--jobs", "1", str(copy)]
+    failed = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert failed.returncode == 1 and "the record does NOT verify" in failed.stdout
+    skipped = subprocess.run([*cmd, "--skip", "turnout"], capture_output=True, text=True, check=False)
+    assert skipped.returncode == 0, skipped.stdout
+    unknown = subprocess.run([*cmd, "--skip", "everything"], capture_output=True, text=True, check=False)
+    assert unknown.returncode == 2 and "invalid choice: 'everything'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("path", "what"),
+    [
+        ("notes.txt", "notes.txt"),
+        ("ballots/cast/README", "ballots/cast/README"),
+        ("tally/shares/guardian-2.json.bak", "tally/shares/guardian-2.json.bak"),
+        ("extra/x.json", "extra/"),
+        ("office/audit-head.json", "office/"),
+    ],
+)
+def test_an_unexpected_file_or_directory_fails_the_record(record, path, what) -> None:
+    (record / path).parent.mkdir(parents=True, exist_ok=True)
+    (record / path).write_text("{}")
+    ok, output = run(record)
+    assert not ok
+    assert table_row(output, "record files")[0] == "FAIL"
+    assert "unexpected file(s) or directory(ies) in the record" in output and what in output
+    # the other checks still run: the table shows what else holds
+    assert table_row(output, "results") == ["PASS"]
+
+
+def test_an_empty_unknown_directory_and_a_symbolic_link_fail(record) -> None:
+    (record / "scratch").mkdir()
+    (record / "ballots" / "cast" / "K9-link.json").symlink_to(first(record, "ballots/cast"))
+    ok, output = run(record)
+    assert not ok and "scratch/" in output and "K9-link.json (a symbolic link)" in output
+
+
+def test_a_guardian_file_beyond_n_fails(record) -> None:
+    shutil.copy(record / "guardians" / "guardian-1.json", record / "guardians" / "guardian-6.json")
+    ok, output = run(record)
+    assert not ok and "guardian-6.json is not one of the 5 guardians" in output
+
+
+def test_a_missing_required_part_fails_its_check_and_skips_the_checks_that_need_it(record) -> None:
+    (record / "tally" / "encrypted_tally.json").unlink()
+    ok, output = run(record)
+    assert not ok
+    assert table_row(output, "encrypted tally")[0] == "FAIL"
+    assert table_row(output, "decryption shares") == ["SKIPPED", "needs 'encrypted tally', which failed"]
+    assert table_row(output, "results") == ["SKIPPED", "needs 'decryption shares', which was skipped"]
+
+
+def test_a_key_twice_in_one_object_is_refused(record) -> None:
+    # json.loads keeps the last of two equal keys: a selection could be listed twice with different ciphertexts.
+    path = record / "tally" / "encrypted_tally.json"
+    text = path.read_text()
+    row = json.loads(text)["contests"]["shura-W1"]
+    first_key = sorted(row)[0]
+    fake = json.dumps({"alpha": "00" * 32, "beta": "00" * 32})
+    path.write_text(text.replace('"shura-W1":{', '"shura-W1":{' + json.dumps(first_key) + ":" + fake + ",", 1))
+    ok, output = run(record)
+    assert not ok and f"the key '{first_key}' appears twice in one object" in output

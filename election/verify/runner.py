@@ -1,0 +1,152 @@
+"""Runs the verifier's checks over a record and collects a verdict: every check PASS, FAIL or SKIPPED (with why).
+
+Used by ``python -m election.verify`` (the published record) and by the guardian CLI, which runs the checks marked
+``before_decryption`` on the record the office hands it before it makes a decryption share.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from pathlib import Path
+
+from election.verify.checks import CHECKS, RECORD_PARTS, Invalid, State
+from election.verify.parts import Check, Progress, Stage
+
+
+class Outcome(enum.Enum):
+    PASS = "PASS"  # noqa: S105 - a check result, not a secret
+    FAIL = "FAIL"
+    SKIPPED = "SKIPPED"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: Check
+    outcome: Outcome
+    message: str
+    #: skipped because the observer asked for it (``--skip``), not because a check it needs failed
+    requested: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    results: tuple[CheckResult, ...]
+    state: State
+
+    @property
+    def ok(self) -> bool:
+        """No check failed and every skipped one was skipped on request (or needs only such checks)."""
+        return all(r.outcome is Outcome.PASS or (r.outcome is Outcome.SKIPPED and r.requested) for r in self.results)
+
+    @property
+    def skipped(self) -> list[str]:
+        return [r.check.name for r in self.results if r.outcome is Outcome.SKIPPED]
+
+    @property
+    def failures(self) -> list[CheckResult]:
+        return [r for r in self.results if r.outcome is Outcome.FAIL]
+
+
+class Listener:
+    """What a caller sees while the checks run (the command line prints lines and a progress bar)."""
+
+    def start(self, check: Check) -> None:
+        return None
+
+    def progress(self, done: int, total: int) -> None:
+        return None
+
+    def finish(self, result: CheckResult) -> None:
+        return None
+
+
+def checks_for(stage: Stage) -> list[Check]:
+    return [c for c in CHECKS if stage is Stage.PUBLISHED or c.before_decryption]
+
+
+def check_names() -> list[str]:
+    return [c.name for c in CHECKS]
+
+
+def _missing_parts(root: Path, check: Check) -> list[str]:
+    return [p.pattern for p in RECORD_PARTS if p.check == check.name and p.required and not p.present(root)]
+
+
+def run_checks(
+    root: Path,
+    *,
+    stage: Stage = Stage.PUBLISHED,
+    skip: Collection[str] = (),
+    jobs: int = 1,
+    allow_unclosed: Collection[str] = (),
+    listener: Listener | None = None,
+) -> Verdict:
+    """Every check of ``stage`` in order. A check whose needed checks did not pass is SKIPPED (with the reason);
+    a required part that is missing is a FAIL of the check that reads it; ``skip`` names checks not to run."""
+    unknown = sorted(set(skip) - set(check_names()))
+    if unknown:
+        raise ValueError(f"unknown check(s) {', '.join(unknown)}; the checks are {', '.join(check_names())}")
+    listen = listener or Listener()
+    checks = checks_for(stage)
+    names = {c.name for c in checks}
+    state = State(
+        root,
+        jobs=jobs,
+        stage=stage,
+        known_parts=tuple(p for p in RECORD_PARTS if p.check in names),
+        allow_unclosed=frozenset(allow_unclosed),
+    )
+    titles = {c.name: c.title for c in CHECKS}
+    results: list[CheckResult] = []
+    outcome: dict[str, CheckResult] = {}
+    for check in checks:
+        listen.start(check)
+        result = _run_one(check, state, skip, outcome, titles, listen.progress)
+        outcome[check.name] = result
+        results.append(result)
+        listen.finish(result)
+    return Verdict(tuple(results), state)
+
+
+def _run_one(
+    check: Check,
+    state: State,
+    skip: Collection[str],
+    outcome: dict[str, CheckResult],
+    titles: dict[str, str],
+    progress: Progress,
+) -> CheckResult:
+    if check.name in skip:
+        return CheckResult(check, Outcome.SKIPPED, f"--skip {check.name}", requested=True)
+    for need in check.needs:
+        before = outcome.get(need)
+        if before is None or before.outcome is Outcome.PASS:
+            continue
+        why = "failed" if before.outcome is Outcome.FAIL else "was skipped"
+        return CheckResult(
+            check, Outcome.SKIPPED, f"needs '{titles[need]}', which {why}", requested=before.requested
+        )  # fmt: skip
+    missing = _missing_parts(state.root, check)
+    if missing:
+        return CheckResult(
+            check, Outcome.FAIL, f"missing {', '.join(missing)} (--skip {check.name} verifies the rest without it)"
+        )
+    run: Callable[[State, Progress], str] = check.run
+    try:
+        return CheckResult(check, Outcome.PASS, run(state, progress))
+    except Invalid as exc:
+        return CheckResult(check, Outcome.FAIL, str(exc))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        return CheckResult(check, Outcome.FAIL, f"malformed record ({type(exc).__name__}: {exc})")
+
+
+def table(verdict: Verdict) -> str:
+    """The summary table printed at the end: every check, its result and, unless it passed, why."""
+    width = max([len(r.check.title) for r in verdict.results] + [5])
+    lines = [f"{'check':<{width}}  {'result':<7}  reason", f"{'-' * width}  -------  ------"]
+    for r in verdict.results:
+        reason = "" if r.outcome is Outcome.PASS else r.message
+        lines.append(f"{r.check.title:<{width}}  {r.outcome.value:<7}  {reason}".rstrip())
+    return "\n".join(lines) + "\n"
