@@ -43,7 +43,7 @@ from kiosk.session import SessionConfig, VoterSession, flow, initial_state
 from kiosk.session import events as ev
 from kiosk.session.model import KioskMode, Settings
 from kiosk.session.state import SessionState
-from kiosk.ui_text import Catalogue
+from kiosk.ui_text import Catalogue, ltr
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +348,7 @@ class KioskApp(App):  # type: ignore[misc]
         root.ids.language.text = s.catalogue.text(
             f"language.{'english' if other is Language.ENGLISH else 'arabic'}", other
         )
-        root.ids.where.text = ui.name(s.manifest.name) + (f"  -  {s.where}" if s.where else "")
+        root.ids.where.text = ui.name(s.manifest.name) + (f"  -  {ltr(s.where)}" if s.where else "")
         warning = root.ids.warning
         warning.opacity = 1 if state.warning else 0
         warning.disabled = not state.warning

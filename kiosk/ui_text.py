@@ -4,6 +4,15 @@ English.
 The election's catalogue is ``config/strings.json``; ``kiosk/accessibility/strings_kiosk.json`` adds
 the kiosk's own strings that the catalogue does not (yet) have. The catalogue wins when both define an
 id. A missing id is a programming error and raises ``KeyError`` loudly: a voter must never see an id.
+
+Every value put into a template (a confirmation code, a number, a kiosk id, a candidate's or a contest's name)
+is bidi-isolated: wrapped in FIRST STRONG ISOLATE (U+2068) ... POP DIRECTIONAL ISOLATE (U+2069), Unicode's
+bidirectional algorithm (UAX #9, X5c) then lays the value out on its own, in the direction of its first strong
+letter (left to right when it has none, as an all-digit code), and the text around it cannot reorder its parts.
+Without it, an Arabic sentence shows the code ``7935-D2F7-C57A-19DF`` as ``D2F7-C57A-19DF-7935`` (the digit group
+takes the sentence's right-to-left direction). ``ltr`` isolates a token that is always left to right (LEFT-TO-RIGHT
+ISOLATE, U+2066), for text the screens build themselves. The isolates are invisible (zero-width in Amiri with
+Pillow's raqm layout, which Kivy uses; tests/ui/test_bidi.py checks the visual order of every such string).
 """
 
 from __future__ import annotations
@@ -17,6 +26,30 @@ from election.manifest import Language, Text
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE_PATH = REPO_ROOT / "config" / "strings.json"
 OVERRIDES_PATH = Path(__file__).resolve().parent / "accessibility" / "strings_kiosk.json"
+
+
+LRI = "\u2066"
+"""LEFT-TO-RIGHT ISOLATE"""
+FSI = "\u2068"
+"""FIRST STRONG ISOLATE"""
+PDI = "\u2069"
+"""POP DIRECTIONAL ISOLATE"""
+ISOLATES = frozenset("\u2066\u2067\u2068\u2069")
+
+
+def isolate(value: object) -> str:
+    """``value`` as text laid out on its own, in the direction of its first strong letter (LTR if none)."""
+    return f"{FSI}{value}{PDI}"
+
+
+def ltr(value: object) -> str:
+    """``value`` as a left-to-right token (a code, an id) that surrounding Arabic text cannot reorder."""
+    return f"{LRI}{value}{PDI}"
+
+
+def plain(text: str) -> str:
+    """``text`` without its bidi isolates (for speech, logs and comparisons)."""
+    return "".join(c for c in text if c not in ISOLATES)
 
 
 class CatalogueError(ValueError):
@@ -58,7 +91,7 @@ class Catalogue:
         if entry is None:
             raise KeyError(f"string {key!r} is in neither the catalogue nor the kiosk overrides")
         template = entry.in_language(language)
-        return template.format(**values) if values else template
+        return template.format(**{k: isolate(v) for k, v in values.items()}) if values else template
 
     def missing(self, keys: Mapping[str, object] | list[str] | tuple[str, ...] | frozenset[str]) -> list[str]:
         return sorted(k for k in keys if k not in self._entries)

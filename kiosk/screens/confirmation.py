@@ -7,6 +7,7 @@ from kivy.core.image import Image as CoreImage
 
 from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session.state import SessionState
+from kiosk.ui_text import ltr
 
 
 def qr_texture(payload: str):
@@ -27,7 +28,7 @@ class ConfirmationScreen(KioskScreen):
         receipt = state.receipt
         ids.done.text = ui.t("cast.done")
         ids.title.text = ui.t("confirmation.title")
-        ids.code.text = receipt.code if receipt else ""
+        ids.code.text = ltr(receipt.code) if receipt else ""  # never reordered, even in Arabic
         ids.explanation.text = ui.t("confirmation.explanation")
         ids.qr_hint.text = ui.t("confirmation.qr")
         ids.remove_card.text = ui.t("card.remove") if state.card_present else ui.t("goodbye.thanks")

@@ -39,7 +39,8 @@ def test_a_missing_string_fails_loudly():
 
 
 def test_placeholders_are_filled():
-    assert CATALOGUE.text("kiosk.pin.tries_left", Language.ENGLISH, tries=2) == "Tries left: 2"
+    # a value is bidi-isolated (FSI ... PDI): it keeps its own direction inside text of the other direction
+    assert CATALOGUE.text("kiosk.pin.tries_left", Language.ENGLISH, tries=2) == "Tries left: \u20682\u2069"
     assert "2" in CATALOGUE.text("kiosk.pin.tries_left", Language.ARABIC, tries=2)
 
 

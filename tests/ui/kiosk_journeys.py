@@ -28,7 +28,7 @@ from kiosk.scripted import find_text, press, run_script, visible_texts  # noqa: 
 from kiosk.session import SessionConfig  # noqa: E402
 from kiosk.session.model import Phase  # noqa: E402
 from kiosk.session.state import SessionState  # noqa: E402
-from kiosk.ui_text import Catalogue  # noqa: E402
+from kiosk.ui_text import Catalogue, plain  # noqa: E402
 
 
 def _shown(app: Any, text: str) -> bool:
@@ -108,7 +108,8 @@ class Journey:
         yield from self.touch(self.t("kiosk.pin.ok"))
 
     def sees(self, text: str) -> bool:
-        return text in visible_texts(self.app)
+        """``text`` is on screen as a whole label (bidi isolates aside: a voter does not see them)."""
+        return plain(text) in [plain(t) for t in visible_texts(self.app)]
 
     def candidate_names(self) -> list[str]:
         contest = self.contest()
