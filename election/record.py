@@ -144,7 +144,8 @@ class ElectionRecord:
     chains: dict[str, tuple[ChainEntry, ...]]
     tally: EncryptedTally
     shares: tuple[PartialDecryption, ...]
-    result: PlaintextTally
+    #: None: the record before decryption (no results.json), as the office serves it to the guardians
+    result: PlaintextTally | None
     pollbook_counts: dict[str, int] | None = None
     #: per ballot style, voters marked voted whose ballot is not counted and is in the record only as a withheld
     #: chain link (refused at ingest, or flagged and not counted by the committee); None: not stated
@@ -213,7 +214,8 @@ def write_record(out: Path, record: ElectionRecord) -> None:
             else f"guardian-{share.missing}-by-{share.guardian}.json"
         )
         _write(out / "tally" / "shares" / name, share.to_dict())
-    _write(out / "results.json", {"format_version": RECORD_FORMAT_VERSION, **record.result.to_dict()})
+    if record.result is not None:
+        _write(out / "results.json", {"format_version": RECORD_FORMAT_VERSION, **record.result.to_dict()})
     if record.pollbook_counts is not None:
         _write(
             out / "pollbook_counts.json", pollbook_counts_to_dict(record.pollbook_counts, record.pollbook_not_counted)

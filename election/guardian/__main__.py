@@ -9,6 +9,13 @@ Ceremony directory (shared between guardians, e.g. on a USB stick or a file shar
     revealed/<i>-to-<l>.json         a share revealed in the clear to answer a complaint (`answer-complaint`)
     context.json                     the election context with the joint key (`publish-key`)
 
+Decryption (``decrypt-share``, ``compensate``) takes the pre-decryption election record the office serves at
+``GET /api/guardian/record`` (a tar archive, or its unpacked directory) and makes a share only if the record passes
+the guardian's checklist (election/guardian/checklist.py; docs/crypto.md, "The guardian's checklist"): the
+ceremony's own context and guardians, every cast ballot's proofs, the kiosk chains, and an encrypted tally with
+exactly the manifest's contests and selections that equals the sum the guardian recomputes from the ballots.
+Otherwise it refuses, says why, and writes nothing.
+
 Each guardian's secrets live in their own vault file (``--vault``, default private/guardian-<i>.vault in the
 ceremony directory), encrypted under their passphrase (``--passphrase-file`` or $SANDUQ_GUARDIAN_PASSPHRASE).
 """
@@ -19,15 +26,17 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import nacl.public
 
 from election.canonical import canonical_json
-from election.context import parameter_base_hash
+from election.context import ElectionContext, parameter_base_hash
 from election.decryption import compute_share
 from election.group import Scalar
+from election.guardian.checklist import RecordRefused, check_record, unpack
 from election.guardian.vault import SCRYPT_N, VaultError, open_vault, seal
 from election.keyceremony import (
     Complaint,
@@ -249,28 +258,36 @@ def cmd_publish_key(args: argparse.Namespace) -> str:
     return f"joint public key {context.joint_public_key.hex()[:16]}..., H_E {context.base_hash.hex()[:16]}..."
 
 
-def _tally_and_context(args: argparse.Namespace) -> tuple[Any, EncryptedTally]:
-    from election.context import ElectionContext
-
+def _checked_tally(args: argparse.Namespace) -> tuple[ElectionContext, EncryptedTally]:
+    """The guardian's checklist (election/guardian/checklist.py, docs/crypto.md) on the pre-decryption record:
+    only a tally that the guardian recomputed from the published, verified ballots is ever decrypted."""
     context = ElectionContext.from_dict(_read(args.ceremony / "context.json"))
-    tally = EncryptedTally.from_dict(_read(Path(args.tally)))
-    if tally.base_hash != context.base_hash:
-        raise CliError("the tally belongs to another election")
-    return context, tally
+    with tempfile.TemporaryDirectory(prefix="sanduq-guardian-record-") as scratch:
+        try:
+            record = unpack(Path(args.record), Path(scratch))
+            checked = check_record(
+                args.ceremony, record, jobs=args.jobs, allow_unclosed=tuple(args.allow_unclosed)
+            )  # fmt: skip
+        except RecordRefused as exc:
+            raise CliError(f"refused: {exc}") from None
+    if checked.tally.base_hash != context.base_hash:  # pragma: no cover - the context was compared in full
+        raise CliError("refused: the tally belongs to another election")
+    print(checked.summary, file=sys.stderr)
+    return context, checked.tally
 
 
 def cmd_decrypt_share(args: argparse.Namespace) -> str:
-    context, tally = _tally_and_context(args)
+    context, tally = _checked_tally(args)
     secrets = _load_secrets(args)
     secret = Scalar.parse_hex(secrets["coefficients"][0])
     share = compute_share(context, tally, guardian=args.sequence, secret=secret, seed=os.urandom(32))
     out = Path(args.out) / f"guardian-{args.sequence}.json"
     _write(out, share.to_dict())
-    return f"decryption share of guardian {args.sequence} written to {out}"
+    return f"decryption share of guardian {args.sequence} written to {out} (the record passed the guardian's checks)"
 
 
 def cmd_compensate(args: argparse.Namespace) -> str:
-    context, tally = _tally_and_context(args)
+    context, tally = _checked_tally(args)
     secrets = _load_secrets(args)
     received = secrets["received"].get(str(args.missing))
     if received is None:
@@ -325,8 +342,19 @@ def build_parser() -> argparse.ArgumentParser:
         ("compensate", cmd_compensate, "a compensating share for a missing guardian (--missing)"),
     ):
         p = guardian_cmd(name, help_text)
-        p.add_argument("tally", help="encrypted_tally.json")
+        p.add_argument(
+            "record",
+            help="the pre-decryption election record the office serves (a directory, or the tar archive of "
+            "GET /api/guardian/record): checked in full before any share is made",
+        )
         p.add_argument("--out", required=True, help="directory for the share file")
+        p.add_argument(
+            "--jobs", type=int, default=os.cpu_count() or 1, help="processes checking the ballots' proofs"
+        )  # fmt: skip
+        p.add_argument(
+            "--allow-unclosed", action="append", default=[], metavar="KIOSK",
+            help="accept this kiosk's chain without a signed close (a kiosk destroyed or stolen)",
+        )  # fmt: skip
         if name == "compensate":
             p.add_argument("--missing", type=int, required=True)
         p.set_defaults(func=func)

@@ -8,10 +8,12 @@ import pytest
 
 from election.ballot import encrypt_ballot
 from election.canonical import canonical_json
+from election.confirmation import confirmation_code, genesis_code
 from election.decryption import PartialDecryption, decrypt_tally
 from election.guardian.__main__ import main
 from election.guardian.vault import VaultError, open_vault, seal
-from election.record import read_context
+from election.keyceremony import GuardianRecord
+from election.record import ChainEntry, ElectionRecord, read_context, write_record
 from election.sample import random_plaintext
 from election.tally import TallyAccumulator
 from tools.sample_record import SeededRandom, build_test_manifest
@@ -57,17 +59,27 @@ def test_ceremony_and_decryption_from_files(tmp_path, capsys) -> None:
     rnd = SeededRandom(4)
     acc = TallyAccumulator(context, manifest)
     plaintexts = []
+    kiosk = manifest.kiosks[0].id
+    previous = genesis_code(context.base_hash, kiosk)
+    chain: list[ChainEntry] = []
     for i in range(6):
         plain = random_plaintext(manifest, manifest.ballot_styles[i % 3].id, rnd)
         plaintexts.append(plain)
-        acc.add(encrypt_ballot(context, manifest, plain, ballot_id=f"b{i}", seed=rnd(32)))
-    tally_file = tmp_path / "encrypted_tally.json"
-    tally_file.write_bytes(canonical_json(acc.result().to_dict()))
+        ballot = encrypt_ballot(context, manifest, plain, ballot_id=f"b{i}", seed=rnd(32))
+        acc.add(ballot)
+        code = confirmation_code(previous, kiosk, ballot)
+        previous = code.digest
+        chain.append((ballot, code, None))
+    # the record before decryption, as the office serves it to the guardians (GET /api/guardian/record)
+    record = tmp_path / "record"
+    guardians = tuple(GuardianRecord.from_dict(json.loads(p.read_text())) for p in
+                      sorted((ceremony / "guardians").glob("*.json")))  # fmt: skip
+    write_record(record, ElectionRecord(manifest, context, guardians, {kiosk: tuple(chain)}, acc.result(), (), None))
     out = tmp_path / "shares"
     # Guardian 2 is absent: 1 and 3 decrypt and both compensate for 2.
     for i in (1, 3):
-        assert g(ceremony, "decrypt-share", i, pw, str(tally_file), "--out", str(out)) == 0
-        assert g(ceremony, "compensate", i, pw, str(tally_file), "--out", str(out), "--missing", "2") == 0
+        assert g(ceremony, "decrypt-share", i, pw, str(record), "--out", str(out), "--jobs", "1") == 0
+        assert g(ceremony, "compensate", i, pw, str(record), "--out", str(out), "--missing", "2", "--jobs", "1") == 0
     shares = [PartialDecryption.from_dict(json.loads(p.read_text())) for p in sorted(out.glob("*.json"))]
     result = decrypt_tally(context, manifest, acc.result(), shares)
     for contest in manifest.contests:

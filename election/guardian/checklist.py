@@ -1,0 +1,105 @@
+"""The guardian's checklist (docs/crypto.md): what a guardian checks on the pre-decryption record before making a
+decryption share, so that they decrypt only the aggregate of the published cast ballots, never a tally the office
+made up (a "tally" of one ballot would reveal that voter's choices).
+
+1. The record is a directory or a tar archive of one (regular files and directories only, no link, no absolute
+   path, nothing outside the archive's root).
+2. Its ``context.json`` is the context of the guardian's own key ceremony, and its ``guardians/`` are the
+   ceremony's public records, byte for byte as JSON values.
+3. Every check of the independent verifier marked ``before_decryption`` passes on it (``election.verify``'s own
+   check functions, not a second verifier): no unexpected or missing file; the parameters; every cast ballot's
+   proofs; every challenged ballot; every kiosk chain recomputed (and, when registered, matching the kiosks'
+   signed closes); the encrypted tally with exactly the manifest's contests and selections, no key twice, and
+   equal to the sum the guardian recomputes from the cast ballots.
+4. Only then is the share computed, over that verified tally.
+"""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from election.tally import EncryptedTally, TallyError
+from election.verify.parts import Stage
+from election.verify.runner import Verdict, run_checks, table
+
+
+class RecordRefused(Exception):
+    """The guardian refuses the record; the message says why. No share is written."""
+
+
+@dataclass(frozen=True)
+class CheckedTally:
+    tally: EncryptedTally
+    verdict: Verdict
+
+    @property
+    def summary(self) -> str:
+        return table(self.verdict)
+
+
+def unpack(source: Path, into: Path) -> Path:
+    """``source`` itself if it is a directory; a tar archive unpacked into ``into`` (which must be empty) after
+    checking every member: regular files and directories only, relative paths inside the archive."""
+    if source.is_dir():
+        return source
+    if not source.is_file() or not tarfile.is_tarfile(source):
+        raise RecordRefused(
+            f"{source} is neither a record directory nor a tar archive of one (a bare encrypted tally is never "
+            "enough: the guardian recomputes it from the published ballots)"
+        )
+    try:
+        with tarfile.open(source, "r:*") as archive:
+            for member in archive.getmembers():
+                name = member.name
+                if not (member.isfile() or member.isdir()):
+                    raise RecordRefused(f"{source.name}: {name} is not a regular file or directory")
+                parts = Path(name).parts
+                if name.startswith("/") or ".." in parts:
+                    raise RecordRefused(f"{source.name}: {name} points outside the record")
+            archive.extractall(into, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        raise RecordRefused(f"{source.name}: not a readable tar archive ({exc})") from None
+    entries = list(into.iterdir())
+    # an archive of one top-level directory (``record/...``) or of the record's files themselves
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() and not (into / "manifest.json").exists() else into
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RecordRefused(f"missing {path.name}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RecordRefused(f"{path.name}: not JSON ({exc})") from None
+
+
+def _same_ceremony(ceremony: Path, record: Path) -> None:
+    if _json(record / "context.json") != _json(ceremony / "context.json"):
+        raise RecordRefused(
+            "the record's context.json is not the election context of this guardian's key ceremony "
+            "(another joint key, base hash, manifest or guardians)"
+        )
+    n = _json(ceremony / "context.json").get("number_of_guardians")
+    for i in range(1, int(n) + 1):
+        name = f"guardian-{i}.json"
+        if _json(record / "guardians" / name) != _json(ceremony / "guardians" / name):
+            raise RecordRefused(f"the record's guardians/{name} is not guardian {i}'s record from the key ceremony")
+
+
+def check_record(ceremony: Path, record: Path, *, jobs: int = 1, allow_unclosed: tuple[str, ...] = ()) -> CheckedTally:
+    """The guardian's checklist on the pre-decryption record at ``record`` (a directory); raises RecordRefused
+    with every failed check, or returns the verified encrypted tally to decrypt."""
+    _same_ceremony(ceremony, record)
+    verdict = run_checks(record, stage=Stage.BEFORE_DECRYPTION, jobs=jobs, allow_unclosed=allow_unclosed)
+    if not verdict.ok:
+        reasons = "\n".join(f"  - {r.check.title}: {r.message}" for r in verdict.failures)
+        raise RecordRefused(f"the record fails the guardian's checks; no share written:\n{reasons}\n{table(verdict)}")
+    try:
+        tally = EncryptedTally.from_dict(verdict.state.tally_raw)
+    except TallyError as exc:  # pragma: no cover - the tally check read the same object
+        raise RecordRefused(str(exc)) from None
+    return CheckedTally(tally, verdict)
