@@ -6,22 +6,34 @@ once it is final: polls closed at every centre and nothing awaiting the committe
 Before that the answer is 409 with what is still missing, so nobody computes a share on a tally that will
 still change (the office would refuse the share on upload).
 
-- ``GET /api/guardian/tally``: exactly the file ``python -m election.guardian decrypt-share|compensate`` takes
-  (``EncryptedTally.to_dict()``).
+- ``GET /api/guardian/record``: the election record before decryption, as a tar archive (one top-level directory
+  ``record/``, written by ``election.record.write_record``): manifest, context, guardians, cast and challenged
+  ballots, kiosk chains, the kiosks' statements when the record has them, and ``tally/encrypted_tally.json`` as the
+  office claims it; no shares, results or poll-book counts. This is what ``python -m election.guardian
+  decrypt-share|compensate`` takes: the guardian recomputes the tally from the ballots and refuses any other.
+- ``GET /api/guardian/tally``: the office's encrypted tally alone (``EncryptedTally.to_dict()``), for reading;
+  the guardian CLI no longer decrypts a bare tally.
 - ``GET /api/guardian/election``: the public facts to check it against: the election context (base hash,
   joint key, quorum), the guardians' public records, the number of ballots per contest, the cast ballots' hash.
 """
 
 from __future__ import annotations
 
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from central import results
 from central.api.deps import OfficeDep
 from central.api.errors import ERRORS, ApiError
 from central.office import Office
+from election.record import ElectionRecord, write_record
 from election.tally import EncryptedTally
 from sync.protocol import ErrorCode
 
@@ -31,11 +43,10 @@ NOT_FINAL = "the encrypted tally is not final yet: {why}. Guardians: wait until 
 
 
 def _final_tally(office: Office) -> EncryptedTally:
-    try:
-        results.ready_for_counting(office)
+    try:  # served as final = frozen (central.phase): nothing can change it afterwards
+        return results.final_tally(office, actor="guardian export")
     except results.ResultsError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, NOT_FINAL.format(why=exc)) from None
-    return results.encrypted_tally(office)
 
 
 @router.get("/tally")
@@ -58,3 +69,45 @@ def election(office: OfficeDep) -> dict[str, Any]:
         "cast_ballot_ids_hash": final.cast_ballot_ids_hash,
         "tally_path": "/api/guardian/tally",
     }
+
+
+def pre_decryption_record(office: Office) -> ElectionRecord:
+    """The record as it stands before decryption: everything the guardians check, and no shares or results."""
+    tally = _final_tally(office)
+    chains, _withheld = results.record_chains(office)
+    return ElectionRecord(office.manifest, office.context, results.guardians(office), chains, tally, (), None)
+
+
+def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Archive members without the office's owners or times, so the same record always gives the same bytes."""
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.mtime = 0
+    info.mode = 0o755 if info.isdir() else 0o644
+    return info
+
+
+@router.get(
+    "/record",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-tar": {}}, "description": "the pre-decryption record (tar)"}},
+)
+def record(office: OfficeDep) -> FileResponse:
+    """The pre-decryption election record (tar), the input of ``election.guardian decrypt-share`` and
+    ``compensate``; 409 until counting may begin."""
+    election_record = pre_decryption_record(office)
+    scratch = Path(tempfile.mkdtemp(prefix="sanduq-guardian-record-"))
+    try:
+        write_record(scratch / "record", election_record)
+        archive = scratch / "record.tar"
+        with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
+            tar.add(scratch / "record", arcname="record", filter=_normalised)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return FileResponse(
+        archive,
+        media_type="application/x-tar",
+        filename="pre-decryption-record.tar",
+        background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
+    )

@@ -1,5 +1,5 @@
 """The guardians' public export of the encrypted tally: refused (409, saying why) while polls are open, then
-exactly the file ``python -m election.guardian decrypt-share`` takes, and the guardian tool accepts it."""
+the tally and the pre-decryption record, which the guardian tool checks and accepts (a bare tally it refuses)."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ def test_tally_is_served_only_once_final_and_the_guardian_tool_takes_it(
     office = office_for(tmp_path, election, where)
     try:
         http = client_for(create_app(office), None)  # no certificate, no login: anyone may read it
-        for path in ("/api/guardian/tally", "/api/guardian/election"):
+        for path in ("/api/guardian/tally", "/api/guardian/election", "/api/guardian/record"):
             early = http.get(path)
             assert early.status_code == 409, early.text
             assert "not closed at every centre" in early.json()["detail"]
@@ -93,14 +93,19 @@ def test_tally_is_served_only_once_final_and_the_guardian_tool_takes_it(
         assert facts["election_context"]["base_hash"] == context["base_hash"]
         assert sorted(g["sequence"] for g in facts["guardians"]) == [1, 2, 3]
 
-        # The guardian, offline, computes a share from the downloaded file.
+        # The guardian, offline, checks the downloaded pre-decryption record and computes a share from it; the
+        # bare tally file alone is no longer enough.
+        record = http.get("/api/guardian/record")
+        assert record.status_code == 200, record.text
+        record_file = tmp_path / "downloaded-record.tar"
+        record_file.write_bytes(record.content)
         tally_file = tmp_path / "downloaded-tally.json"
         tally_file.write_text(answer.text, encoding="utf-8")
         shares = tmp_path / "shares"
         shares.mkdir()
-        code = guardian(["--ceremony", str(where), "decrypt-share", "--sequence", "1", str(tally_file), "--out",
-                         str(shares)])  # fmt: skip
-        assert code == 0
+        g = ["--ceremony", str(where), "decrypt-share", "--sequence", "1", "--jobs", "1", "--out", str(shares)]
+        assert guardian([*g, str(tally_file)]) == 1
+        assert guardian([*g, str(record_file)]) == 0
         share = json.loads((shares / "guardian-1.json").read_text(encoding="utf-8"))
         assert share["guardian"] == 1 and share["missing"] is None
         assert {v["contest"] for v in share["values"]} == {c.id for c in office.manifest.contests}

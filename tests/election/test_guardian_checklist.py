@@ -18,10 +18,10 @@ import pytest
 
 from election.canonical import canonical_json
 from election.guardian.__main__ import main
-from election.guardian.vault import seal
 from election.manifest import Manifest
 from election.sample import build_sample_record, run_key_ceremony
 from election.verify.__main__ import verify_record
+from tests.election.ceremony_dir import write_ceremony_dir
 from tools.sample_record import SeededRandom, build_test_manifest
 
 PASSPHRASE = "guardian checklist test (TEST MATERIAL)"  # a test vault passphrase
@@ -44,23 +44,7 @@ def election(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
     # build_sample_record's first draw is this ceremony: the same seed gives the same guardians and secrets
     context, records, secrets = run_key_ceremony(manifest.manifest_hash, 3, 2, SeededRandom(SEED))
     assert json.loads((published / "context.json").read_text()) == json.loads(canonical_json(context.to_dict()))
-    ceremony = root / "ceremony"
-    (ceremony / "guardians").mkdir(parents=True)
-    (ceremony / "ceremony.json").write_bytes(
-        canonical_json({"manifest_hash": manifest.manifest_hash, "number_of_guardians": 3, "quorum": 2})
-    )
-    (ceremony / "context.json").write_bytes(canonical_json(context.to_dict()))
-    for record, secret in zip(records, secrets, strict=True):
-        (ceremony / "guardians" / f"guardian-{record.sequence}.json").write_bytes(canonical_json(record.to_dict()))
-        vault = {
-            "coefficients": [a.hex() for a in secret.polynomial.coefficients],
-            "box_key": "00" * 32,
-            "received": {str(j): value.hex() for j, value in secret.received.items()},
-        }
-        sealed = seal(canonical_json(vault), PASSPHRASE.encode(), sequence=secret.sequence, salt=bytes(16),
-                      nonce=bytes(12), n=1024)  # fmt: skip
-        (ceremony / "private").mkdir(exist_ok=True)
-        (ceremony / "private" / f"guardian-{secret.sequence}.vault").write_bytes(canonical_json(sealed))
+    ceremony = write_ceremony_dir(root / "ceremony", manifest.manifest_hash, context, records, secrets, PASSPHRASE)
     before = root / "before-decryption"
     shutil.copytree(published, before)
     for part in POST_DECRYPTION:
