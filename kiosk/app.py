@@ -10,7 +10,9 @@ import dataclasses
 import importlib
 import io
 import logging
+import math
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -169,6 +171,8 @@ class KioskApp(App):  # type: ignore[misc]
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kiosk-io")
         self.driver: SessionDriver | None = None
         self.ready = False
+        self._countdown: Any = None
+        self._warning_since = 0.0
 
     # ---- start-up ---------------------------------------------------------------------------------
 
@@ -353,5 +357,25 @@ class KioskApp(App):  # type: ignore[misc]
         warning.opacity = 1 if state.warning else 0
         warning.disabled = not state.warning
         if state.warning:
-            root.ids.warning_text.text = ui.t("session.inactivity_warning", seconds=ui.warning_seconds)
             root.ids.still_here.text = ui.t("session.still_here")
+            self._count_down(ui)
+        elif self._countdown is not None:
+            self._countdown.cancel()
+            self._countdown = None
+
+    def _count_down(self, ui: Any) -> None:
+        """The inactivity warning says how many seconds are left, and counts down once a second (the session's
+        own timer ends the session; this is only what the voter reads)."""
+        if self._countdown is None:
+            self._warning_since = time.monotonic()
+        self._warning_ui = ui
+
+        def tick(_dt: float = 0) -> None:
+            left = max(0, math.ceil(self._warning_ui.warning_seconds - (time.monotonic() - self._warning_since)))
+            text = self._warning_ui.t("session.inactivity_warning", seconds=left)
+            if self._root.ids.warning_text.text != text:
+                self._root.ids.warning_text.text = text
+
+        tick()
+        if self._countdown is None:
+            self._countdown = Clock.schedule_interval(tick, 0.25)

@@ -33,6 +33,7 @@ from election.audio_clips import (
     template_parts,
 )
 from election.manifest import Candidate, CandidateId, Contest, Language, Manifest, Text
+from kiosk.session import ballot as ballot_rules
 from kiosk.session import flow
 from kiosk.session.events import Failure
 from kiosk.session.model import ClipId, Phase, Selections
@@ -220,10 +221,19 @@ def _ballot_screen(state: SessionState, ctx: PromptContext) -> Clips:
         + instructions
         + ctx.chosen_count(contest, state.selections, lang)
         + s("audio.candidates_count", lang, count=len(contest.active_candidates))
+        + withdrawn_clips(ctx, contest, lang)
         + _help(ctx, lang, ballot=True)
     )
     if state.overvote_tried == contest.id:
         out = s("ballot.overvote", lang, seats=contest.seats) + out
+    return out
+
+
+def withdrawn_clips(ctx: PromptContext, contest: Contest, lang: Language) -> Clips:
+    """Who withdrew, by number and name (the ballot's numbers have a gap where they stood)."""
+    out: Clips = ()
+    for k in sorted((k for k in contest.candidates if k.withdrawn), key=lambda k: k.ballot_number):
+        out += ctx.say("kiosk.ballot.withdrawn", lang, number=k.ballot_number, name=(ClipId(candidate_clip(k.id)),))
     return out
 
 
@@ -246,6 +256,10 @@ def _review_screen(state: SessionState, ctx: PromptContext) -> Clips:
     out = ctx.say("review.title", lang) + _choices(ctx, contests, state.selections, lang)
     if all(not state.selections.get(c.id) for c in contests) and not state.blank_confirmed:
         return out + ctx.say("ballot.blank_confirm", lang)
+    # The screen's undervote warnings, said too: the contest, then "You have chosen 1 of up to 2 ...".
+    for under in ballot_rules.undervotes(contests, state.selections):
+        warning = ctx.say("ballot.undervote_warning", lang, count=under.marked, seats=under.allowed)
+        out += (ClipId(contest_clip(under.contest)), *warning)
     return out + ctx.say("review.instructions", lang)
 
 

@@ -1,9 +1,10 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
+from kivy.app import App
 from kivy.clock import Clock
 from kivy.metrics import dp
-from kivy.properties import BooleanProperty
+from kivy.properties import BooleanProperty, NumericProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
@@ -17,6 +18,31 @@ from kiosk.session.state import SessionState
 
 class CandidateCard(Focusable, ButtonBehavior, MirrorRow):
     chosen = BooleanProperty(False)
+    check_r = NumericProperty(dp(18))
+    """The check mark's disc radius (grows with the text size)."""
+    check_x = NumericProperty(0)
+    """The disc's centre x: the card's end corner (left in Arabic, right in English)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.bind(pos=self._place_check, size=self._place_check)  # (padding set here, not in the .kv rule)
+        app = App.get_running_app()
+        if app is not None:
+            app.bind(rtl=self._place_check, fs=self._place_check)
+        self._place_check()
+
+    def _place_check(self, *_args) -> None:
+        app = App.get_running_app()
+        rtl = bool(app is not None and app.rtl)
+        fs = float(app.fs) if app is not None else 26.0
+        self.check_r = dp(18) * fs / 26
+        margin = dp(12) + self.check_r
+        self.check_x = self.x + margin if rtl else self.right - margin
+        # the text column stops short of the check mark's corner
+        end = dp(16) + 2 * self.check_r
+        padding = [end, dp(10), dp(10), dp(10)] if rtl else [dp(10), dp(10), end, dp(10)]
+        if list(self.padding) != padding:  # type: ignore[has-type]
+            self.padding = padding
 
     def on_chosen(self, _card, chosen: bool) -> None:
         # Colours change through the labels' tone (a canvas tint): no text is re-rendered on a touch.
@@ -47,8 +73,18 @@ class BallotScreen(KioskScreen):
         )
         ids.count.text = ui.t("ballot.selected_count", count=len(chosen), seats=contest.seats)
         ids.hint.text = ui.t("ballot.deselect_hint")
+        withdrawn = sorted((k for k in contest.candidates if k.withdrawn), key=lambda k: k.ballot_number)
+        ids.withdrawn.text = "\n".join(
+            ui.t("kiosk.ballot.withdrawn", number=k.ballot_number, name=ui.name(k.name)) for k in withdrawn
+        )
+        ids.withdrawn_panel.collapsed = not withdrawn
+        ids.more.cue = ui.t("kiosk.ballot.more_below")
         grid = ids.grid
         key = (contest.id, state.settings.language, state.settings.text_size)
+        if getattr(self, "_shown_contest", None) != (state.ticket, state.contest_index, state.challenges_done):
+            # Another voter, or another contest: the ballot starts at its top, never where it was left.
+            self._shown_contest: object = (state.ticket, state.contest_index, state.challenges_done)
+            ids.scroll.scroll_y = 1
         if getattr(self, "_built_for", None) != key:
             # Build the cards once per contest and language; a touch only flips ``chosen``.
             grid.clear_widgets()
@@ -83,7 +119,8 @@ class BallotScreen(KioskScreen):
         cols = max(1, int(self.ids.grid.cols or 1))
         for start in range(0, len(cards), cols):
             row = cards[start : start + cols]
-            height = max(dp(140), max(c.text_column.minimum_height for c in row) + dp(20))
+            grow = float(App.get_running_app().fs) / 26
+            height = max(dp(150) * grow, max(c.text_column.minimum_height for c in row) + dp(20))
             for card in row:
                 card.min_height = height
 
@@ -92,12 +129,18 @@ class BallotScreen(KioskScreen):
         show only the candidates, so they are kept for the next voter of the same ballot."""
         for card in getattr(self, "_cards", {}).values():
             card.chosen = False
+        self.ids.scroll.scroll_y = 1
+        self._shown_contest = None
 
     def _card(self, ui: UiContext, candidate) -> CandidateCard:
         card = CandidateCard(focus_key=f"candidate.{candidate.id}")
         card.bind(on_release=lambda _c, cid=candidate.id: self.send(ev.ToggleCandidate(cid)))
         texture = ui.photo(candidate.id)
-        photo = Image(texture=texture, size_hint=(None, None), size=(dp(104), dp(116)), fit_mode="contain")
+        # Voters who cannot read choose by photo (Decision 128/2003, Art. 2 and 5): photos grow with the text.
+        grow = float(App.get_running_app().fs) / 26
+        photo = Image(
+            texture=texture, size_hint=(None, None), size=(dp(120) * grow, dp(134) * grow), fit_mode="contain"
+        )
         photo.pos_hint = {"center_y": 0.5}
         if texture is None:
             photo.opacity = 0

@@ -17,9 +17,10 @@ class ChallengeResultScreen(KioskScreen):
         self.ids.again.text = ui.t("challenge.vote_again")
         body = self.ids.body
         body.clear_widgets()
-        verdict = Panel()
+        # A passed check is good news, in the theme's "selected" colours; only a failed check is a warning.
+        verdict = Panel(kind="ok" if report.verified else "warning")
         key = "kiosk.challenge.verified" if report.verified else "kiosk.challenge.mismatch"
-        verdict.add_widget(KTitle(text=ui.t(key), tone="warning", scale=1.2))
+        verdict.add_widget(KTitle(text=ui.t(key), tone="selected" if report.verified else "warning", scale=1.2))
         body.add_widget(verdict)
         body.add_widget(KLabel(text=ui.t("challenge.result")))
         for contest in rules.contests_for(ui.manifest, state.ticket.style):

@@ -10,6 +10,9 @@ from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session import events as ev
 from kiosk.session.state import SessionState
 
+PIN_DOT = "\u2022"
+"""BULLET: one per digit typed (in Amiri, the kiosk's one font; U+25CF BLACK CIRCLE is not in it)."""
+
 
 class PinScreen(KioskScreen):
     """On-screen keypad; the PIN shows as dots only, the tries left are always visible. On a low screen the text
@@ -56,7 +59,7 @@ class PinScreen(KioskScreen):
         ids.title.text = ui.t("pin.enter")
         ids.hint.text = ui.t("pin.hint")
         typed = len(state.pin)
-        ids.dots.text = " ".join("\u25cf" for _ in range(typed)) if typed else "-"
+        ids.dots.text = " ".join(PIN_DOT for _ in range(typed)) if typed else "-"
         tries = state.pin_tries_left or 0
         ids.tries.text = ui.t("kiosk.pin.tries_left", tries=tries)
         warning = ""

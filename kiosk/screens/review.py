@@ -2,27 +2,32 @@
 from __future__ import annotations
 
 from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.widgets import KButton, KLabel, KPrimary, KTitle, MirrorRow, Panel
+from kiosk.screens.widgets import KLabel, KTitle, Panel
 from kiosk.session import ballot as rules
 from kiosk.session import events as ev
 from kiosk.session.state import SessionState
 
 
 class ReviewScreen(KioskScreen):
-    """The voter's choices per contest; an undervote is warned, a blank ballot needs a confirmation."""
+    """The voter's choices per contest; an undervote is warned. A blank ballot is said plainly and the two buttons
+    become "No, go back and choose" and "Yes, cast a blank ballot": that one touch is the blank ballot's
+    confirmation (the kiosk seals it, and the cast-or-challenge step follows as for every ballot)."""
 
     def show(self, state: SessionState, ui: UiContext) -> None:
         assert state.ticket is not None
         contests = rules.contests_for(ui.manifest, state.ticket.style)
         ids = self.ids
-        ids.change.text = ui.t("review.change")
-        ids.seal.text = ui.t("kiosk.review.seal")
+        self._blank = rules.is_blank(contests, state.selections)
+        ids.change.text = ui.t("ballot.blank_no") if self._blank else ui.t("review.change")
+        ids.change.focus_key = "blank.no" if self._blank else "change"
+        ids.seal.text = ui.t("ballot.blank_yes") if self._blank else ui.t("kiosk.review.seal")
+        ids.seal.focus_key = "blank.yes" if self._blank else "seal"
         body = ids.body
         body.clear_widgets()
         body.add_widget(KTitle(text=ui.t("review.title")))
-        body.add_widget(KLabel(text=ui.t("review.instructions")))
+        if not self._blank:
+            body.add_widget(KLabel(text=ui.t("review.instructions")))
         under = {u.contest: u for u in rules.undervotes(contests, state.selections)}
-        blank = rules.is_blank(contests, state.selections)
         for contest in contests:
             body.add_widget(KTitle(text=ui.name(contest.name), scale=1.15))
             chosen = set(state.selected(contest.id))
@@ -32,28 +37,23 @@ class ReviewScreen(KioskScreen):
             for c in names:
                 number = ui.t("ballot.candidate_number", number=c.ballot_number)
                 body.add_widget(KLabel(text=f"{number}:  {ui.name(c.name)}", bold=True))
-            if contest.id in under and not blank:
+            if contest.id in under and not self._blank:
                 u = under[contest.id]
                 panel = Panel()
                 text = ui.t("ballot.undervote_warning", count=u.marked, seats=u.allowed)
                 panel.add_widget(KLabel(text=text, tone="warning"))
                 body.add_widget(panel)
-        if blank:
+        if self._blank:
             panel = Panel()
             panel.add_widget(KLabel(text=ui.t("ballot.blank_confirm"), tone="warning", bold=True))
-            if not state.blank_confirmed:
-                row = MirrorRow()
-                no = KButton(text=ui.t("ballot.blank_no"), focus_key="blank.no")
-                no.bind(on_release=lambda _b: self.send(ev.BackToBallot()))
-                yes = KPrimary(text=ui.t("ballot.blank_yes"), focus_key="blank.yes")
-                yes.bind(on_release=lambda _b: self.send(ev.ConfirmBlank()))
-                row.add_widget(no)
-                row.add_widget(yes)
-                panel.add_widget(row)
             body.add_widget(panel)
-        # Until a blank ballot is confirmed in the panel above, there is no way forward but the panel.
-        ids.seal.disabled = blank and not state.blank_confirmed
-        ids.seal.opacity = 0 if ids.seal.disabled else 1
+        ids.scroll.scroll_y = 1
+
+    def go_back(self) -> None:
+        self.send(ev.BackToBallot())
+
+    def seal(self) -> None:
+        self.send(ev.ConfirmBlank() if getattr(self, "_blank", False) else ev.SealBallot())
 
     def forget(self) -> None:
         self.ids.body.clear_widgets()

@@ -6,7 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.app import App
-from kivy.properties import BooleanProperty, ListProperty, NumericProperty, OptionProperty, StringProperty
+from kivy.clock import Clock
+from kivy.metrics import dp
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
@@ -69,6 +78,11 @@ class KButton(Focusable, Button):
     scale = NumericProperty(1.0)
     fixed_px = NumericProperty(0)
     min_dp = NumericProperty(72)
+    row_min = NumericProperty(0)
+    """Set by an ``EvenRow``: the height of the row's tallest button, so that a row's buttons line up."""
+
+    def natural_height(self) -> float:
+        return float(max(dp(self.min_dp), self.texture_size[1] + dp(24)))
 
 
 class KPrimary(KButton):
@@ -108,10 +122,64 @@ class MirrorRow(BoxLayout):
             self._trigger_layout()
 
 
+class EvenRow(MirrorRow):
+    """A row of buttons of one height: the tallest button's (a longer label wraps to two lines in one button
+    only; the others grow with it rather than leaving a ragged row)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._even = Clock.create_trigger(self._equalise, 0)
+
+    def add_widget(self, widget: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(widget, KButton):
+            widget.bind(texture_size=lambda *_: self._even(), min_dp=lambda *_: self._even())
+            self._even()
+        return super().add_widget(widget, *args, **kwargs)
+
+    def _equalise(self, *_: Any) -> None:
+        buttons = [w for w in self.children if isinstance(w, KButton)]
+        if not buttons:
+            return
+        tallest = max(b.natural_height() for b in buttons)
+        for b in buttons:
+            b.row_min = tallest
+
+
+class MoreBelow(Label):
+    """The cue under a ScrollPage whose content goes on below what is shown: words ("More below: scroll down")
+    and a downward arrow drawn beside them. It keeps its room while the page overflows (so nothing jumps while
+    the voter scrolls) and is blank once the bottom is reached; a page that fits takes no room for it."""
+
+    scroll = ObjectProperty(None, allownone=True)
+    cue = StringProperty("")
+    overflowing = BooleanProperty(False)
+    at_bottom = BooleanProperty(True)
+
+    def on_scroll(self, _w: Any, scroll: Any) -> None:
+        if scroll is None:
+            return
+        scroll.bind(scroll_y=self._update, height=self._update)
+        scroll.bind(children=self._watch_content)
+        self._watch_content()
+
+    def _watch_content(self, *_: Any) -> None:
+        for child in self.scroll.children:
+            child.bind(height=self._update)
+        self._update()
+
+    def _update(self, *_: Any) -> None:
+        scroll = self.scroll
+        content = scroll.children[0] if scroll is not None and scroll.children else None
+        self.overflowing = content is not None and content.height > scroll.height + 1
+        self.at_bottom = not self.overflowing or scroll.scroll_y <= 0.01
+
+
 class Panel(BoxLayout):
-    """A framed notice panel (warnings, explanations); ``collapsed`` hides it and gives its space back."""
+    """A framed notice panel (warnings, explanations); ``collapsed`` hides it and gives its space back.
+    ``kind`` "ok" is a good outcome (a check passed): the theme's selected colours, never the warning colour."""
 
     collapsed = BooleanProperty(False)
+    kind = OptionProperty("warning", options=["warning", "ok"])
 
     # A collapsed panel is 0 high but its rows keep their height and lie over whatever is drawn above it (the
     # ballot's lowest candidate cards); as disabled widgets they would swallow those touches. So a collapsed

@@ -322,8 +322,12 @@ class VoterSession:
         match event:
             case ev.BackToBallot():
                 return self._enter(state, Phase.BALLOT, contest_index=0, blank_confirmed=False)
-            case ev.ConfirmBlank():
-                return self._enter(state, Phase.REVIEW, blank_confirmed=True)
+            case ev.ConfirmBlank() if ballot.is_blank(self._contests(state), state.selections):
+                # "Yes, cast a blank ballot" is the voter's one confirmation: the kiosk seals the ballot at once
+                # (the cast-or-challenge step follows, as for every ballot).
+                assert state.ticket is not None
+                seal = Seal(state.ticket.style, state.selections)
+                return self._enter(state, Phase.SEALING, seal, blank_confirmed=True)
             case ev.SealBallot():
                 if ballot.is_blank(self._contests(state), state.selections) and not state.blank_confirmed:
                     return state, ()
@@ -386,7 +390,8 @@ class VoterSession:
 
     def _on_challenge_result(self, state: SessionState, event: ev.Event) -> Step:
         if isinstance(event, ev.Continue):
-            return self._enter(state, Phase.BALLOT, contest_index=0, challenge=None)
+            # "Vote again" starts from an empty ballot: the challenged choices are not carried over.
+            return self._enter(state, Phase.BALLOT, contest_index=0, challenge=None, selections={})
         return state, ()
 
     def _on_notice(self, state: SessionState, event: ev.Event) -> Step:

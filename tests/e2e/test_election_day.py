@@ -62,6 +62,11 @@ def test_a_short_election_day_verifies_and_matches_the_script(tmp_path: Path) ->
     assert audio["clips_heard"] > 10 and audio["clips_missing"] == []
     # Every voter went through the real Kivy app; the controller voter by keys, the last voters photographed.
     assert all(o.get("ui") == "kivy" for o in outcomes.values())
+    # Every button a voter needed was reached by a finger: none had to be pressed through its handler because no
+    # touch reached it (hidden, covered, off screen, or under a ScrollView that kept the touch).
+    missed = {v: o["touches_missed"] for v, o in outcomes.items() if o.get("touches_missed")}
+    assert missed == {}, f"touches that never reached their button: {missed}"
+    assert all("touches_missed" in o for o in outcomes.values() if o.get("outcome") in ("cast", "provisional"))
     controller = next(outcomes[v.id] for v in plan.voters if v.controller)
     assert controller["outcome"] == "cast" and controller["clips_heard"] > 0
     assert list((tmp_path / "screenshots").glob("*-confirmation.png"))

@@ -78,10 +78,15 @@ def test_selections_are_kept_in_ballot_order_whatever_the_touch_order():
 def test_a_blank_ballot_needs_an_explicit_confirmation():
     k = Kiosk().to_ballot().send(ev.GoToReview(), ev.SealBallot())
     assert k.phase is Phase.REVIEW  # refused without confirmation
-    k.send(ev.ConfirmBlank(), ev.SealBallot())
+    k.send(ev.ConfirmBlank())  # the one confirmation: "Yes, cast a blank ballot" seals it at once
     assert k.phase is Phase.CAST_OR_CHALLENGE
     k.send(ev.Cast())
     assert k.phase is Phase.CONFIRMATION
+
+
+def test_confirming_blank_on_a_ballot_that_is_not_blank_does_nothing():
+    k = Kiosk().to_ballot().choose(_ids(TWO_SEATS)[0]).send(ev.GoToReview(), ev.ConfirmBlank())
+    assert k.phase is Phase.REVIEW
 
 
 def test_an_undervote_goes_to_review_without_confirmation():
@@ -105,8 +110,9 @@ def test_a_challenge_shows_the_decrypted_choices_spoils_the_ballot_and_returns_t
     assert report.verified and report.decrypted[TWO_SEATS.id] == (a, b) and report.code == first_code
     assert k.ballots.spoiled_count == 1 and k.ballots.cast_count == 0
     k.send(ev.Continue())
-    assert k.phase is Phase.BALLOT and k.state.selected(TWO_SEATS.id) == (a, b) and k.state.challenge is None
-    k.send(ev.GoToReview(), ev.SealBallot())
+    # "vote again": an empty ballot (the challenged choices are not kept)
+    assert k.phase is Phase.BALLOT and k.state.selected(TWO_SEATS.id) == () and k.state.challenge is None
+    k.choose(a, b).send(ev.GoToReview(), ev.SealBallot())
     assert k.state.sealed.code != first_code  # a fresh encryption, never the spoiled one
     k.send(ev.Cast())
     assert k.phase is Phase.CONFIRMATION and k.ballots.cast_count == 1
@@ -175,7 +181,7 @@ def test_the_audit_log_never_holds_a_choice_a_pin_or_a_civil_number():
     ids = _ids(TWO_SEATS)
     k = Kiosk().insert_voter().pin("9999").pin("1234").send(ev.Continue())
     k.choose(ids[0], ids[1]).send(ev.GoToReview(), ev.SealBallot(), ev.Challenge(), ev.Continue())
-    k.send(ev.GoToReview(), ev.SealBallot(), ev.Cast()).remove()
+    k.choose(ids[0], ids[1]).send(ev.GoToReview(), ev.SealBallot(), ev.Cast()).remove()
     logged = repr(k.audit.entries)
     assert "ballot_cast" in logged and "ballot_challenged" in logged
     for secret in (*ids, "1234", "9999", k.voter_number(TWO_SEATS)):

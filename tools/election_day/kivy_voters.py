@@ -132,7 +132,10 @@ class AppVoting:
         self.tag = ""
         self.shot_no = 0
         self.missed = 0
-        """Touches that did not reach their widget twice (the button was then pressed by its widget)."""
+        """Buttons no touch reached (not visible, or two touches missed it): pressed by their widget so that the day
+        goes on, and counted; the election-day test asserts there are none (an untouchable button fails it)."""
+        self.retried = 0
+        """Touches that missed once and reached the button on the voter's second touch."""
 
     # ---- what the voter sees ------------------------------------------------------------------------------
 
@@ -247,6 +250,8 @@ class AppVoting:
                 yield
             w.funbind("on_release", hit)
             if reached:
+                if 0 < attempt < 2:
+                    self.retried += 1
                 yield from self.settle(f"the kiosk after touching {what}")
                 return
             yield from self.steady(w)
@@ -368,10 +373,9 @@ class AppVoting:
             yield from self.shot("ballot")
             yield from self.do(voter, "next")  # the last contest's "next" is "review my choices"
         self.expect(Phase.REVIEW)
-        if not any(choices.values()):
-            yield from self.do(voter, "blank.yes")
         yield from self.shot("review")
-        yield from self.do(voter, "seal")
+        # A blank ballot's one confirmation ("Yes, cast a blank ballot") seals it, as "continue" does for the others.
+        yield from self.do(voter, "blank.yes" if not any(choices.values()) else "seal")
         if self.phase() is Phase.CAST_OR_CHALLENGE:  # otherwise the kiosk said why not (e.g. a full disk)
             yield from self.shot("cast-or-challenge")
 
@@ -383,6 +387,7 @@ class AppVoting:
         result.update(voter=voter.id, kiosk=kiosk.kiosk_id, ui="kivy")
         heard_before = len(kiosk.player.started)
         missed_before = self.missed
+        retried_before = self.retried
         if voter.assisted:
             yield from self.assist()
         self.expect(Phase.ATTRACT)
@@ -441,6 +446,7 @@ class AppVoting:
             result["failure"] = state.failure.value if state.failure else f"stopped on {state.phase.value}"
             yield from self.shot("notice")
         result["touches_missed"] = self.missed - missed_before
+        result["touches_retried"] = self.retried - retried_before
         heard = kiosk.player.started[heard_before:]
         result["clips_heard"] = len(heard)
         result["clips_missing"] = sorted({str(p.path) for p in heard if not p.path.is_file()})
