@@ -359,19 +359,26 @@ class Day:
         tally_path = self.day / "encrypted_tally.json"
         tally_path.write_text(json.dumps(office.get("/api/guardian/tally")), encoding="utf-8")
         size = tally_path.stat().st_size
-        log.note(f"encrypted tally downloaded over HTTPS from the office's public /api/guardian/tally ({size} bytes); "
-                 "each guardian computes a share offline from that file")  # fmt: skip
+        log.note(f"encrypted tally downloaded over HTTPS from the office's public /api/guardian/tally ({size} bytes)")
+        record_path = self.day / "pre-decryption-record.tar"
+        answer = office.http.get(f"{office.base}/api/guardian/record", timeout=600)
+        answer.raise_for_status()
+        record_path.write_bytes(answer.content)
+        size = len(answer.content)
+        log.note(f"pre-decryption record downloaded over HTTPS from /api/guardian/record ({size} bytes); "
+                 "each guardian re-checks it offline (every ballot proof, the chains, the tally recomputed from the "
+                 "ballots) before making a share")  # fmt: skip
         shares = self.day / "shares"
         shutil.rmtree(shares, ignore_errors=True)
         shares.mkdir()
         env = {"SANDUQ_GUARDIAN_PASSPHRASE": PASSPHRASE}
         g = ["election.guardian", "--ceremony", str(ceremony)]
         for i in PRESENT:
-            run_cli(log, *g, "decrypt-share", "--sequence", str(i), str(tally_path), "--out", str(shares), env=env)
+            run_cli(log, *g, "decrypt-share", "--sequence", str(i), str(record_path), "--out", str(shares), env=env)
         missing = [i for i in range(1, GUARDIANS + 1) if i not in PRESENT]
         for m in missing:
             for i in PRESENT[:QUORUM]:
-                run_cli(log, *g, "compensate", "--sequence", str(i), "--missing", str(m), str(tally_path),
+                run_cli(log, *g, "compensate", "--sequence", str(i), "--missing", str(m), str(record_path),
                         "--out", str(shares), env=env)  # fmt: skip
         for path in sorted(shares.glob("*.json")):
             office.post(pki, "staff-admin-1", "/api/guardian-shares", read_json(path))
