@@ -228,7 +228,7 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     people = test_pki.synthetic_voters(voters, now)
     pki = test_pki.generate(workdir / "test-pki", people, [kiosk.id], now=now)
     roll = {p.civil_number: manifest.wilayats[i % len(manifest.wilayats)].code for i, p in enumerate(people)}
-    anchors = TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls(), [pki.staff_ca.cert()])
+    anchors = TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls())
     profile = load_named_profile("oman_ias")
     harness = PcscHarness().start()
     authenticator = CardAuthenticator(
@@ -353,7 +353,7 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     from kiosk.adapters.pollbook import CentralPollBook
     from kiosk.app import KioskServices
     from kiosk.ballot_box import BallotBox, BallotBoxError
-    from kiosk.card.profile import ProfileError, load_named_profile
+    from kiosk.card.profile import ProfileError, load_all_profiles, load_named_profile
     from kiosk.card.session import CardAuthenticator
     from kiosk.card.transport import CardIoError, PcscContext
     from kiosk.states import PollsState
@@ -428,7 +428,13 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
         manifest, context, box, poll_book, SealPublicKey(package.central_envelope_key), after_store=worker.wake
     )
     authenticator = CardAuthenticator(
-        profile, trust_anchors_of(package), kiosk.id, manifest.election_id, now, secrets.token_bytes
+        profile,
+        trust_anchors_of(package),
+        kiosk.id,
+        manifest.election_id,
+        now,
+        secrets.token_bytes,
+        profiles=load_all_profiles(),  # the card's ATR selects its profile; an unknown ATR: "not supported"
     )
     card = PcscCard(reader, authenticator)
     events = MonitorCardEvents(reader)
@@ -521,6 +527,9 @@ def main(argv: list[str] | None = None) -> int:
         help="real components: virtual ID cards on an isolated pcscd, real encryption and ballot box",
     )
     parser.add_argument("--run-for", type=float, default=0.0, help="stop after this many seconds (checks)")
+    parser.add_argument(
+        "--no-speech", action="store_true", help="demo: the accessibility layer without synthesised speech (silent)"
+    )
     station = parser.add_argument_group("polling station (without --demo)")
     station.add_argument("--package", type=Path, help="the signed election package (.sanduq)")
     station.add_argument("--commission-key", type=Path, help="the election commission's public key (PEM)")
@@ -537,8 +546,8 @@ def main(argv: list[str] | None = None) -> int:
     station.add_argument(
         "--batch-window",
         type=float,
-        default=600.0,
-        help="seconds ballots and voted marks may wait to be sent in a group (secrecy; default 600)",
+        default=None,
+        help="seconds after which fewer than min_batch ballots are sent anyway (default: never; tests and demos)",
     )
     station.add_argument("--card-profile", default="oman_ias", help="the ID card profile (default oman_ias)")
     args = parser.parse_args(argv)
@@ -554,14 +563,83 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="sanduq-kiosk-") as workdir:
             world = virtual_world(Path(workdir))
             try:
-                _run(KioskApp(world.services), args.run_for, Clock)
+                app = KioskApp(world.services)
+                attach_demo_accessibility(app, world, DEMO_AUDIO_CACHE, speech=not args.no_speech)
+                _run(app, args.run_for, Clock)
             finally:
                 world.card_events.stop()
                 world.deck.harness.stop()
         return 0
     world = demo_world(polls_open=not args.polls_closed)
-    _run(KioskApp(world.services), args.run_for, Clock)
+    app = KioskApp(world.services)
+    attach_demo_accessibility(app, world, DEMO_AUDIO_CACHE, speech=not args.no_speech)
+    _run(app, args.run_for, Clock)
     return 0
+
+
+DEMO_AUDIO_CACHE = Path("out/audio-cache")
+"""Where the demo kiosk's synthesised clips are kept (the same cache as ``make demo``'s package builds)."""
+
+
+def demo_audio_files(manifest: Manifest, cache: Path) -> dict[str, bytes]:
+    """Every clip of the demo election's audio ballot, as the package builder would put them in a package:
+    the clip catalogue and the candidates' announcements, synthesised with espeak-ng (cached in ``cache``: only
+    the first run takes about a minute)."""
+    from election.audio_clips import CLIP_INDEX
+    from election.manifest import Language
+    from tools.audio_catalogue import clip_index
+    from tools.build_package import candidate_announcement
+    from tools.speech import SpeechJob, synthesise_many
+
+    index = clip_index(manifest)
+    work = cache / "demo-kiosk"
+    jobs: list[tuple[str, SpeechJob]] = []
+    for entry in index.clips.values():
+        for language in Language:
+            text = entry.text.in_language(language)
+            if text:
+                path = entry.path(language)
+                jobs.append((path, SpeechJob(text, language.value, work / path.replace("/", "_"))))
+    for contest in manifest.contests:
+        for candidate in contest.candidates:
+            for language in Language:
+                path = candidate.audio.in_language(language)
+                text = candidate_announcement(candidate, language)
+                jobs.append((path, SpeechJob(text, language.value, work / path.replace("/", "_"))))
+    work.mkdir(parents=True, exist_ok=True)
+    log.info("demo kiosk: %d audio clips (synthesised once, then from %s)", len(jobs), cache)
+    synthesise_many([job for _, job in jobs], cache_dir=cache)
+    files = {path: job.out_path.read_bytes() for path, job in jobs}
+    files[CLIP_INDEX] = index.to_json()
+    return files
+
+
+def attach_demo_accessibility(app: Any, world: DemoWorld, cache: Path, *, speech: bool = True) -> Any:
+    """The whole accessibility layer on the demo kiosk, as on a polling-station kiosk: the audio ballot (sound
+    through the audio device, when there is one), the accessible controller, the two switches, the privacy
+    screen and assisted voting. ``speech=False`` (no espeak-ng, or a quick check): the same layer with the clip
+    catalogue only, so nothing is heard. Returns the accessibility shell."""
+    from election.audio_clips import CLIP_INDEX
+    from kiosk.accessibility.kivy_shell import attach, shell_for_package
+    from tools.audio_catalogue import clip_index
+
+    manifest = world.services.manifest
+    files: dict[str, bytes]
+    if speech:
+        from tools.speech import SpeechError
+
+        try:
+            files = demo_audio_files(manifest, cache)
+        except SpeechError as exc:
+            log.warning("demo kiosk: no speech synthesis (%s): the audio ballot is silent", exc)
+            files = {CLIP_INDEX: clip_index(manifest).to_json()}
+    else:
+        files = {CLIP_INDEX: clip_index(manifest).to_json()}
+    if os.environ.get("SDL_AUDIODRIVER") == "dummy":
+        log.info("demo kiosk: no audio device (SDL_AUDIODRIVER=dummy): the audio ballot plays silently")
+    shell = shell_for_package(manifest, files, cache / "demo-kiosk-play", world.services.audit)
+    attach(app, shell)
+    return shell
 
 
 def _run_station(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -80,7 +80,7 @@ def main() -> int:
     now = dt.datetime.now(dt.UTC)
     tmp = Path(tempfile.mkdtemp(prefix="bench-card-"))
     pki = test_pki.generate(tmp / "pki", test_pki.synthetic_voters(2, now), [], now=now)
-    anchors = TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls(), [pki.staff_ca.cert()])
+    anchors = TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls())
     profile = load_named_profile("oman_ias")
     files = pki.voters["10000001"]
     auth = CardAuthenticator(

@@ -13,7 +13,9 @@ election/schemas/package-index.schema.json):
     trust/card-intermediates/*.pem  issuing CAs (cards hold only their own certificate)
     trust/kiosk-ca.pem              the CA of kiosk certificates (mutual TLS, audit signatures)
     trust/central-ca.pem            the CA of the central office's TLS certificate (pinned by kiosks)
-    crl/*.crl                       revocation lists (DER) for the card CAs
+    trust/card-policies.json        optional: card certificate policy OIDs (staff-card CAs, eID authentication)
+    crl/*.crl                       revocation lists (DER) for every level of the card PKI (issuing CAs and
+                                    the roots' CRLs covering the CAs)
     keys/election-context.json      the election public key and base hash, once the key ceremony is done
     keys/central-envelope.pub       the central office's X25519 key for sealing provisional envelopes
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 import io
 import json
 import posixpath
+import re
 import stat
 import zipfile
 from collections.abc import Mapping
@@ -53,6 +56,7 @@ CARD_INTERMEDIATES_DIR = "trust/card-intermediates/"
 KIOSK_CA = "trust/kiosk-ca.pem"
 CENTRAL_CA = "trust/central-ca.pem"
 CRL_DIR = "crl/"
+CARD_POLICIES = "trust/card-policies.json"
 ELECTION_CONTEXT = "keys/election-context.json"
 CENTRAL_ENVELOPE_KEY = "keys/central-envelope.pub"
 
@@ -74,6 +78,18 @@ class PackageError(ValueError):
 
 
 @dataclass(frozen=True)
+class CardPolicies:
+    """``trust/card-policies.json``: ``{"staff_ca_policy_oids": [...], "auth_policy_oids": [...]}`` (dotted OIDs).
+
+    A CA certificate asserting a staff-CA policy issues staff cards (roles by policy OID, see
+    sync/staff_roles.py); an authentication policy stands in for the clientAuth EKU on a card certificate.
+    """
+
+    staff_ca_policy_oids: tuple[str, ...]
+    auth_policy_oids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ElectionPackage:
     """A package that passed every check. Photos and audio stay as bytes, keyed by package path."""
 
@@ -89,6 +105,7 @@ class ElectionPackage:
     election_context: Mapping[str, Any] | None
     central_envelope_key: bytes | None
     warnings: tuple[str, ...] = field(default=())
+    card_policies: CardPolicies | None = None  # None: trust/card-policies.json absent (project defaults apply)
 
     def file(self, path: str) -> bytes:
         return self.files[path]
@@ -197,7 +214,27 @@ def load_package(data: bytes, commission_key: Ed25519PublicKey, *, archive_name:
         election_context=context,
         central_envelope_key=envelope_key,
         warnings=warnings,
+        card_policies=_card_policies(members),
     )
+
+
+def _card_policies(members: Mapping[str, bytes]) -> CardPolicies | None:
+    data = members.get(CARD_POLICIES)
+    if data is None:
+        return None
+    value = _parse_json(CARD_POLICIES, data)
+    keys = ("staff_ca_policy_oids", "auth_policy_oids")
+    if not isinstance(value, dict) or set(value) != set(keys):
+        raise PackageError(CARD_POLICIES, f"expected an object with exactly {', '.join(keys)}")
+    lists: list[tuple[str, ...]] = []
+    for key in keys:
+        oids = value[key]
+        if not isinstance(oids, list) or not all(
+            isinstance(o, str) and re.fullmatch(r"[0-2](\.(0|[1-9][0-9]*))+", o) for o in oids
+        ):
+            raise PackageError(CARD_POLICIES, f"{key}: expected a list of dotted OIDs")
+        lists.append(tuple(oids))
+    return CardPolicies(lists[0], lists[1])
 
 
 def _check_member_name(path: str) -> None:

@@ -27,6 +27,7 @@ from election.audio_clips import CLIP_INDEX
 from election.manifest import Candidate, Language, Manifest, ManifestError
 from election.package import (
     CARD_INTERMEDIATES_DIR,
+    CARD_POLICIES,
     CARD_ROOTS_DIR,
     CENTRAL_CA,
     CENTRAL_ENVELOPE_KEY,
@@ -39,6 +40,7 @@ from election.package import (
     load_package,
     write_package,
 )
+from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
 from tools.audio_catalogue import catalogue_jobs, clip_index
 from tools.console import Progress, table
 from tools.test_pki import TestPki, load
@@ -178,6 +180,12 @@ def _trust_files(pki: TestPki) -> dict[str, bytes]:
     files[CENTRAL_CA] = pki.central_ca.cert().public_bytes(Encoding.PEM)
     files[f"{CRL_DIR}card-ca.crl"] = pki.card_crl_path.read_bytes()
     files[f"{CRL_DIR}staff-ca.crl"] = pki.staff_crl_path.read_bytes()
+    # The national root's CRL covers the issuing CAs: the kiosk checks revocation at every level (issue 16).
+    files[f"{CRL_DIR}national-root.crl"] = pki.root_crl_path.read_bytes()
+    # Staff-card CAs and eID authentication by policy OID (sync/staff_roles.py), never by name text.
+    files[CARD_POLICIES] = json.dumps(
+        {"staff_ca_policy_oids": [STAFF_CA_POLICY_OID], "auth_policy_oids": [TEST_EID_AUTH_POLICY_OID]}, indent=1
+    ).encode()
     return files
 
 

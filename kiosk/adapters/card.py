@@ -6,14 +6,13 @@ Each call blocks (PC/SC) and returns one session event; expected failures are va
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 from election.package import ElectionPackage
-from kiosk.card.pki import TrustAnchors
+from kiosk.card.pki import TrustAnchors, TrustPolicy
 from kiosk.card.results import AuthFailure, FailureReason
 from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
-from kiosk.card.transport import CardIoError, PcscConnection
+from kiosk.card.transport import CardIoError, DeadlineChannel, PcscConnection
 from kiosk.session import events as ev
 from kiosk.session.model import CardKind, Secret, StaffIdentity, VoterIdentity
 from kiosk.states import StaffCard, StaffRole
@@ -28,14 +27,22 @@ _CARD_FAILURES: dict[FailureReason, ev.Failure] = {
     FailureReason.READER_GONE: ev.Failure.READER_GONE,
     FailureReason.SERVICE_GONE: ev.Failure.READER_GONE,
     FailureReason.UNSUPPORTED_CARD: ev.Failure.NOT_AN_ID_CARD,
+    FailureReason.MALFORMED_CERTIFICATE: ev.Failure.CERT_UNTRUSTED,
+    FailureReason.CARD_TIMEOUT: ev.Failure.CARD_UNREADABLE,
 }
 
 
 def trust_anchors_of(package: ElectionPackage) -> TrustAnchors:
-    """The card PKI check's anchors from a verified election package: roots, intermediates, CRLs, and the
-    staff card CA(s) among the intermediates."""
-    staff = [c for c in package.card_intermediates if "Staff" in c.subject.rfc4514_string()]
-    return TrustAnchors(package.card_roots, package.card_intermediates, package.crls, staff)
+    """The card PKI check's anchors from a verified election package: roots, intermediates, the CRLs of every
+    level, and the policy OIDs of ``trust/card-policies.json`` (staff-card CAs are the CAs asserting a staff-CA
+    policy; without the file, the project defaults of sync/staff_roles.py apply)."""
+    policies = package.card_policies
+    policy = (
+        TrustPolicy(frozenset(policies.staff_ca_policy_oids), frozenset(policies.auth_policy_oids))
+        if policies is not None
+        else TrustPolicy()
+    )
+    return TrustAnchors(package.card_roots, package.card_intermediates, package.crls, policy)
 
 
 def card_failure(failure: AuthFailure) -> ev.Failed:
@@ -56,7 +63,7 @@ class PcscCard:
 
     reader: str
     authenticator: CardAuthenticator
-    _conn: PcscConnection | None = None
+    _conn: DeadlineChannel | None = None
     _read: CardRead | None = None
     _auth: Authenticated | None = None
     staff_cards: dict[str, StaffCard] = field(default_factory=dict)
@@ -64,30 +71,40 @@ class PcscCard:
     the role and records the fingerprint when staff open or close the polls."""
 
     def close(self) -> None:
+        """Release the reader: at once, or (a card stuck in a command) as soon as the blocked call returns."""
         if self._conn is not None:
-            with contextlib.suppress(CardIoError):
-                self._conn.__exit__(None, None, None)
+            self._conn.close()
         self._conn, self._read, self._auth = None, None, None
 
     def read(self) -> ev.CardRead | ev.Failed:
         self.close()
         try:
-            self._conn = PcscConnection(self.reader).__enter__()
+            connection = PcscConnection(self.reader).__enter__()
         except CardIoError:
             return ev.Failed(ev.Failure.CARD_UNREADABLE)
-        result = self.authenticator.read(self._conn)
+        self._conn = DeadlineChannel(connection, connection.close)
+        try:
+            result = self.authenticator.read(self._conn, connection.atr)
+        except BaseException:
+            self.close()  # never leave the exclusive connection open behind an unexpected error
+            raise
         if isinstance(result, AuthFailure):
             self.close()
             return card_failure(result)
         self._read = result
         kind = CardKind.STAFF if result.role is not None else CardKind.VOTER
-        return ev.CardRead(kind, result.pin.tries_left if result.pin.tries_left is not None else 3)
+        tries = result.pin.tries_left if result.pin.tries_left is not None else result.profile.pin.max_tries
+        return ev.CardRead(kind, tries)
 
     def verify_pin(self, pin: Secret) -> ev.PinAccepted | ev.PinRejected | ev.Failed:
         if self._conn is None or self._read is None:
             return ev.Failed(ev.Failure.CARD_REMOVED)
         # The card layer verifies the PIN and signs the challenge in one call (one PIN try, never retried).
-        result = self.authenticator.authenticate(self._conn, self._read, pin.reveal())
+        try:
+            result = self.authenticator.authenticate(self._conn, self._read, pin.reveal())
+        except BaseException:
+            self.close()
+            raise
         if isinstance(result, AuthFailure):
             if result.reason is FailureReason.WRONG_PIN:
                 return ev.PinRejected(result.tries_left or 0)

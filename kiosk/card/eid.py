@@ -11,11 +11,14 @@ import enum
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from kiosk.card.apdu import (
     CardDataError,
+    CardStatusError,
     CommandApdu,
     PinBlocked,
+    ResponseApdu,
     WrongPin,
     encode_ber_tlv,
     status_error,
@@ -90,9 +93,11 @@ class EidCard:
     def read_identity(self) -> CardIdentity:
         return decode_identity(self.profile.identity, self.read_file(self.profile.identity.file))
 
+    def read_auth_certificate_der(self) -> bytes:
+        return self.read_file(self.profile.certificate.file, expect_der=True)
+
     def read_auth_certificate(self) -> x509.Certificate:
-        der = self.read_file(self.profile.certificate.file, expect_der=True)
-        return parse_certificate(der)
+        return parse_certificate(self.read_auth_certificate_der())
 
     # -- PIN ------------------------------------------------------------------------------------------------
     def _verify(self, data: bytes) -> CommandApdu:
@@ -108,29 +113,28 @@ class EidCard:
         if not self.profile.pin.status_by_empty_verify:
             return PinStatus(PinState.UNKNOWN)
         self._select_pin_applet()
-        response = self.channel.transmit(self._verify(b""))
+        return self._pin_answer(self.channel.transmit(self._verify(b"")), "VERIFY (status)")
+
+    def _pin_answer(self, response: ResponseApdu, operation: str) -> PinStatus:
+        """VERIFY's answer: 9000, 63Cx (x bounded by the profile's tries), 6983/63C0; any other status is a
+        card error (never "not an ID card": 6A82 here means the PIN reference is missing, not the applet)."""
         if response.ok:
             return PinStatus(PinState.VERIFIED)
-        error = status_error(response.sw, "VERIFY (status)")
+        error = status_error(response.sw, operation)
         if isinstance(error, PinBlocked):
             return PinStatus(PinState.BLOCKED, 0)
         if isinstance(error, WrongPin):
+            allowed = self.profile.pin.max_tries
+            if error.tries_left > allowed:
+                raise CardDataError(f"{operation}: card reports {error.tries_left} tries left, at most {allowed} exist")
             return PinStatus(PinState.TRIES_LEFT, error.tries_left)
-        raise error
+        raise CardStatusError(response.sw, operation)
 
     def verify_pin(self, pin: str) -> PinStatus:
         """One VERIFY. Returns VERIFIED, TRIES_LEFT (wrong PIN) or BLOCKED; raises PinFormatError first."""
         data = encode_pin(self.profile.pin, pin)
         self._select_pin_applet()
-        response = self.channel.transmit(self._verify(data))
-        if response.ok:
-            return PinStatus(PinState.VERIFIED)
-        error = status_error(response.sw, "VERIFY")
-        if isinstance(error, PinBlocked):
-            return PinStatus(PinState.BLOCKED, 0)
-        if isinstance(error, WrongPin):
-            return PinStatus(PinState.TRIES_LEFT, error.tries_left)
-        raise error
+        return self._pin_answer(self.channel.transmit(self._verify(data)), "VERIFY")
 
     # -- signing --------------------------------------------------------------------------------------------
     def sign_digest(self, digest: bytes) -> bytes:
@@ -141,14 +145,24 @@ class EidCard:
         signing = self.profile.signing
         if signing.method is SigningMethod.INTERNAL_AUTHENTICATE:
             response = self.channel.transmit(CommandApdu(0x00, 0x88, 0x00, 0x00, digest, 256))
-            return _signature(response.check("INTERNAL AUTHENTICATE"))
-        self.channel.transmit(CommandApdu(0x00, 0x22, 0x41, 0xB6, signing.mse_set_data)).check("MSE SET")
+            return _signature(_signing_data(response, "INTERNAL AUTHENTICATE"))
+        _signing_data(self.channel.transmit(CommandApdu(0x00, 0x22, 0x41, 0xB6, signing.mse_set_data)), "MSE SET")
         if signing.pso_hash:
-            self.channel.transmit(CommandApdu(0x00, 0x2A, 0x90, 0xA0, encode_ber_tlv(0x90, digest))).check("PSO HASH")
+            hashed = self.channel.transmit(CommandApdu(0x00, 0x2A, 0x90, 0xA0, encode_ber_tlv(0x90, digest)))
+            _signing_data(hashed, "PSO HASH")
             response = self.channel.transmit(CommandApdu(0x00, 0x2A, 0x9E, 0x9A, b"", 256))
         else:
             response = self.channel.transmit(CommandApdu(0x00, 0x2A, 0x9E, 0x9A, digest, 256))
-        return _signature(response.check("PSO COMPUTE DIGITAL SIGNATURE"))
+        return _signature(_signing_data(response, "PSO COMPUTE DIGITAL SIGNATURE"))
+
+
+def _signing_data(response: ResponseApdu, operation: str) -> bytes:
+    """The data of a signing step. The PIN was verified just before: a status here (6983 included, which
+    means "key or method blocked" on MSE/PSO, not "PIN blocked") is a card error, never a PIN outcome."""
+    if response.ok:
+        return response.data
+    error = status_error(response.sw, operation)
+    raise CardStatusError(response.sw, operation) if isinstance(error, PinBlocked | WrongPin) else error
 
 
 def _signature(data: bytes) -> bytes:
@@ -171,7 +185,16 @@ def der_length(prefix: bytes) -> int:
 
 
 def parse_certificate(der: bytes) -> x509.Certificate:
+    """The certificate, parsed enough that later reads of its fields do not raise (cryptography parses names
+    and extensions lazily): malformed DER, invalid UTF-8 in a name, duplicated or malformed extensions are
+    all a :class:`CardDataError` here."""
     try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
+        cert = x509.load_der_x509_certificate(der)
+        for name in (cert.subject, cert.issuer):
+            for attribute in name:
+                _ = attribute.value
+        _ = list(cert.extensions)
+        cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise CardDataError(f"certificate does not parse: {exc}") from exc
+    return cert

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -103,6 +103,19 @@ class CertificateCheck:
 
 
 @dataclass(frozen=True)
+class Timeouts:
+    """Time limits per phase of a card session, in seconds; each ends in a notice and a released reader.
+
+    ``read``: reading the identity file and certificate and the PIN status; ``pin``: one VERIFY;
+    ``sign``: MSE SET, PSO HASH and the signature (a real card needs well under a second for each).
+    """
+
+    read: float
+    pin: float
+    sign: float
+
+
+@dataclass(frozen=True)
 class CardProfile:
     name: str
     title: str
@@ -116,6 +129,7 @@ class CardProfile:
     pin: PinPolicy
     signing: Signing
     certificate: CertificateCheck
+    timeouts: Timeouts
 
 
 class _Table:
@@ -155,6 +169,12 @@ class _Table:
             return bytes.fromhex(text)
         except ValueError as exc:
             raise ProfileError(f"{self.where}.{key}: not hex: {text!r}") from exc
+
+    def seconds(self, key: str, lo: float, hi: float) -> float:
+        value = self._get(key, (int, float))
+        if isinstance(value, bool) or not lo <= value <= hi:
+            raise ProfileError(f"{self.where}.{key}: {value!r} not in {lo}..{hi} seconds")
+        return float(value)
 
     def table(self, key: str) -> _Table:
         return _Table(self._get(key, dict), f"{self.where}.{key}")
@@ -292,6 +312,14 @@ def parse_profile(data: Mapping[str, Any], where: str) -> CardProfile:
     if certificate.civil_number_attribute != "serialNumber":
         raise ProfileError(f"{ct.where}.civil_number_attribute: only 'serialNumber' is supported")
 
+    tt = top.table("timeouts")
+    timeouts = Timeouts(
+        read=tt.seconds("read_seconds", 0.1, 120),
+        pin=tt.seconds("pin_seconds", 0.1, 120),
+        sign=tt.seconds("sign_seconds", 0.1, 120),
+    )
+    tt.done()
+
     atr = top.hex("atr")
     if not 2 <= len(atr) <= 33:
         raise ProfileError(f"{where}.atr: an ATR is 2..33 bytes")
@@ -311,6 +339,7 @@ def parse_profile(data: Mapping[str, Any], where: str) -> CardProfile:
         pin=pin,
         signing=signing,
         certificate=certificate,
+        timeouts=timeouts,
     )
     top.done()
     return profile
@@ -325,6 +354,16 @@ def load_profile(path: Path) -> CardProfile:
     if profile.name != path.stem:
         raise ProfileError(f"{path}: name {profile.name!r} must match the file name")
     return profile
+
+
+def load_all_profiles(directory: Path = PROFILE_DIR) -> list[CardProfile]:
+    """Every profile in ``directory`` (config/cards/), sorted by name; the ATR chooses among them."""
+    return [load_profile(path) for path in sorted(directory.glob("*.toml"))]
+
+
+def profile_for_atr(profiles: Sequence[CardProfile], atr: bytes) -> CardProfile | None:
+    """The profile whose ATR is exactly ``atr`` (None: "this card is not supported")."""
+    return next((p for p in profiles if p.atr == atr), None)
 
 
 def load_named_profile(name: str, directory: Path = PROFILE_DIR) -> CardProfile:

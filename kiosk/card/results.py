@@ -26,6 +26,8 @@ class FailureReason(enum.Enum):
     SERVICE_GONE = "service_gone"  # pcscd not running
     UNSUPPORTED_CARD = "unsupported_card"  # no profile for the ATR, or the applet/file is missing
     CARD_ERROR = "card_error"  # the card answered with garbage or an unexpected status
+    MALFORMED_CERTIFICATE = "malformed_certificate"  # the card's certificate does not parse (bad DER, UTF-8, ...)
+    CARD_TIMEOUT = "card_timeout"  # the card did not finish a phase within the profile's time limit
 
 
 @dataclass(frozen=True)

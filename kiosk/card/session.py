@@ -2,11 +2,16 @@
 
 Two steps so the kiosk can show the voter's name and ask for the PIN in between::
 
-    auth = CardAuthenticator(profile, anchors, kiosk_id, election_id, clock, secrets.token_bytes)
-    with PcscConnection(reader) as channel:
-        read = auth.read(channel)                      # CardRead | AuthFailure
+    auth = CardAuthenticator(profile, anchors, kiosk_id, election_id, clock, secrets.token_bytes,
+                             profiles=load_all_profiles())
+    with PcscConnection(reader) as connection:
+        channel = DeadlineChannel(connection, connection.close)
+        read = auth.read(channel, connection.atr)        # CardRead | AuthFailure (the ATR picks the profile)
         if isinstance(read, CardRead):
             result = auth.authenticate(channel, read, pin)   # Authenticated | AuthFailure
+
+Each phase (reading, PIN verification, signature) is bounded by the profile's ``[timeouts]`` when the channel
+is a :class:`DeadlineChannel`; a phase that runs out is ``FailureReason.CARD_TIMEOUT``.
 
 Only a signature by the card's key over a fresh challenge, with the certificate chained to a trusted root,
 valid now and not revoked, authenticates; reading the data files alone does not.
@@ -18,16 +23,17 @@ import datetime as dt
 import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from kiosk.card.apdu import CardDataError, CardStatusError, FileNotFound, NotSupported, PinBlocked
-from kiosk.card.eid import EidCard, PinState, PinStatus
-from kiosk.card.identity import CardIdentity, PinFormatError
+from kiosk.card.eid import EidCard, PinState, PinStatus, parse_certificate
+from kiosk.card.identity import CardIdentity, PinFormatError, encode_pin
 from kiosk.card.pki import (
+    CertificateAccepted,
     Challenge,
     TrustAnchors,
     check_certificate,
@@ -35,13 +41,15 @@ from kiosk.card.pki import (
     check_signature,
     new_challenge,
 )
-from kiosk.card.profile import CardProfile
+from kiosk.card.profile import CardProfile, profile_for_atr
 from kiosk.card.results import AuthFailure, FailureReason
 from kiosk.card.roles import StaffRole
 from kiosk.card.transport import (
     ApduChannel,
     CardIoError,
+    CardTimeoutError,
     DaemonGoneError,
+    DeadlineChannel,
     ReaderBusyError,
     ReaderGoneError,
 )
@@ -57,6 +65,7 @@ class CardRead:
     certificate: x509.Certificate
     role: StaffRole | None
     pin: PinStatus
+    profile: CardProfile  # the profile the card's ATR selected
 
 
 @dataclass(frozen=True)
@@ -74,8 +83,7 @@ class Timings:
     verify_seconds: float = 0.0
 
 
-def profile_for_atr(profiles: list[CardProfile], atr: bytes) -> CardProfile | None:
-    return next((p for p in profiles if p.atr == atr), None)
+__all__ = ["Authenticated", "CardAuthenticator", "CardRead", "Timings", "identity_digest", "profile_for_atr"]
 
 
 _CardTrouble = (CardIoError, CardStatusError, CardDataError)
@@ -87,6 +95,8 @@ def _failure(step: str, exc: Exception) -> AuthFailure:
     tries: int | None = None
     if isinstance(exc, ReaderGoneError):
         reason = FailureReason.READER_GONE
+    elif isinstance(exc, CardTimeoutError):
+        reason = FailureReason.CARD_TIMEOUT
     elif isinstance(exc, ReaderBusyError):
         reason = FailureReason.READER_BUSY
     elif isinstance(exc, DaemonGoneError):
@@ -97,6 +107,8 @@ def _failure(step: str, exc: Exception) -> AuthFailure:
         reason, tries = FailureReason.PIN_BLOCKED, 0
     elif isinstance(exc, FileNotFound | NotSupported):
         reason = FailureReason.UNSUPPORTED_CARD
+    elif isinstance(exc, CardDataError) and step.endswith("certificate"):
+        reason = FailureReason.MALFORMED_CERTIFICATE
     failure = AuthFailure(reason, f"{step}: {exc}", tries)
     log.info("card refused: %s (%s)", failure.reason.value, failure.detail)
     return failure
@@ -113,8 +125,12 @@ class CardAuthenticator:
         election_id: str,
         clock: Callable[[], dt.datetime],
         random_bytes: Callable[[int], bytes],
+        profiles: Sequence[CardProfile] = (),
     ) -> None:
+        """``profile`` is the default; with ``profiles`` (and an ATR passed to :meth:`read`), the ATR selects
+        one of ``profile`` and ``profiles`` and an unknown ATR is ``UNSUPPORTED_CARD``."""
         self.profile = profile
+        self.profiles = (profile, *[p for p in profiles if p is not profile])
         self.anchors = anchors
         self.kiosk_id = kiosk_id
         self.election_id = election_id
@@ -122,16 +138,33 @@ class CardAuthenticator:
         self.random_bytes = random_bytes
         self.timings = Timings()
 
-    def read(self, channel: ApduChannel) -> CardRead | AuthFailure:
-        """Read identity + certificate, check the certificate and the identity, read the PIN status."""
-        card = EidCard(channel, self.profile)
+    def read(self, channel: ApduChannel, atr: bytes | None = None) -> CardRead | AuthFailure:
+        """Select the profile by ``atr``, read identity + certificate, validate the certificate, then check the
+        identity against the *verified* certificate, then read the PIN status (no PIN try is spent)."""
         self.timings = Timings()
+        profile = self.profile
+        if atr is not None:
+            selected = profile_for_atr(self.profiles, atr)
+            if selected is None:
+                return AuthFailure(FailureReason.UNSUPPORTED_CARD, "this card is not supported (unknown ATR)")
+            profile = selected
+        card = EidCard(channel, profile)
+        step = "read card"
         try:
+            if isinstance(channel, DeadlineChannel):
+                channel.phase("reading the card", profile.timeouts.read)
             identity = card.read_identity()
-            certificate = card.read_auth_certificate()
+            step = "read certificate"
+            der = card.read_auth_certificate_der()
+            certificate = parse_certificate(der)
+            step = "read card"
             started = time.perf_counter()
             verdict = check_certificate(certificate, self.anchors, self.clock())
-            mismatch = check_identity(certificate, identity, self.profile.certificate)
+            mismatch = (
+                check_identity(verdict, identity, profile.certificate)
+                if isinstance(verdict, CertificateAccepted)
+                else None
+            )
             self.timings.verify_seconds += time.perf_counter() - started
             if isinstance(verdict, AuthFailure):
                 return verdict
@@ -140,14 +173,21 @@ class CardAuthenticator:
             pin = card.pin_status()
             if pin.state is PinState.BLOCKED:
                 return AuthFailure(FailureReason.PIN_BLOCKED, "PIN blocked", 0)
-            return CardRead(identity, certificate, verdict.role, pin)
+            return CardRead(identity, certificate, verdict.role, pin, profile)
         except _CardTrouble as exc:
-            return _failure("read card", exc)
+            return _failure(step, exc)
 
     def authenticate(self, channel: ApduChannel, read: CardRead, pin: str) -> Authenticated | AuthFailure:
         """One PIN try, then the challenge signature. A wrong PIN is returned with the tries left; never retried."""
-        card = EidCard(channel, self.profile)
+        profile = read.profile
+        card = EidCard(channel, profile)
         try:
+            try:
+                encode_pin(profile.pin, pin)  # the PIN's format is checked before the card is asked
+            except PinFormatError as exc:
+                return AuthFailure(FailureReason.PIN_FORMAT, str(exc))
+            if isinstance(channel, DeadlineChannel):
+                channel.phase("PIN verification", profile.timeouts.pin)
             try:
                 status = card.verify_pin(pin)
             except PinFormatError as exc:
@@ -159,14 +199,17 @@ class CardAuthenticator:
                     return AuthFailure(FailureReason.PIN_BLOCKED, "PIN blocked", 0)
                 return AuthFailure(FailureReason.WRONG_PIN, "wrong PIN", status.tries_left)
             challenge = new_challenge(self.kiosk_id, self.election_id, self.clock(), self.random_bytes)
+            if isinstance(channel, DeadlineChannel):
+                channel.phase("signature", profile.timeouts.sign)
             signature = card.sign_digest(challenge.digest)
             started = time.perf_counter()
-            bad = check_signature(read.certificate, challenge, signature, self.profile.signing.ecdsa_format)
+            bad = check_signature(read.certificate, challenge, signature, profile.signing.ecdsa_format)
             self.timings.verify_seconds += time.perf_counter() - started
             if bad is not None:
                 return bad
             fingerprint = read.certificate.fingerprint(hashes.SHA256()).hex()
-            log.info("card authenticated (certificate %s, role %s)", fingerprint[:16], read.role)
+            # Nothing that identifies the holder is logged (no fingerprint, name or number): only the kind.
+            log.info("card authenticated (%s)", "staff" if read.role is not None else "voter")
             return Authenticated(read.identity, read.role, fingerprint, challenge)
         except _CardTrouble as exc:
             return _failure("authenticate", exc)

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +53,7 @@ _CARD_GONE = {
 }
 
 MAX_GET_RESPONSE_ROUNDS = 64
+MAX_SHORT_RESPONSE = 256  # short APDUs: at most 256 data bytes per response (Le = 00)
 
 
 class CardIoError(Exception):
@@ -75,6 +78,15 @@ class DaemonGoneError(CardIoError):
 
 class ReaderBusyError(CardIoError):
     """Another PC/SC client holds the reader (sharing violation)."""
+
+
+class CardTimeoutError(CardIoError):
+    """The card did not finish a phase (reading, PIN, signature) within the profile's time limit."""
+
+    def __init__(self, phase: str, seconds: float) -> None:
+        self.phase = phase
+        self.seconds = seconds
+        super().__init__(f"{phase}: the card did not answer within {seconds:g} s")
 
 
 def error_for(code: int, what: str) -> CardIoError:
@@ -105,6 +117,14 @@ class TraceEntry:
     seconds: float
 
 
+def _bounded(command: CommandApdu, response: ResponseApdu) -> ResponseApdu:
+    """Refuse an answer longer than the command asked for (Le; 256 at most): never truncate it silently."""
+    limit = command.le if command.le is not None else MAX_SHORT_RESPONSE
+    if len(response.data) > limit:
+        raise CardDataError(f"card answered {len(response.data)} bytes where at most {limit} were asked for")
+    return response
+
+
 def exchange_t0(
     send: Callable[[bytes], bytes], command: CommandApdu
 ) -> tuple[ResponseApdu, list[tuple[CommandApdu, ResponseApdu]]]:
@@ -116,7 +136,7 @@ def exchange_t0(
     steps: list[tuple[CommandApdu, ResponseApdu]] = []
 
     def run(cmd: CommandApdu) -> ResponseApdu:
-        response = ResponseApdu.parse(send(cmd.to_bytes()))
+        response = _bounded(cmd, ResponseApdu.parse(send(cmd.to_bytes())))
         steps.append((cmd, response))
         return response
 
@@ -215,9 +235,11 @@ class PcscConnection:
         code &= 0xFFFFFFFF
         if code != SCARD_S_SUCCESS:
             raise error_for(code, "transmit")
-        if len(response) < 2:
+        if not response:
             # vpcd (and some readers) report success with an empty answer when the card went away mid-command.
             raise CardRemovedError("transmit: no answer from the card", SCARD_W_UNRESPONSIVE_CARD)
+        if len(response) < 2:
+            raise CardDataError(f"transmit: a {len(response)}-byte answer has no status word")
         return bytes(response)
 
     def transmit(self, command: CommandApdu) -> ResponseApdu:
@@ -225,7 +247,7 @@ class PcscConnection:
         if self.is_t0:
             response, steps = exchange_t0(self._send, command)
         else:
-            response = ResponseApdu.parse(self._send(command.to_bytes()))
+            response = _bounded(command, ResponseApdu.parse(self._send(command.to_bytes())))
             steps = [(command, response)]
         elapsed = time.perf_counter() - started
         for cmd, resp in steps:
@@ -247,3 +269,77 @@ class PcscConnection:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class DeadlineChannel:
+    """An :class:`ApduChannel` whose every transmit is bounded by the deadline of the current phase.
+
+    Each transmit runs on a helper thread; the caller waits at most until the phase's deadline. A card that
+    never answers, or answers too slowly, gives :class:`CardTimeoutError` at the deadline; from then on the
+    channel is *abandoned*: every further transmit fails at once, and :meth:`close` closes the connection as
+    soon as the blocked PC/SC call returns (when the card is pulled, at the latest), so the reader is
+    released without the caller ever blocking on it.
+    """
+
+    def __init__(self, inner: ApduChannel, close: Callable[[], None], clock: Callable[[], float] = time.monotonic):
+        self._inner = inner
+        self._close = close
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._busy = False
+        self._closing = False
+        self._closed = False
+        self.abandoned = False
+        self._phase = "card"
+        self._seconds = 0.0
+        self._deadline: float | None = None
+
+    def phase(self, name: str, seconds: float) -> None:
+        """Start phase ``name``: transmits from now on must be done within ``seconds``."""
+        self._phase, self._seconds, self._deadline = name, seconds, self._clock() + seconds
+
+    def transmit(self, command: CommandApdu) -> ResponseApdu:
+        if self.abandoned or self._closed:
+            raise CardTimeoutError(self._phase, self._seconds)
+        result: list[ResponseApdu] = []
+        error: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                result.append(self._inner.transmit(command))
+            except BaseException as exc:  # handed to the caller below
+                error.append(exc)
+            finally:
+                with self._lock:
+                    self._busy = False
+                    closing = self._closing
+                if closing:
+                    self._close_now()
+
+        with self._lock:
+            self._busy = True
+        worker = threading.Thread(target=work, name="card-apdu", daemon=True)
+        worker.start()
+        remaining = None if self._deadline is None else max(0.0, self._deadline - self._clock())
+        worker.join(remaining)
+        if worker.is_alive():
+            self.abandoned = True
+            log.info("card phase %s timed out after %g s", self._phase, self._seconds)
+            raise CardTimeoutError(self._phase, self._seconds)
+        if error:
+            raise error[0]
+        return result[0]
+
+    def _close_now(self) -> None:
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(CardIoError):
+                self._close()
+
+    def close(self) -> None:
+        """Close the connection now, or, while a transmit is still blocked, as soon as it returns."""
+        with self._lock:
+            if self._busy:
+                self._closing = True
+                return
+        self._close_now()

@@ -15,6 +15,7 @@ from kiosk.card.identity import CardIdentity
 from kiosk.card.pki import (
     CertificateAccepted,
     TrustAnchors,
+    TrustPolicy,
     check_certificate,
     check_identity,
     check_signature,
@@ -37,7 +38,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> test_pki.TestPki:
 
 @pytest.fixture(scope="module")
 def anchors(pki: test_pki.TestPki) -> TrustAnchors:
-    return TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls(), [pki.staff_ca.cert()])
+    return TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls())
 
 
 def _reason(result: CertificateAccepted | AuthFailure) -> FailureReason | None:
@@ -69,7 +70,7 @@ def test_each_bad_card_is_refused_with_its_reason(pki, anchors, kind: BadKind, r
 def test_unknown_issuer_and_self_signed_say_why_in_the_detail(pki, anchors) -> None:
     rogue = check_certificate(pki.bad[BadKind.UNKNOWN_ISSUER].auth.cert(), anchors, NOW)
     selfsigned = check_certificate(pki.bad[BadKind.SELF_SIGNED].auth.cert(), anchors, NOW)
-    assert isinstance(rogue, AuthFailure) and "trusted CA" in rogue.detail
+    assert isinstance(rogue, AuthFailure) and "trusted root" in rogue.detail
     assert isinstance(selfsigned, AuthFailure) and "self-signed" in selfsigned.detail
 
 
@@ -79,9 +80,9 @@ def test_revoked_voter_from_the_roll_is_refused(pki, anchors) -> None:
 
 def test_stale_or_missing_crl_fails_closed(pki, anchors) -> None:
     good = pki.voters["10000001"].auth.cert()
-    stale = TrustAnchors(anchors.roots, anchors.intermediates, pki.stale_crls(), anchors.staff_issuers)
+    stale = TrustAnchors(anchors.roots, anchors.intermediates, pki.stale_crls(), anchors.policy)
     assert _reason(check_certificate(good, stale, NOW)) is FailureReason.REVOCATION_STALE
-    none = TrustAnchors(anchors.roots, anchors.intermediates, [], anchors.staff_issuers)
+    none = TrustAnchors(anchors.roots, anchors.intermediates, [], anchors.policy)
     assert _reason(check_certificate(good, none, NOW)) is FailureReason.REVOCATION_STALE
     later = NOW + dt.timedelta(days=8)  # the current CRL's nextUpdate is now + 7 days
     assert _reason(check_certificate(good, anchors, later)) is FailureReason.REVOCATION_STALE
@@ -93,7 +94,7 @@ def test_crl_signed_by_another_key_is_ignored(pki, anchors) -> None:
 
     rogue_key = xb.new_key()
     fake = xb.make_crl(xb.Issuer(pki.card_ca.cert(), rogue_key), [], NOW, NOW + dt.timedelta(days=1), 9)
-    forged = TrustAnchors(anchors.roots, anchors.intermediates, [fake], anchors.staff_issuers)
+    forged = TrustAnchors(anchors.roots, anchors.intermediates, [fake], anchors.policy)
     assert _reason(check_certificate(pki.voters["10000001"].auth.cert(), forged, NOW)) is FailureReason.REVOCATION_STALE
 
 
@@ -112,9 +113,12 @@ def test_staff_cards_are_recognised_with_their_role(pki, anchors, staff_id: str)
 
 
 def test_staff_role_is_not_accepted_from_a_ca_not_listed_as_staff_issuer(pki, anchors) -> None:
-    not_staff = TrustAnchors(anchors.roots, anchors.intermediates, anchors.crls, [])
+    """The staff CA is a staff CA by the policy OID the package's trust configuration lists, not by its name:
+    with another staff-CA policy configured, a staff card's role comes from a CA not authorised for it."""
+    not_staff = TrustAnchors(anchors.roots, anchors.intermediates, anchors.crls, TrustPolicy(frozenset({"1.2.3.4"})))
     result = check_certificate(pki.staff["staff-admin-1"].auth.cert(), not_staff, NOW)
-    assert isinstance(result, CertificateAccepted) and result.role is None
+    assert isinstance(result, AuthFailure) and result.reason is FailureReason.UNTRUSTED
+    assert "not authorised" in result.detail
     assert StaffRole.ADMINISTRATOR.policy_oid.dotted_string.startswith("2.25.")
 
 
@@ -126,7 +130,11 @@ def _identity(files: test_pki.CardFiles) -> CardIdentity:
 def test_identity_cross_check(pki) -> None:
     rules = load_named_profile("oman_ias").certificate
     files = pki.voters["10000001"]
-    cert = files.auth.cert()
+    accepted = check_certificate(
+        files.auth.cert(), TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls()), NOW
+    )
+    assert isinstance(accepted, CertificateAccepted)
+    cert = accepted
     assert check_identity(cert, _identity(files), rules) is None
     other = _identity(pki.voters["10000002"])
     mismatch = check_identity(cert, other, rules)

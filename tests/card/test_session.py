@@ -79,7 +79,7 @@ def test_bad_cards_are_refused_before_the_pin_is_asked(card_pki, card_anchors, k
     [
         (CardMode.GARBLED_TLV, FailureReason.CARD_ERROR),
         (CardMode.UNEXPECTED_SW, FailureReason.CARD_ERROR),
-        (CardMode.TRUNCATED, FailureReason.CARD_ERROR),
+        (CardMode.TRUNCATED, FailureReason.MALFORMED_CERTIFICATE),
         (CardMode.WRONG_KEY, FailureReason.BAD_SIGNATURE),
         (CardMode.SWAPPED_CERT, FailureReason.IDENTITY_MISMATCH),
         (CardMode.UNSUPPORTED, FailureReason.UNSUPPORTED_CARD),

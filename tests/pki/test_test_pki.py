@@ -75,7 +75,8 @@ def test_bad_cards_are_bad_in_their_own_way(pki: test_pki.TestPki) -> None:
 
 
 def test_crl_revokes_the_revoked_cards_and_a_stale_crl_exists(pki: test_pki.TestPki) -> None:
-    crl, staff_crl = pki.crls()
+    crl, staff_crl, root_crl = pki.crls()
+    assert root_crl.is_signature_valid(pki.national_root.key().public_key())  # covers the CAs (every level)
     assert crl.is_signature_valid(pki.card_ca.key().public_key())
     assert staff_crl.is_signature_valid(pki.staff_ca.key().public_key())
     revoked = pki.bad[BadKind.REVOKED].auth.cert()

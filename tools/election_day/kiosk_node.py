@@ -40,6 +40,7 @@ from election.package import ElectionPackage, PackageError, load_package
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, FakePlayer
 from kiosk.accessibility.prompts import PromptContext
 from kiosk.accessibility.shell import AccessibilityShell
+from kiosk.adapters.card import trust_anchors_of
 from kiosk.ballot_box import BallotBox
 from kiosk.card.pki import TrustAnchors
 from kiosk.card.profile import load_named_profile
@@ -85,8 +86,8 @@ def staff_card_of(pki: Any, staff_id: str, role: StaffRole) -> StaffCard:
 
 
 def anchors_of(package: ElectionPackage) -> TrustAnchors:
-    staff = [c for c in package.card_intermediates if "Staff" in c.subject.rfc4514_string()]
-    return TrustAnchors(package.card_roots, package.card_intermediates, package.crls, staff)
+    """Staff CAs by the policy OIDs of the package's trust configuration (kiosk.adapters.card), not by name."""
+    return trust_anchors_of(package)
 
 
 class Kiosk:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
 from tools.test_pki import x509_build as xb
 from tools.test_pki.model import INDEX_FORMAT, BadKind, StaffRole, TestPki, VoterIdentity, load
 
@@ -167,14 +168,18 @@ def generate(
     long_ago, far = now - 365 * DAY, now + 20 * 365 * DAY
 
     # Roots and CAs. The CA keys are ECDSA P-256 regardless of the card key algorithm.
-    def new_ca(subject: x509.Name, issuer: xb.Issuer | None, path_length: int) -> xb.Issuer:
+    def new_ca(
+        subject: x509.Name, issuer: xb.Issuer | None, path_length: int, policies: Sequence[str] = ()
+    ) -> xb.Issuer:
         key = xb.new_key()
-        return xb.Issuer(xb.ca_certificate(subject, key, issuer, long_ago, far, path_length), key)
+        oids = [x509.ObjectIdentifier(p) for p in policies]
+        return xb.Issuer(xb.ca_certificate(subject, key, issuer, long_ago, far, path_length, policies=oids), key)
 
     root = new_ca(_ca_name(ORG, "Sanduq TEST National Root CA"), None, 1)
     card_ca_name = _ca_name(ORG, "Sanduq TEST Citizen Authentication CA")
-    card_ca = new_ca(card_ca_name, root, 0)
-    staff_ca = new_ca(_ca_name(ORG, "Sanduq TEST Election Staff CA"), root, 0)
+    card_ca = new_ca(card_ca_name, root, 0, [TEST_EID_AUTH_POLICY_OID])
+    # The staff CA is a staff CA because it asserts the staff-CA policy OID (sync.staff_roles), not by its name.
+    staff_ca = new_ca(_ca_name(ORG, "Sanduq TEST Election Staff CA"), root, 0, [STAFF_CA_POLICY_OID])
     # A rogue hierarchy whose CA copies the real card CA's name: only signatures tell them apart.
     rogue_root = new_ca(_ca_name("Rogue", "Rogue Root CA"), None, 1)
     rogue_ca = new_ca(card_ca_name, rogue_root, 0)
@@ -201,7 +206,15 @@ def generate(
         usage: x509.KeyUsage = auth_usage,
     ) -> x509.Certificate:
         return xb.end_entity_certificate(
-            _voter_subject(identity), key.public_key(), issuer, nb, na, usage, client_auth, crl_name="card-ca.crl"
+            _voter_subject(identity),
+            key.public_key(),
+            issuer,
+            nb,
+            na,
+            usage,
+            client_auth,
+            policies=[x509.ObjectIdentifier(TEST_EID_AUTH_POLICY_OID)],
+            crl_name="card-ca.crl",
         )
 
     # Voters.
@@ -276,6 +289,8 @@ def generate(
     # CRLs: current ones, and a stale card-CA CRL (nextUpdate passed) for tests.
     xb.write_crl(out_dir / "crl/card-ca.crl", xb.make_crl(card_ca, revoked_serials, now - DAY, now + 7 * DAY, 2))
     xb.write_crl(out_dir / "crl/staff-ca.crl", xb.make_crl(staff_ca, [], now - DAY, now + 7 * DAY, 1))
+    # The national root's CRL (an ARL: it covers the issuing CAs), so revocation is checked at every level.
+    xb.write_crl(out_dir / "crl/national-root.crl", xb.make_crl(root, [], now - DAY, now + 7 * DAY, 1))
     xb.write_crl(
         out_dir / "crl/card-ca-stale.crl", xb.make_crl(card_ca, revoked_serials, now - 14 * DAY, now - 7 * DAY, 1)
     )
@@ -332,7 +347,12 @@ def generate(
         "card_key_algorithm": algorithm,
         "profile": profile,
         "roots": roots_index,
-        "crl": {"card_ca": "crl/card-ca.crl", "staff_ca": "crl/staff-ca.crl", "card_ca_stale": "crl/card-ca-stale.crl"},
+        "crl": {
+            "card_ca": "crl/card-ca.crl",
+            "staff_ca": "crl/staff-ca.crl",
+            "national_root": "crl/national-root.crl",
+            "card_ca_stale": "crl/card-ca-stale.crl",
+        },
         "cards": cards_index,
         "staff": staff_index,
         "bad": bad_index,
@@ -354,8 +374,8 @@ def issue_crl(
     issuer: str = "card_ca",
     number: int = 100,
 ) -> x509.CertificateRevocationList:
-    """A fresh CRL from ``issuer`` ("card_ca" or "staff_ca") revoking the cards of the given civil numbers
+    """A fresh CRL from ``issuer`` ("card_ca", "staff_ca" or "national_root") revoking the cards of the given civil numbers
     or staff ids, with any validity window (e.g. ``next_update`` in the past for a stale CRL)."""
-    pair = pki.card_ca if issuer == "card_ca" else pki.staff_ca
+    pair = {"card_ca": pki.card_ca, "staff_ca": pki.staff_ca, "national_root": pki.national_root}[issuer]
     serials = [pki.card(ref).auth.cert().serial_number for ref in revoke]
     return xb.make_crl(xb.Issuer(pair.cert(), pair.key()), serials, this_update, next_update, number)

@@ -123,6 +123,7 @@ class TestPki:
     rogue_root: KeyPair
     card_crl_path: Path
     staff_crl_path: Path
+    root_crl_path: Path
     stale_card_crl_path: Path
     commission_public_path: Path
     commission_key_path: Path
@@ -141,10 +142,13 @@ class TestPki:
         return [self.card_ca.cert(), self.staff_ca.cert()]
 
     def crls(self) -> list[x509.CertificateRevocationList]:
-        return [x509.load_der_x509_crl(p.read_bytes()) for p in (self.card_crl_path, self.staff_crl_path)]
+        """Current CRLs of every level: card CA, staff CA and the national root (which covers both CAs)."""
+        paths = (self.card_crl_path, self.staff_crl_path, self.root_crl_path)
+        return [x509.load_der_x509_crl(p.read_bytes()) for p in paths]
 
     def stale_crls(self) -> list[x509.CertificateRevocationList]:
-        return [x509.load_der_x509_crl(p.read_bytes()) for p in (self.stale_card_crl_path, self.staff_crl_path)]
+        paths = (self.stale_card_crl_path, self.staff_crl_path, self.root_crl_path)
+        return [x509.load_der_x509_crl(p.read_bytes()) for p in paths]
 
     def commission_public_key(self) -> Ed25519PublicKey:
         key = load_pem_public_key(self.commission_public_path.read_bytes())
@@ -194,6 +198,7 @@ def load(out_dir: Path) -> TestPki:
         rogue_root=pair(roots["rogue_root"]),
         card_crl_path=out_dir / index["crl"]["card_ca"],
         staff_crl_path=out_dir / index["crl"]["staff_ca"],
+        root_crl_path=out_dir / index["crl"]["national_root"],
         stale_card_crl_path=out_dir / index["crl"]["card_ca_stale"],
         commission_public_path=out_dir / index["commission"]["public"],
         commission_key_path=out_dir / index["commission"]["key"],

@@ -63,8 +63,9 @@ def ca_certificate(
     not_after: dt.datetime,
     path_length: int | None,
     crl_name: str | None = None,
+    policies: Sequence[x509.ObjectIdentifier] = (),
 ) -> x509.Certificate:
-    """A CA certificate; ``issuer=None`` makes a self-signed root."""
+    """A CA certificate; ``issuer=None`` makes a self-signed root. ``policies``: its certificatePolicies."""
     issuer_name = issuer.cert.subject if issuer else subject
     signer = issuer.key if issuer else key
     builder = (
@@ -85,6 +86,10 @@ def ca_certificate(
         )
     if crl_name:
         builder = builder.add_extension(_crl_dp(crl_name), critical=False)
+    if policies:
+        builder = builder.add_extension(
+            x509.CertificatePolicies([x509.PolicyInformation(oid, None) for oid in policies]), critical=False
+        )
     return _sign(builder, signer)
 
 

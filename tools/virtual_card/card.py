@@ -34,6 +34,18 @@ class CardMode(enum.Enum):
     WRONG_KEY = "wrong_key"  # signs with a key that is not the certificate's
     SWAPPED_CERT = "swapped_cert"  # holds another person's (valid) certificate
     UNSUPPORTED = "unsupported"  # no applet answers (another kind of card with the same ATR)
+    # Adversarial cards (issue 16): each must end in its own reason, within its phase's timeout.
+    NEVER_ANSWERS = "never_answers"  # answers the ATR, never an APDU
+    NEVER_ANSWERS_VERIFY = "never_answers_verify"  # reads fine, never answers a VERIFY with a PIN
+    NEVER_ANSWERS_SIGN = "never_answers_sign"  # reads and verifies the PIN, never answers PSO CDS
+    EMPTY_FRAME = "empty_frame"  # answers every APDU with an empty vpcd frame
+    ONE_BYTE = "one_byte"  # answers every APDU with a single byte (no status word)
+    ENDLESS_61XX = "endless_61xx"  # 61xx to every APDU, GET RESPONSE included
+    ENDLESS_6CXX = "endless_6cxx"  # 6Cxx to every APDU, the resend with the "right" Le included
+    OVERSIZE = "oversize"  # READ BINARY of the certificate answers 65,000 bytes to Le = 256
+    VERIFY_6A82 = "verify_6a82"  # VERIFY answers 6A82 (a PIN reference the card does not have)
+    PSO_HASH_6983 = "pso_hash_6983"  # PSO HASH answers 6983
+    TRIES_63CF = "tries_63cf"  # the PIN status says 15 tries left (the profile allows 3)
 
 
 SW_OK = b"\x90\x00"
@@ -67,6 +79,7 @@ class VirtualCard:
     apdu_count: int = 0
     powered: bool = False
     busy_seconds: float = 0.0  # time spent computing answers (the "on-card" share in benchmarks)
+    atr_override: bytes | None = None  # another card's ATR (unknown to every profile, T=0 or T=1)
 
     def __post_init__(self) -> None:
         self.state = CardState(self.profile.pin.max_tries)
@@ -108,7 +121,7 @@ class VirtualCard:
 
     @property
     def atr(self) -> bytes:
-        return self.profile.atr
+        return self.atr_override if self.atr_override is not None else self.profile.atr
 
     # -- power -----------------------------------------------------------------------------------------
     def power_on(self) -> None:
@@ -123,15 +136,43 @@ class VirtualCard:
         self.powered = False
 
     # -- APDUs -----------------------------------------------------------------------------------------
-    def process(self, apdu: bytes) -> bytes:
+    def process(self, apdu: bytes) -> bytes | None:
+        """The response APDU, or None: the card never answers this command (the link sends nothing)."""
         started = time.perf_counter()
         self.apdu_count += 1
         try:
-            return self._dispatch(apdu)
+            return self._misbehave(apdu)
         finally:
             self.busy_seconds += time.perf_counter() - started
             if self.mode is CardMode.SLOW:
                 time.sleep(self.delay)
+
+    def _misbehave(self, apdu: bytes) -> bytes | None:
+        mode = self.mode
+        if mode is CardMode.NEVER_ANSWERS:
+            return None
+        if mode is CardMode.EMPTY_FRAME:
+            return b""
+        if mode is CardMode.ONE_BYTE:
+            return b"\x90"
+        if mode is CardMode.ENDLESS_61XX:
+            return _sw(0x6110)
+        if mode is CardMode.ENDLESS_6CXX:
+            return _sw(0x6C10)
+        head = apdu[:4]
+        if mode is CardMode.NEVER_ANSWERS_VERIFY and apdu[1:2] == b"\x20" and len(apdu) > 5:
+            return None
+        if mode is CardMode.NEVER_ANSWERS_SIGN and head[1:4] == b"\x2a\x9e\x9a":
+            return None
+        if mode is CardMode.VERIFY_6A82 and apdu[1:2] == b"\x20":
+            return _sw(0x6A82)
+        if mode is CardMode.PSO_HASH_6983 and head[1:4] == b"\x2a\x90\xa0":
+            return _sw(0x6983)
+        if mode is CardMode.TRIES_63CF and apdu[1:2] == b"\x20" and len(apdu) <= 5:
+            return _sw(0x63CF)
+        if mode is CardMode.OVERSIZE and apdu[1:2] == b"\xb0" and self.state.file == self.profile.certificate.file:
+            return self._files[self.state.file][:1].ljust(65_000, b"\x00") + SW_OK
+        return self._dispatch(apdu)
 
     def _dispatch(self, apdu: bytes) -> bytes:
         if len(apdu) < 4:

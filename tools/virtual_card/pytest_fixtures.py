@@ -33,7 +33,7 @@ def card_pki(tmp_path_factory: pytest.TempPathFactory) -> test_pki.TestPki:
 
 @pytest.fixture(scope="session")
 def card_anchors(card_pki: test_pki.TestPki) -> TrustAnchors:
-    return TrustAnchors(card_pki.trust_roots(), card_pki.intermediates(), card_pki.crls(), [card_pki.staff_ca.cert()])
+    return TrustAnchors(card_pki.trust_roots(), card_pki.intermediates(), card_pki.crls())
 
 
 @pytest.fixture(scope="session")

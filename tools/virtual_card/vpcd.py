@@ -137,4 +137,6 @@ class VpcdLink:
             if self.on_apdu is not None:
                 self.on_apdu(count)
             response = self.card.process(payload)
+            if response is None:
+                continue  # a card that never answers: pcscd waits (the kiosk's phase timeout must end it)
             sock.sendall(struct.pack(">H", len(response)) + response)
