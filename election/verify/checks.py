@@ -109,17 +109,17 @@ def _files(directory: Path) -> list[Path]:
 
 
 def check_parameters(s: State, progress: Progress) -> str:
+    raw_manifest = load(s.root / "manifest.json")
     try:
         s.manifest = Manifest.from_dict(raw_manifest)
-    raw_manifest = load(s.root / "manifest.json")
     except ManifestError as exc:
         raise Invalid(f"manifest.json: {exc}") from None
-    ctx = obj(
-        load(s.root / "context.json"),
     if raw_manifest != s.manifest.to_dict():  # the hash is over this object: nothing in it may go unread
         raise Invalid(
             "manifest.json: not exactly a manifest (a member the manifest does not define, or not in its form)"
         )
+    ctx = obj(
+        load(s.root / "context.json"),
         ["format_version", "group", "manifest_hash", "number_of_guardians", "quorum", "joint_public_key",
          "commitments", "parameter_base_hash", "base_hash"],
         "context.json",
