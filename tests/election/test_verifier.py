@@ -486,9 +486,7 @@ def test_a_deleted_pollbook_counts_fails_unless_turnout_is_skipped(record) -> No
     assert text.rstrip().endswith("the record verifies, except the skipped check(s): turnout")
 
 
-def test_the_command_line_exits_1_without_pollbook_counts_and_0_when_told_to_skip_it(
-    sample, tmp_path
-) -> None:
+def test_the_command_line_exits_1_without_pollbook_counts_and_0_when_told_to_skip_it(sample, tmp_path) -> None:
     copy = tmp_path / "record"
     shutil.copytree(sample, copy)
     (copy / "pollbook_counts.json").unlink()
@@ -554,3 +552,11 @@ def test_a_key_twice_in_one_object_is_refused(record) -> None:
     path.write_text(text.replace('"shura-W1":{', '"shura-W1":{' + json.dumps(first_key) + ":" + fake + ",", 1))
     ok, output = run(record)
     assert not ok and f"the key '{first_key}' appears twice in one object" in output
+
+
+def test_a_manifest_member_the_verifier_would_not_read_fails(record) -> None:
+    # the manifest hash covers the whole object, so a verifier that ignored a member would disagree with one that
+    # hashed the file as it is
+    edit(record / "manifest.json", lambda d: d.update(note="an extra member"))
+    ok, output = run(record)
+    assert not ok and "manifest.json: not exactly a manifest" in output
