@@ -3,7 +3,7 @@
 python -m central init-db       --config config/central.toml
 python -m central import-roll   --config ... ROLL.csv
 python -m central enrol-kiosk   --config ... CERT.pem [CERT.pem ...]
-python -m central issue-token   --config ... --role administrator --subject "console"
+python -m central issue-token   --config ... --role observer --subject "console"   (observer or poll_worker only)
 python -m central process-provisional --config ...
 python -m central verify-audit  --config ...
 python -m central vacuum-poll-book --config ...   (after the polls close; also run by the last centre's close)
@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography import x509
 
 from central import audit
-from central.auth import Role, Staff, issue_token
+from central.auth import CONSOLE_ROLES, Role, Staff, issue_token
 from central.config import CentralConfig, load_config
 from central.db import migrate
 from central.office import Office, enrol_kiosk
@@ -88,11 +88,29 @@ def _run(args: argparse.Namespace, config: CentralConfig, office: Office) -> int
             with office.db.transaction() as s:
                 print("enrolled", enrol_kiosk(s, office, cert, actor=f"console:{args.subject}", now=office.clock()))
     elif args.command == "issue-token":
+        # A console token needs no card: only for roles none of whose actions needs a second person. Committee
+        # members and administrators log in with their staff cards (POST /api/staff/login).
+        staff = Staff(subject=f"console:{args.subject}", role=Role(args.role), console=True)
+        if staff.role not in CONSOLE_ROLES:
+            allowed = ", ".join(sorted(r.value for r in CONSOLE_ROLES))
+            print(f"refused: the role {staff.role.value} comes only from a staff card login (console: {allowed})")
+            with office.db.transaction() as s:
+                audit.append(
+                    s,
+                    at=office.clock(),
+                    actor=staff.subject,
+                    action="staff.console_token_refused",
+                    details={"role": staff.role.value},
+                )
+            return 2
         with office.db.transaction() as s:
-            staff = Staff(subject=f"console:{args.subject}", role=Role(args.role))
-            token = issue_token(s, staff, office.clock(), config.staff_token_minutes)
+            token = issue_token(s, staff, office.clock(), config.console_token_minutes)
             audit.append(
-                s, at=office.clock(), actor=staff.subject, action="staff.token_issued", details={"role": args.role}
+                s,
+                at=office.clock(),
+                actor=staff.subject,
+                action="staff.console_token_issued",
+                details={"role": staff.role.value, "console": True, "minutes": config.console_token_minutes},
             )
         print(token)
     elif args.command == "process-provisional":

@@ -21,8 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
-from central import audit
+from central import audit, phase
 from central.crypto import BallotRejected, CheckRequest
 from central.ingest import add_to_tally
 from central.models import Ballot, BallotStatus, EnvelopeStatus, Kiosk, ProvisionalEnvelope
@@ -58,14 +59,19 @@ class Outstanding:
 
 def outstanding(office: Office) -> Outstanding:
     with office.db.transaction() as s:
-        envelopes = s.execute(
-            select(ProvisionalEnvelope.envelope_id, ProvisionalEnvelope.status)
-            .where(ProvisionalEnvelope.status.in_([EnvelopeStatus.RECEIVED, EnvelopeStatus.ADJUDICATION]))
-            .order_by(ProvisionalEnvelope.envelope_id)
-        ).all()
-        flagged = s.scalars(
-            select(Ballot.ballot_id).where(Ballot.status == BallotStatus.FLAGGED).order_by(Ballot.ballot_id)
-        ).all()
+        return outstanding_in(s)
+
+
+def outstanding_in(s: Session) -> Outstanding:
+    """``outstanding`` inside the caller's transaction (the tally's freeze reads it under the phase lock)."""
+    envelopes = s.execute(
+        select(ProvisionalEnvelope.envelope_id, ProvisionalEnvelope.status)
+        .where(ProvisionalEnvelope.status.in_([EnvelopeStatus.RECEIVED, EnvelopeStatus.ADJUDICATION]))
+        .order_by(ProvisionalEnvelope.envelope_id)
+    ).all()
+    flagged = s.scalars(
+        select(Ballot.ballot_id).where(Ballot.status == BallotStatus.FLAGGED).order_by(Ballot.ballot_id)
+    ).all()
     return Outstanding(
         tuple(e for e, st in envelopes if st is EnvelopeStatus.RECEIVED),
         tuple(e for e, st in envelopes if st is EnvelopeStatus.ADJUDICATION),
@@ -128,6 +134,10 @@ def decide_ballot(office: Office, ballot_id: str, decision: Decision, reason: st
         raise AdjudicationError("a decision needs a reason")
     now = office.clock()
     with office.db.transaction() as s:
+        try:
+            phase.check(s, phase.Write.ADJUDICATION)
+        except phase.PhaseRefused as exc:
+            raise AdjudicationError(str(exc)) from None
         ballot = s.execute(select(Ballot).where(Ballot.ballot_id == ballot_id).with_for_update()).scalar_one_or_none()
         if ballot is None or ballot.status is not BallotStatus.FLAGGED:
             raise AdjudicationError(f"ballot {ballot_id!r} is not awaiting a decision")

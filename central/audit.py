@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.models import AuditEntry, AuditHead
+from central.models import AuditEntry, AuditHead, SignedAuditHead
 from election.canonical import json_hash
 
 GENESIS = "0" * 64
@@ -90,3 +90,74 @@ def verify_chain(session: Session) -> int:
     if head is not None and (head.seq != count or head.entry_hash != prev):
         raise AuditChainError("audit log was truncated (head does not match the last entry)")
     return count
+
+
+# ---- the audit chain head, signed by the office at each phase transition --------------------------------------
+
+HEAD_FORMAT = "sanduq-office-audit-head:v1"
+HEAD_SIGNING_PREFIX = b"sanduq-office-audit-head:v1:"
+"""The office signs ``HEAD_SIGNING_PREFIX + canonical_json(statement)`` (docs/election-record.md, "office")."""
+
+
+class OfficeSigner:
+    """The office's signing key (Ed25519, or ECDSA P-256 with SHA-256, DER signature) and its certificate (PEM),
+    published in the record so an observer checks every signed head; see docs/central.md for what binds it."""
+
+    def __init__(self, key: Any, certificate_pem: str) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+        if not isinstance(key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+            raise ValueError("the office signing key must be Ed25519 or ECDSA (P-256)")
+        self._key = key
+        self.certificate_pem = certificate_pem
+
+    def sign(self, data: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        if isinstance(self._key, ec.EllipticCurvePrivateKey):
+            return self._key.sign(data, ec.ECDSA(hashes.SHA256()))
+        signature: bytes = self._key.sign(data)
+        return signature
+
+
+def head_statement(
+    session: Session, *, election_id: str, manifest_hash: str, phase: str, tally_hash: str | None
+) -> dict[str, Any]:
+    """The current head of the office's audit chain as a statement to sign (read inside the caller's transaction,
+    after the transition's own entry was appended: the head names it)."""
+    head = session.get(AuditHead, 1)
+    seq, digest = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
+    entry = session.get(AuditEntry, seq) if seq else None
+    at = entry.at if entry is not None else dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return {
+        "format": HEAD_FORMAT,
+        "election_id": election_id,
+        "manifest_hash": manifest_hash,
+        "seq": seq,
+        "entry_hash": digest,
+        "at": at.astimezone(dt.UTC).isoformat(),
+        "phase": phase,
+        "tally_hash": tally_hash,
+    }
+
+
+def sign_head(session: Session, signer: OfficeSigner | None, statement: dict[str, Any]) -> SignedAuditHead:
+    """Store the statement with the office's signature (base64; empty when the office has no signing key, which
+    the verifier reports as a failure)."""
+    import base64
+
+    from election.canonical import canonical_json
+
+    signature = b"" if signer is None else signer.sign(HEAD_SIGNING_PREFIX + canonical_json(statement))
+    row = SignedAuditHead(seq=statement["seq"], statement=statement, signature=base64.b64encode(signature).decode())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def signed_heads(session: Session) -> list[dict[str, Any]]:
+    """Every signed head, in order: ``[{"statement": ..., "signature": base64}]`` (``office/audit_heads.json``)."""
+    rows = session.scalars(select(SignedAuditHead).order_by(SignedAuditHead.seq))
+    return [{"statement": r.statement, "signature": r.signature} for r in rows]

@@ -54,10 +54,22 @@ class AuthError(Exception):
     """The caller could not be authenticated; the message says why (safe to show)."""
 
 
+class CardRevoked(AuthError):
+    """The staff card's certificate is on the staff CRL: its session ends (``end_session``)."""
+
+
+#: the roles a console token (``python -m central issue-token``, no card) may carry: none of their actions needs
+#: a second person. Committee members and administrators come only from a card-signed login.
+CONSOLE_ROLES = frozenset({Role.OBSERVER, Role.POLL_WORKER})
+
+
 @dataclass(frozen=True)
 class Staff:
     subject: str
     role: Role
+    cert_serial: str | None = None
+    """Hex serial of the card certificate that logged in (None: a console token)."""
+    console: bool = False
 
 
 def cert_sha256(cert: x509.Certificate) -> str:
@@ -145,7 +157,21 @@ def check_staff_certificate(
     serial = cert.subject.get_attributes_for_oid(x509.NameOID.SERIAL_NUMBER)
     name = str(cn[0].value) if cn else "staff"
     ident = str(serial[0].value) if serial else format(cert.serial_number, "x")
-    return Staff(subject=f"{name} [{ident}]", role=role)
+    return Staff(subject=f"{name} [{ident}]", role=role, cert_serial=format(cert.serial_number, "x"))
+
+
+def check_not_revoked(
+    serial_hex: str, staff_ca: x509.Certificate | None, crl: x509.CertificateRevocationList | None, now: dt.datetime
+) -> None:
+    """The card certificate ``serial_hex`` is not on the (fresh, signed) staff CRL: checked on every request."""
+    if crl is None:
+        return
+    if staff_ca is None or not crl.is_signature_valid(staff_ca.public_key()):  # type: ignore[arg-type]
+        raise AuthError("staff CRL signature does not verify")
+    if crl.next_update_utc is not None and crl.next_update_utc < now:
+        raise AuthError("staff CRL is out of date")
+    if crl.get_revoked_certificate_by_serial_number(int(serial_hex, 16)) is not None:
+        raise CardRevoked("certificate is revoked: the session is ended")
 
 
 def consume_challenge(session: Session, nonce: str, now: dt.datetime) -> None:
@@ -155,25 +181,59 @@ def consume_challenge(session: Session, nonce: str, now: dt.datetime) -> None:
 
 
 def issue_token(session: Session, staff: Staff, now: dt.datetime, minutes: int) -> str:
+    """A bearer token for ``staff`` (stored only as its SHA-256). A console token (``staff.console``) may only
+    carry a role of ``CONSOLE_ROLES``; a card token keeps the card's certificate serial for the CRL check."""
+    if staff.console and staff.role not in CONSOLE_ROLES:
+        raise AuthError(f"the role {staff.role.value} comes only from a staff card login (POST /api/staff/login)")
+    if not staff.console and staff.cert_serial is None:
+        raise AuthError("a staff token needs the card certificate it was issued for")
     token = secrets.token_urlsafe(32)
     session.add(
         StaffToken(
-            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            token_sha256=_token_key(token),
             subject=staff.subject,
             role=staff.role.value,
             expires_at=now + dt.timedelta(minutes=minutes),
+            cert_serial=staff.cert_serial,
+            console=staff.console,
         )
     )
     return token
 
 
-def staff_for_token(session: Session, token: str, now: dt.datetime) -> Staff:
-    row = session.scalar(
-        select(StaffToken).where(StaffToken.token_sha256 == hashlib.sha256(token.encode()).hexdigest())
-    )
+def _token_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def staff_for_token(
+    session: Session,
+    token: str,
+    now: dt.datetime,
+    *,
+    staff_ca: x509.Certificate | None = None,
+    crl: x509.CertificateRevocationList | None = None,
+) -> Staff:
+    """The staff member of a bearer token, checked on every request: known, not expired, a card token's
+    certificate not on the staff CRL the office holds now (``CardRevoked``: the caller ends the session), a console
+    token limited to ``CONSOLE_ROLES``."""
+    row = session.scalar(select(StaffToken).where(StaffToken.token_sha256 == _token_key(token)))
     if row is None:
-        raise AuthError("unknown token")
+        raise AuthError("unknown token (logged out, expired or never issued)")
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
     if expires < now:
         raise AuthError("token expired")
-    return Staff(subject=row.subject, role=Role(row.role))
+    role = Role(row.role)
+    if row.console:
+        if role not in CONSOLE_ROLES:
+            raise AuthError(f"a console token cannot carry the role {role.value}")
+    elif row.cert_serial is None:
+        raise AuthError("token has no card certificate: log in again with the staff card")
+    else:
+        check_not_revoked(row.cert_serial, staff_ca, crl, now)
+    return Staff(subject=row.subject, role=role, cert_serial=row.cert_serial, console=row.console)
+
+
+def end_session(session: Session, token: str) -> bool:
+    """Logout: the token stops working at once. Returns whether it existed."""
+    result = session.execute(delete(StaffToken).where(StaffToken.token_sha256 == _token_key(token)))
+    return bool(result.rowcount)  # type: ignore[attr-defined]

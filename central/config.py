@@ -40,6 +40,14 @@ class CentralConfig:
     ingest_workers: int = 0
     """Processes that verify ballot proofs (0 or 1: inline). ``[ingest] workers`` in the file, default: one per
     core (``"auto"``)."""
+    office_signing_key: Path | None = None
+    """PEM private key (Ed25519 or ECDSA P-256) that signs the audit heads; default: the TLS server key."""
+    office_certificate: Path | None = None
+    """Its certificate (PEM), published in the record; default: the TLS server certificate."""
+    console_token_minutes: int = 60
+    """Lifetime of a console token (``python -m central issue-token``; observer or poll worker only)."""
+    embassies: tuple[str, ...] = ()
+    """Embassies whose manual sheets (Art. 9, voters abroad) the office accepts: ``[manual] embassies``."""
 
 
 def _path(base: Path, value: Any, where: str) -> Path:
@@ -94,6 +102,9 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         workers = workers_value
     else:
         raise ConfigError('ingest.workers: expected "auto" or a number of processes (0 = verify inline)')
+    embassies = data.get("manual", {}).get("embassies", [])
+    if not isinstance(embassies, list) or not all(isinstance(e, str) and e for e in embassies):
+        raise ConfigError("manual.embassies: expected a list of embassy ids")
     port = server.get("port", 8443)
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError("server.port: expected a TCP port")
@@ -116,4 +127,15 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         staff_token_minutes=ints["staff_token_minutes"],
         staff_crl=_path(base, server["staff_crl"], "server.staff_crl") if "staff_crl" in server else None,
         ingest_workers=workers,
+        embassies=tuple(embassies),
+        office_signing_key=(
+            _path(base, election["office_signing_key"], "election.office_signing_key")
+            if "office_signing_key" in election
+            else (tls.key if tls else None)
+        ),
+        office_certificate=(
+            _path(base, election["office_certificate"], "election.office_certificate")
+            if "office_certificate" in election
+            else (tls.cert if tls else None)
+        ),
     )

@@ -23,6 +23,32 @@ def _text(ar: str, en: str) -> dict[str, Any]:
     }
 
 
+NOT_VERIFIED = {"en": "NOT VERIFIED", "ar": "لم يتحقق منها المدقق المستقل"}
+PROVISIONAL_FAILED = {
+    "en": "PROVISIONAL, VERIFICATION FAILED: NOT VERIFIED",
+    "ar": "نتائج مؤقتة، فشل التحقق: لم يتحقق منها المدقق المستقل",
+}
+
+
+def verified(results: dict[str, Any]) -> bool:
+    """Only results the independent verifier passed (``status: verified``) may look like results. Results stored
+    before the status field existed count as verified only if their ``verified`` flag says so."""
+    status = results.get("status")
+    if status is None:
+        return results.get("verified") is True
+    return bool(status == "verified")
+
+
+def status_label(results: dict[str, Any], lang: str) -> str | None:
+    """The banner every output carries when the results are not verified (None: verified)."""
+    if verified(results):
+        return None
+    labels = PROVISIONAL_FAILED if results.get("status") == "provisional_verification_failed" else NOT_VERIFIED
+    text = labels["ar" if lang == "ar" else "en"]
+    reason = results.get("status_reason")
+    return f"{text} ({reason})" if reason else text
+
+
 def tie_of(r: dict[str, Any]) -> dict[str, Any] | None:
     """The contest's tie for the last seat(s) (``central.results.winners``), or None."""
     tie = r.get("tie")
@@ -51,7 +77,11 @@ def elected_mark(r: dict[str, Any], candidate: str) -> str:
 
 
 def nist_election_report(manifest: Manifest, results: dict[str, Any], *, generated: dt.datetime) -> dict[str, Any]:
-    """An ``ElectionResults.ElectionReport`` (summary-contest level, status unofficial-complete)."""
+    """An ``ElectionResults.ElectionReport`` (summary-contest level). ``Status`` is ``unofficial-complete`` only for
+    verified results; results the verifier did not verify are ``unofficial-partial`` with ``Notes`` saying NOT
+    VERIFIED and an ``ExternalIdentifier`` (OtherType ``verification``, Value ``NOT VERIFIED``): the standard's
+    ResultsStatus has no value for it."""
+    unverified = status_label(results, "en")
     gp_units: list[dict[str, Any]] = [
         {
             "@id": "gp-OM",
@@ -166,7 +196,22 @@ def nist_election_report(manifest: Manifest, results: dict[str, Any], *, generat
         "IssuerAbbreviation": "OM",
         "SequenceStart": 1,
         "SequenceEnd": 1,
-        "Status": "unofficial-complete",
+        "Status": "unofficial-complete" if unverified is None else "unofficial-partial",
+        **(
+            {
+                "Notes": unverified,
+                "ExternalIdentifier": [
+                    {
+                        "@type": "ElectionResults.ExternalIdentifier",
+                        "Type": "other",
+                        "OtherType": "verification",
+                        "Value": "NOT VERIFIED",
+                    }
+                ],
+            }
+            if unverified is not None
+            else {}
+        ),
         "VendorApplicationId": "Sanduq 0.1",
         "GpUnit": gp_units,
         "Election": [
@@ -185,7 +230,12 @@ def nist_election_report(manifest: Manifest, results: dict[str, Any], *, generat
 
 
 def results_csv(manifest: Manifest, results: dict[str, Any]) -> str:
+    """One row per candidate and contest; results not verified start with a ``# NOT VERIFIED ...`` line and every
+    row's ``elected`` column says NOT VERIFIED after the mark."""
     out = io.StringIO()
+    unverified = status_label(results, "en")
+    if unverified is not None:
+        out.write(f"# {unverified}\n")
     w = csv.writer(out, lineterminator="\n")
     w.writerow(["wilayat", "contest", "candidate", "name_ar", "name_en", "electronic", "manual", "total", "elected"])
     for contest in manifest.contests:
@@ -202,7 +252,7 @@ def results_csv(manifest: Manifest, results: dict[str, Any]) -> str:
                     r["electronic"]["votes"].get(cand.id, 0),
                     manual,
                     r["total"]["votes"].get(cand.id, 0),
-                    elected_mark(r, cand.id),
+                    elected_mark(r, cand.id) + ("" if unverified is None else " (NOT VERIFIED)"),
                 ]
             )
         w.writerow(
@@ -243,6 +293,12 @@ def wilayat_report_html(manifest: Manifest, results: dict[str, Any], wilayat: Wi
         f"{e(w.name.en)}</h2>",
         "<p class='noprint'><button onclick='window.print()'>طباعة / Print</button></p>",
     ]
+    if status_label(results, "en") is not None:
+        parts.append(
+            f"<p class='unverified' style='border:4px solid #000;padding:.5rem;font-size:1.4em'><strong>"
+            f"{e(status_label(results, 'ar') or '')}</strong><br><strong class='en' lang='en'>"
+            f"{e(status_label(results, 'en') or '')}</strong></p>"
+        )
     for contest in (c for c in manifest.contests if c.wilayat == wilayat):
         r = results["contests"][contest.id]
         parts.append(

@@ -17,7 +17,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Enum, ForeignKey, Index, Integer, LargeBinary, String, Text, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -168,7 +168,9 @@ class ProvisionalEnvelope(Base):
 class SheetStatus(enum.Enum):
     PENDING = "pending"
     APPROVED = "approved"
-    REJECTED = "rejected"
+    REJECTED = "rejected"  # refused by a committee member other than the one who entered it (``reason``)
+    WITHDRAWN = "withdrawn"  # withdrawn by the member who entered it (``reason``)
+    REPLACED = "replaced"  # superseded by a corrected sheet (``replaced_by``)
 
 
 class ManualSheet(Base):
@@ -186,7 +188,22 @@ class ManualSheet(Base):
     status: Mapped[SheetStatus] = mapped_column(_enum(SheetStatus))
     entered_by: Mapped[str] = mapped_column(String(128))
     approved_by: Mapped[str | None] = mapped_column(String(128))
-    __table_args__ = (UniqueConstraint("source_kind", "source_id", "contest_id", "status", name="uq_sheet_state"),)
+    reason: Mapped[str | None] = mapped_column(Text)
+    """Why it was rejected or withdrawn (migration 0007)."""
+    replaced_by: Mapped[int | None] = mapped_column(Integer)
+    """The corrected sheet that replaced this pending one (migration 0007)."""
+    __table_args__ = (
+        # At most one live (pending or approved) sheet per source and contest (migration 0007).
+        Index(
+            "uq_sheet_live",
+            "source_kind",
+            "source_id",
+            "contest_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'approved')"),
+            postgresql_where=text("status IN ('pending', 'approved')"),
+        ),
+    )
 
 
 class LotDraw(Base):
@@ -210,6 +227,8 @@ class CentreStatus(Base):
     closed_at: Mapped[dt.datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(128))
     manual: Mapped[bool] = mapped_column(default=False)
+    phase: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
+    """``central.phase.CentrePhase``: open, closing (no new check-in), closed (migration 0007)."""
 
 
 class StaffToken(Base):
@@ -218,6 +237,10 @@ class StaffToken(Base):
     subject: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[dt.datetime]
+    cert_serial: Mapped[str | None] = mapped_column(String(64))
+    """Hex serial of the staff card certificate that logged in: checked against the CRL on every request."""
+    console: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Minted by ``python -m central issue-token`` (no card): limited to roles that need no second person."""
 
 
 class StaffChallenge(Base):
@@ -241,6 +264,27 @@ class PublishedResult(Base):
     record_dir: Mapped[str] = mapped_column(Text)
     verified: Mapped[bool]
     verifier_output: Mapped[str] = mapped_column(Text)
+
+
+class ElectionPhaseRow(Base):
+    """One row (id 1): the election's phase (``central.phase.Phase``); every write locks it (FOR SHARE on
+    PostgreSQL), every transition locks it FOR UPDATE. ``tally_hash`` is the frozen encrypted tally's hash."""
+
+    __tablename__ = "election_phase"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    phase: Mapped[str] = mapped_column(String(24))
+    changed_at: Mapped[dt.datetime]
+    tally_hash: Mapped[str | None] = mapped_column(String(64))
+    frozen_at: Mapped[dt.datetime | None]
+
+
+class SignedAuditHead(Base):
+    """The office's audit chain head, signed by the office at a phase transition (published in the record)."""
+
+    __tablename__ = "office_audit_heads"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    statement: Mapped[dict[str, Any]]
+    signature: Mapped[str] = mapped_column(Text)
 
 
 class AuditEntry(Base):

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central import audit
+from central import audit, phase
 from central.auth import AuthError, cert_sha256, kiosk_id_of
 from central.config import CentralConfig
 from central.crypto import BallotChecker, ElectionChecker, shutdown_quietly
@@ -50,6 +50,8 @@ class Office:
     envelope_key: bytes | None = None
     kiosk_ca: x509.Certificate | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    signer: audit.OfficeSigner | None = None
+    _crl_stamp: tuple[int, int] | None = None
 
     @classmethod
     def open(cls, config: CentralConfig, *, clock: Clock = utc_now) -> Office:
@@ -63,7 +65,7 @@ class Office:
         key = _read_envelope_key(config.envelope_private_key) if config.envelope_private_key else None
         kiosk_ca_path = config.kiosk_ca or (config.tls.kiosk_ca if config.tls else None)
         kiosk_ca = x509.load_pem_x509_certificate(kiosk_ca_path.read_bytes()) if kiosk_ca_path else None
-        return cls(
+        office = cls(
             config,
             Database(config.database_url),
             manifest,
@@ -74,7 +76,30 @@ class Office:
             _read_crl(config.staff_crl, staff_ca) if config.staff_crl else None,
             key,
             kiosk_ca,
+            signer=_read_signer(config),
         )
+        office._crl_stamp = _stamp(config.staff_crl)
+        return office
+
+    @property
+    def signing(self) -> phase.Signing:
+        return phase.Signing(str(self.manifest.election_id), self.manifest.manifest_hash, self.signer)
+
+    def current_crl(self) -> x509.CertificateRevocationList | None:
+        """The staff CRL, read again when its file changed (a new CRL takes effect at the next request). A file
+        that no longer parses or is not the staff CA's keeps the CRL loaded before (logged by the caller's audit:
+        the CRL's freshness is still checked on every request)."""
+        path = self.config.staff_crl
+        if path is None:
+            return self.staff_crl
+        stamp = _stamp(path)
+        if stamp != self._crl_stamp:
+            try:
+                self.staff_crl = _read_crl(path, self.staff_ca)
+            except (OSError, ValueError):
+                return self.staff_crl
+            self._crl_stamp = stamp
+        return self.staff_crl
 
     @property
     def pollbook_secret(self) -> bytes:
@@ -105,6 +130,7 @@ class Office:
             for contest in self.manifest.contests:
                 if contest.id not in tallies:
                     s.add(TallyState(contest_id=contest.id, state=self.checker.empty_tally(contest.id), ballots=0))
+            phase.ensure_row(s, self.clock(), self.signing)
 
 
 def _read_crl(path: Path, staff_ca: x509.Certificate | None) -> x509.CertificateRevocationList:
@@ -119,6 +145,31 @@ def _read_crl(path: Path, staff_ca: x509.Certificate | None) -> x509.Certificate
     if crl.issuer != staff_ca.subject:
         raise ValueError(f"{path}: the CRL is not issued by the staff CA")
     return crl
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _read_signer(config: CentralConfig) -> audit.OfficeSigner | None:
+    """The office's head-signing key and certificate (both or neither)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    if config.office_signing_key is None or config.office_certificate is None:
+        return None
+    key = load_pem_private_key(config.office_signing_key.read_bytes(), password=None)
+    cert = x509.load_pem_x509_certificate(config.office_certificate.read_bytes())
+    if cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo) != key.public_key().public_bytes(
+        Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+    ):
+        raise ValueError(f"{config.office_certificate}: not the certificate of {config.office_signing_key}")
+    return audit.OfficeSigner(key, cert.public_bytes(Encoding.PEM).decode())
 
 
 def _read_envelope_key(path: Path) -> bytes:

@@ -27,7 +27,7 @@ from nacl.public import PrivateKey, SealedBox
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central import audit, pollbook
+from central import audit, phase, pollbook
 from central.crypto import BallotRejected, CheckedBallot, CheckRequest
 from central.ingest import IngestRefused, add_to_tally, check_origin, refuse
 from central.models import Ballot, BallotStatus, EnvelopeStatus, ProvisionalEnvelope, Voter, VoterState
@@ -80,6 +80,10 @@ def receive_envelope(office: Office, sub: ProvisionalSubmission) -> bool:
         raise IngestRefused(ErrorCode.CONFLICT, "envelope id reused with different content")
     check_origin(office.db, "provisional", sub.kiosk_id, sub.envelope_id, signing_bytes(sub), sub.signature, body, now)
     with office.db.transaction() as s:
+        try:
+            phase.check(s, phase.Write.PROVISIONAL, centre_id=kiosk.centre)
+        except phase.PhaseRefused as exc:
+            raise IngestRefused(ErrorCode.CONFLICT, str(exc)) from None
         if s.get(ProvisionalEnvelope, sub.envelope_id) is not None:
             return True
         s.add(
@@ -144,6 +148,10 @@ def process_envelopes(office: Office) -> dict[str, int]:
 def _process_one(office: Office, envelope_id: str) -> EnvelopeStatus:
     now = office.clock()
     with office.db.transaction() as s:
+        try:
+            phase.check(s, phase.Write.ADJUDICATION)
+        except phase.PhaseRefused:
+            return EnvelopeStatus.RECEIVED  # the tally is frozen: nothing is counted any more (none can be left)
         env = s.execute(
             select(ProvisionalEnvelope).where(ProvisionalEnvelope.envelope_id == envelope_id).with_for_update()
         ).scalar_one()
@@ -241,6 +249,10 @@ def decide(office: Office, envelope_id: str, decision: Decision, reason: str, *,
         raise AdjudicationError("a decision needs a reason")
     now = office.clock()
     with office.db.transaction() as s:
+        try:
+            phase.check(s, phase.Write.ADJUDICATION)
+        except phase.PhaseRefused as exc:
+            raise AdjudicationError(str(exc)) from None
         env = s.execute(
             select(ProvisionalEnvelope).where(ProvisionalEnvelope.envelope_id == envelope_id).with_for_update()
         ).scalar_one_or_none()

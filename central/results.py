@@ -21,10 +21,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from central import audit, pollbook
-from central.adjudication import outstanding
-from central.manual import approved_totals
+from central import audit, phase, pollbook
+from central.adjudication import outstanding_in
+from central.manual import approved_totals, pending_sheets
 from central.models import (
     Ballot,
     BallotStatus,
@@ -40,7 +41,7 @@ from central.models import (
 )
 from central.office import Office
 from election.ballot import BLANK_LABEL, EncryptedBallot
-from election.canonical import canonical_json
+from election.canonical import canonical_json, json_hash
 from election.challenge import ChallengedBallot
 from election.confirmation import ConfirmationCode, genesis_code
 from election.decryption import DecryptionError, PartialDecryption, PlaintextTally, decrypt_tally, verify_share
@@ -86,46 +87,71 @@ def winners(seats: int, total: dict[str, int]) -> tuple[list[str], dict[str, Any
     return outright, tie
 
 
-def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = False) -> None:
-    """Close a centre's polls; when it was the last open centre, rewrite the poll-book tables
-    (``pollbook.vacuum_poll_book``: no old row version with a lock's kiosk, token or time survives)."""
+def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = False, final: bool = True) -> str:
+    """Close a centre's polls: ``closing`` (``final=False``: no new check-in; voters already checked in finish)
+    or ``closed``. The last centre's close moves the election to ``closed`` (audited, head signed) and rewrites the
+    poll-book tables (``pollbook.vacuum_poll_book``: no old row version with a lock's kiosk, token or time
+    survives). ``manual``: the centre switched to paper (Art. 8): its manual sheets are then accepted. Returns
+    the centre's phase."""
+    to = phase.CentrePhase.CLOSED if final else phase.CentrePhase.CLOSING
+    now = office.clock()
     with office.db.transaction() as s:
-        row = s.get(CentreStatus, centre_id)
-        if row is None:
-            raise ResultsError(f"unknown centre {centre_id!r}")
-        if row.closed_at is None:
-            row.closed_at, row.closed_by = office.clock(), actor
-        row.manual = row.manual or manual
+        row = phase.lock_for_transition(s)
+        try:
+            centre, before = phase.close_centre_row(s, centre_id, to)
+        except phase.TransitionRefused as exc:
+            raise ResultsError(str(exc)) from None
+        if to is phase.CentrePhase.CLOSED and centre.closed_at is None:
+            centre.closed_at, centre.closed_by = now, actor
+        centre.manual = centre.manual or manual
         audit.append(
             s,
-            at=office.clock(),
+            at=now,
             actor=actor,
-            action="centre.closed",
-            details={"centre": centre_id, "manual": row.manual},
+            action="centre.closed" if final else "centre.closing",
+            details={"centre": centre_id, "manual": centre.manual, "from": before.value},
         )
-    if all_closed(office):
+        s.flush()
+        still_open = s.scalar(
+            select(func.count()).select_from(CentreStatus).where(CentreStatus.phase != phase.CentrePhase.CLOSED.value)
+        )
+        last = still_open == 0 and phase.Phase(row.phase) is phase.Phase.OPEN
+        if last:
+            phase.transition(s, row, phase.Phase.CLOSED, now, actor=actor, signing=office.signing)
+    if last:
         pollbook.vacuum_poll_book(office.db.engine)
+    return to.value
 
 
 def all_closed(office: Office) -> bool:
     with office.db.transaction() as s:
-        return s.scalar(select(func.count()).select_from(CentreStatus).where(CentreStatus.closed_at.is_(None))) == 0
+        return phase.current(s).phase is not phase.Phase.OPEN
 
 
 def encrypted_tally(office: Office) -> EncryptedTally:
     """The running per-contest sums as the election core's ``EncryptedTally``."""
     with office.db.transaction() as s:
-        rows = {r.contest_id: r for r in s.scalars(select(TallyState))}
-        cast_ids = list(
-            s.scalars(select(Ballot.ballot_id).where(Ballot.status == BallotStatus.ACCEPTED, Ballot.spoiled.is_(False)))
-        )
-        per_style: dict[str, int] = dict(
-            s.execute(
-                select(Ballot.style_id, func.count())
-                .where(Ballot.status == BallotStatus.ACCEPTED, Ballot.spoiled.is_(False))
-                .group_by(Ballot.style_id)
-            ).all()
-        )
+        return _encrypted_tally(s, office)
+
+
+def tally_hash(tally: EncryptedTally) -> str:
+    """The frozen tally's hash: ``json_hash`` (SHA-256 hex of the canonical JSON) of ``EncryptedTally.to_dict()``,
+    i.e. of the record's ``tally/encrypted_tally.json``."""
+    return json_hash(tally.to_dict())
+
+
+def _encrypted_tally(s: Session, office: Office) -> EncryptedTally:
+    rows = {r.contest_id: r for r in s.scalars(select(TallyState))}
+    cast_ids = list(
+        s.scalars(select(Ballot.ballot_id).where(Ballot.status == BallotStatus.ACCEPTED, Ballot.spoiled.is_(False)))
+    )
+    per_style: dict[str, int] = dict(
+        s.execute(
+            select(Ballot.style_id, func.count())
+            .where(Ballot.status == BallotStatus.ACCEPTED, Ballot.spoiled.is_(False))
+            .group_by(Ballot.style_id)
+        ).all()
+    )
     contests: dict[ContestId, dict[str, Ciphertext]] = {}
     counts: dict[ContestId, int] = {}
     for contest in office.manifest.contests:
@@ -145,31 +171,89 @@ def encrypted_tally(office: Office) -> EncryptedTally:
 
 
 def ready_for_counting(office: Office) -> None:
-    """Polls closed everywhere and nothing awaiting the committee (Art. 6): only then is the encrypted tally final,
-    so only then may guardians' shares be taken and results published. Raises ResultsError saying what is missing."""
-    if not all_closed(office):
-        raise ResultsError("polls are not closed at every centre")
-    waiting = outstanding(office)
+    """Polls closed everywhere, nothing awaiting the committee (Art. 6) and no manual sheet pending: only then may
+    the tally be frozen. Raises ResultsError saying what is missing (a frozen tally is always ready)."""
+    with office.db.transaction() as s:
+        if phase.current(s).phase is phase.Phase.OPEN:
+            raise ResultsError("polls are not closed at every centre")
+        if phase.current(s).phase is not phase.Phase.CLOSED:
+            return
+        _waiting(s)
+
+
+def _waiting(s: Session) -> None:
+    waiting = outstanding_in(s)
     if waiting:
         raise ResultsError(waiting.describe())
+    sheets = pending_sheets(s)
+    if sheets:
+        raise ResultsError(f"manual sheet(s) awaiting approval: {', '.join(str(i) for i in sheets)}")
+
+
+def freeze_tally(office: Office, *, actor: str) -> str:
+    """Freeze the encrypted tally (``closed`` -> ``tally_frozen``) in one transaction (``freeze_in``). Returns
+    the frozen tally's hash (idempotent once frozen)."""
+    with office.db.transaction() as s:
+        return freeze_in(s, office, actor=actor)
+
+
+def freeze_in(s: Session, office: Office, *, actor: str) -> str:
+    """The freeze inside the caller's transaction, holding the phase row exclusively: the adjudication gate
+    (nothing flagged or provisional awaiting the committee, no pending manual sheet) is checked under that lock,
+    so a flagged ballot either committed before (the freeze is refused and names it) or comes after (its own
+    phase check waits for this transaction, then refuses it)."""
+    row = phase.lock_for_transition(s)
+    current = phase.Phase(row.phase)
+    if current is phase.Phase.OPEN:
+        raise ResultsError("polls are not closed at every centre")
+    if current is not phase.Phase.CLOSED:
+        assert row.tally_hash is not None
+        return row.tally_hash
+    _waiting(s)
+    frozen = tally_hash(_encrypted_tally(s, office))
+    phase.transition(
+        s, row, phase.Phase.TALLY_FROZEN, office.clock(), actor=actor, signing=office.signing, tally_hash=frozen
+    )
+    return frozen
+
+
+def final_tally(office: Office, *, actor: str = "office") -> EncryptedTally:
+    """The frozen encrypted tally (frozen now if the election is closed and nothing awaits the committee): what
+    the guardians are served as final. Its hash is checked against the one recorded at the freeze."""
+    frozen = freeze_tally(office, actor=actor)
+    tally = encrypted_tally(office)
+    if tally_hash(tally) != frozen:  # only a write around the phase checks could do this: never serve it
+        raise ResultsError(f"the encrypted tally no longer has the hash frozen ({frozen}): refusing to serve it")
+    return tally
 
 
 def upload_share(office: Office, data: dict[str, Any], *, actor: str) -> str:
-    """Store one guardian's decryption share after checking its proofs against the current (final) tally."""
-    ready_for_counting(office)
+    """Store one guardian's decryption share after checking its proofs against the frozen tally. The first share
+    moves the election to ``decrypting``; a share after publication is refused."""
+    with office.db.transaction() as s:
+        if phase.current(s).phase is phase.Phase.PUBLISHED:
+            raise ResultsError(phase.PhaseRefused(phase.Write.SHARE_UPLOAD, "results are published").args[0])
+    tally = final_tally(office, actor=actor)
     try:
         share = PartialDecryption.from_dict(data)
-        verify_share(office.context, encrypted_tally(office), share)
+        verify_share(office.context, tally, share)
     except (DecryptionError, ValueError) as exc:
         raise ResultsError(f"share refused: {exc}") from None
     key = str(share.guardian) if share.missing is None else f"{share.missing}-by-{share.guardian}"
+    now = office.clock()
     with office.db.transaction() as s:
+        row = phase.lock_for_transition(s)
+        reason = phase.refusal(phase.Write.SHARE_UPLOAD, phase.Phase(row.phase), None)
+        if reason is not None:
+            raise ResultsError(phase.PhaseRefused(phase.Write.SHARE_UPLOAD, reason).args[0])
         existing = s.get(GuardianShare, key)
         if existing is None:
             s.add(GuardianShare(guardian_id=key, payload=data, uploaded_by=actor))
         else:
             existing.payload, existing.uploaded_by = data, actor
-        audit.append(s, at=office.clock(), actor=actor, action="guardian_share.uploaded", details={"share": key})
+        audit.append(s, at=now, actor=actor, action="guardian_share.uploaded", details={"share": key})
+        if phase.Phase(row.phase) is phase.Phase.TALLY_FROZEN:
+            phase.transition(s, row, phase.Phase.DECRYPTING, now, actor=actor, signing=office.signing)
     return key
 
 
@@ -395,13 +479,28 @@ def run_verifier(record_dir: Path) -> tuple[bool, str]:
     return done.returncode == 0, (done.stdout + done.stderr)[-20_000:]
 
 
+STATUS_VERIFIED = "verified"
+STATUS_NOT_VERIFIED = "not_verified"
+STATUS_PROVISIONAL_FAILED = "provisional_verification_failed"
+"""``results["status"]``: verified by the independent verifier; NOT VERIFIED (the verifier failed: stored, shown
+with that label everywhere, not published); published by an administrator as "provisional, verification failed"
+with a reason (``publish_unverified``). See ``central.exports.status_label``."""
+
+
 def compute_results(office: Office, *, actor: str, out: Path | None = None) -> dict[str, Any]:
-    """Decrypt, merge manual sheets, publish and verify the record; returns the stored results. Refused while
-    polls are open anywhere or anything awaits the committee (the error lists what). The poll-book tables are
-    rewritten first: provisional decisions since the polls closed left old row versions (a sealed identity)."""
-    ready_for_counting(office)
+    """Decrypt the frozen tally, merge the approved manual sheets (frozen with it), write the record and run the
+    independent verifier; store the outcome. Verified: the election moves to ``published`` (audited, head
+    signed, ``office/audit_heads.json`` rewritten with it). Not verified: stored as NOT VERIFIED, the election
+    stays ``decrypting`` (``publish_unverified`` is the only way on). Refused unless a guardian share was accepted
+    (the tally is frozen) or when results are published already. The poll-book tables are rewritten first:
+    provisional decisions since the polls closed left old row versions (a sealed identity)."""
+    tally = final_tally(office, actor=actor)
+    with office.db.transaction() as s:
+        try:
+            phase.check(s, phase.Write.PUBLICATION)
+        except phase.PhaseRefused as exc:
+            raise ResultsError(str(exc)) from None
     pollbook.vacuum_poll_book(office.db.engine)
-    tally = encrypted_tally(office)
     with office.db.transaction() as s:
         shares = [PartialDecryption.from_dict(r.payload) for r in s.scalars(select(GuardianShare))]
     try:
@@ -423,12 +522,18 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
         not_counted_per_style(withheld),
     )
     write_record(record_dir, record)
+    write_office_part(office, record_dir)
     verified, output = run_verifier(record_dir)
     results = merge(office, plain)
     results["record_dir"] = str(record_dir)
     results["verified"] = verified
+    results["status"] = STATUS_VERIFIED if verified else STATUS_NOT_VERIFIED
+    results["tally_hash"] = tally_hash(tally)
     results["withheld_from_chains"] = [w.to_dict() for w in withheld]  # in the record too when in_chain
     with office.db.transaction() as s:
+        row = phase.lock_for_transition(s)
+        if phase.Phase(row.phase) is not phase.Phase.DECRYPTING:
+            raise ResultsError(f"publication refused: the election is {row.phase}")
         s.add(
             PublishedResult(
                 computed_at=now, results=results, record_dir=str(record_dir), verified=verified, verifier_output=output
@@ -438,10 +543,67 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
             s,
             at=now,
             actor=actor,
-            action="results.published",
+            action="results.published" if verified else "results.not_verified",
             details={"record_dir": str(record_dir), "verified": verified, "withheld_from_chains": len(withheld)},
         )
+        if verified:
+            phase.transition(s, row, phase.Phase.PUBLISHED, now, actor=actor, signing=office.signing)
+    if verified:
+        write_office_part(office, record_dir)
     return results
+
+
+def publish_unverified(office: Office, reason: str, *, actor: str) -> dict[str, Any]:
+    """An administrator publishes the latest results, which the verifier did NOT verify, as "provisional,
+    verification failed" with a reason (audited, head signed): the only way such results are published, and
+    every output keeps saying NOT VERIFIED."""
+    if not reason.strip():
+        raise ResultsError("publishing unverified results needs a reason")
+    now = office.clock()
+    with office.db.transaction() as s:
+        row = phase.lock_for_transition(s)
+        if phase.Phase(row.phase) is not phase.Phase.DECRYPTING:
+            raise ResultsError(f"nothing to publish as provisional: the election is {row.phase}")
+        last = s.scalars(select(PublishedResult).order_by(PublishedResult.id.desc()).limit(1)).first()
+        if last is None or last.verified:
+            raise ResultsError("no unverified results to publish (compute the results first: POST /api/results)")
+        results = {**copy.deepcopy(last.results), "status": STATUS_PROVISIONAL_FAILED, "status_reason": reason}
+        s.add(
+            PublishedResult(
+                computed_at=now,
+                results=results,
+                record_dir=last.record_dir,
+                verified=False,
+                verifier_output=last.verifier_output,
+            )
+        )
+        audit.append(
+            s,
+            at=now,
+            actor=actor,
+            action="results.published_unverified",
+            details={"record_dir": last.record_dir, "reason": reason},
+        )
+        phase.transition(
+            s, row, phase.Phase.PUBLISHED, now, actor=actor, signing=office.signing, details={"verified": False}
+        )
+        record_dir = Path(last.record_dir)
+    write_office_part(office, record_dir)
+    return results
+
+
+OFFICE_HEADS = "office/audit_heads.json"
+OFFICE_CERTIFICATE = "office/office_certificate.pem"
+
+
+def write_office_part(office: Office, record_dir: Path) -> None:
+    """The record's ``office/`` part: the signed audit heads so far and the office's certificate."""
+    with office.db.transaction() as s:
+        heads = audit.signed_heads(s)
+    (record_dir / "office").mkdir(parents=True, exist_ok=True)
+    (record_dir / OFFICE_HEADS).write_text(json.dumps({"heads": heads}, indent=1, sort_keys=True), encoding="utf-8")
+    cert = office.signer.certificate_pem if office.signer is not None else ""
+    (record_dir / OFFICE_CERTIFICATE).write_text(cert, encoding="ascii")
 
 
 def merge(office: Office, plain: PlaintextTally) -> dict[str, Any]:
@@ -570,7 +732,10 @@ __all__ = [
     "compute_results",
     "dt",
     "encrypted_tally",
+    "final_tally",
+    "freeze_tally",
     "latest",
+    "publish_unverified",
     "record_lot_draw",
     "upload_share",
     "winners",

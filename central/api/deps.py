@@ -7,8 +7,9 @@ from typing import Annotated
 from cryptography import x509
 from fastapi import Depends, Header, Request
 
+from central import audit
 from central.api.errors import ApiError
-from central.auth import AuthError, Role, Staff, cert_sha256, kiosk_id_of, staff_for_token
+from central.auth import AuthError, CardRevoked, Role, Staff, cert_sha256, end_session, kiosk_id_of, staff_for_token
 from central.models import Kiosk
 from central.office import Office
 from sync.protocol import ErrorCode
@@ -62,11 +63,20 @@ def same_kiosk(peer: str, claimed: str) -> None:
 def calling_staff(office: OfficeDep, authorization: Annotated[str | None, Header()] = None) -> Staff:
     if not authorization or not authorization.startswith("Bearer "):
         raise ApiError(401, ErrorCode.UNKNOWN_TOKEN, "staff bearer token required (POST /api/staff/login)")
+    token, now = authorization.removeprefix("Bearer ").strip(), office.clock()
+    crl = office.current_crl()  # read again when the CRL file changed: a revoked card stops at its next request
     with office.db.transaction() as s:
         try:
-            return staff_for_token(s, authorization.removeprefix("Bearer ").strip(), office.clock())
+            return staff_for_token(s, token, now, staff_ca=office.staff_ca, crl=crl)
         except AuthError as exc:
-            raise ApiError(401, ErrorCode.UNKNOWN_TOKEN, str(exc)) from None
+            refused = exc
+    if isinstance(refused, CardRevoked):
+        with office.db.transaction() as s:
+            if end_session(s, token):
+                audit.append(
+                    s, at=now, actor="office", action="staff.session_revoked", details={"reason": str(refused)}
+                )
+    raise ApiError(401, ErrorCode.UNKNOWN_TOKEN, str(refused))
 
 
 StaffDep = Annotated[Staff, Depends(calling_staff)]

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from central import pollbook
+from central import phase, pollbook
 from central.api.deps import KioskDep, OfficeDep, same_kiosk
 from central.api.errors import ERRORS, ApiError
 from central.ingest import IngestRefused, WireForms, ingest_batch
@@ -77,7 +77,18 @@ def checkin(body: CheckinRequest, peer: KioskDep, office: OfficeDep) -> CheckinR
         raise ApiError(409, ErrorCode.CONFLICT, _CONFLICT) from None
 
 
+def _phase(s: Session, office: Office, write: phase.Write, kiosk_id: str) -> None:
+    """The election's and the kiosk's centre's phase allow ``write`` (checked first in the write's transaction);
+    otherwise 409 with the reason, and nothing is stored."""
+    kiosk = office.manifest.kiosks_by_id.get(KioskId(kiosk_id))
+    try:
+        phase.check(s, write, centre_id=kiosk.centre if kiosk is not None else None)
+    except phase.PhaseRefused as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
+
+
 def _check_in(s: Session, office: Office, body: CheckinRequest) -> CheckinResponse:
+    _phase(s, office, phase.Write.CHECK_IN, body.kiosk_id)
     result = pollbook.check_in(
         s,
         office.manifest,
@@ -109,6 +120,7 @@ def _token_error(outcome: TokenOutcome) -> ApiError:
 def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> VotedMarkAck:
     same_kiosk(peer, body.kiosk_id)
     with office.db.transaction() as s:
+        _phase(s, office, phase.Write.VOTED_MARK, peer)
         outcome = pollbook.mark_voted(
             s,
             office.manifest,

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from central import exports, pollbook, results
+from central import audit, exports, phase, pollbook, results
 from central.api.deps import OfficeDep
 from central.api.errors import ERRORS, ApiError
-from central.models import Ballot, Kiosk
+from central.models import Ballot, CentreStatus, Kiosk
 from election.manifest import WilayatCode
 from sync.protocol import ErrorCode
 
@@ -92,12 +92,45 @@ def _published(office: OfficeDep) -> dict[str, Any]:
     latest = results.latest(office)
     if latest is None:
         raise ApiError(404, ErrorCode.MALFORMED, "no results published yet")
+    if not latest.verified:  # never looks like a result: the flag and the label travel with every copy
+        return {**latest.results, "verified": False, "status": latest.results.get("status") or "not_verified"}
     return latest.results
 
 
 @router.get("/results")
 def results_json(office: OfficeDep) -> dict[str, Any]:
-    return _published(office)
+    """The latest results; when the verifier did not verify them: ``verified: false``, ``status`` not_verified or
+    provisional_verification_failed, and ``label`` / ``label_ar`` saying NOT VERIFIED."""
+    published = _published(office)
+    label = exports.status_label(published, "en")
+    if label is None:
+        return published
+    return {**published, "label": label, "label_ar": exports.status_label(published, "ar")}
+
+
+class PhaseOut(BaseModel):
+    phase: str
+    tally_hash: str | None
+    centres: dict[str, str]
+
+
+@router.get("/phase")
+def election_phase(office: OfficeDep) -> PhaseOut:
+    """The election's phase (central.phase), each centre's, and the frozen tally's hash once frozen."""
+    with office.db.transaction() as s:
+        view = phase.current(s)
+        centres = dict(s.execute(select(CentreStatus.centre_id, CentreStatus.phase)).tuples().all())
+    return PhaseOut(phase=view.phase.value, tally_hash=view.tally_hash, centres=centres)
+
+
+@router.get("/audit-heads")
+def audit_heads(office: OfficeDep) -> dict[str, Any]:
+    """The office's audit chain heads signed at each phase transition, and the office's certificate: what the
+    record's ``office/`` part will hold. Observers keep what they fetch during the day to compare."""
+    with office.db.transaction() as s:
+        heads = audit.signed_heads(s)
+    cert = office.signer.certificate_pem if office.signer is not None else ""
+    return {"heads": heads, "office_certificate_pem": cert}
 
 
 @router.get("/results/nist.json")

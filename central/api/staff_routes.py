@@ -6,7 +6,8 @@ import datetime as dt
 from typing import Annotated, Any
 
 from cryptography import x509
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
+from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from central import adjudication, audit, manual, provisional, results
@@ -19,6 +20,7 @@ from central.auth import (
     check_staff_certificate,
     consume_challenge,
     decode_b64,
+    end_session,
     issue_token,
     new_challenge,
     verify_signature,
@@ -78,7 +80,7 @@ def staff_login(body: LoginRequest, office: OfficeDep) -> LoginResponse:
     with office.db.transaction() as s:
         try:
             consume_challenge(s, body.nonce, now)
-            staff = check_staff_certificate(cert, office.staff_ca, office.staff_crl, now)
+            staff = check_staff_certificate(cert, office.staff_ca, office.current_crl(), now)
             verify_signature(cert, decode_b64(body.signature), STAFF_LOGIN_PREFIX + body.nonce.encode())
         except AuthError as exc:
             refused = str(exc)
@@ -89,6 +91,17 @@ def staff_login(body: LoginRequest, office: OfficeDep) -> LoginResponse:
     with office.db.transaction() as s:
         audit.append(s, at=now, actor="unknown", action="staff.login_refused", details={"reason": refused})
     raise ApiError(401, ErrorCode.UNKNOWN_TOKEN, refused)
+
+
+@router.post("/staff/logout")
+def staff_logout(staff: StaffDep, office: OfficeDep, authorization: Annotated[str, Header()]) -> dict[str, bool]:
+    """End this token's session at once (audited)."""
+    with office.db.transaction() as s:
+        ended = end_session(s, authorization.removeprefix("Bearer ").strip())
+        audit.append(
+            s, at=office.clock(), actor=staff.subject, action="staff.logout", details={"role": staff.role.value}
+        )
+    return {"logged_out": ended}
 
 
 class EnrolRequest(_In):
@@ -178,42 +191,101 @@ class SheetRequest(_In):
     voters: Annotated[int, Field(ge=0, le=10_000_000)]
     blank: Annotated[int, Field(ge=0, le=10_000_000)] = 0
     counts: dict[Annotated[str, StringConstraints(max_length=64)], Annotated[int, Field(ge=0, le=10_000_000)]]
+    replaces: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
+    """The pending sheet (same source and contest) this corrected sheet replaces."""
+
+
+def _sheet_error(exc: manual.SheetError) -> ApiError:
+    if isinstance(exc, manual.SheetConflict):
+        return ApiError(409, ErrorCode.CONFLICT, str(exc))
+    return ApiError(422, ErrorCode.MALFORMED, str(exc))
 
 
 @router.post("/manual-sheets")
 def enter_sheet(body: SheetRequest, staff: StaffDep, office: OfficeDep) -> dict[str, int]:
+    """Enter a manual sheet (Art. 8, 9); refused (422) from a source not entitled to the contest or with counts
+    that do not add up; a conflict (409) while another sheet of the source and contest is live (pending: send the
+    corrected one with ``replaces``)."""
     require(staff, Role.COMMITTEE_MEMBER)
     sheet = manual.SheetIn(
         body.source_kind, body.source_id, body.contest_id, body.voters, body.blank, dict(body.counts)
     )
     try:
-        return {"sheet_id": manual.enter(office, sheet, actor=staff.subject)}
+        return {"sheet_id": manual.enter(office, sheet, actor=staff.subject, replaces=body.replaces)}
     except manual.SheetError as exc:
-        raise ApiError(422, ErrorCode.MALFORMED, str(exc)) from None
+        raise _sheet_error(exc) from None
 
 
 @router.post("/manual-sheets/{sheet_id}/approve")
-def approve_sheet(sheet_id: int, staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+def approve_sheet(
+    sheet_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], staff: StaffDep, office: OfficeDep
+) -> dict[str, str]:
     require(staff, Role.COMMITTEE_MEMBER)
     try:
         manual.approve(office, sheet_id, actor=staff.subject)
     except manual.SheetError as exc:
-        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
+        raise _sheet_error(exc) from None
     return {"status": "approved"}
+
+
+class SheetDecision(_In):
+    reason: Reason
+
+
+@router.post("/manual-sheets/{sheet_id}/withdraw")
+def withdraw_sheet(
+    sheet_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: SheetDecision, staff: StaffDep, office: OfficeDep
+) -> dict[str, str]:
+    """The member who entered a pending sheet withdraws it (reason audited)."""
+    require(staff, Role.COMMITTEE_MEMBER)
+    try:
+        manual.withdraw(office, sheet_id, body.reason, actor=staff.subject)
+    except manual.SheetError as exc:
+        raise _sheet_error(exc) from None
+    return {"status": "withdrawn"}
+
+
+@router.post("/manual-sheets/{sheet_id}/reject")
+def reject_sheet(
+    sheet_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)], body: SheetDecision, staff: StaffDep, office: OfficeDep
+) -> dict[str, str]:
+    """Another committee member rejects a pending sheet (reason audited)."""
+    require(staff, Role.COMMITTEE_MEMBER)
+    try:
+        manual.reject(office, sheet_id, body.reason, actor=staff.subject)
+    except manual.SheetError as exc:
+        raise _sheet_error(exc) from None
+    return {"status": "rejected"}
 
 
 class CloseRequest(_In):
     manual: bool = False
+    """The centre switched to the manual method (Art. 8): its manual sheets are accepted."""
+    final: bool = True
+    """False: ``closing`` only (no new check-in; voters already checked in finish); true: ``closed``."""
 
 
 @router.post("/centres/{centre_id}/close")
 def close(centre_id: str, body: CloseRequest, staff: StaffDep, office: OfficeDep) -> dict[str, str]:
     require(staff, Role.ADMINISTRATOR)
+    if centre_id not in office.manifest.centres_by_id:
+        raise ApiError(404, ErrorCode.MALFORMED, f"unknown centre {centre_id!r}")
     try:
-        results.close_centre(office, centre_id, actor=staff.subject, manual=body.manual)
+        status = results.close_centre(office, centre_id, actor=staff.subject, manual=body.manual, final=body.final)
     except results.ResultsError as exc:
-        raise ApiError(404, ErrorCode.MALFORMED, str(exc)) from None
-    return {"centre_id": centre_id, "status": "closed"}
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
+    return {"centre_id": centre_id, "status": status}
+
+
+@router.post("/tally/freeze")
+def freeze(staff: StaffDep, office: OfficeDep) -> dict[str, str]:
+    """Freeze the encrypted tally (every centre closed, nothing awaiting the committee, no pending manual sheet);
+    answers its hash. Serving the tally to the guardians (``/api/guardian/tally``) freezes it too."""
+    require(staff, Role.ADMINISTRATOR)
+    try:
+        return {"tally_hash": results.freeze_tally(office, actor=staff.subject)}
+    except results.ResultsError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
 
 
 @router.post("/guardian-shares")
@@ -247,8 +319,25 @@ def lot_draw(contest_id: str, body: LotDrawRequest, staff: StaffDep, office: Off
 
 @router.post("/results")
 def publish(staff: StaffDep, office: OfficeDep) -> dict[str, Any]:
+    """Decrypt, write the record, run the verifier: verified results are published; results the verifier did not
+    verify are stored as NOT VERIFIED (``status: not_verified``) and not published."""
     require(staff, Role.ADMINISTRATOR)
     try:
         return results.compute_results(office, actor=staff.subject)
+    except results.ResultsError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
+
+
+class UnverifiedRequest(_In):
+    reason: Reason
+
+
+@router.post("/results/publish-unverified")
+def publish_unverified(body: UnverifiedRequest, staff: StaffDep, office: OfficeDep) -> dict[str, Any]:
+    """Publish the results the verifier did NOT verify as "provisional, verification failed", with a reason
+    (audited); every output keeps saying NOT VERIFIED."""
+    require(staff, Role.ADMINISTRATOR)
+    try:
+        return results.publish_unverified(office, body.reason, actor=staff.subject)
     except results.ResultsError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None

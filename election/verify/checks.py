@@ -12,6 +12,7 @@ from typing import Any
 from election.canonical import canonical_json, json_hash
 from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar
 from election.manifest import BallotStyleId, Contest, Manifest, ManifestError
+from election.verify.office_audit import check_office_audit
 from election.verify.parts import Check, Progress, RecordPart, Stage
 from election.verify.primitives import (
     Invalid,
@@ -616,6 +617,7 @@ CHECKS: list[Check] = [
     Check("decryption", "decryption shares", check_decryption, ("tally",)),
     Check("results", "results", check_results, ("decryption",)),
     Check("turnout", "turnout against poll book", check_turnout, ("ballots", "chains")),
+    Check("office-audit", "office's signed audit heads", check_office_audit, ("parameters", "tally")),
 ]
 
 #: Every part of a record (docs/election-record.md), with the check that reads it; one line per part. A file or
@@ -631,6 +633,8 @@ RECORD_PARTS: list[RecordPart] = [
     RecordPart("tally/shares/guardian-*.json", "decryption"),
     RecordPart("results.json", "results"),
     RecordPart("pollbook_counts.json", "turnout"),
+    RecordPart("office/audit_heads.json", "office-audit"),  # the office's signed audit heads (office_audit.py)
+    RecordPart("office/office_certificate.pem", "office-audit"),
 ]
 
 __all__ = ["CHECKS", "RECORD_PARTS", "Invalid", "State", "scalar"]

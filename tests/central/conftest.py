@@ -71,6 +71,9 @@ def make_office(
         envelope_private_key=election.root / "envelope.key",
         staff_crl=staff_crl,
         ingest_workers=workers,
+        office_signing_key=election.pki.central_server.key_path,
+        office_certificate=election.pki.central_server.cert_path,
+        embassies=("EMB-LONDON",),
     )
     migrate(url)
     office = Office.open(config, clock=clock)
