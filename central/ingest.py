@@ -10,7 +10,11 @@ Order of checks for one ``BallotBatch`` (sync protocol v1):
    the kiosk's centre serves that wilayat (if not: FLAGGED for the committee, Art. 6, ``central.adjudication``);
 5. inside one transaction holding the kiosk row lock: the ballots (shuffled in the batch) must extend the
    kiosk's confirmation-code chain from its current head, each code recomputed; ballots off the chain are
-   rejected with the reason; accepted cast ballots are added to the per-contest encrypted tally.
+   rejected with the reason; accepted cast ballots are added to the per-contest encrypted tally;
+6. the batch's kiosk-signed chain head (``central.chains``; signature and genesis checked with 2.) must be where
+   the chain now ends: its last code, and the links walked (cast and challenged ballots of the batch, provisional
+   links between them) added to the previous head's counts give its counts. Otherwise the whole batch is refused
+   (409 conflict, nothing stored). After the kiosk's chain close, a head beyond that close is refused too.
 
 A ballot id already stored (re-sent in a new batch) counts as a duplicate and changes nothing. Rejected
 ballots are stored with their reason (status ``refused``: never counted; ``rejected`` is only the committee's
@@ -32,8 +36,9 @@ from cryptography import x509
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from central import audit
+from central import audit, phase
 from central.auth import AuthError, decode_b64, verify_signature
+from central.chains import ChainRefused, describe, last_head, latest_close, store_head, verified, within
 from central.crypto import (
     BallotChecker,
     BallotRejected,
@@ -53,6 +58,7 @@ from central.models import (
     TallyState,
 )
 from election.canonical import canonical_json
+from election.chain_statement import ChainStatement, SignedStatement
 from election.manifest import BallotStyleId, CentreId, KioskId, Manifest
 from sync.protocol import (
     PROTOCOL_VERSION,
@@ -227,6 +233,11 @@ def ingest_batch(
     try:
         pending = checker.submit_many(requests)
         refusal = _signature_refusal(cert, batch.signature, forms.signed)  # while the workers check proofs
+        if refusal is None:
+            try:
+                signed_head = verified(cert, kiosk_id, checker.genesis(kiosk_id), batch.chain_head)
+            except ChainRefused as exc:
+                refusal = IngestRefused(exc.code, f"chain head: {exc.detail}")
         if refusal is not None:
             pending.cancel()
             refuse(db, kind="batch", kiosk_id=kiosk_id, item_id=batch.batch_id, reason=refusal.detail, body=body,
@@ -236,7 +247,55 @@ def ingest_batch(
     except CheckerUnavailable as exc:
         raise IngestRefused(ErrorCode.INTERNAL, str(exc)) from None
     items = [_judge(manifest, centre, w, o, n) for n, (w, o) in enumerate(zip(new, outcomes, strict=True))]
+    try:
+        return _store_batch(db, checker, batch, items, pending.sums(), signed_head, ids, digest, now)
+    except _HeadMismatch as exc:
+        refuse(db, kind="batch", kiosk_id=kiosk_id, item_id=batch.batch_id, reason=str(exc), body=body, now=now)
+        raise IngestRefused(ErrorCode.CONFLICT, str(exc)) from None
+
+
+class _HeadMismatch(Exception):
+    """The batch's signed chain head is not where the chain ends once the batch is in it."""
+
+
+def _head_mismatch(
+    s: Session, kiosk_id: str, claimed: ChainStatement, head: str, walked: tuple[int, int, int]
+) -> str | None:
+    """Why the signed head ``claimed`` does not hold after the walk (None when it holds): the chain must end at its
+    last code, and the previous head's counts plus the links walked must be its counts; after the kiosk's close the
+    head must lie within the close."""
+    before = last_head(s, kiosk_id)
+    base = before.counts if before is not None else (0, 0, 0)
+    reached = tuple(b + w for b, w in zip(base, walked, strict=True))
+    if head != claimed.last_code or reached != claimed.counts:
+        return (
+            f"the batch's signed chain head ({describe(claimed)}) does not match the chain it extends "
+            f"(the office's chain then has cast {reached[0]}, challenged {reached[1]}, provisional {reached[2]} "
+            f"links ending at {head[:16]})"
+        )
+    close = latest_close(s, kiosk_id)
+    if close is not None and not within(close.statement, claimed):
+        return f"the kiosk closed its chain ({describe(close.statement)}); this batch's head lies beyond it"
+    return None
+
+
+def _store_batch(
+    db: Database,
+    checker: BallotChecker,
+    batch: BallotBatch,
+    items: list[_Item],
+    worker_sums: list[ContestSum],
+    signed_head: SignedStatement,
+    ids: list[str],
+    digest: str,
+    now: dt.datetime,
+) -> IngestResult:
+    kiosk_id = batch.kiosk_id
     with db.transaction() as s:
+        try:  # the election's phase first (lock order: phase, then kiosk): refused once the tally is frozen
+            phase.check(s, phase.Write.BATCH)
+        except phase.PhaseRefused as exc:
+            raise IngestRefused(ErrorCode.CONFLICT, str(exc)) from None
         head = s.execute(select(Kiosk.chain_head).where(Kiosk.kiosk_id == kiosk_id).with_for_update()).scalar_one()
         again = s.execute(select(Batch.body_sha256, Batch.response).where(Batch.batch_id == batch.batch_id)).first()
         if again is not None:  # the same batch raced in on another connection
@@ -248,11 +307,21 @@ def ingest_batch(
                 s.scalars(select(Ballot.ballot_id).where(Ballot.ballot_id.in_([i.wire.ballot_id for i in items])))
             )
             items = [i for i in items if i.wire.ballot_id not in raced]
-        head = _extend_chain(head or checker.genesis(kiosk_id), items, lambda: provisional_links(s, checker, kiosk_id))
+        claimed = signed_head.statement
+        head, walked = _extend_chain(
+            head or checker.genesis(kiosk_id),
+            items,
+            lambda: provisional_links(s, checker, kiosk_id),
+            target=claimed.last_code,
+        )
+        mismatch = _head_mismatch(s, kiosk_id, claimed, head, walked)
+        if mismatch is not None:
+            raise _HeadMismatch(mismatch)  # rolls the transaction back: nothing of the batch is stored
+        store_head(s, batch.batch_id, signed_head)
         tallied = [
             i for i in items if i.status is BallotStatus.ACCEPTED and i.wire.disposition is BallotDisposition.CAST
         ]
-        sums, singles = _addends(tallied, pending.sums())
+        sums, singles = _addends(tallied, worker_sums)
         add_to_tally(s, checker, singles, sums)
         if items:
             s.execute(insert(Ballot), [_ballot_row(kiosk_id, batch.batch_id, i) for i in items])
@@ -385,9 +454,18 @@ def provisional_links(s: Session, checker: BallotChecker, kiosk_id: str) -> dict
     return links
 
 
-def _extend_chain(head: str, items: list[_Item], provisional: Callable[[], dict[str, str]] | None = None) -> str:
+def _extend_chain(
+    head: str,
+    items: list[_Item],
+    provisional: Callable[[], dict[str, str]] | None = None,
+    *,
+    target: str | None = None,
+) -> tuple[str, tuple[int, int, int]]:
     """Walk the chain from ``head`` through the (shuffled) items, and through ``links`` (previous -> code) of
-    ballots that reached the office outside batches (provisional); items not reached are rejected."""
+    ballots that reached the office outside batches (provisional), on to ``target`` (the batch's signed last code)
+    when provisional links lead there; items not reached are rejected. Returns the end of the walk and the links
+    walked: (cast items, challenged items, provisional links)."""
+    walked = [0, 0, 0]
     links: dict[str, str] | None = None
     by_previous: dict[str, list[_Item]] = defaultdict(list)
     for i in items:
@@ -406,18 +484,20 @@ def _extend_chain(head: str, items: list[_Item], provisional: Callable[[], dict[
         if nxt is not None:
             reached.add(id(nxt))
             head = nxt.wire.confirmation_code
-        elif by_previous and provisional is not None:
-            if links is None:  # only when the batch chain has a gap: look at the envelopes (rare)
+            walked[1 if nxt.wire.disposition is BallotDisposition.CHALLENGED else 0] += 1
+        elif (by_previous or (target is not None and head != target)) and provisional is not None:
+            if links is None:  # only when the batch chain has a gap or ends short: look at the envelopes (rare)
                 links = provisional()
             if head not in links:
                 break
             head = links.pop(head)
+            walked[2] += 1
         else:
             break
     for i in items:
         if id(i) not in reached and i.status is not BallotStatus.REFUSED:
             i.status, i.reason = BallotStatus.REFUSED, "confirmation-code chain broken (code or previous code wrong)"
-    return head
+    return head, (walked[0], walked[1], walked[2])
 
 
 def add_to_tally(

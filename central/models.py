@@ -319,5 +319,28 @@ class KioskAuditEntry(Base):
     entry_hash: Mapped[str] = mapped_column(String(64))
 
 
+class KioskChainHead(Base):
+    """A kiosk-signed chain head, as carried by an accepted batch (``sync.protocol.SignedChainHead``, signature
+    included), kept for the record's ``kiosks/<kiosk>.json`` (last head) and the next batch's check (migration 0006)."""
+
+    __tablename__ = "kiosk_chain_heads"
+    batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(64), index=True)
+    links: Mapped[int] = mapped_column(Integer)
+    """cast + challenged + provisional links of the statement (the latest head has the most)."""
+    statement: Mapped[dict[str, Any]]
+
+
+class KioskChainClose(Base):
+    """A kiosk-signed chain close (``sync.protocol.SignedChainClose``, signature included); the highest
+    ``close_seq`` is the kiosk's close (migration 0006)."""
+
+    __tablename__ = "kiosk_chain_closes"
+    kiosk_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    close_seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    statement: Mapped[dict[str, Any]]
+    received_at: Mapped[dt.datetime]
+
+
 Index("ix_ballots_status", Ballot.status)
 Index("ix_voters_lock_request", Voter.lock_request, unique=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from central import audit, phase, pollbook
 from central.adjudication import outstanding_in
+from central.chains import kiosk_statements
 from central.manual import approved_totals, pending_sheets
 from central.models import (
     Ballot,
@@ -520,6 +521,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
         plain,
         pollbook_counts(office),
         not_counted_per_style(withheld),
+        kiosks=kiosk_statements(office.db),  # certificates, signed chain closes and last heads (central.chains)
     )
     write_record(record_dir, record)
     write_office_part(office, record_dir)

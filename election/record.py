@@ -10,6 +10,9 @@ Layout (documented in docs/election-record.md)::
     kiosk_chains/<kiosk id>.json        {"kiosk", "entries": [{"ballot_id", "code", "status"}]} in kiosk order;
                                         a withheld link (in the chain, not counted) is {"status": "withheld",
                                         "ballot_id", "code", "previous_code", "ballot_hash", "reason"}
+    kiosks/<kiosk id>.json              {"format_version", "kiosk", "certificate_pem", "close", "last_head"}: the
+                                        kiosk's enrolled certificate, its signed chain close (or null) and the
+                                        last signed chain head the office received (or null)
     tally/encrypted_tally.json          aggregate ciphertexts and ballot counts
     tally/shares/guardian-<i>.json      guardian i's decryption share with proofs
     tally/shares/guardian-<m>-by-<i>.json  guardian i's compensating share for missing guardian m
@@ -25,12 +28,13 @@ from __future__ import annotations
 import enum
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 from election.ballot import EncryptedBallot
 from election.canonical import canonical_json
+from election.chain_statement import SignedStatement, StatementError, StatementKind
 from election.challenge import ChallengedBallot
 from election.confirmation import CODE_BYTES, ConfirmationCode, confirmation_code
 from election.context import ElectionContext
@@ -129,6 +133,50 @@ class WithheldEntry:
         )
 
 
+@dataclass(frozen=True)
+class KioskStatements:
+    """``kiosks/<kiosk id>.json``: the kiosk's enrolled certificate (PEM), the signed chain close it sent when its
+    polls closed (None: it never closed) and the last signed chain head the office received (None: no batch)."""
+
+    kiosk: str
+    certificate_pem: str
+    close: SignedStatement | None
+    last_head: SignedStatement | None
+
+    def __post_init__(self) -> None:
+        _safe(self.kiosk)
+        for s in (self.close, self.last_head):
+            if s is not None and s.statement.kiosk_id != self.kiosk:
+                raise RecordError(f"kiosks/{self.kiosk}.json: a statement of kiosk {s.statement.kiosk_id!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": RECORD_FORMAT_VERSION,
+            "kiosk": self.kiosk,
+            "certificate_pem": self.certificate_pem,
+            "close": self.close.to_dict() if self.close is not None else None,
+            "last_head": self.last_head.to_dict() if self.last_head is not None else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> KioskStatements:
+        keys = {"format_version", "kiosk", "certificate_pem", "close", "last_head"}
+        if not isinstance(data, dict) or set(data) != keys or data["format_version"] != RECORD_FORMAT_VERSION:
+            raise RecordError(f"kiosk statements: expected exactly {sorted(keys)}, format_version 1")
+        if not isinstance(data["kiosk"], str) or not isinstance(data["certificate_pem"], str):
+            raise RecordError("kiosk statements: kiosk and certificate_pem must be strings")
+        try:
+            close = SignedStatement.from_dict(data["close"], StatementKind.CLOSE) if data["close"] is not None else None
+            head = (
+                SignedStatement.from_dict(data["last_head"], StatementKind.HEAD)
+                if data["last_head"] is not None
+                else None
+            )
+        except StatementError as exc:
+            raise RecordError(f"kiosks/{data['kiosk']}.json: {exc}") from None
+        return cls(data["kiosk"], data["certificate_pem"], close, head)
+
+
 #: one link of a kiosk's chain: a cast ballot (challenged is None), a challenged ballot with its seed, or a
 #: withheld link (in the chain, not counted, no ballot content)
 ChainEntry = tuple[EncryptedBallot, ConfirmationCode, ChallengedBallot | None] | WithheldEntry
@@ -150,6 +198,8 @@ class ElectionRecord:
     #: per ballot style, voters marked voted whose ballot is not counted and is in the record only as a withheld
     #: chain link (refused at ingest, or flagged and not counted by the committee); None: not stated
     pollbook_not_counted: dict[str, int] | None = None
+    #: kiosk id -> its certificate and signed chain statements (``kiosks/<kiosk id>.json``)
+    kiosks: dict[str, KioskStatements] = field(default_factory=dict)
 
 
 def pollbook_counts_to_dict(counts: dict[str, int], not_counted: dict[str, int] | None = None) -> dict[str, Any]:
@@ -206,6 +256,10 @@ def write_record(out: Path, record: ElectionRecord) -> None:
                     {"kiosk": kiosk, "confirmation_code": code.hex(), "challenged": challenged.to_dict()},
                 )
         _write(out / "kiosk_chains" / f"{_safe(kiosk)}.json", {"kiosk": kiosk, "entries": chain})
+    for kiosk, statements in sorted(record.kiosks.items()):
+        if kiosk != statements.kiosk:
+            raise RecordError(f"kiosk statements of {statements.kiosk!r} filed under {kiosk!r}")
+        _write(out / "kiosks" / f"{_safe(kiosk)}.json", statements.to_dict())
     _write(out / "tally" / "encrypted_tally.json", record.tally.to_dict())
     for share in record.shares:
         name = (

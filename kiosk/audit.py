@@ -1,6 +1,7 @@
 """The kiosk's append-only, hash-chained, signed audit log, and its verifier.
 
-Definitions (all hashes SHA-256 hex, all JSON canonical, signatures by the kiosk key):
+Definitions (in ``sync/audit_entry.py``, shared with the central office, which verifies every synced segment;
+all hashes SHA-256 hex, all JSON canonical, signatures by the kiosk key):
 
     genesis(kiosk)   = H(canonical({"audit_genesis": kiosk_id}))
     entry_hash_n     = H(canonical({"kiosk_id", "seq": n, "kind", "payload", "prev_hash": entry_hash_{n-1}}))
@@ -34,30 +35,32 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from election.canonical import canonical_json, json_hash, sha256_hex
+from election.canonical import canonical_json, sha256_hex
 from kiosk.store.models import AuditHeadRow, AuditRow
+from sync.audit_entry import (
+    ENTRY_DOMAIN,
+    HEAD_DOMAIN,
+    entry_hash,
+    entry_signing_bytes,
+    genesis_hash,
+    head_signing_bytes,
+)
 from sync.signing import BadSignature, PublicKey, Signer, load_cert_public_key, verify
 
-ENTRY_DOMAIN = b"sanduq/audit-entry/v1\x00"
-HEAD_DOMAIN = b"sanduq/audit-head/v1\x00"
+__all__ = [
+    "BALLOT_KINDS",
+    "ENTRY_DOMAIN",
+    "HEAD_DOMAIN",
+    "append",
+    "append_on",
+    "entry_hash",
+    "entry_signing_bytes",
+    "genesis_hash",
+    "head_signing_bytes",
+    "verify_database",
+]
 
 BALLOT_KINDS = frozenset({"ballot_cast", "ballot_challenged", "ballot_provisional"})
-
-
-def genesis_hash(kiosk_id: str) -> str:
-    return json_hash({"audit_genesis": kiosk_id})
-
-
-def entry_hash(kiosk_id: str, seq: int, kind: str, payload: Mapping[str, Any], prev_hash: str) -> str:
-    return json_hash({"kiosk_id": kiosk_id, "seq": seq, "kind": kind, "payload": payload, "prev_hash": prev_hash})
-
-
-def head_signing_bytes(kiosk_id: str, count: int, head_hash: str) -> bytes:
-    return HEAD_DOMAIN + canonical_json({"kiosk_id": kiosk_id, "count": count, "head_hash": head_hash})
-
-
-def entry_signing_bytes(hash_hex: str) -> bytes:
-    return ENTRY_DOMAIN + bytes.fromhex(hash_hex)
 
 
 def append(session: Session, signer: Signer, kiosk_id: str, kind: str, payload: Mapping[str, Any]) -> AuditRow:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from election.canonical import sha256_hex
+from election.chain_statement import ChainStatement, StatementKind
 from kiosk import audit
 from kiosk.states import PollsAction, PollsState, Refused, StaffCard, decide
 from kiosk.store.db import open_database
@@ -37,10 +38,15 @@ from sync.protocol import (
     BallotBatch,
     BallotDisposition,
     BatchBallot,
+    ChainCloseSubmission,
     IdentityEnvelopeContent,
     ProvisionalReason,
     ProvisionalSubmission,
     ReleaseReason,
+    SignedChainClose,
+    SignedChainHead,
+    signed_close,
+    signed_head,
     signing_bytes,
     to_wire,
 )
@@ -50,6 +56,9 @@ DEFAULT_MIN_BATCH: Final = 10
 SYNC_REFUSED: Final = "sync_refused"
 SYNC_FAULTS_ACKNOWLEDGED: Final = "sync_faults_acknowledged"
 SESSION_EVENT: Final = "session_event"
+CHAIN_CLOSED: Final = "chain_closed"
+CHAIN_CLOSE_OUTBOX: Final = "chain_close"
+_KIND_OF_ENTRY: Final = {"ballot_cast": 0, "ballot_challenged": 1, "ballot_provisional": 2}
 
 _rng = secrets.SystemRandom()
 
@@ -385,16 +394,18 @@ class BallotBox:
             while pool and (force or len(pool) >= self.min_batch):
                 size = min(len(pool), MAX_BATCH_BALLOTS)
                 chunk, pool = pool[:size], pool[size:]
+                head = self._chain_head_after(s, chunk, whole_chain=not pool)
                 _rng.shuffle(chunk)
                 batch_id = secrets.token_hex(16)
                 ballots = [BatchBallot.model_validate_json(row.body) for row in chunk]
                 unsigned = BallotBatch.model_construct(
-                    kiosk_id=self.kiosk_id, batch_id=batch_id, ballots=ballots, signature=""
+                    kiosk_id=self.kiosk_id, batch_id=batch_id, ballots=ballots, chain_head=head, signature=""
                 )
                 batch = BallotBatch(
                     kiosk_id=self.kiosk_id,
                     batch_id=batch_id,
                     ballots=ballots,
+                    chain_head=head,
                     signature=self._signer.sign(signing_bytes(unsigned)),
                 )
                 body = to_wire(batch)
@@ -406,6 +417,53 @@ class BallotBox:
                 )
                 sealed.append(batch_id)
         return sealed
+
+    def _chain_head_after(self, s: Session, chunk: list[BallotRow], *, whole_chain: bool) -> SignedChainHead:
+        """The signed chain head once ``chunk`` (sealed in cast order) is in the office's chain: the kiosk's own
+        head and counts when nothing stays in the pool (``whole_chain``), else the chain up to the chunk's last
+        ballot (links counted from the audit log, provisional ones in between included)."""
+        kiosk = s.get(KioskRow, 1)
+        assert kiosk is not None
+        if whole_chain:
+            c = self._counts(s)
+            last, counts = kiosk.chain_head, [c.cast, c.challenged, c.provisional]
+        else:
+            position = self._cast_positions(s)
+            upto = max(position[row.ballot_id] for row in chunk)
+            counts, last = [0, 0, 0], self._genesis(s)
+            rows = s.execute(
+                select(AuditRow.kind, AuditRow.payload)
+                .where(AuditRow.kind.in_(audit.BALLOT_KINDS), AuditRow.seq <= upto)
+                .order_by(AuditRow.seq)
+            )
+            for kind, payload in rows:
+                counts[_KIND_OF_ENTRY[kind]] += 1
+                last = str(json.loads(payload)["code"])
+        statement = ChainStatement(StatementKind.HEAD, self.kiosk_id, self._genesis(s), last, *counts)
+        return signed_head(statement, self._signer.sign(statement.signing_bytes()))
+
+    def _genesis(self, s: Session) -> str:
+        """The chain's genesis code (hex), as logged when the kiosk database was initialised."""
+        payload = s.scalar(select(AuditRow.payload).where(AuditRow.seq == 1, AuditRow.kind == "kiosk_initialised"))
+        if payload is None:
+            raise BallotBoxError("the audit log does not start with kiosk_initialised")
+        return str(json.loads(payload)["chain_genesis"])
+
+    def _chain_close(self, s: Session, kiosk: KioskRow) -> SignedChainClose:
+        """The next signed chain close (``close_seq`` = closes already logged + 1)."""
+        closes = s.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.kind == CHAIN_CLOSED)) or 0
+        c = self._counts(s)
+        statement = ChainStatement(
+            StatementKind.CLOSE,
+            self.kiosk_id,
+            self._genesis(s),
+            kiosk.chain_head,
+            c.cast,
+            c.challenged,
+            c.provisional,
+            close_seq=closes + 1,
+        )
+        return signed_close(statement, self._signer.sign(statement.signing_bytes()))
 
     @staticmethod
     def _cast_positions(s: Session) -> dict[str, int]:
@@ -448,7 +506,35 @@ class BallotBox:
                 f"polls_{action.value}",
                 {"staff": staff.to_dict(), "from": outcome.before.value, "report": report.to_dict()},
             )
+            if action is PollsAction.CLOSE:
+                # The signed chain close: stored (audit log, outbox) in the transaction that closes the polls,
+                # queued after the final batch (sealed just before), sent to POST /v1/chain-close.
+                close = self._chain_close(s, kiosk)
+                self._log(s, CHAIN_CLOSED, {"close": close.model_dump(mode="json")})
+                submission = ChainCloseSubmission(kiosk_id=self.kiosk_id, close=close)
+                s.add(
+                    OutboxRow(
+                        kind=CHAIN_CLOSE_OUTBOX,
+                        idempotency_key=f"close-{close.close_seq}",
+                        body=to_wire(submission),
+                        sent=False,
+                        attempts=0,
+                    )
+                )
         return report
+
+    def chain_close(self) -> SignedChainClose | None:
+        """The kiosk's latest signed chain close (None while its polls never closed): for the close report."""
+        with Session(self._engine) as s:
+            payload = s.scalar(
+                select(AuditRow.payload).where(AuditRow.kind == CHAIN_CLOSED).order_by(AuditRow.seq.desc()).limit(1)
+            )
+        return None if payload is None else SignedChainClose.model_validate(json.loads(payload)["close"])
+
+    def checkin_count(self) -> int:
+        """Check-ins recorded on this kiosk (random tokens only, never who): for the staff screen."""
+        with Session(self._engine) as s:
+            return s.scalar(select(func.count()).select_from(CheckinRow)) or 0
 
     def counts(self) -> Counts:
         with Session(self._engine) as s:

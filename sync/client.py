@@ -24,6 +24,7 @@ from sync.protocol import (
     AuditSegment,
     AuditSegmentAck,
     BatchReceipt,
+    ChainCloseAck,
     CheckinRelease,
     CheckinRequest,
     CheckinResponse,
@@ -152,6 +153,10 @@ class SyncClient:
 
     def send_provisional(self, body: bytes) -> ProvisionalAck:
         return self._post("provisional", body, ProvisionalAck)
+
+    def send_chain_close(self, body: bytes) -> ChainCloseAck:
+        """``body`` is the ``ChainCloseSubmission`` exactly as stored in the outbox."""
+        return self._post("chain_close", body, ChainCloseAck)
 
     def send_audit_segment(self, segment: AuditSegment) -> AuditSegmentAck:
         return self._post("audit_segment", to_wire(segment), AuditSegmentAck)

@@ -38,6 +38,7 @@ from pydantic.json_schema import models_json_schema
 from pydantic_core import InitErrorDetails
 
 from election.canonical import canonical_json
+from election.chain_statement import ChainStatement, SignedStatement, StatementKind
 
 PROTOCOL_VERSION: Final = 1
 MAX_BODY_BYTES: Final = 8 * 1024 * 1024
@@ -212,16 +213,66 @@ class BatchBallot(_Model):
     encrypted_ballot: OpaqueBallot
 
 
+Count = Annotated[int, Field(ge=0, le=10**9, strict=True)]
+
+
+class SignedChainHead(_Model):
+    """The kiosk-signed head of its confirmation-code chain once this batch's ballots are in it (v1.2): its last
+    code and the links so far by disposition. The statement and its signature are defined in
+    ``election.chain_statement`` (signed bytes: ``b"sanduq/chain-head/v1\x00" + canonical JSON`` of these fields
+    without ``signature``); it is published in the record as the kiosk's last head."""
+
+    statement: Literal["chain-head"]
+    kiosk_id: Identifier
+    genesis: Sha256Hex
+    last_code: Sha256Hex
+    cast: Count
+    challenged: Count
+    provisional: Count
+    signature: Base64Signature
+
+    def signed(self) -> SignedStatement:
+        """The core's value (raises ``election.chain_statement.StatementError`` if inconsistent)."""
+        return SignedStatement.from_dict(self.model_dump(mode="json"), StatementKind.HEAD)
+
+
+class SignedChainClose(_Model):
+    """The kiosk-signed close of its chain, made in the same transaction as the polls close (v1.2): last code,
+    links by disposition and ``close_seq`` (a later close of a reopened kiosk has a higher one and supersedes)."""
+
+    statement: Literal["chain-close"]
+    kiosk_id: Identifier
+    genesis: Sha256Hex
+    last_code: Sha256Hex
+    cast: Count
+    challenged: Count
+    provisional: Count
+    close_seq: Annotated[int, Field(ge=1, le=10**9, strict=True)]
+    signature: Base64Signature
+
+    def signed(self) -> SignedStatement:
+        return SignedStatement.from_dict(self.model_dump(mode="json"), StatementKind.CLOSE)
+
+
+def signed_head(statement: ChainStatement, signature: str) -> SignedChainHead:
+    return SignedChainHead.model_validate({**statement.to_dict(), "signature": signature})
+
+
+def signed_close(statement: ChainStatement, signature: str) -> SignedChainClose:
+    return SignedChainClose.model_validate({**statement.to_dict(), "signature": signature})
+
+
 class BallotBatch(_Message):
     """POST /v1/batches. ``batch_id`` is the idempotency key; ``ballots`` are in shuffled order.
 
     ``signature`` is the kiosk key's signature over ``signing_bytes(batch)`` (canonical JSON of every
-    field except ``signature``).
+    field except ``signature``). ``chain_head`` (v1.2, required) is the kiosk's signed chain head after this batch.
     """
 
     kiosk_id: Identifier
     batch_id: IdempotencyKey
     ballots: Annotated[list[BatchBallot], Field(min_length=1, max_length=MAX_BATCH_BALLOTS)]
+    chain_head: SignedChainHead
     signature: Base64Signature
 
     @model_validator(mode="after")
@@ -284,11 +335,30 @@ class ProvisionalAck(_Message):
     duplicate: bool
 
 
+# ---- chain close ---------------------------------------------------------------------------------------
+
+
+class ChainCloseSubmission(_Message):
+    """POST /v1/chain-close (v1.2): the kiosk's signed chain close, queued after its final batch. Idempotent: the
+    same close again is a duplicate; a higher ``close_seq`` supersedes; a lower one, or another close with the same
+    ``close_seq``, is ``409 conflict``."""
+
+    kiosk_id: Identifier
+    close: SignedChainClose
+
+
+
+class ChainCloseAck(_Message):
+    close_seq: int = Field(ge=1)
+    duplicate: bool
+    """True when the office already held this very close (a retry)."""
+
+
 # ---- audit log ---------------------------------------------------------------------------------------
 
 
 class AuditEntryWire(_Model):
-    """One kiosk audit-log entry (see kiosk/audit.py for the hash and signature definitions)."""
+    """One kiosk audit-log entry (hash and signature definitions: sync/audit_entry.py)."""
 
     seq: int = Field(ge=1)
     kind: ShortText
@@ -408,6 +478,7 @@ ENDPOINTS: Final[Mapping[str, Endpoint]] = {
     "batch": Endpoint("POST", "/v1/batches", BallotBatch, BatchReceipt),
     "provisional": Endpoint("POST", "/v1/provisional", ProvisionalSubmission, ProvisionalAck),
     "audit_segment": Endpoint("POST", "/v1/audit-segments", AuditSegment, AuditSegmentAck),
+    "chain_close": Endpoint("POST", "/v1/chain-close", ChainCloseSubmission, ChainCloseAck),
     "heartbeat": Endpoint("POST", "/v1/heartbeat", Heartbeat, HeartbeatAck),
 }
 
@@ -553,6 +624,8 @@ ALL_MODELS: Final[tuple[type[_Model], ...]] = (
     ProvisionalAck,
     AuditSegment,
     AuditSegmentAck,
+    ChainCloseSubmission,
+    ChainCloseAck,
     Heartbeat,
     HeartbeatAck,
     ErrorBody,

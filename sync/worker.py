@@ -306,6 +306,8 @@ class SyncWorker:
                     if item.kind == "batch":
                         receipt = self._client.send_batch(item.body)
                         refused = receipt.rejected
+                    elif item.kind == "chain_close":  # the signed chain close, queued after the final batch
+                        self._client.send_chain_close(item.body)
                     else:
                         self._client.send_provisional(item.body)
                 except Unreachable as exc:

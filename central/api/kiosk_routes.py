@@ -15,17 +15,21 @@ from starlette.concurrency import run_in_threadpool
 from central import phase, pollbook
 from central.api.deps import KioskDep, OfficeDep, same_kiosk
 from central.api.errors import ERRORS, ApiError
-from central.ingest import IngestRefused, WireForms, ingest_batch
+from central.chains import ChainRefused, receive_close
+from central.ingest import IngestRefused, WireForms, ingest_batch, kiosk_certificate, refuse
 from central.models import Kiosk, KioskAuditEntry
 from central.office import Office
 from central.pollbook import CheckInOutcome, TokenOutcome
 from central.provisional import receive_envelope
 from election.manifest import KioskId
+from sync.audit_entry import EntryFields, EntryRefused, EntrySignatureRefused, verify_segment
 from sync.protocol import (
     AuditSegment,
     AuditSegmentAck,
     BallotBatch,
     BatchReceipt,
+    ChainCloseAck,
+    ChainCloseSubmission,
     CheckinRelease,
     CheckinRequest,
     CheckinResponse,
@@ -39,8 +43,10 @@ from sync.protocol import (
     VotedMark,
     VotedMarkAck,
     VotedMarkStatus,
+    to_wire,
     validate_batch,
 )
+from sync.signing import public_key_of_cert
 
 router = APIRouter(prefix="/v1", tags=["kiosk"], responses=ERRORS)  # type: ignore[arg-type]
 
@@ -154,6 +160,7 @@ def _refused(exc: IngestRefused) -> ApiError:
         ErrorCode.CONFLICT: 409,
         ErrorCode.BAD_SIGNATURE: 422,
         ErrorCode.UNKNOWN_KIOSK: 403,
+        ErrorCode.KIOSK_MISMATCH: 403,  # a chain head or close naming another kiosk
         ErrorCode.INTERNAL: 503,  # verification workers failed: the kiosk retries 5xx
     }.get(exc.code, 422)
     return ApiError(status, exc.code, exc.detail)
@@ -209,10 +216,60 @@ def provisional(body: ProvisionalSubmission, peer: KioskDep, office: OfficeDep) 
     return ProvisionalAck(envelope_id=body.envelope_id, duplicate=duplicate)
 
 
+@router.post("/chain-close")
+def chain_close(body: ChainCloseSubmission, peer: KioskDep, office: OfficeDep) -> ChainCloseAck:
+    """The kiosk's signed chain close (docs/sync-protocol.md, "Chain heads and closes"): verified with the kiosk's
+    enrolled certificate, refused when it contradicts the batches received; idempotent."""
+    same_kiosk(peer, body.kiosk_id)
+    now = office.clock()
+    try:
+        with office.db.transaction() as s:
+            s.execute(select(Kiosk.chain_head).where(Kiosk.kiosk_id == peer).with_for_update()).scalar_one_or_none()
+            cert = kiosk_certificate(s, peer)
+            seq, duplicate = receive_close(s, cert, peer, office.checker.genesis(peer), body.close, now=now)
+    except IngestRefused as exc:
+        raise _refused(exc) from None
+    except ChainRefused as exc:
+        refuse(office.db, kind="chain_close", kiosk_id=peer, item_id=f"close-{body.close.close_seq}",
+               reason=exc.detail, body=to_wire(body), now=now)  # fmt: skip
+        raise _refused(IngestRefused(exc.code, exc.detail)) from None
+    return ChainCloseAck(close_seq=seq, duplicate=duplicate)
+
+
+def _verify_segment(s: Session, peer: str, body: AuditSegment) -> None:
+    """Each entry's hash chain and kiosk signature, and the signed head (``sync.audit_entry``): a segment that does
+    not verify is refused whole (422), nothing stored."""
+    try:
+        key = public_key_of_cert(kiosk_certificate(s, peer))
+    except IngestRefused as exc:
+        raise _refused(exc) from None
+    except ValueError as exc:
+        raise ApiError(422, ErrorCode.BAD_SIGNATURE, f"kiosk certificate: {exc}") from None
+    first = body.entries[0].seq
+    before = s.get(KioskAuditEntry, (peer, first - 1)) if first > 1 else None
+    entries = [EntryFields(e.seq, e.kind, e.payload, e.prev_hash, e.entry_hash, e.signature) for e in body.entries]
+    try:
+        verify_segment(
+            peer,
+            key,
+            entries,
+            before.entry_hash if before is not None else None,
+            (body.head.count, body.head.head_hash, body.head.signature),
+        )
+    except EntrySignatureRefused as exc:
+        raise ApiError(422, ErrorCode.BAD_SIGNATURE, str(exc)) from None
+    except EntryRefused as exc:
+        raise ApiError(422, ErrorCode.MALFORMED, str(exc)) from None
+    after = s.get(KioskAuditEntry, (peer, body.entries[-1].seq + 1))
+    if after is not None and after.entry["prev_hash"] != body.entries[-1].entry_hash:
+        raise ApiError(422, ErrorCode.MALFORMED, f"audit entry {body.entries[-1].seq + 1} held does not chain from it")
+
+
 @router.post("/audit-segments")
 def audit_segments(body: AuditSegment, peer: KioskDep, office: OfficeDep) -> AuditSegmentAck:
     same_kiosk(peer, body.kiosk_id)
     with office.db.transaction() as s:
+        _verify_segment(s, peer, body)
         for entry in body.entries:
             have = s.get(KioskAuditEntry, (peer, entry.seq))
             if have is None:

@@ -12,6 +12,7 @@ from typing import Any
 from election.canonical import canonical_json, json_hash
 from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar
 from election.manifest import BallotStyleId, Contest, Manifest, ManifestError
+from election.verify.closes import check_closes
 from election.verify.office_audit import check_office_audit
 from election.verify.parts import Check, Progress, RecordPart, Stage
 from election.verify.primitives import (
@@ -617,6 +618,7 @@ CHECKS: list[Check] = [
     Check("decryption", "decryption shares", check_decryption, ("tally",)),
     Check("results", "results", check_results, ("decryption",)),
     Check("turnout", "turnout against poll book", check_turnout, ("ballots", "chains")),
+    Check("closes", "kiosk chain closes", check_closes, ("chains",), before_decryption=True),
     Check("office-audit", "office's signed audit heads", check_office_audit, ("parameters", "tally")),
 ]
 
@@ -633,6 +635,7 @@ RECORD_PARTS: list[RecordPart] = [
     RecordPart("tally/shares/guardian-*.json", "decryption"),
     RecordPart("results.json", "results"),
     RecordPart("pollbook_counts.json", "turnout"),
+    RecordPart("kiosks/*.json", "closes", required=False),  # kiosks/<kiosk>.json: certificate, signed close, head
     RecordPart("office/audit_heads.json", "office-audit"),  # the office's signed audit heads (office_audit.py)
     RecordPart("office/office_certificate.pem", "office-audit"),
 ]

@@ -24,6 +24,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClie
     from starlette.testclient import TestClient
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
 from election.canonical import canonical_json
+from election.chain_statement import ChainStatement, StatementKind
 from election.challenge import challenge_ballot
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
@@ -37,6 +38,8 @@ from sync.protocol import (
     ProvisionalReason,
     ProvisionalSubmission,
     ballot_hash,
+    signed_close,
+    signed_head,
     signing_bytes,
 )
 
@@ -64,6 +67,9 @@ class SimKiosk:
     app: Any
     head: bytes = b""
     pending: list[BatchBallot] = field(default_factory=list)
+    #: links of the chain so far (cast, challenged, provisional), for the signed chain head and close
+    links: list[int] = field(default_factory=lambda: [0, 0, 0])
+    closes: int = 0
 
     def __post_init__(self) -> None:
         pair = self.election.pki.kiosks[self.kiosk_id]
@@ -126,6 +132,7 @@ class SimKiosk:
         code = confirmation_code(previous, self.kiosk_id, ballot)
         if chain:
             self.head = code.digest
+            self.links[1 if challenged else 0] += 1
         return BatchBallot(
             ballot_id=ballot.ballot_id,
             ballot_style_id=style_id,
@@ -150,25 +157,43 @@ class SimKiosk:
         assert isinstance(self.key, ec.EllipticCurvePrivateKey)
         return base64.b64encode(self.key.sign(data, ec.ECDSA(hashes.SHA256()))).decode()
 
+    def statement(self, kind: StatementKind = StatementKind.HEAD) -> ChainStatement:
+        """The kiosk's chain as it stands (its head, or its next close)."""
+        genesis = genesis_code(self.election.context.base_hash, self.kiosk_id).hex()
+        seq = self.closes + 1 if kind is StatementKind.CLOSE else None
+        return ChainStatement(kind, self.kiosk_id, genesis, self.head.hex(), *self.links, close_seq=seq)
+
     def make_batch(self, ballots: list[BatchBallot] | None = None) -> BallotBatch:
         ballots = list(self.pending if ballots is None else ballots)
         self.pending = []
         secrets.SystemRandom().shuffle(ballots)
+        statement = self.statement()
+        head = signed_head(statement, self.sign(statement.signing_bytes()))
         unsigned = BallotBatch.model_construct(
-            kiosk_id=self.kiosk_id, batch_id=secrets.token_hex(16), ballots=ballots, signature=""
+            kiosk_id=self.kiosk_id, batch_id=secrets.token_hex(16), ballots=ballots, chain_head=head, signature=""
         )
         return BallotBatch(
             kiosk_id=self.kiosk_id,
             batch_id=unsigned.batch_id,
             ballots=ballots,
+            chain_head=head,
             signature=self.sign(signing_bytes(unsigned)),
         )
+
+    def close(self) -> Any:
+        """Sign and send the chain close (POST /v1/chain-close), as the kiosk does when its polls close."""
+        statement = self.statement(StatementKind.CLOSE)
+        self.closes += 1
+        close = signed_close(statement, self.sign(statement.signing_bytes()))
+        return self.post("/v1/chain-close", {"kiosk_id": self.kiosk_id, "close": close.model_dump(mode="json")})
 
     def send(self, batch: BallotBatch) -> Any:
         return self.post("/v1/batches", batch.model_dump(mode="json"))
 
     def provisional(self, civil_number: str, style_id: str) -> tuple[ProvisionalSubmission, Any]:
         ballot = self.encrypt(style_id)  # the kiosk chains a provisional ballot like any other
+        self.links[0] -= 1
+        self.links[2] += 1
         envelope_id = secrets.token_hex(16)
         content = IdentityEnvelopeContent(
             envelope_id=envelope_id,
@@ -198,3 +223,10 @@ class SimKiosk:
 
 def decode_ballot(b: BatchBallot) -> EncryptedBallot:
     return EncryptedBallot.from_dict(b.encrypted_ballot)
+
+
+def close_chains(kiosks: dict[str, SimKiosk]) -> None:
+    """Every kiosk signs and sends its chain close, as each does when its polls close (before the centres close)."""
+    for k in kiosks.values():
+        r = k.close()
+        assert r.status_code == 200, r.text

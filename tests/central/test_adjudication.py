@@ -22,7 +22,7 @@ from election.canonical import canonical_json
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with
-from tests.central.kiosksim import Election, SimKiosk, client_for
+from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration
@@ -65,6 +65,7 @@ def test_flagged_and_provisional_ballots_hold_results_until_the_committee_decide
     http = client_for(app, None)
     admin = login(http, election.pki, "staff-admin-1")
     cm1, cm2 = login(http, election.pki, "staff-cm-1"), login(http, election.pki, "staff-cm-2")
+    close_chains(kiosks)  # each kiosk's signed chain close, sent when its polls close
     for centre in office.manifest.centres:
         assert http.post(f"/api/centres/{centre.id}/close", json={}, headers=admin).status_code == 200
 

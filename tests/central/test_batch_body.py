@@ -102,5 +102,6 @@ def test_the_openapi_description_says_the_body_is_a_ballot_batch(app: Any) -> No
         "kiosk_id",
         "batch_id",
         "ballots",
+        "chain_head",  # the kiosk-signed chain head (protocol v1.2)
         "signature",
     ]

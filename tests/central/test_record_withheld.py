@@ -17,7 +17,7 @@ from election.canonical import canonical_json
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.verify.__main__ import verify_record
-from tests.central.kiosksim import Election, SimKiosk, client_for
+from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration
@@ -53,6 +53,7 @@ def test_a_provisional_ballot_rejected_by_the_committee_is_withheld_mid_chain_an
     http = client_for(app, None)
     admin = login(http, election.pki, "staff-admin-1")
     cm1 = login(http, election.pki, "staff-cm-1")
+    close_chains(kiosks)  # each kiosk's signed chain close, sent when its polls close
     for centre in office.manifest.centres:
         assert http.post(f"/api/centres/{centre.id}/close", json={}, headers=admin).status_code == 200
     decision = {"decision": "reject", "reason": "voter 30000001 voted at this centre already (sheet 7)"}

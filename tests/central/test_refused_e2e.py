@@ -15,7 +15,7 @@ from central.models import Ballot, BallotStatus, PublishedResult, TallyState
 from central.office import Office
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from tests.central.kiosksim import Election, SimKiosk, client_for
+from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration
@@ -73,6 +73,7 @@ def test_a_tampered_proof_is_refused_and_never_counted_or_published_as_a_ballot(
     assert http.get("/api/ingest/refused").status_code == 401
     assert http.get("/api/adjudication", headers=cm).json() == []
 
+    close_chains(kiosks)  # each kiosk's signed chain close, sent when its polls close
     for centre in office.manifest.centres:
         assert http.post(f"/api/centres/{centre.id}/close", json={}, headers=admin).status_code == 200
     results = publish_results(http, office, election, admin, [1, 2])

@@ -20,7 +20,7 @@ from central.results import encrypted_tally, winners
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with
-from tests.central.kiosksim import Election, SimKiosk, client_for
+from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration
@@ -75,6 +75,7 @@ def test_a_tie_for_the_last_seat_waits_for_the_committees_draw(
     early = http.post(draw, json=body, headers=cm1)
     assert early.status_code == 409 and "no results published" in early.json()["detail"]  # only after results
 
+    close_chains(kiosks)  # each kiosk's signed chain close, sent when its polls close
     for centre in m.centres:
         assert http.post(f"/api/centres/{centre.id}/close", json={}, headers=admin).status_code == 200
     _, shares = decrypt_with(election.context, m, encrypted_tally(office), election.secrets, [2, 3], os.urandom)

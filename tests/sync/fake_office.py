@@ -24,6 +24,8 @@ from sync.protocol import (
     AuditSegmentAck,
     BallotBatch,
     BatchReceipt,
+    ChainCloseAck,
+    ChainCloseSubmission,
     CheckinRelease,
     CheckinRequest,
     CheckinResponse,
@@ -58,6 +60,7 @@ class FakeOfficeState:
     ballot_deliveries: list[str] = field(default_factory=list)  # every ballot id in every accepted batch body
     batch_log: list[list[str]] = field(default_factory=list)  # ballot ids of each newly stored batch, in order
     provisional: dict[str, ProvisionalSubmission] = field(default_factory=dict)
+    closes: dict[str, list[ChainCloseSubmission]] = field(default_factory=dict)  # kiosk -> closes received
     audit: dict[str, dict[int, str]] = field(default_factory=dict)
     heartbeats: list[Heartbeat] = field(default_factory=list)
     batch_order: list[str] = field(default_factory=list)  # batch ids in the order first received
@@ -204,6 +207,22 @@ def create_fake_office(state: FakeOfficeState) -> FastAPI:
             duplicate = p.envelope_id in state.provisional
             state.provisional.setdefault(p.envelope_id, p)
             return _ok(ProvisionalAck(envelope_id=p.envelope_id, duplicate=duplicate))
+
+    @app.post("/v1/chain-close")
+    async def chain_close(request: Request) -> Response:
+        c: ChainCloseSubmission = await body_of(request, ChainCloseSubmission)
+        key = state.kiosk_keys[c.kiosk_id]
+        try:
+            verify(key, c.close.signed().statement.signing_bytes(), c.close.signature)
+        except BadSignature:
+            return _error(422, ErrorCode.BAD_SIGNATURE, "chain close signature")
+        with state.lock:
+            state.requests += 1
+            held = state.closes.setdefault(c.kiosk_id, [])
+            duplicate = c in held
+            if not duplicate:
+                held.append(c)
+            return _ok(ChainCloseAck(close_seq=c.close.close_seq, duplicate=duplicate))
 
     @app.post("/v1/audit-segments")
     async def audit_segment(request: Request) -> Response:

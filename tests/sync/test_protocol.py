@@ -28,6 +28,8 @@ from sync.protocol import (
     signing_bytes,
     to_wire,
 )
+from election.chain_statement import ChainStatement, StatementKind
+from sync.protocol import signed_head
 from sync.signing import BadSignature, verify
 from tests.ballot_box.kit import GENESIS, new_signer, next_ballot
 
@@ -126,11 +128,17 @@ def make_batch(n: int) -> tuple[BallotBatch, object]:
         b = next_ballot(prev)
         prev = b.confirmation_code
         ballots.append(b.as_wire(BallotDisposition.CAST))
+    statement = ChainStatement(StatementKind.HEAD, "K-001", GENESIS, prev, n, 0, 0)
+    head = signed_head(statement, signer.sign(statement.signing_bytes()))
     unsigned = BallotBatch.model_construct(
-        kiosk_id="K-001", batch_id=secrets.token_hex(16), ballots=ballots, signature=""
+        kiosk_id="K-001", batch_id=secrets.token_hex(16), ballots=ballots, chain_head=head, signature=""
     )
     batch = BallotBatch(
-        kiosk_id="K-001", batch_id=unsigned.batch_id, ballots=ballots, signature=signer.sign(signing_bytes(unsigned))
+        kiosk_id="K-001",
+        batch_id=unsigned.batch_id,
+        ballots=ballots,
+        chain_head=head,
+        signature=signer.sign(signing_bytes(unsigned)),
     )
     return batch, signer
 

@@ -24,6 +24,16 @@ from sync.protocol import (
 )
 
 SIG = "A" * 86 + "=="
+HEAD = {
+    "statement": "chain-head",
+    "kiosk_id": "K-PC-001-1",
+    "genesis": "ab" * 32,
+    "last_code": "cd" * 32,
+    "cast": 3,
+    "challenged": 1,
+    "provisional": 0,
+    "signature": SIG,
+}
 
 
 def _ballot(n: int, payload: dict[str, Any], disposition: str = "cast") -> dict[str, Any]:
@@ -43,6 +53,7 @@ def _batch(*payloads: dict[str, Any]) -> dict[str, Any]:
         "kiosk_id": "K-PC-001-1",
         "batch_id": "0123456789abcdef" * 2,
         "ballots": [_ballot(n, p, "challenged" if n % 2 else "cast") for n, p in enumerate(payloads)],
+        "chain_head": HEAD,
         "signature": SIG,
     }
 
