@@ -93,7 +93,7 @@ def vectors() -> dict[str, Any]:
     ballot = encrypt_ballot(context, manifest, plain, ballot_id="K1-000007", seed=seed)
     ballot_dict = ballot.to_dict()
     contest = ballot_dict["contests"][0]
-    selection = contest["selections"][0]
+    selection = next(x for x in contest["selections"] if x["candidate_id"] == "W2-C2")  # the marked one
     genesis = genesis_code(h_e, "K1")
     code: ConfirmationCode = confirmation_code(genesis, "K1", ballot)
 
@@ -188,7 +188,11 @@ def vectors() -> dict[str, Any]:
         "blank_nonce": hash_vector(
             "selection-nonce", seed, h_e, ballot.ballot_id, "shura-W2", BLANK_LABEL, scalar=True
         ),
-        "range_proof_of_W2-C2": {"commitments": [c.hex() for c in commitments], "challenge": range_vector},
+        "range_proof_of_W2-C2": {
+            "label": label,
+            "commitments": [c.hex() for c in commitments],
+            "challenge": range_vector,
+        },
         "confirmation_genesis_K1": hash_vector("confirmation-genesis", h_e, "K1"),
         "confirmation_code": {
             **hash_vector("confirmation", genesis, "K1", ballot.ballot_hash),

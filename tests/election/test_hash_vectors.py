@@ -40,7 +40,7 @@ def test_the_vectors_values_are_the_codes_values() -> None:
     assert genesis.hex() == v["confirmation_genesis_K1"]["output"]
     code = confirmation_code(genesis, "K1", ballot)
     assert code.hex() == v["confirmation_code"]["output"] and code.short == v["confirmation_code"]["short"]
-    selection = v["ballot"]["contests"][0]["selections"][0]
+    selection = next(x for x in v["ballot"]["contests"][0]["selections"] if x["candidate_id"] == "W2-C2")
     c_sum = sum(int.from_bytes(bytes.fromhex(c), "little") for c in selection["proof"]["c"])
     L = 2**252 + 27742317777372353535851937790883648493
     assert (c_sum % L).to_bytes(32, "little").hex() == v["range_proof_of_W2-C2"]["challenge"]["output"]
