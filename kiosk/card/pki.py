@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as pv_errors
+from pyhanko_certvalidator.ltv.types import ValidationTimingInfo, ValidationTimingParams
 from pyhanko_certvalidator.policy_decl import (
     CertRevTrustPolicy,
     RevocationCheckingPolicy,
@@ -209,7 +210,7 @@ def _ca_problem(cert: x509.Certificate) -> str | None:
             return "no keyUsage"
         if not usage.key_cert_sign:
             return "keyUsage without keyCertSign"
-    except ValueError as exc:  # invalid UTF-8 in a name, duplicated extension, malformed extension, ...
+    except (ValueError, x509.DuplicateExtension) as exc:  # invalid UTF-8 in a name, duplicated extension, ...
         return f"malformed certificate ({exc})"
     return None
 
@@ -290,6 +291,28 @@ def _prepare(anchors: TrustAnchors) -> _Prepared:
 # -- the card certificate ---------------------------------------------------------------------------------------
 
 
+def load_card_certificate(der: bytes) -> x509.Certificate | AuthFailure:
+    """The card's certificate from its DER bytes, parsed far enough that nothing raises later (cryptography
+    parses names and extensions lazily): bad DER, invalid UTF-8 in a name, a duplicated or malformed
+    extension (an empty extendedKeyUsage, ...) are each a MALFORMED_CERTIFICATE refusal with the reason."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        for name in (cert.subject, cert.issuer):
+            for attribute in name:
+                _ = attribute.value
+        _ = [extension.value for extension in cert.extensions]
+        cert.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+        return _fail(FailureReason.MALFORMED_CERTIFICATE, f"certificate does not parse ({exc})")
+    return cert
+
+
+def check_certificate_der(der: bytes, anchors: TrustAnchors, now: dt.datetime) -> CertificateAccepted | AuthFailure:
+    """:func:`load_card_certificate` then :func:`check_certificate`."""
+    cert = load_card_certificate(der)
+    return cert if isinstance(cert, AuthFailure) else check_certificate(cert, anchors, now)
+
+
 def _policy_oids(cert: x509.Certificate) -> list[str]:
     try:
         policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
@@ -309,7 +332,7 @@ def _card_profile(cert: x509.Certificate, policy: TrustPolicy) -> AuthFailure | 
             if extension.critical and extension.oid not in _UNDERSTOOD_EXTENSIONS:
                 return _fail(FailureReason.UNTRUSTED, f"unknown critical extension {extension.oid.dotted_string}")
         policies = _policy_oids(cert)
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension) as exc:
         return _fail(FailureReason.MALFORMED_CERTIFICATE, f"certificate does not parse ({exc})")
     if len(subject) == 0:
         return _fail(FailureReason.MALFORMED_CERTIFICATE, "certificate has an empty subject")
@@ -385,6 +408,13 @@ def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> li
             revinfo_policy=_REVOCATION,
             time_tolerance=dt.timedelta(0),
         )
+        # "Valid now" (the injected clock), not "valid at a past moment": a certificate on a current CRL is
+        # revoked whatever the entry's revocationDate says (pyhanko ignores future-dated entries only in
+        # point-in-time validation, which is for old signatures, not for a card in the reader).
+        context.timing_params = ValidationTimingParams(
+            ValidationTimingInfo(validation_time=now, best_signature_time=now, point_in_time_validation=False),
+            time_tolerance=dt.timedelta(0),
+        )
         end_entity = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
         path = asyncio.run(_validate(CertificateValidator(end_entity, validation_context=context)))
     except pv_errors.ValidationError as exc:
@@ -402,6 +432,22 @@ def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> li
         # asn1crypto parses lazily: a malformed part of the certificate can surface anywhere in validation.
         return _fail(FailureReason.MALFORMED_CERTIFICATE, f"certificate cannot be validated ({type(exc).__name__})")
     return list(path)
+
+
+def _anchor_problem(root: x509.Certificate, intermediates: int, now: dt.datetime) -> AuthFailure | None:
+    """What RFC 5280 leaves to the relying party about the trust anchor itself, which a national eID root
+    certificate states and the kiosk honours: its validity period and its pathLenConstraint."""
+    what = f"root certificate {_name_of(root)}"
+    if now < root.not_valid_before_utc:
+        return _fail(
+            FailureReason.NOT_YET_VALID, f"{what} is valid from {root.not_valid_before_utc:%Y-%m-%d %H:%M:%S}Z"
+        )
+    if now > root.not_valid_after_utc:
+        return _fail(FailureReason.EXPIRED, f"{what} expired {root.not_valid_after_utc:%Y-%m-%d %H:%M:%S}Z")
+    path_length = root.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+    if path_length is not None and intermediates > path_length:
+        return _fail(FailureReason.UNTRUSTED, f"{what}: path length constraint {path_length} exceeded")
+    return None
 
 
 def _role(cert: x509.Certificate, issuer: asn1_x509.Certificate, policy: TrustPolicy) -> StaffRole | AuthFailure | None:
@@ -429,6 +475,9 @@ def check_certificate(
         return path
     if len(path) < 2:
         return _fail(FailureReason.UNTRUSTED, "a trust anchor is not a card certificate")
+    anchor = _anchor_problem(x509.load_der_x509_certificate(path[0].dump()), len(path) - 2, now)
+    if anchor is not None:
+        return anchor
     issuer = path[-2]
     role = _role(cert, issuer, anchors.policy)
     if isinstance(role, AuthFailure):

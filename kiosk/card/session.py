@@ -30,7 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from kiosk.card.apdu import CardDataError, CardStatusError, FileNotFound, NotSupported, PinBlocked
-from kiosk.card.eid import EidCard, PinState, PinStatus, parse_certificate
+from kiosk.card.eid import EidCard, PinState, PinStatus
 from kiosk.card.identity import CardIdentity, PinFormatError, encode_pin
 from kiosk.card.pki import (
     CertificateAccepted,
@@ -39,6 +39,7 @@ from kiosk.card.pki import (
     check_certificate,
     check_identity,
     check_signature,
+    load_card_certificate,
     new_challenge,
 )
 from kiosk.card.profile import CardProfile, profile_for_atr
@@ -156,10 +157,14 @@ class CardAuthenticator:
             identity = card.read_identity()
             step = "read certificate"
             der = card.read_auth_certificate_der()
-            certificate = parse_certificate(der)
             step = "read card"
             started = time.perf_counter()
-            verdict = check_certificate(certificate, self.anchors, self.clock())
+            certificate = load_card_certificate(der)
+            verdict = (
+                certificate
+                if isinstance(certificate, AuthFailure)
+                else check_certificate(certificate, self.anchors, self.clock())
+            )
             mismatch = (
                 check_identity(verdict, identity, profile.certificate)
                 if isinstance(verdict, CertificateAccepted)
@@ -173,7 +178,7 @@ class CardAuthenticator:
             pin = card.pin_status()
             if pin.state is PinState.BLOCKED:
                 return AuthFailure(FailureReason.PIN_BLOCKED, "PIN blocked", 0)
-            return CardRead(identity, certificate, verdict.role, pin, profile)
+            return CardRead(identity, verdict.certificate, verdict.role, pin, profile)
         except _CardTrouble as exc:
             return _failure(step, exc)
 
