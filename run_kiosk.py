@@ -17,7 +17,8 @@ import logging
 import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +31,12 @@ from kiosk.fakes import (
     FakeCardEvents,
     FakeCardSpec,
     FakePollBook,
-    FakeStaff,
     MemoryAudit,
 )
 from kiosk.session import SessionConfig
-from kiosk.session.model import CardKind, KioskMode
+from kiosk.session import events as ev
+from kiosk.session.model import CardKind, KioskMode, StaffIdentity, StaffStatus
+from kiosk.states import PollsAction, PollsState, Refused, StaffCard, StaffRole, decide
 from kiosk.ui_text import Catalogue
 
 if TYPE_CHECKING:
@@ -94,6 +96,57 @@ def _status_lines(manifest: Manifest, reader: str) -> tuple[str, ...]:
     )
 
 
+ADMIN_ID = "ADMIN-0001"
+"""The demo's administrator card (F5): the only demo card that may reopen the polls after a close."""
+
+
+@dataclass
+class AdminDeck(DemoDeck):
+    """The demo deck with an administrator's card as well (F5)."""
+
+    admin_card: FakeCardSpec = field(default_factory=lambda: FakeCardSpec(ADMIN_ID, pin=DEMO_PIN, kind=CardKind.STAFF))
+
+    def insert_admin(self) -> str:
+        self.events.insert(self.admin_card)
+        return f"administrator card (PIN {self.admin_card.pin})"
+
+
+@dataclass
+class DemoStaff:
+    """The demo kiosk's staff functions under a station kiosk's polls rules (``kiosk.states.decide``): the demo
+    staff card (F4) is a committee member's, which opens and closes the polls; only the administrator's card
+    (F5) reopens them after a close. Refusals come back as refused, as from the ballot box."""
+
+    roles: dict[str, StaffRole]
+    ballots_stored: Callable[[], int]
+    status_lines: Callable[[], tuple[str, ...]]
+    polls: PollsState = PollsState.OPEN
+    log: list[tuple[ev.StaffAction, str]] = field(default_factory=list)
+
+    def run(self, action: ev.StaffAction, staff: StaffIdentity) -> ev.StaffDone:
+        self.log.append((action, staff.staff_id))
+        role = self.roles.get(staff.staff_id)
+        polls = {
+            ev.StaffAction.OPEN_POLLS: PollsAction.OPEN,
+            ev.StaffAction.CLOSE_POLLS: PollsAction.CLOSE,
+            ev.StaffAction.REOPEN_POLLS: PollsAction.REOPEN,
+            ev.StaffAction.MANUAL_FALLBACK: PollsAction.PAUSE,
+        }
+        if action in polls:
+            if role is None:
+                return ev.StaffDone(action, ("refused: unknown staff card",), ok=False)
+            card = StaffCard(staff.staff_id, role, "0" * 64)
+            outcome = decide(self.polls, polls[action], card, ballots_stored=self.ballots_stored())
+            if isinstance(outcome, Refused):
+                return ev.StaffDone(action, (f"refused: {outcome.reason.value} ({role.value})",), ok=False)
+            self.polls = outcome.after
+            line = f"polls {outcome.before.value} -> {outcome.after.value}: staff card {staff.staff_id} ({role.value})"
+            return ev.StaffDone(action, (line,))
+        if action is ev.StaffAction.STATUS:
+            return ev.StaffDone(action, self.status_lines())
+        return ev.StaffDone(action, ("assisted voting armed for the next voter (audio on)",))
+
+
 def demo_voters(manifest: Manifest, per_wilayat: int = 20) -> dict[str, WilayatCode]:
     """Synthetic civil numbers on the demo roll, interleaved across wilayats."""
     roll: dict[str, WilayatCode] = {}
@@ -116,9 +169,14 @@ def demo_world(
     events = FakeCardEvents(card)
     poll_book = FakePollBook(manifest, roll=dict(roll))
     ballots = FakeBallots(poll_book)
-    staff = FakeStaff(lambda: _status_lines(manifest, "demo reader (fake card layer)"))
+    staff = DemoStaff(
+        {"STAFF-0001": StaffRole.COMMITTEE_MEMBER, ADMIN_ID: StaffRole.ADMINISTRATOR},
+        lambda: ballots.cast_count,
+        lambda: _status_lines(manifest, "demo reader (fake card layer)"),
+        polls=PollsState.OPEN if polls_open else PollsState.SETUP,
+    )
     audit = MemoryAudit()
-    deck = DemoDeck(
+    deck = AdminDeck(
         events,
         voters=[FakeCardSpec(number, pin=DEMO_PIN) for number in roll],
         staff_card=FakeCardSpec("STAFF-0001", pin=DEMO_PIN, kind=CardKind.STAFF),
@@ -147,8 +205,34 @@ def demo_world(
         config=config or SessionConfig(manifest),
         demo=deck,
         where=kiosk.id,
+        status=lambda: StaffStatus(
+            at=_now(),
+            kiosk_id=kiosk.id,
+            ballots_cast=ballots.cast_count,
+            check_ins=sum(1 for kind, _ in audit.entries if kind == "checked_in"),
+        ),
     )
     return DemoWorld(services, card, events, poll_book, ballots, staff, audit, deck)
+
+
+def _now() -> Any:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+def box_status(box: BallotBox, kiosk_id: str, online: Callable[[], bool | None] | None = None) -> Any:
+    """The staff screens' status of a kiosk with a ballot box (``online``: the sync worker's view of the office;
+    None: a standalone kiosk)."""
+    counts = box.counts()
+    return StaffStatus(
+        at=_now(),
+        kiosk_id=kiosk_id,
+        ballots_cast=counts.cast + counts.provisional,
+        check_ins=box.checkin_count(),
+        outbox=None if online is None else counts.unsent_outbox + counts.pending_voted_marks + counts.pending_releases,
+        office_reachable=None if online is None else online(),
+    )
 
 
 @dataclass
@@ -278,6 +362,7 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
         config=config or SessionConfig(manifest),
         demo=deck,
         where=kiosk.id,
+        status=lambda: box_status(box, kiosk.id),
     )
     return DemoWorld(services, card, events, poll_book, ballots, staff, audit, deck)
 
@@ -476,6 +561,7 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
         ),
         config=SessionConfig(manifest),
         where=kiosk.id,
+        status=lambda: box_status(box, kiosk.id, lambda: worker.status().online),
     )
     worker.start()
     return StationWorld(services, card, events, poll_book, ballots, staff, box, worker, package)

@@ -43,7 +43,7 @@ from kiosk.ports import (
 from kiosk.screens import KV_DIR, SCREEN_MODULES
 from kiosk.session import SessionConfig, VoterSession, flow, initial_state
 from kiosk.session import events as ev
-from kiosk.session.model import KioskMode, Settings
+from kiosk.session.model import KioskMode, Settings, StaffStatus
 from kiosk.session.state import SessionState
 from kiosk.ui_text import Catalogue, ltr
 
@@ -129,6 +129,8 @@ class KioskServices:
     where: str = ""
     run_blocking: Callable[[Callable[[], None]], None] | None = None
     """Where blocking port calls run; default one worker thread. Scripts pass a manual worker."""
+    status: Callable[[], StaffStatus] | None = None
+    """This kiosk's counts and outbox for the staff screens (read when a staff screen is shown)."""
 
 
 class KivyScheduler:
@@ -262,11 +264,19 @@ class KioskApp(App):  # type: ignore[misc]
         demo = self.services.demo
         if demo is None:
             return
-        action = {"voter": demo.insert_next_voter, "remove": demo.remove, "staff": demo.insert_staff}[what]
-        log.info("demo: %s", action())
+        actions: dict[str, Callable[[], str]] = {
+            "voter": demo.insert_next_voter,
+            "remove": demo.remove,
+            "staff": demo.insert_staff,
+        }
+        admin = getattr(demo, "insert_admin", None)
+        if admin is not None:
+            actions["admin"] = admin
+        if what in actions:
+            log.info("demo: %s", actions[what]())
 
     def _on_keyboard(self, _window: Any, key: int, _scancode: int, _text: str | None, _mods: list[str]) -> bool:
-        keys = {283: "voter", 284: "remove", 285: "staff"}  # F2, F3, F4
+        keys = {283: "voter", 284: "remove", 285: "staff", 286: "admin"}  # F2, F3, F4, F5
         if key in keys:
             self.demo_key(keys[key])
             return True
@@ -342,6 +352,7 @@ class KioskApp(App):  # type: ignore[misc]
             language=state.settings.language,
             photo=self.photo_texture,
             warning_seconds=int(config.inactivity_end_s),
+            staff_status=s.status,
         )
         root = self._root
         name = flow.SCREEN_OF_PHASE[state.phase]

@@ -666,6 +666,54 @@ class BallotBox:
             assert head is not None
             return head.count, head.head_hash, head.signature
 
+    def audit_releasable_through(self) -> int:
+        """The last audit seq the sync worker may send (docs/sync-protocol.md, "Audit segments: held back"):
+        the ``batch_sealed`` entry of the latest delivered batch before which every ballot entry's ballot was
+        delivered; the whole log once the polls are closed and every ballot delivered. Entries that name ballots
+        so leave only with or after their batch, and nothing the office receives tells it where in the log the
+        voter now at the kiosk stands."""
+        with Session(self._engine) as s:
+            kiosk = s.get(KioskRow, 1)
+            assert kiosk is not None
+            unsent_keys = set(s.scalars(select(OutboxRow.idempotency_key).where(OutboxRow.sent.is_(False))))
+            undelivered = set(
+                s.scalars(
+                    select(BallotRow.ballot_id).where(
+                        BallotRow.batch_id.is_(None) | BallotRow.batch_id.in_(list(unsent_keys))
+                    )
+                )
+            )
+            if not undelivered and kiosk.polls_state == PollsState.CLOSED.value:
+                return self._audit_count(s)
+            through = kiosk.audit_synced_through
+            rows = s.execute(
+                select(AuditRow.seq, AuditRow.kind, AuditRow.payload)
+                .where(AuditRow.seq > through, AuditRow.kind.in_([*audit.BALLOT_KINDS, "batch_sealed"]))
+                .order_by(AuditRow.seq)
+            )
+            for seq, kind, payload in rows:
+                data = json.loads(payload)
+                if kind == "batch_sealed":
+                    if data["batch_id"] in unsent_keys:
+                        break
+                    through = seq
+                elif data["ballot_id"] in undelivered:
+                    break
+            return int(through)
+
+    def signed_audit_head_at(self, seq: int) -> tuple[int, str, str]:
+        """(count, head hash, signature) of the log's first ``seq`` entries, signed now by the kiosk key: the head
+        sent with a held-back audit segment (the current head's count would say how far the log has grown)."""
+        with Session(self._engine) as s:
+            digest = (
+                audit.genesis_hash(self.kiosk_id)
+                if seq == 0
+                else s.scalar(select(AuditRow.entry_hash).where(AuditRow.seq == seq))
+            )
+            if digest is None:
+                raise BallotBoxError(f"no audit entry {seq}")
+        return seq, digest, self._signer.sign(audit.head_signing_bytes(self.kiosk_id, seq, digest))
+
     def export_ballots(self) -> list[BatchBallot]:
         """Every stored ballot, ordered by ballot id (random): what an auditor's export of the kiosk shows."""
         with Session(self._engine) as s:

@@ -173,6 +173,7 @@ class FakeStaff:
             ev.StaffAction.STATUS: self.status_lines(),
             ev.StaffAction.START_ASSISTED: ("assisted voting armed for the next voter",),
             ev.StaffAction.MANUAL_FALLBACK: ("centre switched to the manual method (Art. 8)",),
+            ev.StaffAction.REOPEN_POLLS: ("polls reopened",),
         }[action]
         return ev.StaffDone(action, tuple(lines))
 

@@ -1,7 +1,7 @@
 """The kiosk's polls states and the staff-authorised transitions between them (pure; no clock, no I/O).
 
     setup --open--> open --pause--> paused --resume--> open
-    open|paused --close--> closed
+    open|paused --close--> closed --reopen (administrator)--> open
 
 Opening requires a zero report (no ballot stored); every transition needs a staff card of a role allowed
 for it. ``kiosk.ballot_box`` persists the result and writes it to the audit log in one transaction.
@@ -26,6 +26,9 @@ class PollsAction(enum.Enum):
     PAUSE = "pause"
     RESUME = "resume"
     CLOSE = "close"
+    REOPEN = "reopen"
+    """Closed -> open again (a close by mistake): an administrator only; the kiosk's next close is a new signed
+    chain close (``close_seq`` + 1) covering every ballot, those before the first close included."""
 
 
 class StaffRole(enum.Enum):
@@ -89,6 +92,7 @@ RULES: dict[tuple[PollsState, PollsAction], tuple[PollsState, frozenset[StaffRol
     (PollsState.PAUSED, PollsAction.RESUME): (PollsState.OPEN, _ANY_STAFF),
     (PollsState.OPEN, PollsAction.CLOSE): (PollsState.CLOSED, _SUPERVISORS),
     (PollsState.PAUSED, PollsAction.CLOSE): (PollsState.CLOSED, _SUPERVISORS),
+    (PollsState.CLOSED, PollsAction.REOPEN): (PollsState.OPEN, frozenset({StaffRole.ADMINISTRATOR})),
 }
 
 

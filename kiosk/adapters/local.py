@@ -108,6 +108,7 @@ class BoxStaff:
         else:
             card = StaffCard(staff.staff_id, StaffRole.COMMITTEE_MEMBER, self.fingerprint_of(staff.staff_id))
         polls = {ev.StaffAction.OPEN_POLLS: PollsAction.OPEN, ev.StaffAction.CLOSE_POLLS: PollsAction.CLOSE}
+        polls[ev.StaffAction.REOPEN_POLLS] = PollsAction.REOPEN  # an administrator's card only (kiosk.states)
         if action in polls:
             try:
                 report = self.box.apply(polls[action], card)

@@ -120,7 +120,7 @@ class BallotScreen(KioskScreen):
         for start in range(0, len(cards), cols):
             row = cards[start : start + cols]
             grow = float(App.get_running_app().fs) / 26
-            height = max(dp(150) * grow, max(c.text_column.minimum_height for c in row) + dp(20))
+            height = max(dp(136) * grow, max(c.text_column.minimum_height for c in row) + dp(20))
             for card in row:
                 card.min_height = height
 
@@ -139,7 +139,7 @@ class BallotScreen(KioskScreen):
         # Voters who cannot read choose by photo (Decision 128/2003, Art. 2 and 5): photos grow with the text.
         grow = float(App.get_running_app().fs) / 26
         photo = Image(
-            texture=texture, size_hint=(None, None), size=(dp(120) * grow, dp(134) * grow), fit_mode="contain"
+            texture=texture, size_hint=(None, None), size=(dp(108) * grow, dp(120) * grow), fit_mode="contain"
         )
         photo.pos_hint = {"center_y": 0.5}
         if texture is None:

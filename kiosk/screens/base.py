@@ -12,6 +12,7 @@ from kivy.uix.screenmanager import Screen
 
 from election.manifest import CandidateId, Language, Manifest, Text
 from kiosk.session import events as ev
+from kiosk.session.model import StaffStatus
 from kiosk.session.state import SessionState
 from kiosk.ui_text import Catalogue
 
@@ -23,6 +24,7 @@ class UiContext:
     language: Language
     photo: Callable[[CandidateId], Any]  # a Kivy texture or None
     warning_seconds: int = 30
+    staff_status: Callable[[], StaffStatus] | None = None
 
     def t(self, key: str, **values: object) -> str:
         return self.catalogue.text(key, self.language, **values)

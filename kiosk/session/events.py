@@ -252,6 +252,8 @@ class StaffAction(enum.Enum):
     STATUS = "status"
     START_ASSISTED = "start_assisted"
     MANUAL_FALLBACK = "manual_fallback"
+    REOPEN_POLLS = "reopen_polls"
+    """After a close: only an administrator's card may reopen (the ballot box decides, and audits it)."""
 
 
 @dataclass(frozen=True)

@@ -408,6 +408,8 @@ class VoterSession:
                 return state, ()
             if action is ev.StaffAction.CLOSE_POLLS and not state.kiosk.polls_open:
                 return state, ()
+            if action is ev.StaffAction.REOPEN_POLLS and not state.kiosk.polls_closed:
+                return state, ()
             return self._enter(
                 state,
                 Phase.STAFF_BUSY,
@@ -426,11 +428,13 @@ class VoterSession:
                         kiosk = replace(kiosk, polls_open=True, polls_closed=False)
                     case ev.StaffAction.CLOSE_POLLS:
                         kiosk = replace(kiosk, polls_open=False, polls_closed=True)
+                    case ev.StaffAction.REOPEN_POLLS:
+                        kiosk = replace(kiosk, polls_open=True, polls_closed=False)
                     case ev.StaffAction.MANUAL_FALLBACK:
                         kiosk = replace(kiosk, manual_fallback=True)
                     case ev.StaffAction.START_ASSISTED:
                         kiosk = replace(kiosk, assisted_next=True)
-            return self._enter(state, Phase.STAFF_REPORT, kiosk=kiosk, staff_report=event.lines)
+            return self._enter(state, Phase.STAFF_REPORT, kiosk=kiosk, staff_report=event.lines, staff_ok=event.ok)
         return state, ()
 
     def _on_staff_report(self, state: SessionState, event: ev.Event) -> Step:

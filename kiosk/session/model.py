@@ -7,6 +7,7 @@ a stray log line cannot leak them.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -170,3 +171,19 @@ class KioskMode:
     """The polls were open and have been closed (not open and not closed: not yet open today)."""
     manual_fallback: bool = False
     assisted_next: bool = False
+
+
+@dataclass(frozen=True)
+class StaffStatus:
+    """What the staff screens show about this kiosk (counts only: nothing about any voter or ballot's content)."""
+
+    at: dt.datetime
+    """Now, timezone-aware (the screens show it in Oman's time, Asia/Muscat)."""
+    kiosk_id: str
+    ballots_cast: int
+    check_ins: int
+    """Voters checked in on this kiosk (each a random token in the ballot box; who they were is not kept)."""
+    outbox: int | None = None
+    """Items (ballot batches, voted marks, the chain close) still to be sent to the central office; None for a
+    standalone kiosk, which has no office."""
+    office_reachable: bool | None = None

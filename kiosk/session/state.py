@@ -54,6 +54,8 @@ class SessionState:
     warning: bool = False
     staff_report: tuple[str, ...] = ()
     staff_action: StaffAction | None = None
+    staff_ok: bool = True
+    """Whether the last staff action was done (False: refused by the ballot box, e.g. a card without the role)."""
     cast_after_removal: bool = False
 
     def selected(self, contest: ContestId) -> tuple[CandidateId, ...]:

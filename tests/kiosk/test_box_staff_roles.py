@@ -61,3 +61,31 @@ def test_the_switch_to_paper_pauses_the_ballot_box_so_nothing_more_is_cast_and_t
     logged = [(e.kind, json.loads(e.payload)) for e in box.audit_entries_after(0, 100)]
     assert any(kind == "polls_pause" and p["staff"]["staff_id"] == WORKER.staff_id for kind, p in logged)
     box.close()
+
+
+ADMIN = StaffCard("staff-ad-1", StaffRole.ADMINISTRATOR, "c" * 64)
+
+
+def test_reopening_closed_polls_needs_an_administrator_card_and_is_in_the_signed_audit_log(tmp_path: Path) -> None:
+    box = BallotBox.create(
+        tmp_path / "box.sqlite3", Signer(Ed25519PrivateKey.generate()), kiosk_id="K-1", centre_id="PC-1",
+        chain_genesis="00" * 32,
+    )  # fmt: skip
+    staff = BoxStaff(box, lambda _sid: "", card_of={c.staff_id: c for c in (WORKER, MEMBER, ADMIN)}.get)
+    member, admin = StaffIdentity(MEMBER.staff_id, "Committee Member"), StaffIdentity(ADMIN.staff_id, "Admin")
+    assert staff.run(ev.StaffAction.OPEN_POLLS, member).ok
+    assert staff.run(ev.StaffAction.CLOSE_POLLS, member).ok and box.polls_state.value == "closed"
+    for who in (StaffIdentity(WORKER.staff_id, "Poll Worker"), member):
+        refused = staff.run(ev.StaffAction.REOPEN_POLLS, who)
+        assert not refused.ok and "role_not_authorised" in refused.lines[0]
+        assert box.polls_state.value == "closed"
+    reopened = staff.run(ev.StaffAction.REOPEN_POLLS, admin)
+    assert reopened.ok and box.polls_state.value == "open"
+    entries = box.audit_entries_after(0, 1000)
+    reopen = [json.loads(e.payload) for e in entries if e.kind == "polls_reopen"]
+    assert len(reopen) == 1 and reopen[0]["staff"]["staff_id"] == ADMIN.staff_id and reopen[0]["from"] == "closed"
+    # the next close is a second signed chain close (close_seq 2), for the whole chain
+    assert staff.run(ev.StaffAction.CLOSE_POLLS, member).ok
+    close = box.chain_close()
+    assert close is not None and close.close_seq == 2
+    box.close()

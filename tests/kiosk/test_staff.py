@@ -74,3 +74,26 @@ def test_a_kiosk_not_yet_open_and_one_closed_for_the_day_are_told_apart():
     assert k.phase is Phase.ATTRACT and not k.state.kiosk.polls_closed
     k.send(ev.PollsChanged(polls_open=False, manual_fallback=False))
     assert k.phase is Phase.CLOSED and k.state.kiosk.polls_closed
+
+
+def test_after_a_close_the_staff_menu_offers_reopen_and_a_reopen_opens_the_kiosk_to_voters():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.CLOSE_POLLS), ev.Continue())
+    assert k.state.kiosk.polls_closed
+    k.send(ev.StaffChoose(ev.StaffAction.REOPEN_POLLS))
+    assert k.phase is Phase.STAFF_REPORT and k.state.staff_ok and k.state.kiosk.polls_open
+    assert ("staff_action", "reopen_polls by S-001") in k.audit.entries
+    k.send(ev.Continue()).remove()
+    assert k.phase is Phase.ATTRACT
+
+
+def test_reopen_is_ignored_while_the_polls_were_never_closed():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.REOPEN_POLLS))
+    assert k.phase is Phase.STAFF_MENU and k.staff.log == []
+
+
+def test_a_refused_staff_action_leaves_the_polls_as_they_were_and_says_so():
+    k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.CLOSE_POLLS), ev.Continue())
+    # a ballot box that refuses (a card without the administrator's role)
+    k.staff.run = lambda action, _staff: ev.StaffDone(action, ("refused: role_not_authorised",), ok=False)
+    k.send(ev.StaffChoose(ev.StaffAction.REOPEN_POLLS))
+    assert k.phase is Phase.STAFF_REPORT and not k.state.staff_ok and k.state.kiosk.polls_closed

@@ -46,6 +46,12 @@ class Journey:
         self.app = app
         self.world = world
         self.cat: Catalogue = world.services.catalogue
+        self.shell: Any = None
+
+    def send_continue(self) -> None:
+        from kiosk.session import events as ev
+
+        self.app.send(ev.Continue())
 
     @property
     def state(self) -> SessionState:
@@ -84,6 +90,7 @@ class Journey:
         reach is touched again, as a person would: while the screen manager's transition still runs (slow on
         a loaded machine) it drops touches, and a ScrollView replays a tap only after ~0.25 s."""
         for _attempt in range(3):
+            yield from self.scroll_to(text)
             yield from self.until(lambda: _shown(self.app, text), f"{text!r} on screen")
             widget = find_text(self.app, text)
             if not widget.is_event_type("on_release"):  # a label inside a card: the card takes the touch
@@ -101,6 +108,26 @@ class Journey:
             if reached:
                 return
         raise AssertionError(f"three touches on {text!r} did not reach it; phase {self.phase}")
+
+    def scroll_to(self, text: str) -> Iterator[None]:
+        """A voter scrolls a page to what they look for when it is below (or above) what is shown."""
+        from kivy.uix.scrollview import ScrollView
+
+        from kiosk.scripted import current_screen, walk
+
+        if _shown(self.app, text):
+            return
+        for widget in walk(current_screen(self.app)):
+            if getattr(widget, "text", None) != text:
+                continue
+            node = widget.parent
+            while node is not None and not isinstance(node, ScrollView):
+                node = node.parent
+            if node is not None:
+                node.scroll_to(widget, padding=10, animate=False)
+                yield
+                yield
+            return
 
     def type_pin(self, digits: str) -> Iterator[None]:
         for d in digits:
@@ -184,7 +211,9 @@ def challenge(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     cast_before = j.world.ballots.cast_count
     yield from j.touch(j.t("challenge.vote_again"))
     yield from j.at(Phase.BALLOT)
-    r["choice_kept"] = j.state.selected(j.contest().id) == (j.contest().active_candidates[2].id,)
+    r["ballot_empty_again"] = j.state.selected(j.contest().id) == ()
+    r["marks_shown_after"] = [card.chosen for card in _cards(j)]
+    yield from j.touch(names[1])
     yield from j.touch(j.t("kiosk.ballot.review"))
     yield from j.at(Phase.REVIEW)
     yield from j.touch(j.t("kiosk.review.seal"))
@@ -292,7 +321,10 @@ def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield from j.to_ballot()
     yield from j.until(lambda: j.state.warning, "the inactivity warning", timeout=25)
     yield
-    r["warning_shown"] = j.sees(j.t("session.inactivity_warning", seconds=6))
+    first = _warning_seconds(j) or 0
+    r["warning_shown"] = first > 0 and j.sees(j.t("session.inactivity_warning", seconds=first))
+    yield from j.until(lambda: (_warning_seconds(j) or first) < first, "the warning to count down", timeout=5)
+    r["counted_down"] = [first, _warning_seconds(j)]
     yield from j.touch(j.t("session.still_here"))
     yield from j.until(lambda: not j.state.warning, "the warning to close", timeout=5)
     r["warning_dismissed"] = j.phase is Phase.BALLOT
@@ -302,6 +334,133 @@ def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     r["timeout_shown"] = j.sees(j.t("kiosk.error.timed_out"))
     r["selections_wiped"] = j.state.selections == {}
     yield from j.remove_card()
+
+
+def _cards(j: Journey) -> list[Any]:
+    from kiosk.scripted import current_screen
+
+    return list(current_screen(j.app)._cards.values())
+
+
+def _warning_seconds(j: Journey) -> int | None:
+    """The seconds the inactivity warning says are left (read from the screen)."""
+    import re
+
+    text = plain(j.app.root.ids.warning_text.text)
+    found = re.search(r"\d+", text)
+    return int(found.group()) if found and j.state.warning else None
+
+
+def _latin_outside_isolates(text: str) -> bool:
+    """Latin letters in ``text`` other than inside an isolated token (an id, a code)."""
+    import re
+
+    return bool(re.search(r"[A-Za-z]", re.sub("[\u2066\u2067\u2068][^\u2069]*\u2069", "", text)))
+
+
+def staff_screens(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    """A committee member's staff card: the status in Arabic and Oman's time with the counts; closing the polls asks
+    first; reopening needs the administrator's card, and is audited."""
+    import datetime as dt
+    import re
+    from zoneinfo import ZoneInfo
+
+    from kiosk.scripted import current_screen
+
+    j.world.deck.insert_staff()
+    yield from j.at(Phase.PIN_ENTRY)
+    yield from j.type_pin("1234")
+    yield from j.at(Phase.STAFF_MENU)
+    texts = [t for t in visible_texts(j.app) if t]
+    screen_texts = [w.text for w in _texts_of(current_screen(j.app))]
+    r["latin_on_arabic_staff_screen"] = [t for t in screen_texts if _latin_outside_isolates(t)]
+    r["ballots_line"] = j.sees(j.t("kiosk.staff.ballots_cast", count=j.world.ballots.cast_count))
+    checkins = sum(1 for kind, _ in j.world.audit.entries if kind == "checked_in")
+    r["checkins_line"] = j.sees(j.t("kiosk.staff.check_ins", count=checkins))
+    clock = next((plain(t) for t in texts if plain(t).startswith(plain(j.t("kiosk.staff.clock", time="")))), "")
+    found = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d)", clock)
+    muscat = ZoneInfo("Asia/Muscat")
+    shown = dt.datetime.strptime(found.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=muscat) if found else None
+    now = dt.datetime.now(dt.UTC)
+    r["clock_minutes_off"] = abs((now - shown).total_seconds()) / 60 if shown else None
+    yield from j.touch(j.t("staff.close_polls"))
+    r["asks_confirmation"] = j.sees(j.t("kiosk.staff.close_confirm")) and j.state.kiosk.polls_open
+    yield from j.touch(j.t("nav.cancel"))
+    r["cancel_keeps_open"] = j.state.kiosk.polls_open and not j.sees(j.t("kiosk.staff.close_confirm"))
+    yield from j.touch(j.t("staff.close_polls"))
+    yield from j.touch(j.t("kiosk.staff.close_yes"))
+    yield from j.at(Phase.STAFF_REPORT)
+    r["closed"] = j.state.kiosk.polls_closed and j.sees(j.t("kiosk.staff.close_report"))
+    yield from j.touch(j.t("nav.back"))
+    yield from j.at(Phase.STAFF_MENU)
+    r["reopen_offered"] = j.sees(j.t("kiosk.staff.reopen")) and not j.sees(j.t("staff.open_polls"))
+    yield from j.touch(j.t("kiosk.staff.reopen"))
+    yield from j.at(Phase.STAFF_REPORT)
+    r["member_refused"] = (not j.state.staff_ok) and j.state.kiosk.polls_closed and j.sees(j.t("kiosk.staff.refused"))
+    yield from j.touch(j.t("nav.back"))
+    yield from j.remove_card()
+    r["closed_to_voters"] = j.phase is Phase.CLOSED
+    j.world.deck.insert_admin()
+    yield from j.at(Phase.PIN_ENTRY)
+    yield from j.type_pin("1234")
+    yield from j.at(Phase.STAFF_MENU)
+    yield from j.touch(j.t("kiosk.staff.reopen"))
+    yield from j.at(Phase.STAFF_REPORT)
+    r["admin_reopened"] = j.state.staff_ok and j.state.kiosk.polls_open and j.sees(j.t("kiosk.staff.reopened"))
+    r["audit"] = [detail for kind, detail in j.world.audit.entries if kind == "staff_action"]
+    yield from j.touch(j.t("nav.back"))
+    yield from j.remove_card()
+    r["open_again"] = j.phase is Phase.ATTRACT
+
+
+def _texts_of(root: Any) -> list[Any]:
+    from kiosk.scripted import is_visible, walk
+
+    return [w for w in walk(root) if isinstance(getattr(w, "text", None), str) and w.text and is_visible(w)]
+
+
+def assisted_demo(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    """``make kiosk``'s demo kiosk (the same attach as run_kiosk --demo): a poll worker starts assisted voting,
+    and the next voter's ballot is hidden from whoever stands beside them; the voter goes on by the controller."""
+    from kivy.core.window import Window
+
+    from kiosk.accessibility.input import Key
+
+    shell = j.shell
+    j.world.deck.insert_staff()
+    yield from j.at(Phase.PIN_ENTRY)
+    yield from j.type_pin("1234")
+    yield from j.at(Phase.STAFF_MENU)
+    yield from j.touch(j.t("staff.assisted_voting"))
+    yield from j.at(Phase.STAFF_REPORT)
+    yield from j.touch(j.t("nav.back"))
+    yield from j.at(Phase.STAFF_MENU)
+    yield from j.remove_card()
+    j.world.deck.insert_next_voter()
+    yield from j.at(Phase.PIN_ENTRY)
+    yield from j.type_pin("1234")
+    yield from j.at(Phase.ACCESSIBILITY)
+    r["audio_on"] = j.state.settings.audio
+    r["privacy_on"] = shell.privacy
+    shell.on_key(Key.SELECT)  # any key: the controller works on the blank screen
+    j.send_continue()
+    yield from j.at(Phase.BALLOT)
+    top = Window.children[0]
+    r["blank_on_top"] = top is not j.app.root and list(top.size) == list(Window.size) and top.opacity == 1
+    name = j.candidate_names()[0]
+    press(find_text(j.app, name))  # a helper's touch on the hidden ballot does nothing
+    yield
+    yield
+    r["touch_through_blank_selected"] = bool(j.state.selected(j.contest().id))
+    shell.on_key(Key.DOWN)
+    yield
+    r["controller_focus"] = shell.focused_key
+    shell.on_key(Key.SELECT)
+    yield
+    r["controller_selected"] = len(j.state.selected(j.contest().id))
+    yield from j.remove_card()
+    r["privacy_after"] = shell.privacy
+    r["audit"] = [kind for kind, _ in j.world.audit.entries]
 
 
 def language_and_layout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
@@ -345,15 +504,26 @@ def overvote(j: Journey, r: dict[str, Any]) -> Iterator[None]:
 
 SCENARIOS: dict[str, Callable[[Journey, dict[str, Any]], Iterator[None]]] = {
     f.__name__: f
-    for f in (cast, challenge, wrong_pin, already_voted, card_pulled, timeout, language_and_layout, overvote)
+    for f in (
+        cast,
+        challenge,
+        wrong_pin,
+        already_voted,
+        card_pulled,
+        timeout,
+        language_and_layout,
+        overvote,
+        assisted_demo,
+    )
 }
 
 
 def main(argv: list[str]) -> int:
     virtual = "--virtual-card" in argv
-    argv = [a for a in argv if a != "--virtual-card"]
+    demo_layer = "--demo-layer" in argv
+    argv = [a for a in argv if a not in ("--virtual-card", "--demo-layer")]
     out = Path(argv[0])
-    names = argv[1:] or [n for n in SCENARIOS if n != "timeout"]
+    names = argv[1:] or [n for n in SCENARIOS if n not in ("timeout", "assisted_demo", "staff_screens")]
     if "timeout" in names and names != ["timeout"]:
         raise SystemExit("the timeout scenario runs in a process of its own (it shortens the timers)")
     results: dict[str, Any] = {}
@@ -368,6 +538,12 @@ def main(argv: list[str]) -> int:
         world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=8.0, inactivity_end_s=6.0)
     app = KioskApp(world.services, show_demo_panel=False)
     j = Journey(app, world)
+    if demo_layer:  # the accessibility layer exactly as run_kiosk --demo attaches it (no speech: no sound needed)
+        import tempfile
+
+        from run_kiosk import attach_demo_accessibility
+
+        j.shell = attach_demo_accessibility(app, world, Path(tempfile.mkdtemp(prefix="sanduq-ui-audio-")), speech=False)
 
     def script() -> Iterator[None]:
         yield from j.until(lambda: app.ready, "start-up")

@@ -21,10 +21,11 @@ pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 MAIN = ["cast", "challenge", "wrong_pin", "already_voted", "card_pulled", "language_and_layout", "overvote"]
 RUNS: dict[str, list[str]] = {
-    "fake": MAIN,
+    "fake": [*MAIN, "staff_screens"],
     "fake-timeout": ["timeout"],
     "pcscd": ["--virtual-card", *MAIN],
     "pcscd-timeout": ["--virtual-card", "timeout"],
+    "demo-layer": ["--demo-layer", "assisted_demo"],
 }
 """Child processes, run side by side: the fake card layer, and the real card layer with virtual ID cards
 on an isolated pcscd (real PKI check, real encryption, real ballot box)."""
@@ -99,7 +100,8 @@ def test_a_voter_casts_and_sees_the_code_and_qr(journeys: dict[str, Any]) -> Non
 def test_a_challenge_shows_the_choices_spoils_and_the_voter_votes_again(journeys: dict[str, Any]) -> None:
     r = _scenario(journeys, "challenge")
     assert r["verified_shown"] and r["decrypted_choice_shown"] and r["spoiled"] == 1
-    assert r["choice_kept"] and r["cast_after_challenge"] == 1
+    # "vote again" starts from an empty ballot: no choice of the challenged ballot is kept or shown as chosen
+    assert r["ballot_empty_again"] and not any(r["marks_shown_after"]) and r["cast_after_challenge"] == 1
 
 
 def test_wrong_pins_show_tries_left_then_the_card_is_blocked(journeys: dict[str, Any]) -> None:
@@ -129,6 +131,8 @@ def test_pulling_the_card_on_any_screen_records_nothing(journeys: dict[str, Any]
 def test_inactivity_warns_then_ends_the_session(journeys: dict[str, Any]) -> None:
     r = _scenario(journeys, "timeout")
     assert r["warning_shown"] and r["warning_dismissed"] and r["timeout_shown"] and r["selections_wiped"], r
+    first, later = r["counted_down"]
+    assert later < first, r  # the warning counts the seconds down
 
 
 def test_arabic_is_mirrored_and_english_is_not(journeys: dict[str, Any]) -> None:
@@ -140,3 +144,31 @@ def test_arabic_is_mirrored_and_english_is_not(journeys: dict[str, Any]) -> None
 def test_an_overvote_is_refused_and_explained(journeys: dict[str, Any]) -> None:
     r = _scenario(journeys, "overvote")
     assert r["explained"] and r["selected"] == 2 and r["dismissed"]
+
+
+def test_the_demo_kiosk_has_the_accessibility_layer_and_assisted_voting_hides_the_ballot(
+    all_runs: dict[str, dict[str, Any]],
+) -> None:
+    """``make kiosk`` (run_kiosk --demo) attaches the same accessibility layer as a station kiosk: after a poll
+    worker starts assisted voting, the voter's screens are blanked from the start (a touch on the hidden ballot
+    does nothing), audio is on, and the voter chooses with the accessible controller."""
+    r = all_runs["demo-layer"]["assisted_demo"]
+    assert "error" not in r, r.get("error")
+    assert r["audio_on"] and r["privacy_on"] and r["blank_on_top"], r
+    assert not r["touch_through_blank_selected"], r
+    assert r["controller_focus"] and r["controller_selected"] == 1, r
+    assert not r["privacy_after"] and "assistance_given" in r["audit"], r
+
+
+def test_staff_screens_speak_the_voters_language_in_omans_time_and_guard_closing_and_reopening(
+    all_runs: dict[str, dict[str, Any]],
+) -> None:
+    r = all_runs["fake"]["staff_screens"]
+    assert "error" not in r, r.get("error")
+    assert r["latin_on_arabic_staff_screen"] == [], r  # no English debug lines on the Arabic staff screen
+    assert r["ballots_line"] and r["checkins_line"], r
+    assert r["clock_minutes_off"] is not None and r["clock_minutes_off"] < 3, r  # Muscat time (UTC+4), not UTC
+    assert r["asks_confirmation"] and r["cancel_keeps_open"] and r["closed"], r
+    assert r["reopen_offered"] and r["member_refused"] and r["closed_to_voters"], r
+    assert r["admin_reopened"] and r["open_again"], r
+    assert any("reopen_polls by ADMIN-0001" in a for a in r["audit"]), r
