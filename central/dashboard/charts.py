@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+
+LABEL_EM = 0.62
+"""A generous average advance of a digit or colon at the chart's font size, in em (for label spacing)."""
 
 
-def bar_chart(items: Sequence[tuple[str, float]], *, width: int = 560, unit: str = "", rtl: bool = False) -> str:
-    """Horizontal bars, one per (label, value); labels on the reading-start side."""
+def bar_chart(
+    items: Sequence[tuple[str, float]],
+    *,
+    width: int = 560,
+    unit: str = "",
+    rtl: bool = False,
+    title_of: Callable[[float], str] | None = None,
+) -> str:
+    """Horizontal bars, one per (label, value); labels on the reading-start side; ``title_of(value)`` is each bar's
+    tooltip and accessible name after its label (e.g. the value with its counted noun)."""
     if not items:
         return "<p class='empty'>—</p>"
     row, label_w = 28, 190
@@ -23,17 +35,34 @@ def bar_chart(items: Sequence[tuple[str, float]], *, width: int = 560, unit: str
         x_bar = (width - label_w - w) if rtl else label_w
         x_val, val_anchor = ((x_bar - 6), "end") if rtl else ((x_bar + w + 6), "start")
         text = f"{value:.1f}{unit}" if unit == "%" else f"{int(value)}{unit}"
+        title = f"<title>{html.escape(label)}: {html.escape(title_of(value) if title_of else text)}</title>"
         parts.append(
             f"<text x='{x_label}' y='{y + 18}' text-anchor='{anchor}' class='lbl'>{html.escape(label)}</text>"
-            f"<rect x='{x_bar:.1f}' y='{y + 4}' width='{max(w, 1):.1f}' height='{row - 10}' rx='3' class='bar'/>"
+            f"<rect x='{x_bar:.1f}' y='{y + 4}' width='{max(w, 1):.1f}' height='{row - 10}' rx='3' class='bar'>"
+            f"{title}</rect>"
             f"<text x='{x_val:.1f}' y='{y + 18}' text-anchor='{val_anchor}' class='val'>{text}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
 
 
-def line_chart(points: Sequence[tuple[str, int]], *, width: int = 560, height: int = 200) -> str:
-    """Cumulative count over time buckets (labels like '09:15')."""
+def axis_labels(n: int, step: float, label_width: float) -> list[int]:
+    """Which of ``n`` evenly spaced points (``step`` apart) get a label ``label_width`` wide: the first (drawn from
+    its point on), the last (drawn up to its point) and evenly spaced ones between (centred), at most 9, none
+    overlapping: neighbours at least 1.6 label widths apart (1.5 is where a centred one meets an end one)."""
+    if n <= 0:
+        return []
+    gap = 1.6 * label_width
+    every = max(1, math.ceil(gap / step) if step > 0 else n, math.ceil(n / 8))
+    picked = list(range(0, n - 1, every))
+    while len(picked) > 1 and (n - 1 - picked[-1]) * step < gap:
+        picked.pop()  # too close to the last label, which is always shown
+    return [*picked, n - 1]
+
+
+def line_chart(points: Sequence[tuple[str, int]], *, width: int = 560, height: int = 200, font_px: int = 13) -> str:
+    """Cumulative count over time buckets (labels like '09:15'); the first label starts at its point and the last
+    ends at its point, so no label leaves the chart."""
     if not points:
         return "<p class='empty'>—</p>"
     pad_l, pad_b, pad_t = 40, 28, 10
@@ -52,12 +81,13 @@ def line_chart(points: Sequence[tuple[str, int]], *, width: int = 560, height: i
         f"<text x='{pad_l - 4}' y='{pad_t + 8}' text-anchor='end' class='val'>{top}</text>",
         f"<path d='{area}' class='area'/><path d='{path}' class='line'/>",
     ]
-    every = max(1, n // 8)
-    for i, (label, _) in enumerate(points):
-        if i % every == 0 or i == n - 1:
-            parts.append(
-                f"<text x='{xy(i, 0)[0]:.1f}' y='{height - 8}' text-anchor='middle' class='lbl'>"
-                f"{html.escape(label)}</text>"
-            )
+    label_width = max(len(label) for label, _ in points) * font_px * LABEL_EM
+    picked = axis_labels(n, step, label_width)
+    for i in picked:
+        anchor = "end" if i == n - 1 and n > 1 else "start" if i == 0 else "middle"
+        parts.append(
+            f"<text x='{xy(i, 0)[0]:.1f}' y='{height - 8}' text-anchor='{anchor}' class='lbl'>"
+            f"{html.escape(points[i][0])}</text>"
+        )
     parts.append("</svg>")
     return "".join(parts)
