@@ -144,6 +144,7 @@ def build_sample_record(
     ballots (provisional ballots the committee did not count) are chained in the middle of kiosk chains and
     published as withheld entries: not tallied, not in the poll-book counts."""
     from election.record import ChainEntry, ElectionRecord, WithheldEntry, WithheldReason, write_record
+    from election.sample_kiosks import sample_kiosk_statements
 
     context, records, guardians = run_key_ceremony(manifest.manifest_hash, n, k, random_bytes)
     kiosks = [kiosk.id for kiosk in manifest.kiosks]
@@ -202,6 +203,18 @@ def build_sample_record(
         shares=tuple(shares),
         result=result,
         pollbook_counts=pollbook,
+        kiosks=sample_kiosk_statements(  # TEST MATERIAL keys; each kiosk's signed chain close
+            context.base_hash,
+            {
+                kid: [
+                    (e.code.hex(), "provisional" if e.withheld else "challenged" if e.challenged else "cast")
+                    for e in entries
+                ]
+                for kid, entries in chains.items()
+                if entries
+            },
+            random_bytes,
+        ),
     )
     write_record(out, record)
     return (

@@ -161,7 +161,8 @@ class SimKiosk:
         """The kiosk's chain as it stands (its head, or its next close)."""
         genesis = genesis_code(self.election.context.base_hash, self.kiosk_id).hex()
         seq = self.closes + 1 if kind is StatementKind.CLOSE else None
-        return ChainStatement(kind, self.kiosk_id, genesis, self.head.hex(), *self.links, close_seq=seq)
+        cast, challenged, provisional = self.links
+        return ChainStatement(kind, self.kiosk_id, genesis, self.head.hex(), cast, challenged, provisional, seq)
 
     def make_batch(self, ballots: list[BatchBallot] | None = None) -> BallotBatch:
         ballots = list(self.pending if ballots is None else ballots)
