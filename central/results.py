@@ -57,6 +57,10 @@ class ResultsError(ValueError):
     """Results cannot be produced yet (or a share is refused); the message says why."""
 
 
+class PhaseConflict(ResultsError):
+    """Refused because of the election's phase (``central.phase``): HTTP 409 with the reason."""
+
+
 class LotDrawInvalid(ResultsError):
     """A lot draw's outcome that cannot be recorded as given (winners not among the tied candidates...)."""
 
@@ -185,10 +189,10 @@ def ready_for_counting(office: Office) -> None:
 def _waiting(s: Session) -> None:
     waiting = outstanding_in(s)
     if waiting:
-        raise ResultsError(waiting.describe())
+        raise PhaseConflict(waiting.describe())
     sheets = pending_sheets(s)
     if sheets:
-        raise ResultsError(f"manual sheet(s) awaiting approval: {', '.join(str(i) for i in sheets)}")
+        raise PhaseConflict(f"manual sheet(s) awaiting approval: {', '.join(str(i) for i in sheets)}")
 
 
 def freeze_tally(office: Office, *, actor: str) -> str:
@@ -206,7 +210,7 @@ def freeze_in(s: Session, office: Office, *, actor: str) -> str:
     row = phase.lock_for_transition(s)
     current = phase.Phase(row.phase)
     if current is phase.Phase.OPEN:
-        raise ResultsError("polls are not closed at every centre")
+        raise PhaseConflict("polls are not closed at every centre")
     if current is not phase.Phase.CLOSED:
         assert row.tally_hash is not None
         return row.tally_hash
@@ -233,7 +237,7 @@ def upload_share(office: Office, data: dict[str, Any], *, actor: str) -> str:
     moves the election to ``decrypting``; a share after publication is refused."""
     with office.db.transaction() as s:
         if phase.current(s).phase is phase.Phase.PUBLISHED:
-            raise ResultsError(phase.PhaseRefused(phase.Write.SHARE_UPLOAD, "results are published").args[0])
+            raise PhaseConflict(phase.PhaseRefused(phase.Write.SHARE_UPLOAD, "results are published").args[0])
     tally = final_tally(office, actor=actor)
     try:
         share = PartialDecryption.from_dict(data)
@@ -246,7 +250,7 @@ def upload_share(office: Office, data: dict[str, Any], *, actor: str) -> str:
         row = phase.lock_for_transition(s)
         reason = phase.refusal(phase.Write.SHARE_UPLOAD, phase.Phase(row.phase), None)
         if reason is not None:
-            raise ResultsError(phase.PhaseRefused(phase.Write.SHARE_UPLOAD, reason).args[0])
+            raise PhaseConflict(phase.PhaseRefused(phase.Write.SHARE_UPLOAD, reason).args[0])
         existing = s.get(GuardianShare, key)
         if existing is None:
             s.add(GuardianShare(guardian_id=key, payload=data, uploaded_by=actor))
@@ -728,6 +732,7 @@ def record_lot_draw(office: Office, contest_id: str, drawn: list[str], note: str
 
 __all__ = [
     "LotDrawInvalid",
+    "PhaseConflict",
     "ResultsError",
     "apply_lot_draws",
     "close_centre",

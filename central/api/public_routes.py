@@ -119,7 +119,7 @@ def election_phase(office: OfficeDep) -> PhaseOut:
     """The election's phase (central.phase), each centre's, and the frozen tally's hash once frozen."""
     with office.db.transaction() as s:
         view = phase.current(s)
-        centres = dict(s.execute(select(CentreStatus.centre_id, CentreStatus.phase)).tuples().all())
+        centres = dict(s.execute(select(CentreStatus.centre_id, CentreStatus.phase)).all())
     return PhaseOut(phase=view.phase.value, tally_hash=view.tally_hash, centres=centres)
 
 

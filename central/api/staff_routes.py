@@ -294,6 +294,8 @@ def upload_share(body: dict[str, Any], staff: StaffDep, office: OfficeDep) -> di
     require(staff, Role.ADMINISTRATOR)
     try:
         return {"share": results.upload_share(office, body, actor=staff.subject)}
+    except results.PhaseConflict as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
     except results.ResultsError as exc:
         raise ApiError(422, ErrorCode.MALFORMED, str(exc)) from None
 

@@ -81,7 +81,7 @@ def test_flagged_and_provisional_ballots_hold_results_until_the_committee_decide
     tally = encrypted_tally(office)
     _, early = decrypt_with(election.context, election.manifest, tally, election.secrets, [1, 2], os.urandom)
     r = http.post("/api/guardian-shares", json=early[0].to_dict(), headers=admin)
-    assert r.status_code == 422 and "flagged ballot(s) awaiting the committee" in r.json()["detail"]
+    assert r.status_code == 409 and "flagged ballot(s) awaiting the committee" in r.json()["detail"]
 
     # The committee's queue: both kinds, no ballot content and no identity.
     assert http.get("/api/adjudication", headers=admin).status_code == 403

@@ -1,0 +1,185 @@
+"""The election's lifecycle enforced by the office (issue 14 point 5), through the real office over HTTPS: a
+check-in after a centre's close, a voted mark after it, a ballot after the freeze and after publication are each
+refused with 409 and a reason, and nothing is stored; the frozen tally's hash is recorded, published in the
+office's signed audit heads, and is the tally the record publishes (the verifier's office-audit check)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from central import pollbook
+from central.models import AuditEntry, Ballot, ProvisionalEnvelope, TallyState, Voter, VoterState
+from central.office import Office
+from central.results import encrypted_tally, tally_hash
+from election.manifest import WilayatCode
+from election.roll import CivilNumber, RollEntry
+from election.sample import decrypt_with
+from tests.central.https import https_office
+from tests.central.kiosksim import Election, SimKiosk
+from tests.central.staffsim import login
+
+pytestmark = pytest.mark.integration
+
+MU01, MU02 = "K-PC-002-1", "K-PC-003-1"  # centres PC-002 (Khasab) and PC-003 (Bukha)
+
+
+def _vote(kiosk: SimKiosk, civil: str) -> None:
+    answer = kiosk.checkin(civil).json()
+    assert answer["status"] == "eligible", answer
+    kiosk.cast(answer["ballot_style_id"])
+    assert kiosk.voted(answer["checkin_token"]).json()["status"] == "recorded"
+
+
+def _refused(response, *words: str) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 409, response.text
+    assert response.json()["error"] == "conflict"
+    for word in words:
+        assert word in response.json()["detail"], response.json()["detail"]
+
+
+def _counts(office: Office) -> tuple[int, int, int, list[int]]:
+    with office.db.transaction() as s:
+        ballots = s.scalar(select(func.count()).select_from(Ballot)) or 0
+        envelopes = s.scalar(select(func.count()).select_from(ProvisionalEnvelope)) or 0
+        voted = s.scalar(select(func.count()).select_from(Voter).where(Voter.state == VoterState.VOTED)) or 0
+        tallies = [t.ballots for t in s.scalars(select(TallyState).order_by(TallyState.contest_id))]
+    return ballots, envelopes, voted, tallies
+
+
+def test_writes_are_refused_after_close_freeze_and_publication(
+    election: Election, office: Office, kiosks: dict[str, SimKiosk], app, tmp_path: Path
+) -> None:
+    roll = [RollEntry(CivilNumber(f"6100000{i}"), WilayatCode("MU-01"), True) for i in range(1, 7)]
+    roll += [RollEntry(CivilNumber(f"6200000{i}"), WilayatCode("MU-02"), True) for i in range(1, 4)]
+    with office.db.transaction() as s:
+        pollbook.import_roll(s, office.manifest, roll)
+    with https_office(app, election) as office_https:
+        home, other = office_https.kiosk(MU01), office_https.kiosk(MU02)
+        http = office_https.staff()
+        admin = login(http, election.pki, "staff-admin-1")
+        cm1, cm2 = login(http, election.pki, "staff-cm-1"), login(http, election.pki, "staff-cm-2")
+        assert http.get("/api/public/phase").json()["phase"] == "open"
+
+        _vote(home, "61000001")
+        second, late = home.checkin("61000002").json(), home.checkin("61000004").json()  # in the queue at close
+
+        # The close is ordered: no new check-in; the voters already checked in may finish.
+        closing = http.post("/api/centres/PC-002/close", json={"final": False}, headers=admin)
+        assert closing.json() == {"centre_id": "PC-002", "status": "closing"}
+        _refused(home.checkin("61000003"), "polls are closed at this centre", "closing")
+        home.cast(second["ballot_style_id"])
+        assert home.voted(second["checkin_token"]).json()["status"] == "recorded"
+        receipt = home.send(home.make_batch()).json()
+        assert receipt["accepted"] == 2, receipt
+        assert home.close().status_code == 200  # the kiosk's signed chain close
+
+        # Closed: the last voter's voted mark is refused too, and nothing of it is stored.
+        assert http.post("/api/centres/PC-002/close", json={}, headers=admin).json()["status"] == "closed"
+        before = _counts(office)
+        _refused(home.voted(late["checkin_token"]), "polls are closed at this centre", "closed")
+        _refused(home.checkin("61000005"), "polls are closed")
+        assert _counts(office) == before
+        with office.db.transaction() as s:
+            assert s.get_one(Voter, "61000003").state is VoterState.NOT_VOTED
+            assert s.get_one(Voter, "61000003").lock_token is None
+            assert s.get_one(Voter, "61000004").state is not VoterState.VOTED
+        # A centre cannot be reopened.
+        _refused(http.post("/api/centres/PC-002/close", json={"final": False}, headers=admin), "cannot go back")
+
+        # Bukha votes on; then every centre closes and the election is closed.
+        _vote(other, "62000001")
+        assert other.send(other.make_batch()).json()["accepted"] == 1
+        assert other.close().status_code == 200
+        for centre in ("PC-003", "PC-001"):
+            assert http.post(f"/api/centres/{centre}/close", json={}, headers=admin).status_code == 200
+        assert http.get("/api/public/phase").json()["phase"] == "closed"
+
+        # Freeze: the tally's hash is recorded and published.
+        frozen = http.post("/api/tally/freeze", headers=admin)
+        assert frozen.status_code == 200, frozen.text
+        digest = frozen.json()["tally_hash"]
+        assert digest == tally_hash(encrypted_tally(office))
+        shown = http.get("/api/public/phase").json()
+        assert (shown["phase"], shown["tally_hash"]) == ("tally_frozen", digest)
+        heads = http.get("/api/public/audit-heads").json()["heads"]
+        assert [h["statement"]["phase"] for h in heads] == ["open", "closed", "tally_frozen"]
+        assert heads[-1]["statement"]["tally_hash"] == digest
+
+        # After the freeze nothing changes the count: a ballot batch, a provisional envelope, a manual sheet.
+        before = _counts(office)
+        unified = office_https.kiosk("K-PC-001-1")  # a kiosk that never closed its chain
+        unified.cast("BS-MA-04")
+        _refused(unified.send(unified.make_batch()), "tally is frozen")
+        _sub, ack = unified.provisional("61000006", "BS-MU-01")
+        _refused(ack, "tally is frozen")
+        sheet = {"source_kind": "embassy", "source_id": "EMB-LONDON", "contest_id": "shura-MU-01", "voters": 1}
+        _refused(http.post("/api/manual-sheets", json={**sheet, "counts": {}}, headers=cm1), "tally is frozen")
+        assert _counts(office) == before
+        assert tally_hash(encrypted_tally(office)) == digest
+
+        # Decryption and publication.
+        _, shares = decrypt_with(
+            election.context, election.manifest, encrypted_tally(office), election.secrets, [1, 2], os.urandom
+        )
+        for share in shares:
+            assert http.post("/api/guardian-shares", json=share.to_dict(), headers=admin).status_code == 200
+        published = http.post("/api/results", headers=admin)
+        assert published.status_code == 200, published.text
+        results = published.json()
+        assert results["verified"] is True and results["tally_hash"] == digest, results.get("status")
+        assert http.get("/api/public/phase").json()["phase"] == "published"
+
+        # After publication: a ballot, a share, a second publication are refused; nothing is stored.
+        before = _counts(office)
+        _refused(unified.send(unified.make_batch([unified.encrypt("BS-MA-04")])), "published")
+        _refused(http.post("/api/guardian-shares", json=shares[0].to_dict(), headers=admin), "published")
+        _refused(http.post("/api/results", headers=admin), "published")
+        assert _counts(office) == before
+        del cm2
+
+    # Every transition is in the audit log and the record carries the signed heads, which the verifier checks.
+    with office.db.transaction() as s:
+        moves = [
+            (e.details["from"], e.details["to"])
+            for e in s.scalars(select(AuditEntry).where(AuditEntry.action == "phase.changed").order_by(AuditEntry.seq))
+        ]
+    assert moves == [
+        (None, "open"),
+        ("open", "closed"),
+        ("closed", "tally_frozen"),
+        ("tally_frozen", "decrypting"),
+        ("decrypting", "published"),
+    ]
+    record = Path(results["record_dir"])
+    heads = json.loads((record / "office" / "audit_heads.json").read_text(encoding="utf-8"))["heads"]
+    assert [h["statement"]["phase"] for h in heads][-1] == "published"
+    ok = _verify(record)
+    assert ok.returncode == 0, ok.stdout
+
+    # An office that publishes another tally than the one it froze (or edits a signed head) fails verification.
+    forged = tmp_path / "forged"
+    shutil.copytree(record, forged)
+    statement = heads[2]["statement"]
+    statement["tally_hash"] = "0" * 64
+    (forged / "office" / "audit_heads.json").write_text(json.dumps({"heads": heads}), encoding="utf-8")
+    bad = _verify(forged)
+    assert bad.returncode != 0
+    assert "office's signed audit heads" in bad.stdout and "signature does not verify" in bad.stdout, bad.stdout
+
+
+def _verify(record: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "election.verify", "--jobs", "1", str(record)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
