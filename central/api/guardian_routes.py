@@ -32,6 +32,7 @@ from starlette.background import BackgroundTask
 from central import results
 from central.api.deps import OfficeDep
 from central.api.errors import ERRORS, ApiError
+from central.chains import kiosk_statements
 from central.office import Office
 from election.record import ElectionRecord, write_record
 from election.tally import EncryptedTally
@@ -75,7 +76,16 @@ def pre_decryption_record(office: Office) -> ElectionRecord:
     """The record as it stands before decryption: everything the guardians check, and no shares or results."""
     tally = _final_tally(office)
     chains, _withheld = results.record_chains(office)
-    return ElectionRecord(office.manifest, office.context, results.guardians(office), chains, tally, (), None)
+    return ElectionRecord(
+        office.manifest,
+        office.context,
+        results.guardians(office),
+        chains,
+        tally,
+        (),
+        None,
+        kiosks=kiosk_statements(office.db),  # the kiosks' certificates and signed chain closes: guardians check them
+    )
 
 
 def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
