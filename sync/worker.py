@@ -108,6 +108,10 @@ class KioskQueue(Protocol):
     def set_audit_synced_through(self, seq: int) -> None: ...
     def audit_entries_after(self, seq: int, limit: int) -> Sequence[_AuditRow]: ...
     def audit_head(self) -> tuple[int, str, str]: ...
+    def audit_releasable_through(self) -> int: ...
+    def signed_audit_head_at(self, seq: int) -> tuple[int, str, str]: ...
+    @property
+    def min_batch(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -133,11 +137,16 @@ class WorkerConfig:
     package_hash: str
     interval: float = 2.0
     """Seconds between rounds while online."""
-    batch_window: float = 600.0
-    """Seconds a non-empty pool may wait for ``min_batch`` ballots before it is sealed anyway; also the longest
-    that voted marks are held back (see ``mark_group``)."""
+    batch_window: float | None = None
+    """Seconds after which a pool of fewer than ``min_batch`` ballots is sealed anyway. ``None`` (the production
+    default): never; a smaller pool waits for more ballots or for the polls' close. A batch places each of its
+    voters only among its own ballots, so a batch sealed by a timer at a quiet kiosk (ten voters take longer
+    than ten minutes at most kiosks) would place them among two or three. Set it only where quick delivery
+    matters more than mixing: tests and demos."""
+    mark_window: float = 600.0
+    """The longest that voted marks are held back (see ``mark_group``); a shorter ``batch_window`` shortens it too."""
     mark_group: int = 10
-    """Voted marks are held until this many are pending (or ``batch_window`` has passed since the first of them
+    """Voted marks are held until this many are pending (or ``mark_window`` has passed since the first of them
     was seen, or the polls are closed), then sent together in random order. A mark sent right after each cast
     would reach the office in cast order, and the office's database would keep that order (PostgreSQL stamps
     every updated voter row with its transaction id), which the confirmation-code chain could then match to
@@ -259,7 +268,8 @@ class SyncWorker:
         now = self._monotonic()
         if self._pool_since is None:
             self._pool_since = now
-        force = now - self._pool_since >= self._config.batch_window
+        window = self._config.batch_window
+        force = window is not None and now - self._pool_since >= window
         if self._queue.seal_batches(force=force):
             self._pool_since = None if force or self._queue.counts().unbatched == 0 else now
 
@@ -273,7 +283,7 @@ class SyncWorker:
             self._marks_since = now
         return (
             pending >= self._config.mark_group
-            or now - self._marks_since >= self._config.batch_window
+            or now - self._marks_since >= min(self._config.mark_window, self._config.batch_window or float("inf"))
             or self._queue.polls_state.value == KioskPollsState.CLOSED.value
         )
 
@@ -326,13 +336,20 @@ class SyncWorker:
                     self._raise_fault(f"refused:{item.idempotency_key}", _refusal_text(refused))
 
     def _send_audit(self) -> None:
+        """Audit entries leave only up to ``audit_releasable_through`` (the last entry covered by a delivered batch):
+        a ``ballot_cast`` entry names its ballot (id, hash, code), so sent before its batch it would arrive right
+        after that voter's check-in; and the segment's head is the signed head of exactly what is sent, never the
+        current one (whose count grows with every voter's session events)."""
         kiosk_id = self._queue.kiosk_id
+        releasable = self._queue.audit_releasable_through()
         while True:
             done = self._queue.audit_synced_through()
-            rows = self._queue.audit_entries_after(done, AUDIT_SEGMENT_SIZE)
+            if done >= releasable:
+                return
+            rows = self._queue.audit_entries_after(done, min(AUDIT_SEGMENT_SIZE, releasable - done))
             if not rows:
                 return
-            count, head_hash, head_sig = self._queue.audit_head()
+            count, head_hash, head_sig = self._queue.signed_audit_head_at(rows[-1].seq)
             segment = AuditSegment(
                 kiosk_id=kiosk_id,
                 entries=[
@@ -360,8 +377,21 @@ class SyncWorker:
                 return  # the office holds less than we thought: resume from its answer next round
             self._queue.set_audit_synced_through(min(ack.stored_through, rows[-1].seq))
 
+    def _coarse_backlog(self) -> Backlog:
+        """The backlog as the heartbeat reports it: no count that changes with each cast. Ballots not yet batched
+        and voted marks not yet sent are rounded up to whole groups (``min_batch``, ``mark_group``), so in normal
+        operation the office learns only whether the pool and the held marks are empty (zero stays exact: the
+        office ends an expired lock only on ``pending_voted_marks == 0``)."""
+        b = self._backlog()
+        return Backlog(
+            unbatched_ballots=_round_up(b.unbatched_ballots, self._queue.min_batch),
+            outbox_items=b.outbox_items,
+            pending_voted_marks=_round_up(b.pending_voted_marks, self._config.mark_group),
+            pending_releases=b.pending_releases,
+        )
+
     def _send_heartbeat(self) -> None:
-        count, _, _ = self._queue.audit_head()
+        last_sync = self.status().last_sync_at
         beat = Heartbeat(
             kiosk_id=self._queue.kiosk_id,
             centre_id=self._queue.centre_id,
@@ -369,9 +399,9 @@ class SyncWorker:
             kiosk_clock=self._wall_clock(),
             software_version=self._config.software_version,
             package_hash=self._config.package_hash,
-            backlog=self._backlog(),
-            audit_count=count,
-            last_sync_at=self.status().last_sync_at,
+            backlog=self._coarse_backlog(),
+            audit_count=self._queue.audit_synced_through(),  # what the office was sent, not the growing head
+            last_sync_at=last_sync.replace(second=0, microsecond=0) if last_sync is not None else None,
         )
         try:
             self._client.heartbeat(beat)
@@ -389,8 +419,12 @@ class SyncWorker:
         self._thread.start()
 
     def wake(self) -> None:
-        """Start the next round now (after a cast, or when the network comes back)."""
-        self._wake.set()
+        """Something was stored (a cast) or the network may be back. While online this changes nothing: rounds run
+        every ``interval`` seconds whatever the voters do, so no message leaves because a voter just cast (a round
+        per cast would put a request on the wire seconds after each voter's check-in). While offline it ends the
+        backoff wait, so a queue that waits for the network is retried at once."""
+        if not self.status().online:
+            self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -414,6 +448,10 @@ class SyncWorker:
                 delay = self._backoff.next_delay()
             self._wake.wait(delay)
             self._wake.clear()
+
+
+def _round_up(value: int, group: int) -> int:
+    return -(-value // group) * group if group > 1 else value
 
 
 def _refusal_text(refused: int) -> str:
