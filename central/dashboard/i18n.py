@@ -50,7 +50,8 @@ T: dict[str, tuple[str, str]] = {
     "live.off": ("التحديث المباشر متوقف: أعد تحميل الصفحة", "Live updates stopped: reload the page"),
     "live.at": ("آخر تحديث", "updated"),
     "not_enrolled": ("غير مسجل", "not enrolled"),
-    "unverified": ("غير مُتحقَّق منها", "NOT VERIFIED"),
+    "unverified": ("لم يتحقق منها المدقق", "NOT VERIFIED"),
+    "reason": ("السبب", "Reason"),
 }
 
 
@@ -264,20 +265,30 @@ def polls_text(state: KioskPollsState) -> tuple[Tone, str, str]:
 
 
 class Verification(enum.Enum):
-    """The independent verifier's verdict on the published election record behind the results."""
+    """The independent verifier's verdict on the election record behind the results (``central.results``:
+    ``results["status"]``, ``central.exports.verified``)."""
 
     VERIFIED = "verified"
-    FAILED = "failed"
+    NOT_VERIFIED = "not_verified"  # the verifier failed: stored, not published
+    PROVISIONAL_FAILED = "provisional_verification_failed"  # published by an administrator anyway, with a reason
 
 
 def verification_text(v: Verification) -> tuple[Tone, str, str]:
     if v is Verification.VERIFIED:
         return Tone.GOOD, "تحقق منها المدقق المستقل", "Checked by the independent verifier"
-    if v is Verification.FAILED:
+    if v is Verification.NOT_VERIFIED:
         return (
             Tone.BAD,
-            "غير مُتحقَّق منها: رفض المدقق المستقل سجل الانتخاب، فهذه الأرقام ليست نتائج",
-            "NOT VERIFIED: the independent verifier rejected the election record, so these figures are not results",
+            "لم يتحقق منها المدقق المستقل: لم يقبل سجل الانتخاب، فهذه الأرقام ليست نتائج",
+            "NOT VERIFIED: the independent verifier did not accept the election record, so these figures are not "
+            "results",
+        )
+    if v is Verification.PROVISIONAL_FAILED:
+        return (
+            Tone.BAD,
+            "نتائج مؤقتة، فشل التحقق: لم يتحقق منها المدقق المستقل، ونشرها المسؤول للسبب المذكور",
+            "PROVISIONAL, VERIFICATION FAILED: NOT VERIFIED by the independent verifier, published by an "
+            "administrator for the reason given",
         )
     assert_never(v)
 

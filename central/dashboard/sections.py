@@ -219,10 +219,12 @@ def kiosk_table(office: Office, board: Board, lang: Lang) -> str:
 
 
 def verification_of(latest: PublishedResult) -> Verification:
-    """Verified only when the stored verdict and the published results both say so."""
-    if latest.verified is True and latest.results.get("verified", True) is True:
+    """Verified only when the stored verdict and the results' status both say so (``central.exports.verified``)."""
+    if latest.verified is True and exports.verified(latest.results):
         return Verification.VERIFIED
-    return Verification.FAILED
+    if latest.results.get("status") == Verification.PROVISIONAL_FAILED.value:
+        return Verification.PROVISIONAL_FAILED
+    return Verification.NOT_VERIFIED
 
 
 def _contest(office: Office, contest: Any, r: dict[str, Any], lang: Lang, verified: bool) -> str:
@@ -267,10 +269,13 @@ def results_section(office: Office, board: Board, lang: Lang) -> str:
     verified = verification is Verification.VERIFIED
     tone, words = say(verification_text(verification), lang)
     computed = local_time(latest.computed_at, board.tz, board.now, seconds=False)
+    reason = latest.results.get("status_reason") if not verified else None
     parts = [
         f"<section id='results' class='{'' if verified else 'unverified'}'><h2>{t('results', lang)}</h2>",
         f"<p class='verdict st {tone.value}' role='{'status' if verified else 'alert'}'>"
-        f"{'✔' if tone is Tone.GOOD else '⚠'} {words}</p>",
+        f"{'✔' if tone is Tone.GOOD else '⚠'} {words}"
+        + (f"<br>{t('reason', lang)}: {html.escape(str(reason))}" if reason else "")
+        + "</p>",
         f"<p class='zone'>{t('computed', lang)} {computed} ({_zone(board, lang)})</p>",
     ]
     for contest in office.manifest.contests:

@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import uvicorn
@@ -32,8 +32,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-def populate(office: Office, election: Election, kiosks: dict[str, SimKiosk], clock: Any, *, publish: bool) -> str:
-    """Returns a confirmation code (hex) of a cast ballot, for the lookup."""
+def populate(
+    office: Office,
+    election: Election,
+    kiosks: dict[str, SimKiosk],
+    clock: Any,
+    *,
+    publish: bool,
+    before_close: Callable[[], None] | None = None,
+) -> str:
+    """Returns a confirmation code (hex) of a cast ballot, for the lookup. ``before_close`` runs after the votes,
+    before the polls close (e.g. a flagged ballot for the committee)."""
     wilayats = ["MA-04", "MU-01", "MU-02"]
     with office.db.transaction() as s:
         pollbook.import_roll(
@@ -75,6 +84,8 @@ def populate(office: Office, election: Election, kiosks: dict[str, SimKiosk], cl
                 "backlog": {"unbatched_ballots": 2, "outbox_items": 1, "pending_voted_marks": 0, "pending_releases": 0},
             },
         )
+    if before_close is not None:
+        before_close()
     if publish:
         contest = office.manifest.contests_by_id["shura-MU-01"]  # type: ignore[index]
         ids = [c.id for c in contest.active_candidates]

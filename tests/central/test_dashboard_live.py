@@ -7,76 +7,24 @@ per tick whatever the number of viewers, so it cannot time a single voted mark."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-import ssl
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import sync_playwright
 
 from central.dashboard.live import LiveFeed
 from central.dashboard.pages import install_feed
 from central.office import Office
-from central.tls import TlsH11Protocol
+from tests.central.dashboard_scene import tls_serve, trust
 from tests.central.kiosksim import Election, SimKiosk
 from tests.central.scene import CHROMIUM_ARGS, populate
 
 pytestmark = [pytest.mark.integration, pytest.mark.ui]
 
 UNIFIED = "K-PC-001-1"  # the unified centre's kiosk: serves every wilayat
-
-
-@contextlib.contextmanager
-def tls_serve(app: Any, election: Election) -> Iterator[str]:
-    """The office's app under uvicorn with the office's TLS (server certificate, kiosk CA, optional client
-    certificate: the dashboard is public, the kiosk routes are not), as ``python -m central serve`` runs it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    pki = election.pki
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-            http=TlsH11Protocol,
-            ssl_certfile=str(pki.central_server.cert_path),
-            ssl_keyfile=str(pki.central_server.key_path),
-            ssl_ca_certs=str(pki.kiosk_ca.cert_path),
-            ssl_cert_reqs=ssl.CERT_OPTIONAL,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _trust(election: Election, kiosk_id: str | None = None) -> ssl.SSLContext:
-    pki = election.pki
-    ctx = ssl.create_default_context(cafile=str(pki.central_server.cert_path.parent / "ca.pem"))
-    if kiosk_id is not None:
-        pair = pki.kiosks[kiosk_id]
-        ctx.load_cert_chain(str(pair.cert_path), str(pair.key_path))
-    return ctx
 
 
 def _unvoted(office: Office, wilayat: str) -> str:
@@ -100,7 +48,7 @@ def test_a_voted_mark_and_a_batch_appear_on_an_open_page_without_a_reload(
     install_feed(app, office)  # the shipped parameters (a 3 s tick)
     kiosk = kiosks[UNIFIED]
     with tls_serve(app, election) as base, sync_playwright() as p:
-        kiosk.http = httpx.Client(base_url=base, verify=_trust(election, UNIFIED))  # the real kiosk route, HTTPS
+        kiosk.http = httpx.Client(base_url=base, verify=trust(election, UNIFIED))  # the real kiosk route, HTTPS
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -151,7 +99,7 @@ def _read_events(response: httpx.Response, *, first_update: bool = False) -> lis
 def test_the_feed_is_bounded_and_gives_slots_back(office: Office, election: Election, app: Any) -> None:
     feed = install_feed(app, office, period_s=0.3, max_subscribers=2, lifetime_s=30)
     with tls_serve(app, election) as base:
-        viewers = [httpx.Client(base_url=base, verify=_trust(election), timeout=10) for _ in range(4)]
+        viewers = [httpx.Client(base_url=base, verify=trust(election), timeout=10) for _ in range(4)]
         with viewers[0].stream("GET", "/ar/live") as first, viewers[1].stream("GET", "/en/live") as second:
             assert first.status_code == second.status_code == 200
             assert first.headers["content-type"].startswith("text/event-stream")
@@ -179,7 +127,7 @@ def test_a_reconnecting_viewer_with_the_last_event_id_is_not_sent_the_same_snaps
     office: Office, election: Election, app: Any
 ) -> None:
     install_feed(app, office, period_s=0.2, max_subscribers=5, lifetime_s=1.0, keepalive_s=0.5)
-    with tls_serve(app, election) as base, httpx.Client(base_url=base, verify=_trust(election), timeout=10) as http:
+    with tls_serve(app, election) as base, httpx.Client(base_url=base, verify=trust(election), timeout=10) as http:
         with http.stream("GET", "/en/live") as first:
             events = _read_events(first)  # ends by itself after its lifetime
         ids = [line[4:] for e in events for line in e.splitlines() if line.startswith("id: ")]

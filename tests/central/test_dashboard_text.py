@@ -108,8 +108,9 @@ def test_every_polls_centre_and_verification_state_is_said_in_both_languages() -
         _both(centre_state_text(centre))
     for v in Verification:
         _both(verification_text(v))
-    assert verification_text(Verification.FAILED)[0] is Tone.BAD
-    assert "NOT VERIFIED" in verification_text(Verification.FAILED)[2]
+    for v in (Verification.NOT_VERIFIED, Verification.PROVISIONAL_FAILED):
+        assert verification_text(v)[0] is Tone.BAD and "NOT VERIFIED" in verification_text(v)[2]
+        assert "لم يتحقق" in verification_text(v)[1]
     for key, (ar, en) in T.items():
         if key != "other":  # the link to the other language names it in that language
             assert ar and en and not LATIN.search(ar), key
