@@ -89,6 +89,7 @@ def _grant(role: str) -> None:
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
     op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {role}")
     op.execute(f"REVOKE DELETE, TRUNCATE ON audit_head, office_audit_heads, alembic_version FROM {role}")
+    op.execute(f"REVOKE UPDATE ON office_audit_heads FROM {role}")  # signed heads are only ever appended
     op.execute(f"REVOKE INSERT, UPDATE ON alembic_version FROM {role}")
     op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
     # Tables and sequences later revisions create: the same rights (audit_log keeps its own, set above).
