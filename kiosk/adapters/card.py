@@ -66,6 +66,8 @@ class PcscCard:
     _conn: DeadlineChannel | None = None
     _read: CardRead | None = None
     _auth: Authenticated | None = None
+    last_refusal: AuthFailure | None = None
+    """The card layer's last refusal, with its precise reason (for the staff view and tests; holds no PIN)."""
     staff_cards: dict[str, StaffCard] = field(default_factory=dict)
     """Each staff card authenticated so far (role and certificate SHA-256), by staff id: the ballot box checks
     the role and records the fingerprint when staff open or close the polls."""
@@ -78,6 +80,7 @@ class PcscCard:
 
     def read(self) -> ev.CardRead | ev.Failed:
         self.close()
+        self.last_refusal = None
         try:
             connection = PcscConnection(self.reader).__enter__()
         except CardIoError:
@@ -89,6 +92,7 @@ class PcscCard:
             self.close()  # never leave the exclusive connection open behind an unexpected error
             raise
         if isinstance(result, AuthFailure):
+            self.last_refusal = result
             self.close()
             return card_failure(result)
         self._read = result
@@ -106,6 +110,7 @@ class PcscCard:
             self.close()
             raise
         if isinstance(result, AuthFailure):
+            self.last_refusal = result
             if result.reason is FailureReason.WRONG_PIN:
                 return ev.PinRejected(result.tries_left or 0)
             if result.reason is FailureReason.PIN_BLOCKED:

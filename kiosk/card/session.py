@@ -53,6 +53,7 @@ from kiosk.card.transport import (
     DeadlineChannel,
     ReaderBusyError,
     ReaderGoneError,
+    ResponseTooLong,
 )
 
 log = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def _failure(step: str, exc: Exception) -> AuthFailure:
         reason, tries = FailureReason.PIN_BLOCKED, 0
     elif isinstance(exc, FileNotFound | NotSupported):
         reason = FailureReason.UNSUPPORTED_CARD
-    elif isinstance(exc, CardDataError) and step.endswith("certificate"):
+    elif isinstance(exc, CardDataError) and not isinstance(exc, ResponseTooLong) and step.endswith("certificate"):
         reason = FailureReason.MALFORMED_CERTIFICATE
     failure = AuthFailure(reason, f"{step}: {exc}", tries)
     log.info("card refused: %s (%s)", failure.reason.value, failure.detail)

@@ -80,6 +80,10 @@ class ReaderBusyError(CardIoError):
     """Another PC/SC client holds the reader (sharing violation)."""
 
 
+class ResponseTooLong(CardDataError):
+    """The card answered more bytes than the command asked for (refused, never truncated)."""
+
+
 class CardTimeoutError(CardIoError):
     """The card did not finish a phase (reading, PIN, signature) within the profile's time limit."""
 
@@ -121,7 +125,7 @@ def _bounded(command: CommandApdu, response: ResponseApdu) -> ResponseApdu:
     """Refuse an answer longer than the command asked for (Le; 256 at most): never truncate it silently."""
     limit = command.le if command.le is not None else MAX_SHORT_RESPONSE
     if len(response.data) > limit:
-        raise CardDataError(f"card answered {len(response.data)} bytes where at most {limit} were asked for")
+        raise ResponseTooLong(f"card answered {len(response.data)} bytes where at most {limit} were asked for")
     return response
 
 
@@ -236,7 +240,8 @@ class PcscConnection:
         if code != SCARD_S_SUCCESS:
             raise error_for(code, "transmit")
         if not response:
-            # vpcd (and some readers) report success with an empty answer when the card went away mid-command.
+            # vpcd (and some readers) report success with an empty answer when the card went away mid-command
+            # (pcscd may not have noticed the removal yet, so the card's status cannot tell these apart).
             raise CardRemovedError("transmit: no answer from the card", SCARD_W_UNRESPONSIVE_CARD)
         if len(response) < 2:
             raise CardDataError(f"transmit: a {len(response)}-byte answer has no status word")
