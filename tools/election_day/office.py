@@ -35,6 +35,10 @@ tls_key = "{(pki / "central" / "server-key.TEST.pem").resolve()}"
 kiosk_ca = "{(pki / "roots" / "kiosk-ca" / "ca.pem").resolve()}"
 staff_ca = "{(pki / "roots" / "staff-ca" / "ca.pem").resolve()}"
 
+[manual]
+# Embassies whose manual sheets (Art. 9, voters abroad) the office accepts.
+embassies = ["EMB-LONDON"]
+
 [policy]
 checkin_lock_seconds = 600
 turnout_bucket_minutes = 15

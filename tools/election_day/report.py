@@ -119,6 +119,20 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
             n, r = counts.get(style.id, 0), roll.get(str(style.wilayat), 0)
             body.append(f"<tr><td>{style.id}</td><td>{n}</td><td>{r}</td><td>{100 * n / max(r, 1):.1f}%</td></tr>")
         body.append("</table>")
+    lifecycle = summary.get("office_lifecycle")
+    if lifecycle:
+        heads = lifecycle["heads"]
+        body.append("<h2>The office's lifecycle</h2><p>Phase: <b>" + html.escape(str(lifecycle["phase"])) + "</b>; "
+                    "encrypted tally frozen with hash <code>" + html.escape(str(lifecycle["tally_hash"])) + "</code>"
+                    " (recorded at the freeze; nothing could change it afterwards).</p><table><tr><th>phase</th>"
+                    "<th>audit seq</th><th>audit chain head</th><th>office's signature</th></tr>")  # fmt: skip
+        for h in heads:
+            st = h["statement"]
+            body.append(f"<tr><td>{html.escape(st['phase'])}</td><td>{st['seq']}</td>"
+                        f"<td><code>{html.escape(st['entry_hash'])}</code></td>"
+                        f"<td><code>{html.escape(h['signature'][:32])}...</code></td></tr>")  # fmt: skip
+        body.append("</table><p>The heads are published in the record's office/audit_heads.json and checked by "
+                    "election.verify (office's signed audit heads).</p>")  # fmt: skip
     rows = summary.get("rows") or []
     if rows:
         body.append("<h2>Comparison with the script</h2><table><tr><th>contest</th><th>candidate</th>"

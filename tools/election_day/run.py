@@ -138,6 +138,7 @@ class Day:
     problems: list[str] = field(default_factory=list)
     not_wired: list[str] = field(default_factory=list)
     central_config: Path = Path()
+    office_lifecycle: dict[str, Any] | None = None
 
     @property
     def day(self) -> Path:
@@ -388,7 +389,24 @@ class Day:
         results: dict[str, Any] = office.post(pki, "staff-admin-1", "/api/results", timeout=600)
         log.note(f"record published in {results['record_dir']}; office's verifier run: "
                  f"{'PASS' if results['verified'] else 'FAIL'}")  # fmt: skip
+        self.office_lifecycle = office_lifecycle(log, office.get("/api/public/phase"),
+                                                 office.get("/api/public/audit-heads"))  # fmt: skip
         return results
+
+
+def office_lifecycle(log: DayLog, phase: dict[str, Any], heads: dict[str, Any]) -> dict[str, Any]:
+    """The office's phase, frozen tally hash and last signed audit head (central.phase, office/audit_heads.json),
+    noted in the log and the report."""
+    signed = heads["heads"]
+    last = signed[-1]["statement"] if signed else {}
+    log.note(f"office phase {phase['phase']}; encrypted tally frozen with hash {phase['tally_hash']}")
+    if not signed:
+        log.note("office's signed audit heads: none")
+    else:
+        log.note(f"office's signed audit heads: {' -> '.join(h['statement']['phase'] for h in signed)}; last: seq "
+                 f"{last.get('seq')}, entry hash {last.get('entry_hash')}, signature {signed[-1]['signature'][:24]}"
+                 "... (checked by the verifier's office-audit check)")  # fmt: skip
+    return {"phase": phase["phase"], "tally_hash": phase["tally_hash"], "heads": signed}
 
 
 def verify_record(record: Path) -> tuple[bool, str]:
@@ -443,7 +461,7 @@ def run_day(out: Path, definition: Path, pki_dir: Path, plan: Plan, manifest: Ma
         d.log.stage("Comparison with the scripted voters' choices")
         same, rows = compare(plan, manifest, record, merged)
         summary.update(verified=verified, verifier_output=output, match=same, rows=rows, merged=merged,
-                       record=str(record))  # fmt: skip
+                       record=str(record), office_lifecycle=d.office_lifecycle)  # fmt: skip
         d.log.note(
             "decrypted tally and merged totals equal the script's expected choices: " + ("YES" if same else "NO")
         )
