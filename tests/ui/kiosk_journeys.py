@@ -514,6 +514,7 @@ SCENARIOS: dict[str, Callable[[Journey, dict[str, Any]], Iterator[None]]] = {
         language_and_layout,
         overvote,
         assisted_demo,
+        staff_screens,
     )
 }
 
