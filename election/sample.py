@@ -145,6 +145,7 @@ def build_sample_record(
     published as withheld entries: not tallied, not in the poll-book counts."""
     from election.record import ChainEntry, ElectionRecord, WithheldEntry, WithheldReason, write_record
     from election.sample_kiosks import sample_kiosk_statements
+    from election.sample_office import write_sample_office_part
 
     context, records, guardians = run_key_ceremony(manifest.manifest_hash, n, k, random_bytes)
     kiosks = [kiosk.id for kiosk in manifest.kiosks]
@@ -217,6 +218,7 @@ def build_sample_record(
         ),
     )
     write_record(out, record)
+    write_sample_office_part(out, manifest, tally, random_bytes)  # TEST MATERIAL office key and signed audit heads
     return (
         f"wrote {out}: {accumulator.cast_count} cast, {made_challenges} challenged, {made_withheld} withheld ballots, "
         f"decrypted by guardians {present} of {n}"

@@ -27,7 +27,7 @@ from tools.sample_record import SeededRandom, build_test_manifest
 PASSPHRASE = "guardian checklist test (TEST MATERIAL)"  # a test vault passphrase
 SEED = 21
 #: what the office may hand the guardians: the published record's parts that exist before decryption
-POST_DECRYPTION = ("tally/shares", "results.json", "pollbook_counts.json")
+POST_DECRYPTION = ("tally/shares", "results.json", "pollbook_counts.json", "office")
 
 
 @pytest.fixture(scope="module")

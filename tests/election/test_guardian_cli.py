@@ -15,6 +15,7 @@ from election.guardian.vault import VaultError, open_vault, seal
 from election.keyceremony import GuardianRecord
 from election.record import ChainEntry, ElectionRecord, read_context, write_record
 from election.sample import random_plaintext
+from election.sample_kiosks import sample_kiosk_statements
 from election.tally import TallyAccumulator
 from tools.sample_record import SeededRandom, build_test_manifest
 
@@ -74,7 +75,11 @@ def test_ceremony_and_decryption_from_files(tmp_path, capsys) -> None:
     record = tmp_path / "record"
     guardians = tuple(GuardianRecord.from_dict(json.loads(p.read_text())) for p in
                       sorted((ceremony / "guardians").glob("*.json")))  # fmt: skip
-    write_record(record, ElectionRecord(manifest, context, guardians, {kiosk: tuple(chain)}, acc.result(), (), None))
+    kiosks = sample_kiosk_statements(context.base_hash, {kiosk: [(e[1].hex(), "cast") for e in chain]}, rnd)
+    write_record(
+        record,
+        ElectionRecord(manifest, context, guardians, {kiosk: tuple(chain)}, acc.result(), (), None, kiosks=kiosks),
+    )
     out = tmp_path / "shares"
     # Guardian 2 is absent: 1 and 3 decrypt and both compensate for 2.
     for i in (1, 3):

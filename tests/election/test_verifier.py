@@ -17,7 +17,7 @@ from election.canonical import canonical_json
 from election.record import RecordError, WithheldEntry, WithheldReason, read_context
 from election.sample import build_sample_record, random_plaintext
 from election.verify.__main__ import verify_record
-from election.verify.checks import WITHHELD_REASONS
+from election.verify.checks import CHECKS, WITHHELD_REASONS
 from tools.sample_record import SeededRandom, build_test_manifest
 
 
@@ -62,12 +62,13 @@ def test_untouched_record_verifies_from_the_command_line(sample) -> None:
     assert "24 cast ballots = 24 poll-book check-ins, per style (1 withheld not counted)" in done.stdout
     assert "guardians present: 1, 3, 5; compensated: 2" in done.stdout
     lines = done.stdout.splitlines()
-    assert sum(line.startswith("PASS  ") for line in lines) == 9
+    assert sum(line.startswith("PASS  ") for line in lines) == len(CHECKS)
     # the output ends with the table of every check and its result, then the conclusion
     assert lines[-1] == "the record verifies"
-    rows = lines[-13:-2]
+    rows = lines[-(len(CHECKS) + 4) : -2]
     assert rows[0].split() == ["check", "result", "reason"]
-    assert [row.rsplit(None, 1)[-1] for row in rows[2:]] == ["PASS"] * 9
+    assert [row.rsplit(None, 1)[-1] for row in rows[2:]] == ["PASS"] * len(CHECKS)
+    assert [row[: len(c.title)] for row, c in zip(rows[2:], CHECKS, strict=True)] == [c.title for c in CHECKS]
 
 
 def _swap_first_two(key):
