@@ -168,6 +168,8 @@ class CentralOffice:
                     f'dir = "{election.election_dir}"',
                     f'record_dir = "{work / "record"}"',
                     f'envelope_private_key = "{election.envelope_key_path}"',
+                    f'office_signing_key = "{pki.central_server.key_path}"',  # signs the audit heads it publishes
+                    f'office_certificate = "{pki.central_server.cert_path}"',
                     "[server]",
                     'host = "127.0.0.1"',
                     f"port = {self.port}",
@@ -197,6 +199,8 @@ class CentralOffice:
             kiosk_ca=self.election.pki.kiosk_ca.cert_path,
             envelope_private_key=self.election.envelope_key_path,
             ingest_workers=0,
+            office_signing_key=self.election.pki.central_server.key_path,
+            office_certificate=self.election.pki.central_server.cert_path,
         )
         return Office.open(config)
 
