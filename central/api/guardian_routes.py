@@ -19,6 +19,8 @@ still change (the office would refuse the share on upload).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import tarfile
 import tempfile
@@ -27,14 +29,14 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from central import results
 from central.api.deps import OfficeDep
 from central.api.errors import ERRORS, ApiError
 from central.chains import kiosk_statements
 from central.office import Office
-from election.record import ElectionRecord, write_record
+from election.canonical import json_hash
+from election.record import ElectionRecord, WithheldEntry, write_record
 from election.tally import EncryptedTally
 from sync.protocol import ErrorCode
 
@@ -97,6 +99,49 @@ def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
+def _chain_codes(record: ElectionRecord) -> dict[str, list[str]]:
+    """Each chain's codes in order: they commit to every ballot and withheld link, so they identify the chains."""
+    return {
+        kiosk: [e.code.hex() if isinstance(e, WithheldEntry) else e[1].hex() for e in entries]
+        for kiosk, entries in sorted(record.chains.items())
+    }
+
+
+def record_archive(office: Office) -> Path:
+    """The pre-decryption record's tar archive, written once per content (the frozen tally, the chains' codes and
+    the kiosks' statements name it) under ``<record_dir>/pre-decryption/``: a public GET re-sends the file."""
+    election_record = pre_decryption_record(office)
+    key = json_hash(
+        {
+            "tally": election_record.tally.to_dict(),
+            "chains": _chain_codes(election_record),
+            "kiosks": {k: v.to_dict() for k, v in sorted(election_record.kiosks.items())},
+        }
+    )
+    cache = office.config.record_dir / "pre-decryption"
+    archive = cache / f"record-{key[:32]}.tar"
+    if archive.is_file():
+        return archive
+    cache.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="writing-", dir=cache))
+    try:
+        write_record(scratch / "record", election_record)
+        with tarfile.open(scratch / "record.tar", "w", format=tarfile.PAX_FORMAT) as tar:
+            tar.add(scratch / "record", arcname="record", filter=_normalised)
+        os.replace(scratch / "record.tar", archive)  # atomic: a concurrent request sees the whole file or none
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return archive
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 @router.get(
     "/record",
     response_class=FileResponse,
@@ -104,20 +149,12 @@ def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
 )
 def record(office: OfficeDep) -> FileResponse:
     """The pre-decryption election record (tar), the input of ``election.guardian decrypt-share`` and
-    ``compensate``; 409 until counting may begin."""
-    election_record = pre_decryption_record(office)
-    scratch = Path(tempfile.mkdtemp(prefix="sanduq-guardian-record-"))
-    try:
-        write_record(scratch / "record", election_record)
-        archive = scratch / "record.tar"
-        with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as tar:
-            tar.add(scratch / "record", arcname="record", filter=_normalised)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
+    ``compensate``; 409 until counting may begin. ``X-Record-SHA256`` is the archive's SHA-256, which the guardian
+    CLI prints too: guardians compare it to see that the office served them all the same record."""
+    archive = record_archive(office)
     return FileResponse(
         archive,
         media_type="application/x-tar",
         filename="pre-decryption-record.tar",
-        background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
+        headers={"X-Record-SHA256": _sha256(archive)},
     )

@@ -23,6 +23,7 @@ ceremony directory), encrypted under their passphrase (``--passphrase-file`` or 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -273,6 +274,9 @@ def _checked_tally(args: argparse.Namespace) -> tuple[ElectionContext, Encrypted
     if checked.tally.base_hash != context.base_hash:  # pragma: no cover - the context was compared in full
         raise CliError("refused: the tally belongs to another election")
     print(checked.summary, file=sys.stderr)
+    if Path(args.record).is_file():  # guardians compare it: the office served every one of them the same record
+        digest = hashlib.sha256(Path(args.record).read_bytes()).hexdigest()
+        print(f"record archive SHA-256 {digest} (compare it with the other guardians')", file=sys.stderr)
     return context, checked.tally
 
 

@@ -5,6 +5,7 @@ and results that verify."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -83,11 +84,15 @@ def test_guardians_decrypt_the_offices_pre_decryption_record_and_the_results_ver
     record = tmp_path / "record.tar"
     record.write_bytes(http.get("/api/guardian/record").content)
     assert record.read_bytes() == genuine.content  # the same record gives the same archive, byte for byte
+    digest = hashlib.sha256(genuine.content).hexdigest()
+    assert genuine.headers["x-record-sha256"] == digest
     assert decrypt(ceremony, 1, record, shares) == 0
     assert decrypt(ceremony, 2, record, shares) == 0
     assert decrypt(ceremony, 1, record, shares, "--missing", "3") == 0
     assert decrypt(ceremony, 2, record, shares, "--missing", "3") == 0
-    assert "encrypted tally" in capsys.readouterr().err  # the checks' table
+    err = capsys.readouterr().err
+    assert "encrypted tally" in err  # the checks' table
+    assert f"record archive SHA-256 {digest}" in err  # what the guardians compare among themselves
     for path in sorted(shares.glob("*.json")):
         uploaded = http.post("/api/guardian-shares", json=json.loads(path.read_text()), headers=admin)
         assert uploaded.status_code == 200, uploaded.text
