@@ -34,6 +34,12 @@ Render = Callable[[str], tuple[str, dict[str, str]]]
 """Renders the sections for a language: (the time shown as 'updated', {element id: html})."""
 
 
+def sections_digest(sections: dict[str, str]) -> str:
+    """The event id of a snapshot: it changes exactly when a section's HTML does. The page carries the digest of
+    the sections it was rendered with, so the feed's first event is skipped when nothing changed since."""
+    return hashlib.sha256(json.dumps(sections, sort_keys=True).encode()).hexdigest()[:32]
+
+
 @dataclass
 class _Snapshot:
     tick: int
@@ -89,7 +95,7 @@ class LiveFeed:
             if latest is not None and latest.tick >= tick:
                 return latest
             at, sections = self.render(lang)
-            digest = hashlib.sha256(json.dumps(sections, sort_keys=True).encode()).hexdigest()[:32]
+            digest = sections_digest(sections)
             data = json.dumps({"at": at, "sections": sections}, ensure_ascii=False, separators=(",", ":"))
             snap = _Snapshot(tick, digest, data)
             self._latest[lang] = snap

@@ -20,7 +20,7 @@ from central.api.deps import OfficeDep
 from central.api.errors import error_response
 from central.api.public_routes import confirmation
 from central.dashboard.i18n import Lang, Lookup, badge, local_time, lookup_of, lookup_text, ltr, t, zone_label
-from central.dashboard.live import EventStream, LiveFeed
+from central.dashboard.live import EventStream, LiveFeed, sections_digest
 from central.dashboard.sections import read_board, render_sections
 from central.office import Office
 from sync.protocol import ErrorCode
@@ -92,18 +92,19 @@ def _updated(office: Office, lang: Lang) -> str:
     return f"{local_time(board_now, tz, board_now)} {zone_label(tz, lang, board_now)}"
 
 
-def _page(office: Office, lang: Lang, body: str, *, live: bool) -> HTMLResponse:
+def _page(office: Office, lang: Lang, body: str, *, live: str | None) -> HTMLResponse:
+    """The page around ``body``; ``live``: the digest of its live sections (None: a page without the feed)."""
     direction = "rtl" if lang == "ar" else "ltr"
     other = "en" if lang == "ar" else "ar"
     indicator = (
-        f"<p id='live' class='live on' data-src='/{lang}/live' aria-live='polite'>"
+        f"<p id='live' class='live on' data-src='/{lang}/live?since={live}' aria-live='polite'>"
         f"<span class='on'><span class='dot'>●</span> {t('live.on', lang)}</span>"
         f"<span class='off'>{t('live.off', lang)}</span> · {t('live.at', lang)} "
         f"<span class='at'>{_updated(office, lang)}</span></p>"
-        if live
+        if live is not None
         else ""
     )
-    script = f"<script>{SCRIPT}</script>" if live else ""
+    script = f"<script>{SCRIPT}</script>" if live is not None else ""
     return HTMLResponse(
         f"<!doctype html><html lang='{lang}' dir='{direction}'><head><meta charset='utf-8'>"
         f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{t('title', lang)}</title>"
@@ -158,8 +159,8 @@ def install_feed(
 
 
 def dashboard(office: Office, lang: Lang) -> HTMLResponse:
-    board = read_board(office)
-    return _page(office, lang, "".join(render_sections(office, board, lang).values()) + _lookup(lang), live=True)
+    sections = render_sections(office, read_board(office), lang)
+    return _page(office, lang, "".join(sections.values()) + _lookup(lang), live=sections_digest(sections))
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -178,8 +179,9 @@ def english(office: OfficeDep) -> HTMLResponse:
 
 
 @router.get("/{lang}/live")
-def live(lang: str, request: Request, office: OfficeDep) -> Response:
-    """The live feed (text/event-stream) of the ``lang`` page; 503 with a typed error when all slots are taken."""
+def live(lang: str, request: Request, office: OfficeDep, since: Annotated[str, Query(max_length=64)] = "") -> Response:
+    """The live feed (text/event-stream) of the ``lang`` page; 503 with a typed error when all slots are taken.
+    ``since``: the digest of the sections the page holds (a reconnecting browser's Last-Event-ID wins)."""
     if lang not in ("ar", "en"):
         return error_response(404, ErrorCode.MALFORMED, f"no dashboard in language {lang[:8]!r}: ar or en")
     feed = feed_of(request, office)
@@ -191,8 +193,8 @@ def live(lang: str, request: Request, office: OfficeDep) -> Response:
         )
         answer.headers["Retry-After"] = "30"
         return answer
-    last = request.headers.get("last-event-id")
-    return EventStream(feed, feed.stream(lang, last[:64] if last else None, request.is_disconnected))
+    last = (request.headers.get("last-event-id") or since)[:64] or None
+    return EventStream(feed, feed.stream(lang, last, request.is_disconnected))
 
 
 @router.get("/{lang}/confirm", response_class=HTMLResponse)
@@ -206,4 +208,4 @@ def confirm(lang: str, office: OfficeDep, code: Annotated[str, Query(max_length=
             f"<p id='answer' data-outcome='{outcome.value}'>{badge(lookup_text(outcome), language)}</p>"
             f"<p class='zone'>{ltr(code[:80])}</p>"
         )
-    return _page(office, language, _lookup(language, answer), live=False)
+    return _page(office, language, _lookup(language, answer), live=None)

@@ -19,7 +19,7 @@ from central.office import Office
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with
-from tests.central.kiosksim import Election, SimKiosk
+from tests.central.kiosksim import Election, SimKiosk, close_chains
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -95,6 +95,7 @@ def populate(
             actor="cm-1",
         )
         manual.approve(office, sid, actor="cm-2")
+        close_chains(kiosks)  # each kiosk's signed chain close, sent when its polls close (the verifier needs them)
         for centre in office.manifest.centres:
             results.close_centre(office, centre.id, actor="admin")
         tally = results.encrypted_tally(office)

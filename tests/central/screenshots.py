@@ -1,21 +1,25 @@
 """Screenshots of the dashboard: ``.venv/bin/python -m tests.central.screenshots [--out DIR]``
-(default docs/screenshots/dashboard). Starts its own PostgreSQL, populates a demo day, serves the app with
-uvicorn and captures the Arabic and English pages and the lookup in headless Chromium."""
+(default docs/screenshots/dashboard). Starts its own PostgreSQL, populates a demo day (with a ballot the committee
+did not count), serves the app with uvicorn and captures in headless Chromium the Arabic and English pages at
+1280 px and at a phone's 390 px, the lookup of a counted ballot and of the rejected one, the printable report, and
+the results of a second office whose record the verifier rejected (NOT VERIFIED)."""
 
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import sync_playwright
 
+from central import results
 from central.api import create_app
-from central.office import enrol_kiosk
+from central.office import Office, enrol_kiosk
 from election.manifest import Manifest
 from tests.central.conftest import NOW, Clock, make_office
+from tests.central.dashboard_scene import committee_rejects_one, short_code
 from tests.central.kiosksim import Election, SimKiosk
 from tests.central.scene import CHROMIUM_ARGS, populate, serve
 from tests.pg import PostgresServer
@@ -51,6 +55,44 @@ def write_election(root: Path, manifest: Manifest, kiosk_ids: list[str]) -> Elec
     return Election(manifest, context, guardians, secrets, pki, envelope.public_key, root)
 
 
+def _office(election: Election, pg: PostgresServer, root: Path, clock: Clock) -> tuple[Office, Any]:
+    office = make_office(election, pg.create_database(), root, clock)
+    app = create_app(office)
+    with office.db.transaction() as s:
+        for k in election.manifest.kiosks:
+            enrol_kiosk(s, office, election.pki.kiosks[k.id].cert(), actor="setup", now=NOW)
+    return office, app
+
+
+def _capture(base: str, out: Path, code: str, rejected: str) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        desktop = browser.new_page(viewport={"width": 1280, "height": 900})
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2)
+        for lang in ("ar", "en"):
+            desktop.goto(f"{base}/{lang}")
+            desktop.screenshot(path=str(out / f"dashboard-{lang}.png"), full_page=True)
+            phone.goto(f"{base}/{lang}")
+            phone.screenshot(path=str(out / f"dashboard-{lang}-phone.png"), full_page=True)
+            desktop.goto(f"{base}/{lang}/confirm?code={short_code(code)}")
+            desktop.screenshot(path=str(out / f"lookup-{lang}.png"))
+            phone.goto(f"{base}/{lang}/confirm?code={short_code(rejected)}")
+            phone.screenshot(path=str(out / f"lookup-{lang}-rejected-phone.png"))
+        desktop.goto(f"{base}/api/public/reports/MU-01")
+        desktop.screenshot(path=str(out / "report-MU-01.png"), full_page=True)
+        browser.close()
+
+
+def _capture_unverified(base: str, out: Path) -> None:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        for lang in ("ar", "en"):
+            page.goto(f"{base}/{lang}")
+            page.locator("#results").screenshot(path=str(out / f"results-not-verified-{lang}.png"))
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots/dashboard"))
@@ -59,26 +101,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, PostgresServer.started() as pg:
         election = _election(Path(tmp))
         clock = Clock(NOW)
-        office = make_office(election, pg.create_database(), Path(tmp) / "record", clock)
-        app = create_app(office)
-        with office.db.transaction() as s:
-            for k in election.manifest.kiosks:
-                enrol_kiosk(s, office, election.pki.kiosks[k.id].cert(), actor="setup", now=NOW)
+        office, app = _office(election, pg, Path(tmp) / "record", clock)
         kiosks: dict[str, SimKiosk] = {k.id: SimKiosk(election, k.id, app) for k in election.manifest.kiosks}
-        code = populate(office, election, kiosks, clock, publish=True)
-        short = base64.b32encode(bytes.fromhex(code)[:10]).decode()
-        short = "-".join(short[i : i + 4] for i in range(0, 16, 4))
-        with serve(app) as base, sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            for lang in ("ar", "en"):
-                page.goto(f"{base}/{lang}")
-                page.screenshot(path=str(args.out / f"dashboard-{lang}.png"), full_page=True)
-            page.goto(f"{base}/en/confirm?code={short}")
-            page.screenshot(path=str(args.out / "lookup-en.png"))
-            page.goto(f"{base}/api/public/reports/MU-01")
-            page.screenshot(path=str(args.out / "report-MU-01.png"), full_page=True)
-            browser.close()
+        rejected: list[str] = []
+        code = populate(
+            office,
+            election,
+            kiosks,
+            clock,
+            publish=True,
+            before_close=lambda: rejected.append(committee_rejects_one(office, kiosks)),
+        )
+        with serve(app) as base:
+            _capture(base, args.out, code, rejected[0])
+        office.db.dispose()
+
+        # The same day on a second office whose published record lost a cast ballot: the verifier rejects it.
+        real_verifier = results.run_verifier
+
+        def drop_a_ballot(record_dir: Path) -> tuple[bool, str]:
+            sorted((record_dir / "ballots" / "cast").glob("*.json"))[0].unlink()
+            return real_verifier(record_dir)
+
+        results.run_verifier = drop_a_ballot  # type: ignore[assignment]
+        try:
+            clock = Clock(NOW)
+            office, app = _office(election, pg, Path(tmp) / "record-2", clock)
+            kiosks = {k.id: SimKiosk(election, k.id, app) for k in election.manifest.kiosks}
+            populate(office, election, kiosks, clock, publish=True)
+        finally:
+            results.run_verifier = real_verifier  # type: ignore[assignment]
+        with serve(app) as base:
+            _capture_unverified(base, args.out)
         office.db.dispose()
     print(f"wrote screenshots to {args.out}")
 

@@ -136,6 +136,11 @@ def test_a_reconnecting_viewer_with_the_last_event_id_is_not_sent_the_same_snaps
             again = _read_events(second)
         assert not [e for e in again if "event: update" in e], again
         assert ": keep-alive" in again
+        # A freshly loaded page names the snapshot it holds: its feed sends nothing until something changes.
+        src = http.get("/en").text.split("data-src='", 1)[1].split("'", 1)[0]
+        assert src.startswith("/en/live?since=")
+        with http.stream("GET", src) as fresh:
+            assert not [e for e in _read_events(fresh) if "event: update" in e]
 
 
 def test_pushes_fall_on_the_tick_grid_and_one_render_serves_every_viewer() -> None:

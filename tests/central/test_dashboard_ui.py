@@ -57,7 +57,11 @@ def test_dashboard_in_chromium(office, election, kiosks, app, clock) -> None:
         assert page.locator("#day svg path.line").count() == 1
         assert page.locator("#kiosks tbody tr").count() == len(election.manifest.kiosks)
         results = page.locator("#results").inner_text()
-        assert "تحقق منها المدقق المستقل" in results and "NOT VERIFIED" not in results
+        assert page.locator("#results .verdict.good").inner_text() == "✔ تحقق منها المدقق المستقل"
+        assert "لم يتحقق" not in results and page.locator("#results .stamp").count() == 0
+        assert "★" in results and page.locator("#results a[href*='/reports/']").count() == len(
+            election.manifest.contests
+        )
         for contest in election.manifest.contests:  # 1 مقعد, 2 مقعدان
             assert count(contest.seats, Noun.SEAT, "ar") in results
         # Every centre, closed, and every kiosk closed with its centre, although each last said "open".
@@ -71,6 +75,8 @@ def test_dashboard_in_chromium(office, election, kiosks, app, clock) -> None:
         assert page.locator("html").get_attribute("dir") == "ltr"
         assert "Turnout by wilayat" in page.locator("#turnout h2").inner_text()
         assert "Includes manual results" in page.locator("#results").inner_text()
+        assert page.locator("#results .verdict").inner_text() == "✔ Checked by the independent verifier"
+        assert "NOT VERIFIED" not in page.locator("#results").inner_text()
         assert page.locator("#kiosks td.state").all_inner_texts() == ["closed"] * len(election.manifest.kiosks)
         # "Last seen" is the heartbeat's time in Muscat (UTC+4), the zone named in the column's heading.
         assert "Last seen (Oman time (UTC+04:00))" in page.locator("#kiosks thead").inner_text()
