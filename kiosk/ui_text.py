@@ -36,6 +36,9 @@ PDI = "\u2069"
 """POP DIRECTIONAL ISOLATE"""
 ISOLATES = frozenset("\u2066\u2067\u2068\u2069")
 
+PIN_DOT = "\u2022"
+"""BULLET: the PIN screen shows one per digit typed (in Amiri, the kiosk's one font; U+25CF is not in it)."""
+
 
 def isolate(value: object) -> str:
     """``value`` as text laid out on its own, in the direction of its first strong letter (LTR if none)."""

@@ -9,9 +9,7 @@ from kivy.properties import BooleanProperty, NumericProperty
 from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session import events as ev
 from kiosk.session.state import SessionState
-
-PIN_DOT = "\u2022"
-"""BULLET: one per digit typed (in Amiri, the kiosk's one font; U+25CF BLACK CIRCLE is not in it)."""
+from kiosk.ui_text import PIN_DOT
 
 
 class PinScreen(KioskScreen):

@@ -72,7 +72,8 @@ def visual_x(text: str, indices: list[int], font: Path, px: int = FONT_PX) -> li
 
 @cache
 def _cmap(path: str) -> frozenset[int]:
-    return frozenset(TTFont(path, lazy=True).getBestCmap())
+    with TTFont(path, lazy=True) as font:
+        return frozenset(font.getBestCmap())
 
 
 def is_default_ignorable(c: str) -> bool:
