@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from election.ballot import EncryptedBallot
 from election.canonical import canonical_json
+from election.context import ElectionContext
 from election.guardian.__main__ import main
 from election.manifest import Manifest
 from election.sample import build_sample_record, run_key_ceremony
+from election.tally import TallyAccumulator
 from election.verify.__main__ import verify_record
 from tests.election.ceremony_dir import write_ceremony_dir
 from tools.sample_record import SeededRandom, build_test_manifest
@@ -174,6 +177,24 @@ def bad_proof(root: Path) -> str:
     return "range proof does not verify"
 
 
+def last_ballot_dropped_and_tally_recomputed(root: Path) -> str:
+    # the office drops a kiosk's last ballot and hands over a tally that is the true sum of what remains: only the
+    # kiosk's signed chain close shows that its chain was longer
+    chain_file = next(
+        p for p in sorted((root / "kiosk_chains").glob("*.json")) if read(p)["entries"][-1]["status"] == "cast"
+    )
+    chain = read(chain_file)
+    dropped = chain["entries"].pop()
+    write(chain_file, chain)
+    (root / "ballots" / "cast" / f"{dropped['ballot_id']}.json").unlink()
+    context = ElectionContext.from_dict(read(root / "context.json"))
+    acc = TallyAccumulator(context, build_test_manifest())
+    for ballot in _ballots(root):
+        acc.add(EncryptedBallot.from_dict(ballot))
+    write(root / "tally" / "encrypted_tally.json", acc.result().to_dict())
+    return f"kiosk {chain['kiosk']}: its chain does not end at its signed close"
+
+
 def another_context(root: Path) -> str:
     context = read(root / "context.json")
     context["joint_public_key"] = context["commitments"][0][0]
@@ -201,6 +222,7 @@ def results_before_decryption(root: Path) -> str:
         duplicated_selection,
         tally_not_the_sum,
         bad_proof,
+        last_ballot_dropped_and_tally_recomputed,
         another_context,
         extra_file,
         results_before_decryption,
