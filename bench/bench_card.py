@@ -1,9 +1,13 @@
 """Card insertion -> authenticated identity with the virtual card through a real (isolated) pcscd.
 
 Rows: the whole session (connect, read identity + certificate, PIN, challenge signature, all checks) split
-into PC/SC I/O, on-card (emulator) work and kiosk-side verification; the kiosk-side verification against
-cryptography's ClientVerifier on a SAN-bearing variant (chain only: it cannot do CRLs); one APDU through
-our transport against a raw pyscard SCardTransmit; and, for information, pcscd's insertion detection.
+into PC/SC I/O, on-card (emulator) work and kiosk-side verification; the kiosk-side verification (RFC 5280
+path validation by pyhanko-certvalidator with CRLs at every level, the eID profile, identity, signature)
+with a realistic card-CA CRL of 100,000 revoked serials, against the same check with an empty CRL and
+against cryptography's ClientVerifier on a SAN-bearing variant (chain only: it cannot do CRLs); the CRL's
+load (parse + index, once per election package) and the cost of one serial lookup (our index, against
+cryptography's lookup and pyhanko's own linear scan); one APDU through our transport against a raw pyscard
+SCardTransmit; and, for information, pcscd's insertion detection.
 
     .venv/bin/python -m bench.bench_card
 """
@@ -20,11 +24,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
+from kiosk.card import pki as card_pki
 from kiosk.card.apdu import CommandApdu
 from kiosk.card.identity import CardIdentity
 from kiosk.card.pki import (
@@ -44,6 +51,7 @@ from tools.virtual_card.card import VirtualCard
 from tools.virtual_card.harness import PcscHarness
 
 OUT = Path("out/bench/card.json")
+CRL_SERIALS = 100_000
 
 
 def median_p99(samples: list[float]) -> tuple[float, float]:
@@ -76,11 +84,47 @@ def row(what: str, samples: list[float], *, unit: str = "ms", peer: str | None =
     return result
 
 
+def big_crl(pki: test_pki.TestPki, now: dt.datetime, count: int) -> x509.CertificateRevocationList:
+    """The card CA's CRL revoking ``count`` serials (random 64-bit ones, as real CAs issue), with a reason each."""
+    issuer = pki.card_ca.cert()
+    key = pki.card_ca.key()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(now - dt.timedelta(hours=2))
+        .next_update(now + dt.timedelta(days=7))
+        .add_extension(x509.CRLNumber(7), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False)
+    )
+    reason = x509.CRLReason(x509.ReasonFlags.key_compromise)
+    for _ in range(count):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(secrets.randbits(63) + 1)
+            .revocation_date(now - dt.timedelta(days=3))
+            .add_extension(reason, critical=False)
+            .build()
+        )
+    return builder.sign(key, hashes.SHA256())
+
+
 def main() -> int:
     now = dt.datetime.now(dt.UTC)
     tmp = Path(tempfile.mkdtemp(prefix="bench-card-"))
     pki = test_pki.generate(tmp / "pki", test_pki.synthetic_voters(2, now), [], now=now)
-    anchors = TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls())
+    print(f"building a card-CA CRL of {CRL_SERIALS:,} revoked serials ...", flush=True)
+    big = big_crl(pki, now, CRL_SERIALS)
+    big_der = big.public_bytes(Encoding.DER)
+    root_crl = x509.load_der_x509_crl(pki.root_crl_path.read_bytes())
+    staff_crl = x509.load_der_x509_crl(pki.staff_crl_path.read_bytes())
+
+    def load_package_crls() -> TrustAnchors:
+        crl = x509.load_der_x509_crl(big_der)  # as election.package loads crl/*.crl
+        return TrustAnchors(pki.trust_roots(), pki.intermediates(), [crl, staff_crl, root_crl])
+
+    crl_load = timed(load_package_crls, 5)
+    anchors = load_package_crls()
+    small_anchors = TrustAnchors(pki.trust_roots(), pki.intermediates(), pki.crls())
     profile = load_named_profile("oman_ias")
     files = pki.voters["10000001"]
     auth = CardAuthenticator(
@@ -97,7 +141,7 @@ def main() -> int:
     on_card: list[float] = []
     verify: list[float] = []
     with PcscHarness() as harness:
-        card = VirtualCard.from_files(files, profile)
+        card = VirtualCard.from_files(files, profile)  # the session below validates against the 100,000-serial CRL
         harness.insert(card)
         for i in range(40):
             busy_before = card.busy_seconds
@@ -147,10 +191,16 @@ def main() -> int:
     challenge = new_challenge("kiosk-001", "bench", now, secrets.token_bytes)
     signature = card_for_sig._compute_signature(challenge.digest)
 
-    def ours_verify() -> None:
-        assert isinstance(check_certificate(cert, anchors, now), CertificateAccepted)
-        check_identity(cert, identity, profile.certificate)
-        assert check_signature(cert, challenge, signature, profile.signing.ecdsa_format) is None
+    def verify_with(trust: TrustAnchors) -> Callable[[], None]:
+        def run() -> None:
+            accepted = check_certificate(cert, trust, now)
+            assert isinstance(accepted, CertificateAccepted), accepted
+            assert check_identity(accepted, identity, profile.certificate) is None
+            assert check_signature(cert, challenge, signature, profile.signing.ecdsa_format) is None
+
+        return run
+
+    ours_verify = verify_with(anchors)
 
     card_ca = xb.Issuer(pki.card_ca.cert(), pki.card_ca.key())
     san_cert = xb.end_entity_certificate(
@@ -166,15 +216,43 @@ def main() -> int:
         check_signature(cert, challenge, signature, profile.signing.ecdsa_format)
 
     in_process = timed(ours_verify, 300)
+    small = timed(verify_with(small_anchors), 300)
     peer = timed(peer_verify, 300)
     rows.append(row("  of which kiosk-side verification (in session)", verify, target=0.020))
     rows.append(
         row(
-            "kiosk-side verification: chain + validity + key usage + CRL + identity + signature", in_process,
-            peer="cryptography ClientVerifier (SAN variant, chain only, no CRL) + same signature check",
-            peer_samples=peer, target=0.020,
+            f"kiosk-side verification, card-CA CRL of {CRL_SERIALS:,} serials: path + CRLs at every level + eID"
+            " profile + identity + signature", in_process,
+            peer="the same verification with an empty card-CA CRL", peer_samples=small, target=0.020,
         )
     )  # fmt: skip
+    rows.append(
+        row(
+            "kiosk-side verification (empty CRL)", small,
+            peer="cryptography ClientVerifier (SAN variant, chain only, no CRL) + same signature check",
+            peer_samples=peer,
+        )
+    )  # fmt: skip
+
+    # The CRL: loading it (once per election package) and looking one serial up (once per card).
+    rows.append(
+        row(f"CRL of {CRL_SERIALS:,} serials ({len(big_der) / 1e6:.1f} MB): parse + index, per package", crl_load)
+    )
+    asn1_card = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
+    asn1_big = next(c for c in anchors._prepared.crls if len(c["tbs_cert_list"]["revoked_certificates"]) > 1000)
+    issuer_name = asn1_big["tbs_cert_list"]["issuer"]
+    lookup = timed(
+        lambda: card_pki._indexed_find_cert_in_list(asn1_card, asn1_card.issuer, asn1_big, issuer_name), 1000
+    )
+    crypto_lookup = timed(lambda: big.get_revoked_certificate_by_serial_number(cert.serial_number), 20)
+    scan = timed(lambda: card_pki._original_find_cert_in_list(asn1_card, asn1_card.issuer, asn1_big, issuer_name), 3)
+    rows.append(
+        row("CRL lookup of one serial: serial index", lookup, peer="pyhanko's own linear scan", peer_samples=scan)
+    )
+    rows.append(
+        row("CRL lookup of one serial: cryptography get_revoked_certificate_by_serial_number, info", crypto_lookup)
+    )
+
     rows.append(
         row("one APDU (SELECT) through PcscConnection", ours, peer="raw pyscard SCardTransmit", peer_samples=raw)
     )

@@ -31,6 +31,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,11 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 from pyhanko_certvalidator.revinfo import validate_crl as _pv_crl
+from pyhanko_certvalidator.sig_validate import (
+    DEFAULT_VALIDATION_CONTEXT,
+    DefaultSignatureValidator,
+    SignatureValidationContext,
+)
 
 from kiosk.card.identity import CardIdentity
 from kiosk.card.profile import CertificateCheck, EcdsaFormat
@@ -105,12 +111,49 @@ class TrustPolicy:
     auth_policy_oids: frozenset[str] = frozenset({TEST_EID_AUTH_POLICY_OID})
 
 
+class _MemoisingSignatureValidator(DefaultSignatureValidator):
+    """pyhanko's own signature check, with valid results remembered for large signed data (a CRL of 100,000
+    entries is 4 MB: verifying it costs milliseconds on every card, the same bytes every time).
+
+    A result is reused only for the same signature, key and algorithm over *equal* data (compared in full,
+    a memcmp): it is a cache of a pure function, so it changes no outcome. Invalid signatures are never
+    cached. One instance per :class:`TrustAnchors` (per election package).
+    """
+
+    MIN_BYTES = 64 * 1024
+
+    def __init__(self) -> None:
+        self._valid: dict[tuple[bytes, bytes, bytes], bytes] = {}
+        self._lock = threading.Lock()
+
+    def validate_signature(
+        self,
+        signature: bytes,
+        signed_data: bytes,
+        public_key_info: Any,
+        signature_algorithm: Any,
+        context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
+    ) -> None:
+        if len(signed_data) < self.MIN_BYTES or context != DEFAULT_VALIDATION_CONTEXT:
+            super().validate_signature(signature, signed_data, public_key_info, signature_algorithm, context)
+            return
+        key = (bytes(signature), public_key_info.dump(), signature_algorithm.dump())
+        with self._lock:
+            known = self._valid.get(key)
+        if known is not None and known == signed_data:
+            return
+        super().validate_signature(signature, signed_data, public_key_info, signature_algorithm, context)
+        with self._lock:
+            self._valid[key] = bytes(signed_data)
+
+
 @dataclass(frozen=True)
 class _Prepared:
     roots: tuple[asn1_x509.Certificate, ...]
     intermediates: tuple[asn1_x509.Certificate, ...]
     crls: tuple[asn1_crl.CertificateList, ...]
     refused: tuple[str, ...]  # why a CA or CRL of the package is not used (for logs and refusal details)
+    signatures: _MemoisingSignatureValidator
 
 
 @dataclass(frozen=True)
@@ -285,7 +328,7 @@ def _prepare(anchors: TrustAnchors) -> _Prepared:
         crls.append(loaded)
     for line in refused:
         log.warning("card trust material not used: %s", line)
-    return _Prepared(roots, intermediates, tuple(crls), tuple(refused))
+    return _Prepared(roots, intermediates, tuple(crls), tuple(refused), _MemoisingSignatureValidator())
 
 
 # -- the card certificate ---------------------------------------------------------------------------------------
@@ -407,6 +450,7 @@ def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> li
             allow_fetching=False,
             revinfo_policy=_REVOCATION,
             time_tolerance=dt.timedelta(0),
+            signature_validator=prepared.signatures,
         )
         # "Valid now" (the injected clock), not "valid at a past moment": a certificate on a current CRL is
         # revoked whatever the entry's revocationDate says (pyhanko ignores future-dated entries only in

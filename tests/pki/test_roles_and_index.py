@@ -81,3 +81,24 @@ def test_the_serial_index_answers_like_pyhanko_on_a_large_crl() -> None:
     from pyhanko_certvalidator.revinfo import validate_crl
 
     assert validate_crl.find_cert_in_list is pki._indexed_find_cert_in_list  # installed (pinned pyhanko 0.33.0)
+
+
+def test_the_signature_memo_never_accepts_other_bytes_under_a_known_signature() -> None:
+    """The memo of CRL signatures (large CRLs are verified once per package) compares the data in full: a CRL
+    whose entries were altered after its genuine signature was seen is still refused."""
+    import dataclasses
+
+    from cryptography.exceptions import InvalidSignature
+
+    built = build(Spec(crls=[CrlSpec("root"), dataclasses.replace(CrlSpec("ca"), revoked=["card"])]))
+    crl = asn1_crl.CertificateList.load(built.crls[1].public_bytes(Encoding.DER))
+    ca = asn1_x509.Certificate.load(built.cas[0].public_bytes(Encoding.DER))
+    memo = pki._MemoisingSignatureValidator()
+    memo.MIN_BYTES = 0  # memoise even this small CRL
+    signed = crl["tbs_cert_list"].dump()
+    args = (crl["signature"].native, ca.public_key, crl["signature_algorithm"])
+    memo.validate_signature(args[0], signed, args[1], args[2])  # genuine: verified, then remembered
+    memo.validate_signature(args[0], signed, args[1], args[2])  # remembered
+    altered = signed[:-1] + bytes([signed[-1] ^ 1])
+    with pytest.raises(InvalidSignature):
+        memo.validate_signature(args[0], altered, args[1], args[2])
