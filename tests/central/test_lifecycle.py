@@ -16,14 +16,16 @@ import pytest
 from sqlalchemy import func, select
 
 from central import pollbook
+from central.api import create_app
 from central.models import AuditEntry, Ballot, ProvisionalEnvelope, TallyState, Voter, VoterState
-from central.office import Office
+from central.office import Office, enrol_kiosk
 from central.results import encrypted_tally, tally_hash
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with
+from tests.central.conftest import NOW, Clock, make_office
 from tests.central.https import https_office
-from tests.central.kiosksim import Election, SimKiosk
+from tests.central.kiosksim import Election, SimKiosk, client_for
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration
@@ -183,3 +185,32 @@ def _verify(record: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=300,
     )
+
+
+def test_the_phases_hold_on_sqlite_too(election: Election, tmp_path: Path) -> None:
+    """The demo's embedded database: the phase check takes SQLite's write lock; the same refusals."""
+    office = make_office(
+        election, f"sqlite:///{tmp_path / 'central.sqlite3'}", tmp_path / "record", Clock(NOW), workers=0
+    )
+    try:
+        app = create_app(office)
+        with office.db.transaction() as s:
+            pollbook.import_roll(s, office.manifest, [RollEntry(CivilNumber("63000001"), WilayatCode("MU-01"), True)])
+            enrol_kiosk(s, office, election.pki.kiosks[MU01].cert(), actor="test-setup", now=NOW)
+        home, http = SimKiosk(election, MU01, app), client_for(app, None)
+        admin = login(http, election.pki, "staff-admin-1")
+        for centre in office.manifest.centres:
+            assert http.post(f"/api/centres/{centre.id}/close", json={}, headers=admin).status_code == 200
+        _refused(home.checkin("63000001"), "polls are closed")
+        digest = http.post("/api/tally/freeze", headers=admin).json()["tally_hash"]
+        home.cast("BS-MU-01")
+        _refused(home.send(home.make_batch()), "tally is frozen")
+        phase = http.get("/api/public/phase").json()
+        assert (phase["phase"], phase["tally_hash"]) == ("tally_frozen", digest)
+        heads = http.get("/api/public/audit-heads").json()["heads"]
+        assert [h["statement"]["phase"] for h in heads] == ["open", "closed", "tally_frozen"]
+        assert all(h["signature"] for h in heads)
+        http.close()
+        home.http.close()
+    finally:
+        office.close()
