@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -40,7 +41,7 @@ def _vote(kiosk: SimKiosk, civil: str) -> None:
     assert kiosk.voted(answer["checkin_token"]).json()["status"] == "recorded"
 
 
-def _refused(response, *words: str) -> None:  # type: ignore[no-untyped-def]
+def _refused(response: Any, *words: str) -> None:
     assert response.status_code == 409, response.text
     assert response.json()["error"] == "conflict"
     for word in words:

@@ -84,9 +84,8 @@ def test_the_service_role_appends_to_the_audit_log_and_cannot_rewrite_it(
             assert "permission denied" in message or "must be owner" in message, (name, message)
         with engine.connect() as c:
             current = c.execute(text("SELECT current_user")).scalar_one()
-            owners = dict(
-                c.execute(text("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'")).all()
-            )
+            query = text("SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public'")
+            owners = {str(table): str(owner) for table, owner in c.execute(query).all()}
     finally:
         engine.dispose()
     assert current == "sanduq_service"
