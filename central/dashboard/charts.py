@@ -1,4 +1,4 @@
-"""Inline SVG charts generated on the server (no script, no network): bars and a turnout-over-the-day line."""
+"""Charts generated on the server (no script, no network): HTML bars and an inline SVG turnout-over-the-day line."""
 
 from __future__ import annotations
 
@@ -8,42 +8,33 @@ from collections.abc import Callable, Sequence
 
 LABEL_EM = 0.62
 """A generous average advance of a digit or colon at the chart's font size, in em (for label spacing)."""
+MAX_FONT = 22
+"""The largest size (in the chart's units) the page's style gives the line chart's labels (on a phone)."""
 
 
 def bar_chart(
     items: Sequence[tuple[str, float]],
     *,
-    width: int = 560,
     unit: str = "",
-    rtl: bool = False,
     title_of: Callable[[float], str] | None = None,
 ) -> str:
-    """Horizontal bars, one per (label, value); labels on the reading-start side; ``title_of(value)`` is each bar's
-    tooltip and accessible name after its label (e.g. the value with its counted noun)."""
+    """Horizontal bars, one per (label, value), as HTML (a grid: label, then the bar and its value), so labels keep
+    the page's text size and wrap on a phone, and the page's direction puts the labels on the reading-start side
+    (the right in Arabic). ``title_of(value)`` is each row's tooltip after its label (the value with its noun)."""
     if not items:
         return "<p class='empty'>—</p>"
-    row, label_w = 28, 190
     top = max([v for _, v in items] + [1e-9])
-    height = row * len(items) + 8
-    parts = [
-        f"<svg role='img' class='chart' viewBox='0 0 {width} {height}' width='100%' direction='ltr' xmlns='http://www.w3.org/2000/svg'>"
-    ]
-    for i, (label, value) in enumerate(items):
-        y = 4 + i * row
-        w = (width - label_w - 70) * value / top
-        x_label, anchor = (width - 4, "end") if rtl else (4, "start")
-        x_bar = (width - label_w - w) if rtl else label_w
-        x_val, val_anchor = ((x_bar - 6), "end") if rtl else ((x_bar + w + 6), "start")
+    rows = []
+    for label, value in items:
         text = f"{value:.1f}{unit}" if unit == "%" else f"{int(value)}{unit}"
-        title = f"<title>{html.escape(label)}: {html.escape(title_of(value) if title_of else text)}</title>"
-        parts.append(
-            f"<text x='{x_label}' y='{y + 18}' text-anchor='{anchor}' class='lbl'>{html.escape(label)}</text>"
-            f"<rect x='{x_bar:.1f}' y='{y + 4}' width='{max(w, 1):.1f}' height='{row - 10}' rx='3' class='bar'>"
-            f"{title}</rect>"
-            f"<text x='{x_val:.1f}' y='{y + 18}' text-anchor='{val_anchor}' class='val'>{text}</text>"
+        title = f"{label}: {title_of(value) if title_of else text}"
+        share = max(0.0, min(1.0, value / top))
+        rows.append(
+            f"<div class='row' title='{html.escape(title)}'><span class='lbl'>{html.escape(label)}</span>"
+            f"<span class='track'><span class='bar' style='width:calc((100% - 4.5em) * {share:.4f})'></span>"
+            f"<span class='val'><bdi dir='ltr'>{html.escape(text)}</bdi></span></span></div>"
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return f"<div class='bars'>{''.join(rows)}</div>"
 
 
 def axis_labels(n: int, step: float, label_width: float) -> list[int]:
@@ -60,13 +51,13 @@ def axis_labels(n: int, step: float, label_width: float) -> list[int]:
     return [*picked, n - 1]
 
 
-def line_chart(points: Sequence[tuple[str, int]], *, width: int = 560, height: int = 200, font_px: int = 13) -> str:
+def line_chart(points: Sequence[tuple[str, int]], *, width: int = 560, height: int = 220) -> str:
     """Cumulative count over time buckets (labels like '09:15'); the first label starts at its point and the last
-    ends at its point, so no label leaves the chart."""
+    ends at its point, so no label leaves the chart; spaced for the largest label size (``MAX_FONT``)."""
     if not points:
         return "<p class='empty'>—</p>"
-    pad_l, pad_b, pad_t = 40, 28, 10
     top = max([v for _, v in points] + [1])
+    pad_l, pad_b, pad_t = max(40, math.ceil(len(str(top)) * MAX_FONT * LABEL_EM) + 8), 36, 10
     n = len(points)
     step = (width - pad_l - 10) / max(n - 1, 1)
 
@@ -78,10 +69,10 @@ def line_chart(points: Sequence[tuple[str, int]], *, width: int = 560, height: i
     parts = [
         f"<svg role='img' class='chart' viewBox='0 0 {width} {height}' width='100%' direction='ltr' xmlns='http://www.w3.org/2000/svg'>",
         f"<line x1='{pad_l}' y1='{height - pad_b}' x2='{width - 10}' y2='{height - pad_b}' class='axis'/>",
-        f"<text x='{pad_l - 4}' y='{pad_t + 8}' text-anchor='end' class='val'>{top}</text>",
+        f"<text x='{pad_l - 4}' y='{pad_t + 16}' text-anchor='end' class='val'>{top}</text>",
         f"<path d='{area}' class='area'/><path d='{path}' class='line'/>",
     ]
-    label_width = max(len(label) for label, _ in points) * font_px * LABEL_EM
+    label_width = max(len(label) for label, _ in points) * MAX_FONT * LABEL_EM
     picked = axis_labels(n, step, label_width)
     for i in picked:
         anchor = "end" if i == n - 1 and n > 1 else "start" if i == 0 else "middle"

@@ -312,11 +312,13 @@ ZONE_NAMES = {"Asia/Muscat": ("توقيت عُمان", "Oman time")}
 
 
 def zone_label(tz: zoneinfo.ZoneInfo, lang: Lang, at: dt.datetime) -> str:
-    """The zone as people name it plus its UTC offset at ``at``: ``Oman time (UTC+04:00)``."""
+    """The zone as people name it plus its UTC offset at ``at``: ``Oman time, UTC+04:00``."""
     ar, en = ZONE_NAMES.get(tz.key, (tz.key, tz.key))
     offset = at.astimezone(tz).strftime("%z")
     sign_hours, minutes = offset[:3], offset[3:]
-    return f"{html.escape(ar if lang == 'ar' else en)} ({ltr(f'UTC{sign_hours}:{minutes}')})"
+    return (
+        f"{html.escape(ar if lang == 'ar' else en)}{'،' if lang == 'ar' else ','} {ltr(f'UTC{sign_hours}:{minutes}')}"
+    )
 
 
 def local_time(at: dt.datetime, tz: zoneinfo.ZoneInfo, today: dt.datetime, *, seconds: bool = True) -> str:

@@ -42,7 +42,12 @@ h2{margin-top:0;font-size:1.15rem}
 table{border-collapse:collapse;width:100%}
 th,td{padding:.3rem .4rem;border-bottom:1px solid #ddd;text-align:start}
 .num{text-align:end;font-variant-numeric:tabular-nums}
-.chart .bar{fill:var(--accent)}
+.bars{margin:.4rem 0 .8rem}
+.bars .row{display:grid;grid-template-columns:minmax(5rem,38%) 1fr;gap:.5rem;align-items:center;margin:.2rem 0}
+.bars .lbl{font-size:.9rem;line-height:1.2}
+.bars .track{display:flex;align-items:center;gap:.3rem;min-width:0}
+.bars .bar{display:block;height:1rem;min-width:2px;background:var(--accent);border-radius:3px}
+.bars .val{font-size:.85rem;font-variant-numeric:tabular-nums;white-space:nowrap}
 .chart .lbl,.chart .val{font-size:13px;fill:var(--ink)}
 .chart .line{fill:none;stroke:var(--accent);stroke-width:2.5}
 .chart .area{fill:#0b6e4f22}
@@ -53,7 +58,8 @@ th,td{padding:.3rem .4rem;border-bottom:1px solid #ddd;text-align:start}
 .st.info{color:var(--muted)}
 .verdict{font-weight:bold}
 .verdict.bad{background:var(--bad);color:#fff;padding:.6rem .8rem;border-radius:6px;font-size:1.15rem}
-.unverified .chart .bar{fill:#9a9a9a}
+.unverified .bars .bar{background:#9a9a9a}
+td bdi{white-space:nowrap}
 .stamp{border:2px solid var(--bad);border-radius:4px;padding:0 .3rem;font-size:.9rem;white-space:nowrap}
 .zone,.facts{color:var(--muted);margin:.2rem 0 .5rem}
 .live{font-size:.95rem}
@@ -64,7 +70,7 @@ th,td{padding:.3rem .4rem;border-bottom:1px solid #ddd;text-align:start}
 #answer{font-size:1.1rem}
 input{font-size:1rem;padding:.3rem;width:16rem;max-width:100%}
 @media (max-width:600px){header{padding:.6rem .8rem}main{padding:.5rem;gap:.5rem}section{padding:.7rem}
-th,td{padding:.25rem .2rem;font-size:.9rem}}
+th,td{padding:.25rem .2rem;font-size:.9rem}.chart .lbl,.chart .val{font-size:22px}}
 """
 
 # Replaces each live section with the one the feed sends (by element id); the lookup form is never replaced.

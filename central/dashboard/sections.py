@@ -106,7 +106,6 @@ def turnout(office: Office, board: Board, lang: Lang) -> str:
     chart = bar_chart(
         [(_wilayat(office, w.wilayat, lang), 100 * w.voted / max(w.registered, 1)) for w in board.turnout],
         unit="%",
-        rtl=lang == "ar",
     )
     rows = "".join(
         f"<tr><td>{html.escape(_wilayat(office, w.wilayat, lang))}</td><td class='num'>{w.registered}</td>"
@@ -150,9 +149,7 @@ def day(office: Office, board: Board, lang: Lang) -> str:
     for centre, _w, _start, n in board.buckets:
         per_centre[centre] += n
     names = _centre_names(office, lang)
-    centre_chart = bar_chart(
-        [(names.get(c.id, c.id), per_centre.get(c.id, 0)) for c in office.manifest.centres], rtl=lang == "ar"
-    )
+    centre_chart = bar_chart([(names.get(c.id, c.id), per_centre.get(c.id, 0)) for c in office.manifest.centres])
     return (
         f"<section id='day'><h2>{t('day', lang)}</h2><p class='zone'>{t('times', lang)}: {_zone(board, lang)}</p>"
         f"{line_chart(day_points(board))}<h2>{t('centres', lang)}</h2>{centre_chart}</section>"
@@ -227,6 +224,18 @@ def verification_of(latest: PublishedResult) -> Verification:
     return Verification.NOT_VERIFIED
 
 
+def _tie_text(tie: dict[str, Any], lang: Lang) -> str:
+    """The tie for the last seat(s) and its rule (``central.results.winners``), counts in their grammatical forms."""
+    rule = str(tie["rule_ar"] if lang == "ar" else tie["rule"])
+    votes, seats = count(int(tie["votes"]), Noun.VOTE, lang), count(int(tie["seats"]), Noun.SEAT, lang)
+    if lang == "en":
+        rule = rule[:1].upper() + rule[1:]
+    if tie["resolved"]:
+        lead = "تعادل على المقعد الأخير" if lang == "ar" else "Tie for the last seat"
+        return html.escape(f"{lead} ({votes}): {rule}")
+    return html.escape(f"{rule} ({votes}{'،' if lang == 'ar' else ','} {seats})")
+
+
 def _contest(office: Office, contest: Any, r: dict[str, Any], lang: Lang, verified: bool) -> str:
     name = contest.name.ar if lang == "ar" else contest.name.en
     tie = exports.tie_of(r) if verified else None
@@ -253,10 +262,10 @@ def _contest(office: Office, contest: Any, r: dict[str, Any], lang: Lang, verifi
         parts.append(f" <span class='st bad stamp'>⚠ {t('unverified', lang)}</span>")
     parts.append(f"</h3><p class='facts'>{facts}</p>")
     if tie:
-        parts.append(f"<p class='tie'>⚖ {html.escape(exports.tie_text(tie, lang))}</p>")
+        parts.append(f"<p class='tie'>⚖ {_tie_text(tie, lang)}</p>")
     if r["manual"]:
         parts.append(f"<p>{t('manual', lang)}</p>")
-    parts.append(bar_chart(items, rtl=lang == "ar", title_of=lambda v: count(int(v), Noun.VOTE, lang)))
+    parts.append(bar_chart(items, title_of=lambda v: count(int(v), Noun.VOTE, lang)))
     parts.append("</div>")
     return "".join(parts)
 

@@ -46,7 +46,7 @@ def test_results_the_verifier_rejected_say_not_verified(
             assert "★" not in text and "Checked by the independent verifier" not in text
             assert "تحقق منها المدقق المستقل" not in text.replace("لم يتحقق منها المدقق المستقل", "")
             assert page.locator("#results a[href*='/reports/']").count() == 0
-            fill = page.evaluate("getComputedStyle(document.querySelector('#results .bar')).fill")
+            fill = page.evaluate("getComputedStyle(document.querySelector('#results .bar')).backgroundColor")
             assert fill == "rgb(154, 154, 154)"  # grey, not the results' green
 
         results.publish_unverified(office, "verifier found a ballot missing; recount ordered", actor="admin")
