@@ -133,6 +133,26 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
                         f"<td><code>{html.escape(h['signature'][:32])}...</code></td></tr>")  # fmt: skip
         body.append("</table><p>The heads are published in the record's office/audit_heads.json and checked by "
                     "election.verify (office's signed audit heads).</p>")  # fmt: skip
+    closes = summary.get("kiosk_closes")
+    if closes:
+        body.append("<h2>Kiosks' signed chain closes</h2><table><tr><th>kiosk</th><th>close</th><th>cast</th>"
+                    "<th>challenged</th><th>provisional</th><th>last confirmation code</th><th>kiosk's signature</th>"
+                    "</tr>")  # fmt: skip
+        for c in closes:
+            close = c["close"]
+            if close is None:
+                head = c["last_head"]
+                seen = f"last signed head: {head['cast']} cast, {head['challenged']} challenged" if head else "none"
+                body.append(f"<tr class='bad'><td>{html.escape(c['kiosk'])}</td><td colspan='6'>never closed "
+                            f"({html.escape(seen)})</td></tr>")  # fmt: skip
+                continue
+            body.append(f"<tr><td>{html.escape(c['kiosk'])}</td><td>#{close['close_seq']}</td><td>{close['cast']}</td>"
+                        f"<td>{close['challenged']}</td><td>{close['provisional']}</td>"
+                        f"<td><code>{html.escape(close['last_code'])}</code></td>"
+                        f"<td><code>{html.escape(close['signature'][:32])}...</code></td></tr>")  # fmt: skip
+        body.append("</table><p>Each kiosk signed its close when its polls closed; the record publishes it in "
+                    "kiosks/&lt;kiosk&gt;.json and election.verify checks that every chain ends exactly there "
+                    "(kiosk chain closes).</p>")  # fmt: skip
     rows = summary.get("rows") or []
     if rows:
         body.append("<h2>Comparison with the script</h2><table><tr><th>contest</th><th>candidate</th>"

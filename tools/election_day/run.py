@@ -409,6 +409,23 @@ def office_lifecycle(log: DayLog, phase: dict[str, Any], heads: dict[str, Any]) 
     return {"phase": phase["phase"], "tally_hash": phase["tally_hash"], "heads": signed}
 
 
+def kiosk_closes(log: DayLog, record: Path) -> list[dict[str, Any]]:
+    """Each kiosk's signed chain close as the record publishes it (``kiosks/<kiosk>.json``; checked by the verifier's
+    closes check), noted in the log and the report."""
+    rows: list[dict[str, Any]] = []
+    for path in sorted((record / "kiosks").glob("*.json")):
+        data = read_json(path)
+        close, head = data["close"], data["last_head"]
+        rows.append({"kiosk": data["kiosk"], "close": close, "last_head": head})
+        if close is None:
+            log.note(f"{data['kiosk']}: NO signed chain close (last signed head: {head})")
+        else:
+            log.note(f"{data['kiosk']}: signed chain close #{close['close_seq']}: cast {close['cast']}, challenged "
+                     f"{close['challenged']}, provisional {close['provisional']}, last code {close['last_code'][:16]}"
+                     f"..., signature {close['signature'][:24]}...")  # fmt: skip
+    return rows
+
+
 def verify_record(record: Path) -> tuple[bool, str]:
     done = subprocess.run([sys.executable, "-m", "election.verify", str(record)], capture_output=True, text=True,
                           check=False, timeout=600)  # fmt: skip
@@ -462,6 +479,7 @@ def run_day(out: Path, definition: Path, pki_dir: Path, plan: Plan, manifest: Ma
         same, rows = compare(plan, manifest, record, merged)
         summary.update(verified=verified, verifier_output=output, match=same, rows=rows, merged=merged,
                        record=str(record), office_lifecycle=d.office_lifecycle)  # fmt: skip
+        summary["kiosk_closes"] = kiosk_closes(d.log, record)
         d.log.note(
             "decrypted tally and merged totals equal the script's expected choices: " + ("YES" if same else "NO")
         )
