@@ -31,9 +31,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from central.models import StaffChallenge, StaffToken
+from sync.staff_roles import StaffRole
 
 STAFF_LOGIN_PREFIX = b"sanduq-central-staff-login:v1:"
-STAFF_ROLE_POLICY_ARC = "2.25.215866341717331958627497154634931036241.1"
 
 
 class Role(enum.Enum):
@@ -43,11 +43,8 @@ class Role(enum.Enum):
     OBSERVER = "observer"
 
 
-_POLICY_ROLES = {
-    f"{STAFF_ROLE_POLICY_ARC}.1": Role.POLL_WORKER,
-    f"{STAFF_ROLE_POLICY_ARC}.2": Role.COMMITTEE_MEMBER,
-    f"{STAFF_ROLE_POLICY_ARC}.3": Role.ADMINISTRATOR,
-}
+# Role policy OIDs: one definition for kiosk and office (sync/staff_roles.py).
+_POLICY_ROLES = {role.policy_oid_dotted: Role(role.value) for role in StaffRole}
 
 
 class AuthError(Exception):

@@ -13,6 +13,9 @@ import enum
 import re
 from dataclasses import dataclass
 
+# Staff roles and their policy OIDs: one definition for kiosk and office; re-exported here (explicitly, for mypy).
+from sync.staff_roles import StaffRole as StaffRole  # noqa: PLC0414
+
 
 class PollsState(enum.Enum):
     SETUP = "setup"
@@ -29,14 +32,6 @@ class PollsAction(enum.Enum):
     REOPEN = "reopen"
     """Closed -> open again (a close by mistake): an administrator only; the kiosk's next close is a new signed
     chain close (``close_seq`` + 1) covering every ballot, those before the first close included."""
-
-
-class StaffRole(enum.Enum):
-    """The roles of staff cards (tools.test_pki.model.StaffRole uses the same values)."""
-
-    POLL_WORKER = "poll_worker"
-    COMMITTEE_MEMBER = "committee_member"
-    ADMINISTRATOR = "administrator"
 
 
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
