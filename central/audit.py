@@ -74,9 +74,13 @@ def entries(session: Session, *, after: int = 0, limit: int = 200) -> list[Audit
 
 
 def verify_chain(session: Session) -> int:
-    """Recompute the whole chain; returns the number of entries, raises AuditChainError on the first break."""
+    """Recompute the whole chain; returns the number of entries, raises AuditChainError on the first break. Every
+    head the office signed (``office_audit_heads``) must name an entry of the chain with its hash: a log rewritten
+    and re-hashed from some entry on (around the trigger, by the tables' owner) no longer matches the heads
+    published before."""
     prev = GENESIS
     count = 0
+    hashes: dict[int, str] = {}
     for row in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
         count += 1
         if row.seq != count:
@@ -86,6 +90,13 @@ def verify_chain(session: Session) -> int:
         if row.prev_hash != prev or row.entry_hash != expected:
             raise AuditChainError(f"audit entry {row.seq} ({row.action}) was altered")
         prev = row.entry_hash
+        hashes[row.seq] = row.entry_hash
+    for signed in session.scalars(select(SignedAuditHead).order_by(SignedAuditHead.seq)):
+        if signed.seq and hashes.get(signed.seq) != signed.statement.get("entry_hash"):
+            raise AuditChainError(
+                f"audit entry {signed.seq} is not the one the office signed at phase {signed.statement.get('phase')}"
+                " (the log was rewritten after that head was published)"
+            )
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != count or head.entry_hash != prev):
         raise AuditChainError("audit log was truncated (head does not match the last entry)")

@@ -5,15 +5,18 @@ as that role (a card login, a centre's close with its signed audit head) and its
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from central import audit
 from central.config import CentralConfig
+from central.db import Database
+from central.models import AuditEntry, AuditHead
 from central.office import Office
 from tests.central.conftest import NOW, Clock, make_office
 from tests.central.https import https_office
@@ -97,3 +100,29 @@ def test_the_service_role_appends_to_the_audit_log_and_cannot_rewrite_it(
         heads = audit.signed_heads(s)
     assert "staff.login" in actions and "centre.closed" in actions
     assert [h["statement"]["phase"] for h in heads] == ["open"] and heads[0]["signature"]
+
+
+def test_a_log_rewritten_by_the_owner_no_longer_matches_the_signed_heads(office: Office, pg_database: str) -> None:
+    """The tables' owner can go around the trigger and re-hash the whole chain; the heads the office signed (and
+    published) then name entries that are no longer there."""
+    owner = Database(pg_database)
+    try:
+        with owner.transaction() as s:
+            s.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+            prev = audit.GENESIS
+            for row in s.scalars(select(AuditEntry).order_by(AuditEntry.seq)):
+                if row.seq == 1:
+                    row.details = {**row.details, "note": "rewritten"}
+                at = row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC)
+                row.prev_hash = prev
+                row.entry_hash = audit.entry_hash(row.seq, at, row.actor, row.action, row.details, prev)
+                prev = row.entry_hash
+                s.flush()
+            s.get_one(AuditHead, 1).entry_hash = prev
+            s.flush()
+            s.execute(text("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"))
+    finally:
+        owner.dispose()
+    with office.db.transaction() as s, pytest.raises(audit.AuditChainError) as broken:
+        audit.verify_chain(s)
+    assert "not the one the office signed at phase open" in str(broken.value)
