@@ -15,7 +15,7 @@ Election phases (``Phase``), in order; each transition is audited and its audit 
 - ``published``: results published (verified, or by an administrator as "provisional, verification failed").
 
 Which write is allowed in which phase is the pure function ``refusal``. ``check`` runs it inside the caller's
-transaction after locking the phase row: FOR SHARE on PostgreSQL (writes run side by side; a transition, which
+transaction after locking the phase row: FOR KEY SHARE on PostgreSQL (writes run side by side; a transition, which
 locks the row FOR UPDATE, waits for them and they wait for it), and on SQLite the database's write lock
 (taken at once with a no-op UPDATE, so the phase read is the one the transaction commits against).
 """
@@ -124,7 +124,7 @@ def _lock(s: Session, *, exclusive: bool) -> ElectionPhaseRow:
     if s.get_bind().dialect.name == "sqlite":
         s.execute(text("UPDATE election_phase SET id = id WHERE id = :id"), {"id": ROW_ID})  # the write lock, now
     query = select(ElectionPhaseRow).where(ElectionPhaseRow.id == ROW_ID)
-    query = query.with_for_update() if exclusive else query.with_for_update(read=True)
+    query = query.with_for_update() if exclusive else query.with_for_update(read=True, key_share=True)
     row = s.execute(query).scalar_one_or_none()
     if row is None:
         raise RuntimeError("the election_phase row is missing: run Office.prepare() (python -m central init-db)")
@@ -147,7 +147,11 @@ def check(s: Session, write: Write, *, centre_id: str | None = None) -> PhaseVie
     row = _lock(s, exclusive=False)
     centre: CentrePhase | None = None
     if centre_id is not None:
-        q = select(CentreStatus.phase).where(CentreStatus.centre_id == centre_id).with_for_update(read=True)
+        q = (
+            select(CentreStatus.phase)
+            .where(CentreStatus.centre_id == centre_id)
+            .with_for_update(read=True, key_share=True)
+        )
         value = s.execute(q).scalar_one_or_none()
         centre = CentrePhase(value) if value is not None else None
     phase = Phase(row.phase)
