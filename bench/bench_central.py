@@ -46,6 +46,7 @@ from election.manifest import BallotStyleId, ContestId, Manifest, WilayatCode
 from election.record import ElectionRecord, write_record
 from election.roll import CivilNumber, RollEntry, load_roll
 from election.sample import random_plaintext, run_key_ceremony
+from election.sample_kiosks import sample_kiosk_statements
 from election.tally import EncryptedTally, TallyAccumulator, ballot_ids_hash
 from election.verify.checks import State, check_decryption, check_parameters, load
 from election.verify.primitives import small
@@ -630,10 +631,21 @@ def _reduced_record(
     tally = acc.result()
     plain_tally, shares = decrypt_with(context, manifest, tally, secrets, [1, 3], os.urandom)
     counts: dict[str, int] = {str(s.id): 1 for s in manifest.ballot_styles}
+    closes = sample_kiosk_statements(  # TEST MATERIAL key: the kiosk's signed chain close (the verifier's closes check)
+        context.base_hash, {kiosk: [(code.hex(), "cast") for _, code, _ in chain]}, os.urandom
+    )
     write_record(
         out,
         ElectionRecord(
-            manifest, context, tuple(guardians), {kiosk: tuple(chain)}, tally, tuple(shares), plain_tally, counts
+            manifest,
+            context,
+            tuple(guardians),
+            {kiosk: tuple(chain)},
+            tally,
+            tuple(shares),
+            plain_tally,
+            counts,
+            kiosks=closes,
         ),
     )
     t = time.perf_counter()
