@@ -20,7 +20,6 @@ valid now and not revoked, authenticates; reading the data files alone does not.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -85,7 +84,9 @@ class Timings:
     verify_seconds: float = 0.0
 
 
-__all__ = ["Authenticated", "CardAuthenticator", "CardRead", "Timings", "identity_digest", "profile_for_atr"]
+# No "handle for logs" of a card holder exists on purpose: a hash of an 8-digit civil number is reversed by
+# trying them all. Nothing logged by the card layer identifies a voter (docs/card.md, "Logs").
+__all__ = ["Authenticated", "CardAuthenticator", "CardRead", "Timings", "profile_for_atr"]
 
 
 _CardTrouble = (CardIoError, CardStatusError, CardDataError)
@@ -219,8 +220,3 @@ class CardAuthenticator:
             return Authenticated(read.identity, read.role, fingerprint, challenge)
         except _CardTrouble as exc:
             return _failure("authenticate", exc)
-
-
-def identity_digest(identity: CardIdentity) -> str:
-    """A stable, non-reversible handle for logs (never log the civil number itself)."""
-    return hashlib.sha256(identity.civil_number.encode()).hexdigest()[:16]

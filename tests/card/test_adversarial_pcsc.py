@@ -159,3 +159,20 @@ def test_a_card_of_the_other_profile_is_selected_by_its_atr(pcsc: PcscHarness, c
     assert isinstance(kiosk.read(), ev.CardRead), kiosk.last_refusal
     assert isinstance(kiosk.verify_pin(Secret("1234")), ev.PinAccepted), kiosk.last_refusal
     assert isinstance(kiosk.authenticate(), ev.VoterAuthenticated)
+
+
+def test_the_reader_is_released_when_the_card_layer_raises(pcsc: PcscHarness, card_pki, card_anchors) -> None:
+    """PcscCard.read closes its exclusive connection even when the authenticator raises unexpectedly."""
+    from kiosk.card.transport import PcscConnection
+
+    class Exploding(CardAuthenticator):
+        def read(self, channel, atr=None):  # type: ignore[no-untyped-def]
+            raise RuntimeError("unexpected")
+
+    auth = Exploding(_profile(), card_anchors, "kiosk-001", "e", lambda: dt.datetime.now(dt.UTC), secrets.token_bytes)
+    kiosk = PcscCard(pcsc.reader_name(), auth)
+    pcsc.insert(VirtualCard.from_files(card_pki.voters["10000002"], _profile()))
+    with pytest.raises(RuntimeError):
+        kiosk.read()
+    with PcscConnection(pcsc.reader_name()) as again:  # exclusive: a leaked connection would be a sharing violation
+        assert again.atr == _profile().atr
