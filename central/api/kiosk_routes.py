@@ -268,6 +268,15 @@ def _verify_segment(s: Session, peer: str, body: AuditSegment) -> None:
 @router.post("/audit-segments")
 def audit_segments(body: AuditSegment, peer: KioskDep, office: OfficeDep) -> AuditSegmentAck:
     same_kiosk(peer, body.kiosk_id)
+    try:
+        return _store_segment(office, peer, body)
+    except ApiError as exc:  # tampering evidence (or a kiosk fault): kept and audited, nothing of the segment stored
+        refuse(office.db, kind="audit_segment", kiosk_id=peer, item_id=f"{body.entries[0].seq}-{body.entries[-1].seq}",
+               reason=exc.detail, body=to_wire(body), now=office.clock())  # fmt: skip
+        raise
+
+
+def _store_segment(office: Office, peer: str, body: AuditSegment) -> AuditSegmentAck:
     with office.db.transaction() as s:
         _verify_segment(s, peer, body)
         for entry in body.entries:

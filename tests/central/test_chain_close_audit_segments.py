@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from central.models import KioskAuditEntry
+from central.models import KioskAuditEntry, RejectedSubmission
 from central.office import Office
 from kiosk.ballot_box import BallotBox
 from kiosk.states import PollsAction
@@ -100,6 +100,15 @@ def test_a_forged_signature_a_changed_entry_and_a_broken_chain_are_refused_and_n
     r = sim.post("/v1/audit-segments", bad_head)
     assert (r.status_code, r.json()["error"]) == (422, "bad_signature"), r.text
     assert _held(office, kiosk) == 0  # nothing of any refused segment was stored
+    with office.db.transaction() as s:  # each refusal kept as evidence, with its reason
+        reasons = list(
+            s.scalars(
+                select(RejectedSubmission.reason).where(
+                    RejectedSubmission.kind == "audit_segment", RejectedSubmission.kiosk_id == kiosk
+                )
+            )
+        )
+    assert len(reasons) == 4 and any("entry 3: the kiosk signature" in r for r in reasons), reasons
 
     # The genuine log is stored; a continuation from the other log does not chain from what is held.
     r = sim.post("/v1/audit-segments", _segment(kiosk, signer, entries[:3]))
