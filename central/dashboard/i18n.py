@@ -164,6 +164,7 @@ class Lookup(enum.Enum):
     NOT_COUNTED_BY_COMMITTEE = "not_counted_by_committee"
     REFUSED = "refused"
     NOT_FOUND = "not_found"
+    MALFORMED = "malformed"  # not a confirmation code at all (a character no code has)
 
 
 def lookup_of(status: str | None) -> Lookup:
@@ -223,6 +224,12 @@ def lookup_text(outcome: Lookup) -> tuple[Tone, str, str]:
             Tone.BAD,
             "لم يُعثر على هذا الرمز (قد لا يكون وصل بعد)",
             "Code not found (it may not have arrived yet)",
+        )
+    if outcome is Lookup.MALFORMED:
+        return (
+            Tone.BAD,
+            "هذا ليس رمز تأكيد: الرمز حروف وأرقام تفصل بينها شرطات كما يظهر على شاشة الجهاز",
+            "This is not a confirmation code: a code is letters and digits in groups, as the kiosk showed it",
         )
     assert_never(outcome)
 

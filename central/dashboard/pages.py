@@ -10,6 +10,7 @@ reload. Nothing is loaded from elsewhere. Every time is in the election's zone (
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from typing import Annotated
 
@@ -203,15 +204,26 @@ def live(lang: str, request: Request, office: OfficeDep, since: Annotated[str, Q
     return EventStream(feed, feed.stream(lang, last, request.is_disconnected))
 
 
+CODE_CHARACTERS = re.compile(r"[A-Za-z0-9\- ]*")
+"""What a confirmation code may contain: the short form (base32, groups of 4 with dashes) or the full hex."""
+
+
 @router.get("/{lang}/confirm", response_class=HTMLResponse)
 def confirm(lang: str, office: OfficeDep, code: Annotated[str, Query(max_length=128)] = "") -> HTMLResponse:
+    """The voter's lookup; a code with a character no code has is answered 422, in words, and looked up nowhere."""
     language = _lang(lang)
-    answer = ""
-    if code:
-        found = confirmation(code, office)
+    answer, status = "", 200
+    if code and not CODE_CHARACTERS.fullmatch(code):
+        outcome, status = Lookup.MALFORMED, 422
+    elif code:
+        found = confirmation(code.strip(), office)
         outcome = lookup_of(found.status) if found.found else Lookup.NOT_FOUND
+    if code:
+        shown = ltr(code[:80]) if status == 200 else ""
         answer = (
             f"<p id='answer' data-outcome='{outcome.value}'>{badge(lookup_text(outcome), language)}</p>"
-            f"<p class='zone'>{ltr(code[:80])}</p>"
+            f"<p class='zone'>{shown}</p>"
         )
-    return _page(office, language, _lookup(language, answer), live=None)
+    page = _page(office, language, _lookup(language, answer), live=None)
+    page.status_code = status
+    return page

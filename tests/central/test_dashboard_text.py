@@ -92,7 +92,7 @@ def _both(text: tuple[Tone, str, str]) -> tuple[str, str]:
 
 def test_every_ballot_status_has_its_lookup_text_in_both_languages_and_only_counted_gets_the_tick() -> None:
     outcomes = {lookup_of(s.value) for s in BallotStatus} | {lookup_of("spoiled"), lookup_of(None)}
-    assert outcomes == set(Lookup)
+    assert outcomes == set(Lookup) - {Lookup.MALFORMED}  # (the page answers that one before any lookup)
     for outcome in Lookup:
         tone, _ar, _en = lookup_text(outcome)
         _both(lookup_text(outcome))

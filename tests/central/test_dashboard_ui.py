@@ -104,6 +104,10 @@ def test_dashboard_in_chromium(office, election, kiosks, app, clock) -> None:
         assert "✔" not in answer and "قررت اللجنة عدم احتساب" in answer and "rejected" not in answer
         answer = _lookup(page, base, "ar", "AAAA-AAAA-AAAA-AAAA")
         assert "لم يُعثر على هذا الرمز" in answer and "✔" not in answer
+        typo = page.goto(f"{base}/en/confirm?code=7935%E2%80%93D2F7%3Cb%3E")  # an en dash and markup: no code
+        assert typo is not None and typo.status == 422
+        assert "This is not a confirmation code" in page.locator("#answer").inner_text()
+        assert page.locator("b").count() == 0
 
         # A phone: nothing overflows sideways, in either language, on the dashboard and the lookup.
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2)
