@@ -3,7 +3,8 @@ decryption share, so that they decrypt only the aggregate of the published cast 
 made up (a "tally" of one ballot would reveal that voter's choices).
 
 1. The record is a directory or a tar archive of one (regular files and directories only, no link, no absolute
-   path, nothing outside the archive's root).
+   path, nothing outside the archive's root), within ``ArchiveLimits`` (members, bytes, expansion ratio, free
+   disk space) checked on the members' headers before anything is written: a tar bomb is refused, never unpacked.
 2. Its ``context.json`` is the context of the guardian's own key ceremony, and its ``guardians/`` are the
    ceremony's public records, byte for byte as JSON values.
 3. Every check of the independent verifier marked ``before_decryption`` passes on it (``election.verify``'s own
@@ -17,7 +18,9 @@ made up (a "tally" of one ballot would reveal that voter's choices).
 from __future__ import annotations
 
 import json
+import shutil
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,9 +44,63 @@ class CheckedTally:
         return table(self.verdict)
 
 
-def unpack(source: Path, into: Path) -> Path:
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What a record archive may unpack to. A national record (500,000 ballots of about 8 KB, every file of the
+    record a member) is about 4 GB in 500,000 members and compresses at most about 3:1 (hex digits of random
+    values); the defaults leave a wide margin above that and refuse a tar bomb: a small archive that declares
+    (sparse members) or decompresses to far more than it holds."""
+
+    #: members (files and directories) at most
+    members: int = 5_000_000
+    #: sum of the members' sizes, in bytes, at most (64 GiB)
+    total_bytes: int = 64 << 30
+    #: one member's size at most (1 GiB; the largest file of a record, the manifest, is a few MB)
+    member_bytes: int = 1 << 30
+    #: the members' total size at most this many times the archive's own size (plus ``slack_bytes``)
+    expansion: int = 100
+    slack_bytes: int = 16 << 20
+    #: free space left on the disk after unpacking, at least (64 MiB)
+    keep_free_bytes: int = 64 << 20
+
+
+def _check_members(source: Path, archive: tarfile.TarFile, into: Path, limits: ArchiveLimits) -> None:
+    """Every member's header, in one pass and before anything is written (the headers alone say what the
+    archive would unpack to; a gzip stream is decompressed to read them, never written out)."""
+    allowed = min(limits.total_bytes, limits.expansion * source.stat().st_size + limits.slack_bytes)
+    total = 0
+    for members, member in enumerate(archive, start=1):
+        name = member.name
+        if not (member.isfile() or member.isdir()):
+            raise RecordRefused(f"{source.name}: {name} is not a regular file or directory")
+        parts = Path(name).parts
+        if name.startswith("/") or ".." in parts:
+            raise RecordRefused(f"{source.name}: {name} points outside the record")
+        total += member.size
+        if members > limits.members:
+            raise RecordRefused(f"{source.name}: more than {limits.members} members; a record has far fewer")
+        if member.size > limits.member_bytes:
+            raise RecordRefused(
+                f"{source.name}: {name} would unpack to {member.size} bytes, more than {limits.member_bytes} "
+                "(no file of a record is that large)"
+            )
+        if total > allowed:
+            raise RecordRefused(
+                f"{source.name}: refused as a tar bomb: its members would unpack to more than {allowed} bytes "
+                f"from an archive of {source.stat().st_size} bytes (at most {limits.expansion} times its size, "
+                f"and {limits.total_bytes} bytes in all)"
+            )
+    free = shutil.disk_usage(into).free
+    if total + limits.keep_free_bytes > free:
+        raise RecordRefused(
+            f"{source.name}: unpacking it needs {total} bytes and the disk has {free} free; nothing unpacked"
+        )
+
+
+def unpack(source: Path, into: Path, limits: ArchiveLimits | None = None) -> Path:
     """``source`` itself if it is a directory; a tar archive unpacked into ``into`` (which must be empty) after
-    checking every member: regular files and directories only, relative paths inside the archive."""
+    checking every member: regular files and directories only, relative paths inside the archive, within
+    ``limits`` (``ArchiveLimits()`` by default)."""
     if source.is_dir():
         return source
     if not source.is_file() or not tarfile.is_tarfile(source):
@@ -53,15 +110,9 @@ def unpack(source: Path, into: Path) -> Path:
         )
     try:
         with tarfile.open(source, "r:*") as archive:
-            for member in archive.getmembers():
-                name = member.name
-                if not (member.isfile() or member.isdir()):
-                    raise RecordRefused(f"{source.name}: {name} is not a regular file or directory")
-                parts = Path(name).parts
-                if name.startswith("/") or ".." in parts:
-                    raise RecordRefused(f"{source.name}: {name} points outside the record")
+            _check_members(source, archive, into, limits or ArchiveLimits())
             archive.extractall(into, filter="data")
-    except (tarfile.TarError, OSError) as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise RecordRefused(f"{source.name}: not a readable tar archive ({exc})") from None
     entries = list(into.iterdir())
     # an archive of one top-level directory (``record/...``) or of the record's files themselves

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,44 +28,13 @@ from election.verify.primitives import (
     schnorr_holds,
     small,
 )
+from election.verify.strict_json import load
 
 BLANK = "#blank"
 GROUP_NAME = "ristretto255/libsodium"
 #: why a chain link is published without its ballot (docs/election-record.md); the verifier's own copy
 WITHHELD_REASONS = ("provisional-not-counted", "flagged-not-counted", "refused-at-ingest")
 WITHHELD_KEYS = ["status", "ballot_id", "code", "previous_code", "ballot_hash", "reason"]
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(f"the key {key!r} appears twice in one object")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise _DuplicateKey(f"{name} is not a JSON number")
-
-
-def load(path: Path) -> Any:
-    """A record file as JSON, strictly: UTF-8, no key twice in one object (``json.loads`` would keep the last,
-    so a tally could carry a selection twice), no NaN or Infinity."""
-    if path.is_symlink():
-        raise Invalid(f"{path.name}: a symbolic link, not a file of the record")
-    try:
-        return json.loads(
-            path.read_text(encoding="utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
-        )
-    except FileNotFoundError:
-        raise Invalid(f"missing file {path.name}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, _DuplicateKey) as exc:
-        raise Invalid(f"{path.name}: not valid JSON ({exc})") from None
 
 
 @dataclass

@@ -15,7 +15,6 @@ that position ends there). A kiosk of the manifest with no chain, no head and no
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,20 +25,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from election.chain_statement import ChainStatement, SignedStatement, StatementError, StatementKind
 from election.verify.parts import Progress
 from election.verify.primitives import Invalid, genesis, obj
+from election.verify.strict_json import load
 
 if TYPE_CHECKING:
     from election.verify.checks import State
 
 KIOSK_KEYS = ["format_version", "kiosk", "certificate_pem", "close", "last_head"]
-
-
-def _load(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise Invalid(f"missing file {path.name}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid(f"{path.name}: not valid JSON ({exc})") from None
 
 
 def _links(entries: list[Any], kiosk: str) -> tuple[list[str], dict[str, int]]:
@@ -80,7 +71,7 @@ def _statement(raw: Any, kind: StatementKind, kiosk: str, key: Any, start: str) 
 
 
 def _kiosk_file(s: State, path: Path) -> tuple[str, ChainStatement | None, ChainStatement | None]:
-    data = obj(_load(path), KIOSK_KEYS, f"kiosks/{path.name}")
+    data = obj(load(path, f"kiosks/{path.name}"), KIOSK_KEYS, f"kiosks/{path.name}")
     kiosk = data["kiosk"]
     if data["format_version"] != 1 or not isinstance(kiosk, str) or path.name != f"{kiosk}.json":
         raise Invalid(f"kiosks/{path.name}: format_version must be 1 and the file named after its kiosk")
@@ -133,7 +124,10 @@ def check_closes(s: State, progress: Progress) -> str:
     closed, unused, allowed = 0, 0, []
     for kiosk in sorted(chained | set(statements)):
         close, head = statements.get(kiosk, (None, None))
-        raw = _load(s.root / "kiosk_chains" / f"{kiosk}.json") if kiosk in chained else {"entries": []}
+        chain_name = f"kiosk_chains/{kiosk}.json"
+        raw = load(s.root / chain_name, chain_name) if kiosk in chained else {"entries": []}
+        if not isinstance(raw, dict):
+            raise Invalid(f"{chain_name}: not an object")
         codes, counts = _links(raw.get("entries", []), kiosk)
         start = genesis(s.h_e, kiosk).hex()
         if close is not None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from typing import TYPE_CHECKING
 
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from election.canonical import canonical_json, json_hash
 from election.verify.parts import Progress
 from election.verify.primitives import Invalid, obj
+from election.verify.strict_json import load
 
 if TYPE_CHECKING:
     from election.verify.checks import State
@@ -82,19 +82,14 @@ def _verify(cert: x509.Certificate, signature: bytes, data: bytes) -> bool:
 def check_office_audit(s: State, progress: Progress) -> str:
     """The signed audit heads (see the module docstring)."""
     cert = _certificate(s)
-    try:
-        raw = json.loads((s.root / HEADS).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise Invalid(f"missing file {HEADS}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise Invalid(f"{HEADS}: not valid JSON ({exc})") from None
+    raw = load(s.root / HEADS, HEADS)
     heads = obj(raw, ["heads"], HEADS)["heads"]
     if not isinstance(heads, list) or not heads:
         raise Invalid(f"{HEADS}: no signed head")
     try:
-        tally = json.loads((s.root / "tally" / "encrypted_tally.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        raise Invalid("tally/encrypted_tally.json is missing or not JSON: no frozen tally to compare") from None
+        tally = load(s.root / "tally" / "encrypted_tally.json", "tally/encrypted_tally.json")
+    except Invalid as exc:
+        raise Invalid(f"no frozen tally to compare: {exc}") from None
     record_tally_hash = json_hash(tally)
     phases: list[str] = []
     last_seq = -1

@@ -266,3 +266,36 @@ def test_an_archive_reaching_outside_the_record_is_refused(election, tmp_path, c
     assert guardian(ceremony, "decrypt-share", 1, archive, tmp_path / "shares") == 1
     assert "../outside.json points outside the record" in capsys.readouterr().err
     assert not (tmp_path / "outside.json").exists() and not (tmp_path / "shares").exists()
+
+
+def test_a_tar_bomb_is_refused_before_anything_is_unpacked(election, tmp_path, capsys) -> None:
+    # a gzip archive of the genuine record plus 64 MiB of zeros, which compress to about 64 KB
+    ceremony, before, _published, _manifest = election
+    archive = tmp_path / "record.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        tar.add(before, arcname="record")
+        bomb = tarfile.TarInfo("record/padding.bin")
+        bomb.size = 64 << 20
+        tar.addfile(bomb, io.BytesIO(bytes(bomb.size)))
+    assert archive.stat().st_size < 2 << 20
+    assert guardian(ceremony, "decrypt-share", 1, archive, tmp_path / "shares") == 1
+    err = capsys.readouterr().err
+    assert "error: refused: record.tar.gz: refused as a tar bomb" in err, err
+    assert "Traceback" not in err and not (tmp_path / "shares").exists()
+
+
+def test_an_archive_over_the_member_or_size_limits_is_refused_with_the_limit(election, tmp_path) -> None:
+    from election.guardian.checklist import ArchiveLimits, RecordRefused, unpack
+
+    _ceremony, before, _published, _manifest = election
+    archive = tmp_path / "record.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(before, arcname="record")
+    members = sum(1 for _ in before.rglob("*")) + 1
+    with pytest.raises(RecordRefused, match=f"more than {members - 1} members"):
+        unpack(archive, tmp_path / "a", ArchiveLimits(members=members - 1))
+    with pytest.raises(RecordRefused, match=r"\.json would unpack to \d+ bytes, more than 1000 \(no file of a record"):
+        unpack(archive, tmp_path / "b", ArchiveLimits(member_bytes=1000))
+    assert not (tmp_path / "a").exists() or not any((tmp_path / "a").iterdir())
+    (tmp_path / "c").mkdir()
+    assert unpack(archive, tmp_path / "c", ArchiveLimits(members=members)) == tmp_path / "c" / "record"

@@ -561,3 +561,31 @@ def test_a_manifest_member_the_verifier_would_not_read_fails(record) -> None:
     edit(record / "manifest.json", lambda d: d.update(note="an extra member"))
     ok, output = run(record)
     assert not ok and "manifest.json: not exactly a manifest" in output
+
+
+# ---- one strict JSON reader for every check: a key twice in one object is refused everywhere ----------------------
+
+
+def _key_twice(path: Path, key: str) -> None:
+    """``path``'s top-level object with ``key`` written once more before the rest (``json.loads`` keeps the last
+    one, so a lenient reader sees the genuine value and the file would pass)."""
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert text.startswith("{") and key in data
+    path.write_text("{" + json.dumps(key) + ": " + json.dumps(data[key]) + ", " + text[1:], encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("part", "key", "title"),
+    [
+        ("kiosks/*.json", "close", "kiosk chain closes"),
+        ("office/audit_heads.json", "heads", "office's signed audit heads"),
+    ],
+)
+def test_a_key_twice_fails_the_closes_and_office_audit_checks_too(record, part, key, title) -> None:
+    path = sorted(record.glob(part))[0]
+    _key_twice(path, key)
+    ok, output = run(record)
+    assert not ok
+    assert table_row(output, title)[0] == "FAIL"
+    assert f"not valid JSON (the key '{key}' appears twice in one object)" in output, output
