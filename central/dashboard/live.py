@@ -4,8 +4,8 @@ Secrecy and cost, by construction:
 - Snapshots are taken on a fixed grid of wall-clock ticks (every ``period_s`` seconds, at multiples of it since
   the epoch), never when something happens: a viewer learns the aggregate figures at most once per tick, the same
   figures every other viewer gets, and nothing about when within the tick a voted mark or a batch arrived.
-- One render per language per tick, whatever the number of viewers (the first viewer to reach a tick renders it,
-  the others wait for that render and reuse it); only the latest snapshot per language is kept.
+- One render per tick (one read of the office, every language), whatever the number of viewers: the first viewer
+  to reach a tick renders it, the others wait for that render and reuse it; only the latest snapshot is kept.
 - At most ``max_subscribers`` streams at once (503 beyond, the page still works without the feed); a stream ends
   after ``lifetime_s`` (the browser's EventSource reconnects by itself, sending the last event id, so an unchanged
   snapshot is not sent again) and as soon as its viewer goes away.
@@ -30,8 +30,8 @@ import anyio.to_thread
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-Render = Callable[[str], tuple[str, dict[str, str]]]
-"""Renders the sections for a language: (the time shown as 'updated', {element id: html})."""
+Render = Callable[[], dict[str, tuple[str, dict[str, str]]]]
+"""Renders the sections in every language: {language: (the time shown as 'updated', {element id: html})}."""
 
 
 def sections_digest(sections: dict[str, str]) -> str:
@@ -65,10 +65,11 @@ class LiveFeed:
         self.keepalive_s, self.lifetime_s = keepalive_s, lifetime_s
         self.clock, self.sleep = clock, sleep
         self._lock = threading.Lock()
-        self._render_locks: dict[str, threading.Lock] = {}
+        self._render_lock = threading.Lock()
+        self._tick = -1
         self._latest: dict[str, _Snapshot] = {}
         self._subscribers = 0
-        self.renders = 0  # how many snapshots were rendered (one per language per tick at most)
+        self.renders = 0  # how many times the office was read and rendered (one per tick at most)
 
     @property
     def subscribers(self) -> int:
@@ -87,20 +88,21 @@ class LiveFeed:
             self._subscribers -= 1
 
     def snapshot(self, lang: str, tick: int) -> _Snapshot:
-        """The snapshot of ``tick`` for ``lang``, rendered once whoever asks first (blocking: run in a thread)."""
-        with self._lock:
-            lock = self._render_locks.setdefault(lang, threading.Lock())
-        with lock:
-            latest = self._latest.get(lang)
-            if latest is not None and latest.tick >= tick:
-                return latest
-            at, sections = self.render(lang)
-            digest = sections_digest(sections)
-            data = json.dumps({"at": at, "sections": sections}, ensure_ascii=False, separators=(",", ":"))
-            snap = _Snapshot(tick, digest, data)
-            self._latest[lang] = snap
-            self.renders += 1
-            return snap
+        """The snapshot of ``tick`` (or a later one) for ``lang``, rendered once whoever asks first (blocking: run it
+        in a thread). An unknown language raises KeyError."""
+        with self._render_lock:
+            if self._tick < tick:
+                self._latest = {
+                    language: _Snapshot(
+                        tick,
+                        sections_digest(sections),
+                        json.dumps({"at": at, "sections": sections}, ensure_ascii=False, separators=(",", ":")),
+                    )
+                    for language, (at, sections) in self.render().items()
+                }
+                self._tick = tick
+                self.renders += 1
+            return self._latest[lang]
 
     async def stream(
         self, lang: str, last_event_id: str | None, disconnected: Callable[[], Awaitable[bool]]

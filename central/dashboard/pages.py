@@ -129,17 +129,18 @@ def _lookup(lang: Lang, answer: str = "") -> str:
     )
 
 
-def render_live(office: Office, lang: str) -> tuple[str, dict[str, str]]:
-    """What the live feed sends: the 'updated' time and the live sections."""
+def render_live(office: Office) -> dict[str, tuple[str, dict[str, str]]]:
+    """What the live feed sends, per language, from one read of the office: the 'updated' time and the sections."""
     board = read_board(office)
-    return _updated(office, _lang(lang)), render_sections(office, board, _lang(lang))
+    languages: tuple[Lang, ...] = ("ar", "en")
+    return {lang: (_updated(office, lang), render_sections(office, board, lang)) for lang in languages}
 
 
 def feed_of(request: Request, office: Office) -> LiveFeed:
     """The app's live feed (one per application, made on first use; ``install_feed`` sets its parameters)."""
     feed = getattr(request.app.state, "dashboard_feed", None)
     if feed is None:
-        feed = request.app.state.dashboard_feed = LiveFeed(lambda lang: render_live(office, lang))
+        feed = request.app.state.dashboard_feed = LiveFeed(lambda: render_live(office))
     assert isinstance(feed, LiveFeed)
     return feed
 
@@ -155,7 +156,7 @@ def install_feed(
 ) -> LiveFeed:
     """Give ``app`` a live feed with these parameters (``LiveFeed``) instead of the defaults."""
     feed = LiveFeed(
-        lambda lang: render_live(office, lang),
+        lambda: render_live(office),
         period_s=period_s,
         max_subscribers=max_subscribers,
         keepalive_s=keepalive_s,

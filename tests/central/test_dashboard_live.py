@@ -152,8 +152,8 @@ def test_pushes_fall_on_the_tick_grid_and_one_render_serves_every_viewer() -> No
     async def sleep(seconds: float) -> None:
         now[0] += seconds
 
-    def render(lang: str) -> tuple[str, dict[str, str]]:
-        return "at", {"turnout": f"<section id='turnout'>{version[0]}</section>"}
+    def render() -> dict[str, tuple[str, dict[str, str]]]:
+        return {lang: ("at", {"turnout": f"<section id='turnout'>{version[0]}</section>"}) for lang in ("ar", "en")}
 
     feed = LiveFeed(render, period_s=3.0, clock=lambda: now[0], sleep=sleep, lifetime_s=9.0, keepalive_s=100)
 
@@ -180,4 +180,5 @@ def test_pushes_fall_on_the_tick_grid_and_one_render_serves_every_viewer() -> No
     ]
     renders = feed.renders
     assert feed.snapshot("en", 38) is feed.snapshot("en", 38)  # a second viewer of the same tick: the same render
+    feed.snapshot("ar", 38)  # and a viewer of the other language: the same read of the office
     assert feed.renders == renders + 1
