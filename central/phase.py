@@ -3,7 +3,9 @@
 Election phases (``Phase``), in order; each transition is audited and its audit head signed (``central.heads``):
 
 - ``open``: polls open. Each centre has its own phase (``CentrePhase``): ``open``; ``closing`` (the close was
-  ordered: no new check-in, a voter already checked in may still finish: voted mark, batch); ``closed``.
+  ordered: no new check-in, a voter already checked in may still finish); ``closed``. A voted mark needs the
+  lock of a check-in made before the close, and is accepted until the freeze, like the kiosk's late batch within
+  its signed close (a voter whose ballot is counted must be marked, or the turnout check fails).
 - ``closed``: every centre is closed (entered automatically with the last centre's close). The committee still
   adjudicates, manual sheets are entered and approved, late batches and envelopes still arrive (the ingest
   accepts a ballot after its centre's close only within the kiosk's signed close).
@@ -95,9 +97,9 @@ def refusal(write: Write, phase: Phase, centre: CentrePhase | None) -> str | Non
                 return f"polls are closed at this centre (centre {_name(centre)}, election {phase.value})"
             return None
         case Write.VOTED_MARK:
-            if phase is not Phase.OPEN or centre not in (CentrePhase.OPEN, CentrePhase.CLOSING):
-                return f"polls are closed at this centre (centre {_name(centre)}, election {phase.value})"
-            return None
+            # Only a voter checked in before the close holds a lock (check-ins stop at "closing"); their ballot is
+            # accepted within the kiosk's signed close, so their mark is too, until the count is frozen.
+            return None if counting else _FROZEN.format(phase=phase.value)
         case Write.BATCH | Write.PROVISIONAL | Write.ADJUDICATION | Write.MANUAL_SHEET:
             return None if counting else _FROZEN.format(phase=phase.value)
         case Write.SHARE_UPLOAD:

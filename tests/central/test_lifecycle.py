@@ -1,7 +1,8 @@
 """The election's lifecycle enforced by the office (issue 14 point 5), through the real office over HTTPS: a
-check-in after a centre's close, a voted mark after it, a ballot after the freeze and after publication are each
-refused with 409 and a reason, and nothing is stored; the frozen tally's hash is recorded, published in the
-office's signed audit heads, and is the tally the record publishes (the verifier's office-audit check)."""
+check-in after a centre's close, a voted mark, a ballot, an envelope or a sheet after the freeze, a ballot or a
+share after publication are each refused with 409 and a reason, and nothing is stored; the frozen tally's hash
+is recorded, published in the office's signed audit heads, and is the tally the record publishes (the
+verifier's office-audit check)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,8 @@ def test_writes_are_refused_after_close_freeze_and_publication(
         assert http.get("/api/public/phase").json()["phase"] == "open"
 
         _vote(home, "61000001")
-        second, late = home.checkin("61000002").json(), home.checkin("61000004").json()  # in the queue at close
+        queue = [home.checkin(c).json() for c in ("61000002", "61000004", "61000005")]  # in the queue at close
+        second, late, gone = queue
 
         # The close is ordered: no new check-in; the voters already checked in may finish.
         closing = http.post("/api/centres/PC-002/close", json={"final": False}, headers=admin)
@@ -80,20 +82,21 @@ def test_writes_are_refused_after_close_freeze_and_publication(
         _refused(home.checkin("61000003"), "polls are closed at this centre", "closing")
         home.cast(second["ballot_style_id"])
         assert home.voted(second["checkin_token"]).json()["status"] == "recorded"
+        home.cast(late["ballot_style_id"])  # the last voter's ballot is in the kiosk's close; the mark comes later
         receipt = home.send(home.make_batch()).json()
-        assert receipt["accepted"] == 2, receipt
+        assert receipt["accepted"] == 3, receipt
         assert home.close().status_code == 200  # the kiosk's signed chain close
 
-        # Closed: the last voter's voted mark is refused too, and nothing of it is stored.
+        # Closed: no check-in; the mark of a voter checked in before the close (ballot inside the close) is taken.
         assert http.post("/api/centres/PC-002/close", json={}, headers=admin).json()["status"] == "closed"
         before = _counts(office)
-        _refused(home.voted(late["checkin_token"]), "polls are closed at this centre", "closed")
-        _refused(home.checkin("61000005"), "polls are closed")
+        _refused(home.checkin("61000003"), "polls are closed at this centre", "closed")
         assert _counts(office) == before
+        assert home.voted(late["checkin_token"]).json()["status"] == "recorded"
         with office.db.transaction() as s:
             assert s.get_one(Voter, "61000003").state is VoterState.NOT_VOTED
             assert s.get_one(Voter, "61000003").lock_token is None
-            assert s.get_one(Voter, "61000004").state is not VoterState.VOTED
+            assert s.get_one(Voter, "61000004").state is VoterState.VOTED
         # A centre cannot be reopened.
         _refused(http.post("/api/centres/PC-002/close", json={"final": False}, headers=admin), "cannot go back")
 
@@ -125,7 +128,10 @@ def test_writes_are_refused_after_close_freeze_and_publication(
         _refused(ack, "tally is frozen")
         sheet = {"source_kind": "embassy", "source_id": "EMB-LONDON", "contest_id": "shura-MU-01", "voters": 1}
         _refused(http.post("/api/manual-sheets", json={**sheet, "counts": {}}, headers=cm1), "tally is frozen")
+        _refused(home.voted(gone["checkin_token"]), "tally is frozen")  # a voted mark after the freeze
         assert _counts(office) == before
+        with office.db.transaction() as s:
+            assert s.get_one(Voter, "61000005").state is not VoterState.VOTED
         assert tally_hash(encrypted_tally(office)) == digest
 
         # Decryption and publication.
