@@ -13,9 +13,11 @@ python -m central serve         --config ...   (uvicorn; mutual TLS when [server
 from __future__ import annotations
 
 import argparse
+import socket
 import ssl
 import sys
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -131,12 +133,32 @@ def _run(args: argparse.Namespace, config: CentralConfig, office: Office) -> int
 
 
 def serve(office: Office) -> int:
+    """uvicorn with the office's limits for the open network (docs/central.md, "The office on the open network"):
+    the request-head deadline and connection caps (``central.tls``), a TLS handshake deadline, body limits and
+    strict JSON (``central.api.limits``), rate-limited logging (``central.ratelog``), and the file-descriptor limit
+    raised so that the connection cap, not the kernel, is what refuses a flood."""
+    import asyncio
+    import resource
+
     import uvicorn
 
+    from central import ratelog
     from central.api import create_app
-    from central.tls import TlsH11Protocol
+    from central.tls import ConnectionLimits, TlsH11Protocol
 
     config = office.config
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        soft = wanted
+    spare = 256  # database connections, verification workers, log files
+    fd_room = config.max_connections if soft == resource.RLIM_INFINITY else max(16, int(soft) - spare)
+    TlsH11Protocol.limits = ConnectionLimits(
+        head_timeout=config.head_timeout,
+        max_anonymous=min(config.max_anonymous_connections, fd_room),
+        max_connections=min(config.max_connections, fd_room),
+    )
     kwargs: dict[str, object] = {}
     if config.tls is not None:
         kwargs = {
@@ -144,18 +166,43 @@ def serve(office: Office) -> int:
             "ssl_keyfile": str(config.tls.key),
             "ssl_ca_certs": str(config.tls.kiosk_ca),
             "ssl_cert_reqs": ssl.CERT_OPTIONAL,
-            "http": TlsH11Protocol,
         }
     # No access log: one line per request, in order, with the client address, would keep the order of check-ins
     # and voted marks per kiosk (docs/sync-protocol.md, "Secrecy", point 3).
-    uvicorn.run(
+    server_config = uvicorn.Config(
         create_app(office),
         host=config.host,
         port=config.port,
         log_level="info",
         access_log=False,
+        http=TlsH11Protocol,
+        loop="asyncio",
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=10,
+        h11_max_incomplete_event_size=16 * 1024,
         **kwargs,  # type: ignore[arg-type]
     )
+    ratelog.install()
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            # uvicorn has no TLS handshake deadline (asyncio's default is 60 s per connection): pass one to the
+            # loop's create_server for the duration of uvicorn's start-up.
+            loop = asyncio.get_running_loop()
+            create_server = loop.create_server
+
+            async def bounded(*args: Any, **kw: Any) -> asyncio.Server:
+                if kw.get("ssl") is not None:
+                    kw.setdefault("ssl_handshake_timeout", config.head_timeout)
+                return await create_server(*args, **kw)
+
+            loop.create_server = bounded  # type: ignore[method-assign]
+            try:
+                await super().startup(sockets)
+            finally:
+                del loop.create_server
+
+    Server(server_config).run()
     return 0
 
 

@@ -40,6 +40,17 @@ class CentralConfig:
     ingest_workers: int = 0
     """Processes that verify ballot proofs (0 or 1: inline). ``[ingest] workers`` in the file, default: one per
     core (``"auto"``)."""
+    head_timeout: float = 10.0
+    """``[server] head_timeout``: seconds a connection has for its TLS handshake and then for each request head."""
+    body_timeout: float = 30.0
+    """``[server] body_timeout``: seconds a request has to deliver its whole body."""
+    max_anonymous_connections: int = 512
+    """``[server] max_anonymous_connections``: connections without a client certificate at once."""
+    max_connections: int = 4096
+    """``[server] max_connections``: connections in all (capped below the file-descriptor limit)."""
+    kiosk_crl: Path | None = None
+    """``[server] kiosk_crl``: revoked kiosk certificates (a CRL of the kiosk CA, PEM or DER, re-read when the file
+    changes), refused at the next request."""
     office_signing_key: Path | None = None
     """PEM private key (Ed25519 or ECDSA P-256) that signs the audit heads; default: the TLS server key."""
     office_certificate: Path | None = None
@@ -105,6 +116,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
     embassies = data.get("manual", {}).get("embassies", [])
     if not isinstance(embassies, list) or not all(isinstance(e, str) and e for e in embassies):
         raise ConfigError("manual.embassies: expected a list of embassy ids")
+    limits = _server_limits(server)
     port = server.get("port", 8443)
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError("server.port: expected a TCP port")
@@ -138,4 +150,27 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
             if "office_certificate" in election
             else (tls.cert if tls else None)
         ),
+        kiosk_crl=_path(base, server["kiosk_crl"], "server.kiosk_crl") if "kiosk_crl" in server else None,
+        **limits,  # type: ignore[arg-type]
     )
+
+
+def _server_limits(server: dict[str, Any]) -> dict[str, float | int]:
+    """The connection limits of ``[server]`` (docs/central.md, "The office on the open network")."""
+    out: dict[str, float | int] = {}
+    for key, kind, low, high in (
+        ("head_timeout", float, 0.1, 300.0),
+        ("body_timeout", float, 0.1, 3600.0),
+        ("max_anonymous_connections", int, 1, 1_000_000),
+        ("max_connections", int, 1, 1_000_000),
+    ):
+        if key not in server:
+            continue
+        value = server[key]
+        wrong_kind = kind is int and not isinstance(value, int)
+        if isinstance(value, bool) or not isinstance(value, int | float) or wrong_kind:
+            raise ConfigError(f"server.{key}: expected a number")
+        if not low <= value <= high:
+            raise ConfigError(f"server.{key}: must be between {low:g} and {high:g}")
+        out[key] = kind(value)
+    return out

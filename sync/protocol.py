@@ -410,11 +410,15 @@ class KioskPollsState(enum.Enum):
     CLOSED = "closed"
 
 
+MAX_HEARTBEAT_COUNT: Final = 10**9
+"""Every count in a heartbeat is at most this (the dashboard shows them publicly; no kiosk holds more)."""
+
+
 class Backlog(_Model):
-    unbatched_ballots: int = Field(ge=0)
-    outbox_items: int = Field(ge=0)
-    pending_voted_marks: int = Field(ge=0)
-    pending_releases: int = Field(ge=0)
+    unbatched_ballots: int = Field(ge=0, le=MAX_HEARTBEAT_COUNT)
+    outbox_items: int = Field(ge=0, le=MAX_HEARTBEAT_COUNT)
+    pending_voted_marks: int = Field(ge=0, le=MAX_HEARTBEAT_COUNT)
+    pending_releases: int = Field(ge=0, le=MAX_HEARTBEAT_COUNT)
 
 
 class Heartbeat(_Message):
@@ -427,7 +431,7 @@ class Heartbeat(_Message):
     software_version: ShortText
     package_hash: Sha256Hex
     backlog: Backlog
-    audit_count: int = Field(ge=0)
+    audit_count: int = Field(ge=0, le=MAX_HEARTBEAT_COUNT)
     last_sync_at: AwareDatetime | None = None
 
 

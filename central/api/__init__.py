@@ -7,8 +7,16 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 
-from central.api.errors import ApiError, api_error_handler, validation_error_handler
+from central.api.errors import (
+    ApiError,
+    api_error_handler,
+    database_value_error_handler,
+    unexpected_error_handler,
+    validation_error_handler,
+)
+from central.api.limits import RequestLimits
 from central.crypto import shutdown_quietly
 from central.office import Office
 
@@ -26,6 +34,13 @@ def create_app(office: Office) -> FastAPI:
     app.state.office = office
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
+    # A value the database cannot hold (an integer beyond its column, a NUL in text) is the client's error:
+    # answered 422 like any malformed field, never 500 (issue 15, point 9).
+    app.add_exception_handler(DataError, database_value_error_handler)
+    app.add_exception_handler(OverflowError, database_value_error_handler)
+    app.add_exception_handler(RecursionError, database_value_error_handler)
+    app.add_exception_handler(Exception, unexpected_error_handler)
+    app.add_middleware(RequestLimits, body_timeout=office.config.body_timeout)
     app.include_router(kiosk_routes.router)
     app.include_router(staff_routes.router)
     app.include_router(public_routes.router)
