@@ -61,6 +61,7 @@ from pyhanko_certvalidator.sig_validate import (
     SignatureValidationContext,
 )
 
+from kiosk.card.direct_crls import DirectCrls
 from kiosk.card.identity import CardIdentity
 from kiosk.card.profile import CertificateCheck, EcdsaFormat
 from kiosk.card.results import AuthFailure, FailureReason
@@ -154,6 +155,7 @@ class _Prepared:
     crls: tuple[asn1_crl.CertificateList, ...]
     refused: tuple[str, ...]  # why a CA or CRL of the package is not used (for logs and refusal details)
     signatures: _MemoisingSignatureValidator
+    direct: DirectCrls
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,8 @@ def _prepare(anchors: TrustAnchors) -> _Prepared:
         crls.append(loaded)
     for line in refused:
         log.warning("card trust material not used: %s", line)
-    return _Prepared(roots, intermediates, tuple(crls), tuple(refused), _MemoisingSignatureValidator())
+    direct = DirectCrls([c for c in anchors.crls if _crl_problem(c) is None])
+    return _Prepared(roots, intermediates, tuple(crls), tuple(refused), _MemoisingSignatureValidator(), direct)
 
 
 # -- the card certificate ---------------------------------------------------------------------------------------
@@ -519,9 +522,15 @@ def check_certificate(
         return path
     if len(path) < 2:
         return _fail(FailureReason.UNTRUSTED, "a trust anchor is not a card certificate")
-    anchor = _anchor_problem(x509.load_der_x509_certificate(path[0].dump()), len(path) - 2, now)
+    chain = [x509.load_der_x509_certificate(c.dump()) for c in path]
+    anchor = _anchor_problem(chain[0], len(path) - 2, now)
     if anchor is not None:
         return anchor
+    for depth in range(1, len(chain)):
+        uncovered = anchors._prepared.direct.uncovered(chain[depth], chain[depth - 1], now)
+        if uncovered is not None:
+            what = "card certificate" if depth == len(chain) - 1 else f"CA certificate {_name_of(chain[depth])}"
+            return _fail(FailureReason.REVOCATION_STALE, f"{what}: {uncovered}")
     issuer = path[-2]
     role = _role(cert, issuer, anchors.policy)
     if isinstance(role, AuthFailure):

@@ -77,6 +77,7 @@ class Spec:
     ca: CertSpec = field(default_factory=CertSpec)
     card: CertSpec = field(default_factory=lambda: CertSpec(not_before=-30 * DAY, not_after=300 * DAY))
     ca2: CertSpec | None = None  # a second CA level between ca and the card
+    sibling: bool = False  # another CA under the root (like the staff CA), with its own CRL issuer "sibling"
     root_path_length: int | None = 1
     ca_path_length: int | None = 0
     ca_crl_sign: bool = True  # the issuing CA's keyUsage has cRLSign
@@ -165,6 +166,12 @@ def build(spec: Spec) -> Built:
         policies = [x509.PolicyInformation(x509.ObjectIdentifier(p), None) for p in spec.card_policies]
         card_defaults.append((x509.CertificatePolicies(policies), False))
     card = _cert(spec.card, CARD_SUBJECT, card_key, issuer.subject, issuer_key, 1000, card_defaults)
+    if spec.sibling:
+        sibling_key = _key()
+        sibling_name = name((NameOID.COUNTRY_NAME, "OM"), (NameOID.COMMON_NAME, "TEST Sibling CA"))
+        sibling = _cert(CertSpec(), sibling_name, sibling_key, root.subject, root_key, 4, _ca_defaults(sibling_key, 0))
+        keys["sibling"] = (sibling, sibling_key)
+        cas.append(sibling)
     serials = {"card": card.serial_number, "ca": ca.serial_number, **({"ca2": 3} if spec.ca2 else {})}
     crl_specs = spec.crls if spec.crls is not None else default_crls(spec)
     crls = [_crl(c, keys, serials) for c in crl_specs]
@@ -178,6 +185,8 @@ def default_crls(spec: Spec) -> list[CrlSpec]:
     out = [CrlSpec("root"), CrlSpec("ca")]
     if spec.ca2 is not None:
         out.append(CrlSpec("ca2"))
+    if spec.sibling:
+        out.append(CrlSpec("sibling"))
     return out
 
 

@@ -115,6 +115,26 @@ CASES: list[Case] = [
         "CA",
     ),
     Case("no-root-crl", lambda: Spec(crls=[CrlSpec("ca")]), R.REVOCATION_STALE, "CA"),
+    # pyhanko alone would take a sibling CA's CRL for the missing root CRL (kiosk/card/direct_crls.py)
+    Case("sibling-ca-with-its-crl", lambda: Spec(sibling=True), ACCEPTED),
+    Case(
+        "sibling-crl-does-not-stand-in-for-the-root-crl",
+        lambda: Spec(sibling=True, crls=[CrlSpec("ca"), CrlSpec("sibling")]),
+        R.REVOCATION_STALE,
+        "CA",
+    ),
+    Case(
+        "sibling-revoked-ca-still-revoked",
+        lambda: Spec(sibling=True, crls=[CrlSpec("root", revoked=["ca"]), CrlSpec("ca"), CrlSpec("sibling")]),
+        R.REVOKED,
+        "CA",
+    ),
+    Case(
+        "lower-ca-crl-does-not-cover-its-own-ca",
+        lambda: Spec(ca2=CertSpec(), ca_path_length=1, root_path_length=2, crls=[CrlSpec("root"), CrlSpec("ca2")]),
+        R.REVOCATION_STALE,
+        "CA",
+    ),
     Case("no-ca-crl", lambda: Spec(crls=[CrlSpec("root")]), R.REVOCATION_STALE, "card"),
     Case("ca-crl-past-next-update", lambda: Spec(crls=genuine_crls(next_update=-SECOND)), R.REVOCATION_STALE),
     Case("ca-crl-not-yet-issued", lambda: Spec(crls=genuine_crls(this_update=SECOND)), R.REVOCATION_STALE),
