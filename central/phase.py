@@ -1,6 +1,6 @@
 """The election's lifecycle at the office: one state machine, kept in the database and checked by every write.
 
-Election phases (``Phase``), in order; each transition is audited and its audit head signed (``central.heads``):
+Election phases (``Phase``), in order; each transition is audited and the audit head signed (``transition``):
 
 - ``open``: polls open. Each centre has its own phase (``CentrePhase``): ``open``; ``closing`` (the close was
   ordered: no new check-in, a voter already checked in may still finish); ``closed``. A voted mark needs the
@@ -191,7 +191,7 @@ def lock_for_transition(s: Session) -> ElectionPhaseRow:
 def advance(
     s: Session, row: ElectionPhaseRow, to: Phase, now: dt.datetime, *, tally_hash: str | None = None
 ) -> Transition:
-    """Move the (locked) phase row one step forward to ``to``; the caller audits it (``central.heads.record``)."""
+    """Move the (locked) phase row one step forward to ``to``; ``transition`` audits it and signs the head."""
     before = Phase(row.phase)
     if ORDER.index(to) != ORDER.index(before) + 1:
         raise TransitionRefused(f"the election cannot go from {before.value} to {to.value}")
