@@ -108,6 +108,14 @@ def test_the_feed_is_bounded_and_gives_slots_back(office: Office, election: Elec
             assert refused.json()["error"] == "too_large" and "too many live viewers" in refused.json()["detail"]
             assert viewers[2].get("/en").status_code == 200  # the page itself still works
             assert feed.subscribers == 2
+            with sync_playwright() as p:  # and says that its figures no longer update by themselves
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                page = browser.new_context(ignore_https_errors=True).new_page()
+                page.goto(base + "/en")
+                page.wait_for_function("document.getElementById('live').className === 'live off'", timeout=5000)
+                assert page.locator("#live .off").inner_text() == "Live updates stopped: reload the page"
+                assert not page.locator("#live .on").is_visible()
+                browser.close()
             events = _read_events(first, first_update=True)  # (then this viewer stops reading and leaves)
             update = next(e for e in events if "event: update" in e)
             data = json.loads(update.split("data: ", 1)[1])
