@@ -102,11 +102,20 @@ def _script(app: Any, world: Any, worker: Any, out: Path, lang: str) -> Iterator
     send(ev.Challenge())
     yield
     shot("challenge_result")
-    send(ev.Continue(), ev.GoToReview(), ev.SealBallot())
+    send(ev.Continue())  # "vote again": an empty ballot
     yield
-    send(ev.Cast())
+    shot("ballot_after_challenge")
+    send(ev.ToggleCandidate(ids[1]), ev.ToggleCandidate(ids[3]), ev.GoToReview(), ev.SealBallot())
+    yield
+    send(ev.ChooseTextSize(TextSize.LARGEST))
+    yield
+    shot("cast_or_challenge_largest")
+    send(ev.ChooseTextSize(TextSize.NORMAL), ev.Cast())
     yield
     shot("confirmation")
+    send(ev.ChooseTextSize(TextSize.LARGEST))
+    yield
+    shot("confirmation_largest")
     world.deck.remove()
     yield
     send(ev.ChooseLanguage(language))
@@ -133,6 +142,24 @@ def _script(app: Any, world: Any, worker: Any, out: Path, lang: str) -> Iterator
     send(ev.ChooseLanguage(language))
     yield
     shot("attract_card_removed")
+    # a voter of the wilayat whose contest has a withdrawn candidate: the ballot says who
+    gone = next(c for c in world.services.manifest.contests if any(k.withdrawn for k in c.candidates))
+    number = next(n for n, w in world.poll_book.roll.items() if w == gone.wilayat and n not in world.poll_book.voted)
+    voter(FakeCardSpec(number, pin="1234"))
+    yield
+    pin("1234")
+    send(ev.PinSubmit())
+    yield
+    send(ev.Continue())
+    yield
+    shot("ballot_withdrawn")
+    send(ev.ChooseTextSize(TextSize.LARGEST))
+    yield
+    shot("ballot_withdrawn_largest")
+    world.deck.remove()
+    yield
+    send(ev.ChooseLanguage(language))
+    yield
     # a blank ballot, the inactivity warning and the timeout
     voter()
     yield
@@ -142,6 +169,11 @@ def _script(app: Any, world: Any, worker: Any, out: Path, lang: str) -> Iterator
     send(ev.Continue(), ev.GoToReview())
     yield
     shot("review_blank")
+    send(ev.ChooseTextSize(TextSize.LARGEST))
+    yield
+    shot("review_blank_largest")
+    send(ev.ChooseTextSize(TextSize.NORMAL))
+    yield
     send(ev.TimerExpired(app.driver.state.timer_token))
     yield
     shot("inactivity_warning")
@@ -177,9 +209,37 @@ def _script(app: Any, world: Any, worker: Any, out: Path, lang: str) -> Iterator
     send(ev.PinSubmit())
     yield
     shot("staff")
+    from kiosk.scripted import current_screen
+
+    current_screen(app)._confirm(True)  # what "Close polls" shows first
+    yield
+    shot("staff_close_confirm")
+    current_screen(app)._confirm(False)
     send(ev.StaffChoose(ev.StaffAction.STATUS))
     yield
     shot("staff_report_status")
+    send(ev.Continue(), ev.StaffChoose(ev.StaffAction.CLOSE_POLLS))
+    yield
+    shot("staff_report_closed")
+    send(ev.Continue())
+    yield
+    shot("staff_closed_reopen")
+    send(ev.StaffChoose(ev.StaffAction.REOPEN_POLLS))
+    yield
+    shot("staff_reopen_refused")
+    world.deck.remove()
+    yield
+    send(ev.ChooseLanguage(language))
+    world.deck.insert_admin()
+    yield
+    pin("1234")
+    send(ev.PinSubmit())
+    yield
+    send(ev.StaffChoose(ev.StaffAction.REOPEN_POLLS))
+    yield
+    send(ev.ChooseTextSize(TextSize.LARGEST))
+    yield
+    shot("staff_reopened_largest")
     world.deck.remove()
     yield
 

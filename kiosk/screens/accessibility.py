@@ -9,7 +9,7 @@ from kivy.app import App
 from election.manifest import Language
 from kiosk.accessibility.prompts import InputMode
 from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.widgets import KButton, KChoice, KLabel, KTitle, MirrorRow
+from kiosk.screens.widgets import EvenRow, KButton, KChoice, KLabel, KTitle, MirrorRow
 from kiosk.session import events as ev
 from kiosk.session.model import TextSize, Theme
 from kiosk.session.state import SessionState
@@ -19,6 +19,7 @@ class AccessibilityScreen(KioskScreen):
     """Language, audio, text size and contrast; every choice applies at once and resets after the voter."""
 
     def show(self, state: SessionState, ui: UiContext) -> None:
+        self.ids.more.cue = ui.t("kiosk.more_below")
         s = state.settings
         self._levels: dict[str, Callable[[], None]] = getattr(self, "_levels", {})
         shell = _shell()
@@ -79,7 +80,7 @@ class AccessibilityScreen(KioskScreen):
         """Speech rate, volume or scan speed: down and up buttons and where it is now ("4 of 8")."""
         line = MirrorRow()
         line.add_widget(KLabel(text=heading, bold=True, size_hint_x=0.3, pos_hint={"center_y": 0.5}))
-        row = MirrorRow(size_hint_x=0.7, spacing=8)
+        row = EvenRow(size_hint_x=0.7, spacing=8)
         level = KLabel(pos_hint={"center_y": 0.5})
 
         def refresh() -> None:
@@ -116,7 +117,7 @@ class AccessibilityScreen(KioskScreen):
         """One line per setting: its name at the start side, then the choices."""
         line = MirrorRow()
         line.add_widget(KLabel(text=heading, bold=True, size_hint_x=0.3, pos_hint={"center_y": 0.5}))
-        row = MirrorRow(size_hint_x=0.7, spacing=8)
+        row = EvenRow(size_hint_x=0.7, spacing=8)
         for label, chosen, event in choices:
             button = KChoice(text=label, chosen=chosen, min_dp=64, scale=0.9, focus_key=_focus_key(event))
             if event is not None:

@@ -9,6 +9,7 @@ class CastOrChallengeScreen(KioskScreen):
     """The ballot is encrypted and committed (its code shown) before the voter decides: cast or challenge."""
 
     def show(self, state: SessionState, ui: UiContext) -> None:
+        self.ids.more.cue = ui.t("kiosk.more_below")
         ids = self.ids
         ids.title.text = ui.t("kiosk.sealed.title")
         ids.code.text = ui.t("confirmation.code", code=state.sealed.code if state.sealed else "")

@@ -11,6 +11,7 @@ class ChallengeResultScreen(KioskScreen):
     """The challenged ballot decrypted with its revealed nonces: the voter compares it with their choices."""
 
     def show(self, state: SessionState, ui: UiContext) -> None:
+        self.ids.more.cue = ui.t("kiosk.more_below")
         report = state.challenge
         if report is None or state.ticket is None:
             return

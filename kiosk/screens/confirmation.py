@@ -31,6 +31,7 @@ class ConfirmationScreen(KioskScreen):
         ids.code.text = ltr(receipt.code) if receipt else ""  # never reordered, even in Arabic
         ids.explanation.text = ui.t("confirmation.explanation")
         ids.qr_hint.text = ui.t("confirmation.qr")
+        ids.more.cue = ui.t("kiosk.more_below")
         ids.remove_card.text = ui.t("card.remove") if state.card_present else ui.t("goodbye.thanks")
         if receipt is not None and getattr(self, "_qr_for", "") != receipt.qr_payload:
             ids.qr.texture = qr_texture(receipt.qr_payload)

@@ -11,6 +11,7 @@ class NoticeScreen(KioskScreen):
     """The session cannot go on: what happened, in words, and what to do (ask staff, remove the card)."""
 
     def show(self, state: SessionState, ui: UiContext) -> None:
+        self.ids.more.cue = ui.t("kiosk.more_below")
         failure = state.failure or Failure.INTERNAL
         self.ids.title.text = ui.t("kiosk.error.title")
         self.ids.body.text = ui.t(flow.FAILURE_MESSAGE[failure])

@@ -29,7 +29,7 @@ class PinScreen(KioskScreen):
 
     def _arrange(self, *_: Any) -> None:
         """The text column first in reading order: a horizontal BoxLayout lays out its last child leftmost."""
-        body, info, pad = self.ids.body, self.ids.info_scroll, self.ids.pad_area
+        body, info, pad = self.ids.body, self.ids.info_area, self.ids.pad_area
         app = App.get_running_app()
         rtl = bool(app is not None and app.rtl)
         wanted = [info, pad] if self.side_by_side and rtl else [pad, info]
@@ -55,6 +55,7 @@ class PinScreen(KioskScreen):
     def show(self, state: SessionState, ui: UiContext) -> None:
         ids = self.ids
         ids.title.text = ui.t("pin.enter")
+        ids.more.cue = ui.t("kiosk.more_below")
         ids.hint.text = ui.t("pin.hint")
         typed = len(state.pin)
         ids.dots.text = " ".join(PIN_DOT for _ in range(typed)) if typed else "-"

@@ -7,6 +7,7 @@ from kiosk.session.state import SessionState
 
 class ProvisionalScreen(KioskScreen):
     def show(self, state: SessionState, ui: UiContext) -> None:
+        self.ids.more.cue = ui.t("kiosk.more_below")
         self.ids.title.text = ui.t("provisional.title")
         self.ids.body.text = ui.t("provisional.explanation")
         self.ids.accept.text = ui.t("provisional.accept")
