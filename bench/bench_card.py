@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
-from kiosk.card import pki as card_pki
+from kiosk.card import trust as card_pki
 from kiosk.card.apdu import CommandApdu
 from kiosk.card.identity import CardIdentity
 from kiosk.card.pki import (

@@ -16,13 +16,9 @@ What is added on top (docs/card.md, section "Path validation"):
 - the national-eID end-entity profile (:func:`_card_profile`): a SAN is not required; keyUsage must have
   digitalSignature and must not have keyCertSign/cRLSign; basicConstraints must not say CA; EKU must contain
   clientAuth unless the certificate asserts an eID authentication policy OID of the trust configuration;
-- CA profile checks RFC 5280 asks of CAs but a validator does not apply to trust anchors
-  (:func:`_ca_problem`): critical basicConstraints with cA, keyCertSign, a non-empty subject, no unknown
-  critical extension;
-- CRL profile checks (:func:`_crl_problem`): a CRLNumber that is present and not critical;
-- one speed-up that changes no outcome: pyhanko looks a serial up in a CRL by a linear scan in pure Python
-  (about 1 s for 100,000 entries); :func:`_indexed_find_cert_in_list` answers "not listed" from an index
-  of the CRL's serials and hands every other case to pyhanko's own function.
+- the package's CAs and CRLs are profile-checked, and two outcome-neutral speed-ups set up, once per package
+  in :mod:`kiosk.card.trust`; every certificate below the root must also have a direct CRL of its issuer
+  (:mod:`kiosk.card.direct_crls`).
 """
 
 from __future__ import annotations
@@ -31,21 +27,18 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import threading
-import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asn1crypto import crl as asn1_crl  # type: ignore[import-untyped]
-from asn1crypto import x509 as asn1_x509
+from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as pv_errors
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo, ValidationTimingParams
@@ -54,42 +47,31 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingPolicy,
     RevocationCheckingRule,
 )
-from pyhanko_certvalidator.revinfo import validate_crl as _pv_crl
-from pyhanko_certvalidator.sig_validate import (
-    DEFAULT_VALIDATION_CONTEXT,
-    DefaultSignatureValidator,
-    SignatureValidationContext,
-)
 
-from kiosk.card.direct_crls import DirectCrls
 from kiosk.card.identity import CardIdentity
 from kiosk.card.profile import CertificateCheck, EcdsaFormat
 from kiosk.card.results import AuthFailure, FailureReason
-from kiosk.card.roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID, StaffRole, roles_in
+from kiosk.card.roles import StaffRole, roles_in
+from kiosk.card.trust import UNDERSTOOD_EXTENSIONS, TrustAnchors, TrustPolicy, name_of
+
+__all__ = [
+    "CHALLENGE_DOMAIN",
+    "CertificateAccepted",
+    "Challenge",
+    "TrustAnchors",
+    "TrustPolicy",
+    "check_certificate",
+    "check_certificate_der",
+    "check_identity",
+    "check_signature",
+    "load_card_certificate",
+    "new_challenge",
+]
 
 log = logging.getLogger(__name__)
 
 CHALLENGE_DOMAIN = b"sanduq/card-auth/v1"
 NONCE_BYTES = 32
-
-# Extensions the national-eID profile understands on a card certificate (pyhanko refuses any other critical
-# extension anywhere in the path; this list is for the pre-check before the PIN is asked).
-_UNDERSTOOD_EXTENSIONS = {
-    ExtensionOID.BASIC_CONSTRAINTS,
-    ExtensionOID.KEY_USAGE,
-    ExtensionOID.EXTENDED_KEY_USAGE,
-    ExtensionOID.CERTIFICATE_POLICIES,
-    ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
-    ExtensionOID.SUBJECT_KEY_IDENTIFIER,
-    ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
-    ExtensionOID.CRL_DISTRIBUTION_POINTS,
-    ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
-    ExtensionOID.NAME_CONSTRAINTS,
-    ExtensionOID.POLICY_CONSTRAINTS,
-    ExtensionOID.INHIBIT_ANY_POLICY,
-    ExtensionOID.POLICY_MAPPINGS,
-    ExtensionOID.FRESHEST_CRL,
-}
 
 _REVOCATION = CertRevTrustPolicy(
     RevocationCheckingPolicy(
@@ -97,88 +79,6 @@ _REVOCATION = CertRevTrustPolicy(
         intermediate_ca_cert_rule=RevocationCheckingRule.CRL_REQUIRED,
     )
 )
-
-
-@dataclass(frozen=True)
-class TrustPolicy:
-    """The policy OIDs of the package's trust configuration (``trust/card-policies.json``).
-
-    ``staff_ca_policy_oids``: a CA certificate asserting one of them issues staff cards (and only such a CA
-    may: a role policy in a card from any other CA is refused). ``auth_policy_oids``: national-eID
-    authentication policies that stand in for the clientAuth EKU on a card certificate.
-    """
-
-    staff_ca_policy_oids: frozenset[str] = frozenset({STAFF_CA_POLICY_OID})
-    auth_policy_oids: frozenset[str] = frozenset({TEST_EID_AUTH_POLICY_OID})
-
-
-class _MemoisingSignatureValidator(DefaultSignatureValidator):
-    """pyhanko's own signature check, with valid results remembered for large signed data (a CRL of 100,000
-    entries is 4 MB: verifying it costs milliseconds on every card, the same bytes every time).
-
-    A result is reused only for the same signature, key and algorithm over *equal* data (compared in full,
-    a memcmp): it is a cache of a pure function, so it changes no outcome. Invalid signatures are never
-    cached. One instance per :class:`TrustAnchors` (per election package).
-    """
-
-    MIN_BYTES = 64 * 1024
-
-    def __init__(self) -> None:
-        self._valid: dict[tuple[bytes, bytes, bytes], bytes] = {}
-        self._lock = threading.Lock()
-
-    def validate_signature(
-        self,
-        signature: bytes,
-        signed_data: bytes,
-        public_key_info: Any,
-        signature_algorithm: Any,
-        context: SignatureValidationContext = DEFAULT_VALIDATION_CONTEXT,
-    ) -> None:
-        if len(signed_data) < self.MIN_BYTES or context != DEFAULT_VALIDATION_CONTEXT:
-            super().validate_signature(signature, signed_data, public_key_info, signature_algorithm, context)
-            return
-        key = (bytes(signature), public_key_info.dump(), signature_algorithm.dump())
-        with self._lock:
-            known = self._valid.get(key)
-        if known is not None and known == signed_data:
-            return
-        super().validate_signature(signature, signed_data, public_key_info, signature_algorithm, context)
-        with self._lock:
-            self._valid[key] = bytes(signed_data)
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    roots: tuple[asn1_x509.Certificate, ...]
-    intermediates: tuple[asn1_x509.Certificate, ...]
-    crls: tuple[asn1_crl.CertificateList, ...]
-    refused: tuple[str, ...]  # why a CA or CRL of the package is not used (for logs and refusal details)
-    signatures: _MemoisingSignatureValidator
-    direct: DirectCrls
-
-
-@dataclass(frozen=True)
-class TrustAnchors:
-    """Trust inputs from the election package: roots, issuing CAs, CRLs for every level, policy OIDs.
-
-    Prepared once (asn1crypto objects, CRL serial indexes, profile checks of every CA and CRL) when built:
-    build it once per election package, not per card.
-    """
-
-    roots: Sequence[x509.Certificate]
-    intermediates: Sequence[x509.Certificate]
-    crls: Sequence[x509.CertificateRevocationList]
-    policy: TrustPolicy = field(default_factory=TrustPolicy)
-    _prepared: _Prepared = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_prepared", _prepare(self))
-
-    @property
-    def refused(self) -> tuple[str, ...]:
-        """Package CAs and CRLs left out, each with its reason."""
-        return self._prepared.refused
 
 
 @dataclass(frozen=True)
@@ -224,119 +124,6 @@ def _fail(reason: FailureReason, detail: str) -> AuthFailure:
     return AuthFailure(reason, detail)
 
 
-# -- preparing the package's trust material ------------------------------------------------------------------
-
-
-def _name_of(cert: x509.Certificate) -> str:
-    try:
-        return cert.subject.rfc4514_string() or "<empty subject>"
-    except ValueError:
-        return "<unreadable subject>"
-
-
-def _ca_problem(cert: x509.Certificate) -> str | None:
-    """Why ``cert`` cannot serve as a CA of the card PKI (RFC 5280 4.2.1.3, 4.2.1.9, 4.1.2.6), or None."""
-    try:
-        if len(cert.subject) == 0:
-            return "empty subject"
-        extensions = cert.extensions
-        unknown = [e.oid.dotted_string for e in extensions if e.critical and e.oid not in _UNDERSTOOD_EXTENSIONS]
-        if unknown:
-            return f"unknown critical extension {unknown[0]}"
-        try:
-            constraints = extensions.get_extension_for_class(x509.BasicConstraints)
-        except x509.ExtensionNotFound:
-            return "no basicConstraints"
-        if not constraints.critical or not constraints.value.ca:
-            return "basicConstraints not critical or not cA"
-        try:
-            usage = extensions.get_extension_for_class(x509.KeyUsage).value
-        except x509.ExtensionNotFound:
-            return "no keyUsage"
-        if not usage.key_cert_sign:
-            return "keyUsage without keyCertSign"
-    except (ValueError, x509.DuplicateExtension) as exc:  # invalid UTF-8 in a name, duplicated extension, ...
-        return f"malformed certificate ({exc})"
-    return None
-
-
-def _crl_problem(crl: x509.CertificateRevocationList) -> str | None:
-    """Why ``crl`` is not a conforming CRL (RFC 5280 5.2.3: CRLNumber is required and non-critical)."""
-    try:
-        number = crl.extensions.get_extension_for_class(x509.CRLNumber)
-    except x509.ExtensionNotFound:
-        return "no CRLNumber"
-    except ValueError as exc:
-        return f"malformed CRL extensions ({exc})"
-    if number.critical:
-        return "critical CRLNumber"
-    return None
-
-
-# asn1crypto CRL object -> the set of its serial numbers; looked up by _indexed_find_cert_in_list.
-_SERIAL_INDEX: weakref.WeakKeyDictionary[asn1_crl.CertificateList, frozenset[int]] = weakref.WeakKeyDictionary()
-_original_find_cert_in_list: Callable[..., Any] = _pv_crl.find_cert_in_list
-
-
-def _indexed_find_cert_in_list(
-    cert: Any, cert_issuer_name: Any, certificate_list: Any, crl_authority_name: Any
-) -> tuple[Any, Any]:
-    """pyhanko's ``find_cert_in_list`` with an index: a serial in no entry of the CRL gives ``(None, None)``,
-    exactly what the linear scan returns then; everything else (a listed serial, an unindexed CRL, an
-    attribute certificate) goes to pyhanko's own function unchanged."""
-    serials = _SERIAL_INDEX.get(certificate_list)
-    if serials is not None and isinstance(cert, asn1_x509.Certificate) and cert.serial_number not in serials:
-        return None, None
-    found: tuple[Any, Any] = _original_find_cert_in_list(cert, cert_issuer_name, certificate_list, crl_authority_name)
-    return found
-
-
-if getattr(_pv_crl, "find_cert_in_list", None) is _original_find_cert_in_list:
-    _pv_crl.find_cert_in_list = _indexed_find_cert_in_list
-
-
-def _serials(crl: x509.CertificateRevocationList) -> frozenset[int] | None:
-    try:
-        return frozenset(entry.serial_number for entry in crl)
-    except ValueError:
-        return None  # unindexed: pyhanko scans it itself
-
-
-def _prepare(anchors: TrustAnchors) -> _Prepared:
-    refused: list[str] = []
-
-    def usable_cas(certs: Iterable[x509.Certificate], what: str) -> tuple[asn1_x509.Certificate, ...]:
-        out = []
-        for cert in certs:
-            problem = _ca_problem(cert)
-            if problem is not None:
-                refused.append(f"{what} {_name_of(cert)}: {problem}")
-                continue
-            out.append(asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER)))
-        return tuple(out)
-
-    roots = usable_cas(anchors.roots, "root")
-    intermediates = usable_cas(anchors.intermediates, "CA")
-    crls = []
-    for crl in anchors.crls:
-        problem = _crl_problem(crl)
-        if problem is not None:
-            refused.append(f"CRL of {crl.issuer.rfc4514_string()}: {problem}")
-            continue
-        loaded = asn1_crl.CertificateList.load(crl.public_bytes(Encoding.DER))
-        serials = _serials(crl)
-        if serials is not None:
-            _SERIAL_INDEX[loaded] = serials
-        crls.append(loaded)
-    for line in refused:
-        log.warning("card trust material not used: %s", line)
-    direct = DirectCrls([c for c in anchors.crls if _crl_problem(c) is None])
-    return _Prepared(roots, intermediates, tuple(crls), tuple(refused), _MemoisingSignatureValidator(), direct)
-
-
-# -- the card certificate ---------------------------------------------------------------------------------------
-
-
 def load_card_certificate(der: bytes) -> x509.Certificate | AuthFailure:
     """The card's certificate from its DER bytes, parsed far enough that nothing raises later (cryptography
     parses names and extensions lazily): bad DER, invalid UTF-8 in a name, a duplicated or malformed
@@ -375,7 +162,7 @@ def _card_profile(cert: x509.Certificate, policy: TrustPolicy) -> AuthFailure | 
             _ = attribute.value  # decodes every attribute (invalid UTF-8 raises here)
         extensions = cert.extensions  # duplicated or malformed extensions raise here
         for extension in extensions:
-            if extension.critical and extension.oid not in _UNDERSTOOD_EXTENSIONS:
+            if extension.critical and extension.oid not in UNDERSTOOD_EXTENSIONS:
                 return _fail(FailureReason.UNTRUSTED, f"unknown critical extension {extension.oid.dotted_string}")
         policies = _policy_oids(cert)
     except (ValueError, x509.DuplicateExtension) as exc:
@@ -484,7 +271,7 @@ def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> li
 def _anchor_problem(root: x509.Certificate, intermediates: int, now: dt.datetime) -> AuthFailure | None:
     """What RFC 5280 leaves to the relying party about the trust anchor itself, which a national eID root
     certificate states and the kiosk honours: its validity period and its pathLenConstraint."""
-    what = f"root certificate {_name_of(root)}"
+    what = f"root certificate {name_of(root)}"
     if now < root.not_valid_before_utc:
         return _fail(
             FailureReason.NOT_YET_VALID, f"{what} is valid from {root.not_valid_before_utc:%Y-%m-%d %H:%M:%S}Z"
@@ -529,7 +316,7 @@ def check_certificate(
     for depth in range(1, len(chain)):
         uncovered = anchors._prepared.direct.uncovered(chain[depth], chain[depth - 1], now)
         if uncovered is not None:
-            what = "card certificate" if depth == len(chain) - 1 else f"CA certificate {_name_of(chain[depth])}"
+            what = "card certificate" if depth == len(chain) - 1 else f"CA certificate {name_of(chain[depth])}"
             return _fail(FailureReason.REVOCATION_STALE, f"{what}: {uncovered}")
     issuer = path[-2]
     role = _role(cert, issuer, anchors.policy)

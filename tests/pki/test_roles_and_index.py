@@ -9,7 +9,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from kiosk.card import pki
+from kiosk.card import trust as pki
 from kiosk.card.pki import CertificateAccepted, check_certificate_der
 from kiosk.card.results import AuthFailure, FailureReason
 from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID, StaffRole
