@@ -17,18 +17,28 @@ from kiosk.session import events as ev
 from kiosk.session.model import CardKind, Secret, StaffIdentity, VoterIdentity
 from kiosk.states import StaffCard, StaffRole
 
+# Every refusal of the card layer and the voter-facing failure it shows (one entry per FailureReason; a test
+# checks none is missing).
 _CARD_FAILURES: dict[FailureReason, ev.Failure] = {
     FailureReason.EXPIRED: ev.Failure.CERT_EXPIRED,
     FailureReason.NOT_YET_VALID: ev.Failure.CERT_NOT_YET_VALID,
     FailureReason.UNTRUSTED: ev.Failure.CERT_UNTRUSTED,
     FailureReason.REVOKED: ev.Failure.CERT_REVOKED,
+    FailureReason.REVOCATION_STALE: ev.Failure.REVOCATION_STALE,
+    FailureReason.BAD_SIGNATURE: ev.Failure.BAD_SIGNATURE,
+    FailureReason.WRONG_KEY_USAGE: ev.Failure.CERT_UNTRUSTED,
+    FailureReason.IDENTITY_MISMATCH: ev.Failure.IDENTITY_MISMATCH,
+    FailureReason.WRONG_PIN: ev.Failure.CARD_UNREADABLE,  # not reached: a wrong PIN is ev.PinRejected
     FailureReason.PIN_BLOCKED: ev.Failure.PIN_BLOCKED,
+    FailureReason.PIN_FORMAT: ev.Failure.CARD_UNREADABLE,  # not reached: the keypad enforces the format
     FailureReason.CARD_REMOVED: ev.Failure.CARD_REMOVED,
     FailureReason.READER_GONE: ev.Failure.READER_GONE,
+    FailureReason.READER_BUSY: ev.Failure.READER_GONE,
     FailureReason.SERVICE_GONE: ev.Failure.READER_GONE,
-    FailureReason.UNSUPPORTED_CARD: ev.Failure.NOT_AN_ID_CARD,
+    FailureReason.UNSUPPORTED_CARD: ev.Failure.NOT_AN_ID_CARD,  # "this card is not supported"
+    FailureReason.CARD_ERROR: ev.Failure.CARD_UNREADABLE,
     FailureReason.MALFORMED_CERTIFICATE: ev.Failure.CERT_UNTRUSTED,
-    FailureReason.CARD_TIMEOUT: ev.Failure.CARD_UNREADABLE,
+    FailureReason.CARD_TIMEOUT: ev.Failure.CARD_UNREADABLE,  # "could not be read: remove it, insert it again"
 }
 
 
@@ -46,15 +56,7 @@ def trust_anchors_of(package: ElectionPackage) -> TrustAnchors:
 
 
 def card_failure(failure: AuthFailure) -> ev.Failed:
-    name = failure.reason.name
-    mapped = _CARD_FAILURES.get(failure.reason)
-    if mapped is None:
-        mapped = {
-            "REVOCATION_STALE": ev.Failure.REVOCATION_STALE,
-            "BAD_SIGNATURE": ev.Failure.BAD_SIGNATURE,
-            "IDENTITY_MISMATCH": ev.Failure.IDENTITY_MISMATCH,
-        }.get(name, ev.Failure.CARD_UNREADABLE)
-    return ev.Failed(mapped)
+    return ev.Failed(_CARD_FAILURES[failure.reason])
 
 
 @dataclass

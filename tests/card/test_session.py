@@ -161,3 +161,13 @@ def test_internal_authenticate_profiles_work(card_pki, card_anchors, ecdsa_forma
     profile = dataclasses.replace(base, signing=signing)
     card = VirtualCard.from_files(card_pki.voters["10000001"], profile)
     assert isinstance(run(authenticator(profile, card_anchors), VirtualCardChannel(card)), Authenticated)
+
+
+def test_every_card_refusal_has_a_voter_facing_failure() -> None:
+    from kiosk.adapters.card import card_failure
+    from kiosk.session import events as ev
+
+    shown = {reason: card_failure(AuthFailure(reason, "")).failure for reason in FailureReason}
+    assert shown[FailureReason.UNSUPPORTED_CARD] is ev.Failure.NOT_AN_ID_CARD  # "this card is not supported"
+    assert shown[FailureReason.CARD_TIMEOUT] is ev.Failure.CARD_UNREADABLE
+    assert shown[FailureReason.REVOCATION_STALE] is ev.Failure.REVOCATION_STALE
