@@ -32,6 +32,7 @@ def _insert(args: argparse.Namespace) -> int:
     try:
         profile = load_named_profile(args.profile)
         card = load_card(args.pki, args.card, profile, CardMode(args.mode))
+        card.atr_override = bytes.fromhex(args.atr) if args.atr else None
     except (OSError, KeyError, ValueError, ProfileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -83,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     insert.add_argument("--profile", default="oman_ias")
     insert.add_argument("--mode", default="normal", choices=[m.value for m in CardMode])
     insert.add_argument("--delay", type=float, default=0.3, help="seconds per APDU in --mode slow")
+    insert.add_argument("--atr", default="", help="answer with this ATR (hex) instead of the profile's (unknown card)")
     insert.add_argument("--host", default="127.0.0.1")
     insert.add_argument("--port", type=int, default=DEFAULT_PORT)
     remove = sub.add_parser("remove", help="pull the card inserted by `insert` at --port")
