@@ -3,19 +3,27 @@
 The verifier fails closed: a missing part of the record, or a file or directory that is not a known part, fails
 the record unless ``--skip <check>`` names the check concerned; the output ends with a table of every check and
 its result (PASS, FAIL, or SKIPPED with the reason).
+
+On several machines: ``--shard i/n --out FILE`` checks the record's files, its parameters and a deterministic 1/n
+of the ballots (the shard i of n) and writes the shard result to FILE; ``--merge FILE...`` then runs every check of
+the record, taking the ballots' checks from the n shard results (each shard 1..n exactly once, every ballot file in
+exactly one of them, unchanged: docs/election-record.md, "Verifying on several machines").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import TextIO
 
+from election.verify.merge import shard_result
 from election.verify.parts import Check, Stage
 from election.verify.runner import CheckResult, Listener, Outcome, Verdict, check_names, run_checks, table
+from election.verify.shard import Shard, ShardError
 
 
 class Reporter(Listener):
@@ -26,9 +34,11 @@ class Reporter(Listener):
         self.tty = out.isatty()
         self.name = ""
         self._last = 0.0
+        self._started = 0.0
 
     def start(self, check: Check) -> None:
         self.name = check.title
+        self._started = time.monotonic()
 
     def progress(self, done: int, total: int) -> None:
         if not self.tty or total <= 0:
@@ -39,7 +49,12 @@ class Reporter(Listener):
         self._last = now
         width = 30
         filled = width * done // total
-        self.out.write(f"\r  {self.name:<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        elapsed = now - self._started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = f", {(total - done) / rate:.0f} s left" if rate > 0 and done < total else ""
+        self.out.write(
+            f"\r  {self.name:<28} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} ({rate:.0f}/s{eta})\033[K"
+        )
         self.out.flush()
 
     def finish(self, result: CheckResult) -> None:
@@ -57,12 +72,43 @@ def conclusion(verdict: Verdict) -> str:
 
 
 def verify_record(
-    root: Path, out: TextIO, *, jobs: int = 1, skip: tuple[str, ...] = (), allow_unclosed: tuple[str, ...] = ()
+    root: Path,
+    out: TextIO,
+    *,
+    jobs: int = 1,
+    skip: tuple[str, ...] = (),
+    allow_unclosed: tuple[str, ...] = (),
+    merge: tuple[Path, ...] = (),
 ) -> bool:
-    """Every check on the record at ``root``, a line each, then the table and the conclusion, to ``out``."""
-    verdict = run_checks(root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out))
+    """Every check on the record at ``root``, a line each, then the table and the conclusion, to ``out``;
+    with ``merge``, the ballots' checks are taken from those shard results."""
+    verdict = run_checks(
+        root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out), merge=merge
+    )  # fmt: skip
     out.write("\n" + table(verdict) + "\n" + conclusion(verdict) + "\n")
     return verdict.ok
+
+
+def verify_shard(
+    root: Path, shard: Shard, result: Path, out: TextIO, *, jobs: int = 1, skip: tuple[str, ...] = ()
+) -> bool:
+    """The shard run: its checks, a line each, the table, and its shard result written to ``result`` (also when a
+    check failed: the merge then names the failure). True if every check of the shard passed."""
+    verdict = run_checks(root, jobs=jobs, skip=skip, listener=Reporter(out), shard=shard)
+    checks = [(r.check.name, r.outcome.value, r.message) for r in verdict.results]
+    data = json.dumps(shard_result(verdict.state, shard, checks), ensure_ascii=False, separators=(",", ":"))
+    partial = result.with_name(result.name + ".partial")
+    partial.write_text(data + "\n", encoding="utf-8")
+    partial.replace(result)  # never a half-written result under the final name
+    passed = all(r.outcome is Outcome.PASS for r in verdict.results)
+    if passed:
+        tail = (
+            f"shard {shard}: its checks pass; result written to {result} (merge the {shard.count} results with --merge)"
+        )
+    else:
+        tail = f"shard {shard}: its checks do NOT all pass; result written to {result} (the merge will fail)"
+    out.write("\n" + table(verdict) + "\n" + tail + "\n")
+    return passed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,15 +128,41 @@ def main(argv: list[str] | None = None) -> int:
         "--allow-unclosed", action="append", default=[], metavar="KIOSK",
         help="accept this kiosk's chain without a signed close (a kiosk destroyed or stolen; still reported)",
     )  # fmt: skip
+    parser.add_argument(
+        "--shard", metavar="I/N",
+        help="check only shard I of N of the ballots (and the record's files and parameters); needs --out",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, metavar="FILE", help="where --shard writes its shard result (JSON)")
+    parser.add_argument(
+        "--merge", nargs="+", type=Path, default=[], metavar="FILE",
+        help="run every check, taking the ballots' checks from these shard results (all N of them)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    if args.shard is not None and args.merge:
+        parser.error("--shard and --merge do not go together: run the shards first, then merge their results")
+    if (args.shard is None) != (args.out is None):
+        parser.error("--shard I/N needs --out FILE (and --out is only for --shard)")
     if not args.record.is_dir():
         print(f"{args.record} is not a directory", file=sys.stderr)
         return 2
+    if args.shard is not None:
+        try:
+            shard = Shard.parse(args.shard)
+        except ShardError as exc:
+            parser.error(str(exc))
+        if args.allow_unclosed:
+            parser.error("--allow-unclosed is for the merge (the closes check is not a shard's)")
+        return 0 if verify_shard(args.record, shard, args.out, sys.stdout, jobs=args.jobs, skip=tuple(args.skip)) else 1
+    missing = [str(p) for p in args.merge if not p.is_file()]
+    if missing:
+        print(f"no such shard result: {', '.join(missing)}", file=sys.stderr)
+        return 2
     ok = verify_record(
-        args.record, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), allow_unclosed=tuple(args.allow_unclosed)
-    )
+        args.record, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), allow_unclosed=tuple(args.allow_unclosed),
+        merge=tuple(args.merge),
+    )  # fmt: skip
     return 0 if ok else 1
 
 

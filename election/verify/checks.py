@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +29,18 @@ from election.verify.primitives import (
     schnorr_holds,
     small,
 )
-from election.verify.strict_json import load
+from election.verify.shard import Shard, ballot_names
+from election.verify.strict_json import load, load_with_digest
 
 BLANK = "#blank"
 GROUP_NAME = "ristretto255/libsodium"
 #: why a chain link is published without its ballot (docs/election-record.md); the verifier's own copy
 WITHHELD_REASONS = ("provisional-not-counted", "flagged-not-counted", "refused-at-ingest")
 WITHHELD_KEYS = ["status", "ballot_id", "code", "previous_code", "ballot_hash", "reason"]
+
+
+#: what the whole-record checks keep of a verified cast ballot: (kiosk, style id, ballot hash, confirmation code)
+CastInfo = tuple[str, str, bytes, Any]
 
 
 @dataclass
@@ -46,11 +52,12 @@ class State:
     key: GroupElement = IDENTITY
     h_e: bytes = b""
     commitments: list[list[GroupElement]] = field(default_factory=list)
-    cast: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # id -> (kiosk, style, ballot hash)
-    cast_codes: dict[str, str] = field(default_factory=dict)
+    #: id -> (kiosk, style, ballot hash, confirmation code as published): all the whole-record checks keep of a
+    #: cast ballot (a few hundred bytes each: about 150 MB for 500,000 ballots)
+    cast: dict[str, CastInfo] = field(default_factory=dict)
     challenged_codes: dict[str, str] = field(default_factory=dict)
     challenged_kiosk: dict[str, str] = field(default_factory=dict)
-    cast_kiosk: dict[str, str] = field(default_factory=dict)
+    challenged_hash: dict[str, bytes] = field(default_factory=dict)
     withheld: dict[str, str] = field(default_factory=dict)  # id -> reason: in a chain, never counted
     tally: dict[str, dict[str, tuple[GroupElement, GroupElement]]] = field(default_factory=dict)
     combined: dict[tuple[str, str], GroupElement] = field(default_factory=dict)
@@ -63,6 +70,12 @@ class State:
     allow_unclosed: frozenset[str] = frozenset()
     #: encrypted_tally.json as read (and checked equal to the recomputed sums) by ``check_tally``
     tally_raw: dict[str, Any] = field(default_factory=dict)
+    #: ``--shard i/n``: only the cast and challenged ballots of this shard are checked (election.verify.shards)
+    shard: Shard | None = None
+    #: ``--merge``: the shard results whose per-ballot checks this run takes, instead of checking the ballots
+    merge: tuple[Path, ...] = ()
+    #: SHA-256 of the bytes of each ballot file checked in this run, by its name relative to ``ballots/``
+    file_digests: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def m(self) -> Manifest:
@@ -73,6 +86,12 @@ class State:
 
 def _files(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.json")) if directory.is_dir() else []
+
+
+def _ballot_files(s: State, kind: str) -> list[str]:
+    """The names of ``ballots/<kind>/*.json`` this run checks, sorted: all of them, or those of its shard."""
+    names = ballot_names(s.root, kind)
+    return names if s.shard is None else [n for n in names if s.shard.holds(n)]
 
 
 # ---- 1. manifest and parameters -----------------------------------------------------------------
@@ -186,17 +205,21 @@ def _verify_ballot(
         yield contest, bid, cts, blank
 
 
-#: (ballot id, kiosk, confirmation code, style id, ballot hash) of one verified cast ballot
-CastEntry = tuple[str, str, Any, str, bytes]
+#: (ballot id, kiosk, confirmation code, style id, ballot hash, SHA-256 of the file) of one verified cast ballot
+CastEntry = tuple[str, str, Any, str, bytes, bytes]
 #: partial sums of a chunk of cast ballots: (contest, selection) -> (alpha, beta) encodings
 PartialTally = dict[tuple[str, str], tuple[bytes, bytes]]
 CHUNK = 64
 """Cast ballots per task when the proofs are checked in several processes."""
+AHEAD = 4
+"""Tasks per process submitted ahead of the one whose result is consumed (the pool is never idle, and never holds
+more than a few chunks' results)."""
 
 
 def _verify_cast_file(s: State, path: Path, sums: PartialTally) -> CastEntry:
     """Every check of one cast-ballot file that needs no other file; adds its ciphertexts to ``sums``."""
-    entry = obj(load(path), ["kiosk", "confirmation_code", "ballot"], path.name)
+    data, digest = load_with_digest(path)
+    entry = obj(data, ["kiosk", "confirmation_code", "ballot"], path.name)
     raw = entry["ballot"]
     bid = raw.get("ballot_id") if isinstance(raw, dict) else None
     if not isinstance(bid, str) or path.name != f"{bid}.json":
@@ -206,7 +229,7 @@ def _verify_cast_file(s: State, path: Path, sums: PartialTally) -> CastEntry:
         for cand, ct in zip([*contest.selection_ids, BLANK], [*cts, blank], strict=True):
             a, b = sums.get((contest.id, cand), zero)
             sums[(contest.id, cand)] = ((GroupElement(a) + ct[0]).data, (GroupElement(b) + ct[1]).data)
-    return bid, entry["kiosk"], entry["confirmation_code"], raw["style_id"], _ballot_hash(raw)
+    return bid, entry["kiosk"], entry["confirmation_code"], raw["style_id"], _ballot_hash(raw), digest
 
 
 _WORKER: dict[str, State] = {}
@@ -224,48 +247,71 @@ def _verify_cast_chunk(paths: list[str]) -> tuple[list[CastEntry], PartialTally]
     return [_verify_cast_file(_WORKER["state"], Path(p), sums) for p in paths], sums
 
 
+def _in_processes(s: State, names: list[str]) -> Iterator[tuple[list[CastEntry], PartialTally]]:
+    """The chunks' results in order (the first bad file is the one reported), at most a few chunks ahead of the
+    one consumed: memory stays flat however many ballots the record holds."""
+    from concurrent.futures import Future, ProcessPoolExecutor  # only the parallel path needs it
+
+    directory = s.root / "ballots" / "cast"
+    pool = ProcessPoolExecutor(s.jobs, initializer=_init_worker, initargs=(str(s.root),))
+    pending: deque[Future[tuple[list[CastEntry], PartialTally]]] = deque()
+    try:
+        for i in range(0, len(names), CHUNK):
+            pending.append(pool.submit(_verify_cast_chunk, [str(directory / n) for n in names[i : i + CHUNK]]))
+            if len(pending) >= AHEAD * s.jobs:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def check_cast_ballots(s: State, progress: Progress) -> str:
-    files = _files(s.root / "ballots" / "cast")
+    if s.merge:
+        from election.verify.merge import merge_shard_results
+
+        return merge_shard_results(s, progress)
+    names = _ballot_files(s, "cast")
     per_style: dict[str, int] = {}
     sums: PartialTally = {}
+    parallel = s.jobs > 1 and len(names) > CHUNK
 
     def chunks() -> Iterator[tuple[list[CastEntry], PartialTally]]:
-        if s.jobs <= 1 or len(files) <= CHUNK:
-            for path in files:
-                yield [_verify_cast_file(s, path, sums)], {}
+        if not parallel:
+            for name in names:
+                yield [_verify_cast_file(s, s.root / "ballots" / "cast" / name, sums)], {}
             return
-        from concurrent.futures import ProcessPoolExecutor  # only the parallel path needs it
-
-        groups = [[str(p) for p in files[i : i + CHUNK]] for i in range(0, len(files), CHUNK)]
-        with ProcessPoolExecutor(s.jobs, initializer=_init_worker, initargs=(str(s.root),)) as pool:
-            yield from pool.map(_verify_cast_chunk, groups)  # in order: the first bad file is the one reported
+        yield from _in_processes(s, names)
 
     done = 0
     for entries, partial in chunks():
-        for bid, kiosk, code, style_id, ballot_hash in entries:
+        for bid, kiosk, code, style_id, ballot_hash, digest in entries:
             if bid in s.cast:
                 raise Invalid(f"{bid}: cast twice")
-            s.cast[bid] = (kiosk, style_id, ballot_hash)
-            s.cast_codes[bid] = code
-            s.cast_kiosk[bid] = kiosk
+            s.cast[bid] = (kiosk, style_id, ballot_hash, code)
+            s.file_digests[f"cast/{bid}.json"] = digest
             per_style[style_id] = per_style.get(style_id, 0) + 1
         for key, (a, b) in partial.items():
             x, y = sums.get(key, (IDENTITY.data, IDENTITY.data))
             sums[key] = ((GroupElement(x) + GroupElement(a)).data, (GroupElement(y) + GroupElement(b)).data)
         done += len(entries)
-        progress(done, len(files))
+        progress(done, len(names))
     for (contest_id, cand), (a, b) in sums.items():
         s.tally.setdefault(contest_id, {})[cand] = (GroupElement(a), GroupElement(b))
     styles = ", ".join(f"{k}: {v}" for k, v in sorted(per_style.items()))
-    jobs = f"; {s.jobs} processes" if s.jobs > 1 and len(files) > CHUNK else ""
-    return f"{len(files)} cast ballots, every proof valid ({styles}){jobs}"
+    jobs = f"; {s.jobs} processes" if parallel else ""
+    shard = f" of shard {s.shard}" if s.shard is not None else ""
+    return f"{len(names)} cast ballots{shard}, every proof valid ({styles}){jobs}"
 
 
 def check_challenged_ballots(s: State, progress: Progress) -> str:
-    files = _files(s.root / "ballots" / "challenged")
+    if s.merge:
+        return f"{len(s.challenged_codes)} challenged ballots open to valid choices, none counted (from the shards)"
+    files = [s.root / "ballots" / "challenged" / name for name in _ballot_files(s, "challenged")]
     for i, path in enumerate(files, start=1):
         progress(i, len(files))
-        entry = obj(load(path), ["kiosk", "confirmation_code", "challenged"], path.name)
+        data, digest = load_with_digest(path)
+        entry = obj(data, ["kiosk", "confirmation_code", "challenged"], path.name)
         ch = obj(entry["challenged"], ["ballot", "seed"], path.name)
         raw = ch["ballot"]
         bid = raw.get("ballot_id") if isinstance(raw, dict) else None
@@ -292,7 +338,10 @@ def check_challenged_ballots(s: State, progress: Progress) -> str:
                     raise Invalid(f"{bid}: blank indicator of {contest.id} is inconsistent")
         s.challenged_codes[bid] = entry["confirmation_code"]
         s.challenged_kiosk[bid] = entry["kiosk"]
-    return f"{len(files)} challenged ballots open to valid choices, none counted"
+        s.challenged_hash[bid] = _ballot_hash(raw)
+        s.file_digests[f"challenged/{bid}.json"] = digest
+    shard = f" of shard {s.shard}" if s.shard is not None else ""
+    return f"{len(files)} challenged ballots{shard} open to valid choices, none counted"
 
 
 def _code(text: Any, what: str) -> bytes:
@@ -346,10 +395,9 @@ def check_chains(s: State, progress: Progress) -> str:
                 previous = _withheld_link(s, raw_entry, kiosk, previous, path.name)
                 continue
             if e["status"] == "cast" and bid in s.cast:
-                ballot_hash, stated, owner = s.cast[bid][2], s.cast_codes[bid], s.cast_kiosk[bid]
+                owner, _style, ballot_hash, stated = s.cast[bid]
             elif e["status"] == "challenged" and bid in s.challenged_codes:
-                raw = load(s.root / "ballots" / "challenged" / f"{bid}.json")["challenged"]["ballot"]
-                ballot_hash, stated, owner = _ballot_hash(raw), s.challenged_codes[bid], s.challenged_kiosk[bid]
+                ballot_hash, stated, owner = s.challenged_hash[bid], s.challenged_codes[bid], s.challenged_kiosk[bid]
             else:
                 raise Invalid(f"{kiosk}: chain lists {bid} as {e['status']} but no such ballot is published")
             code = confirmation(previous, kiosk, ballot_hash)
@@ -402,7 +450,7 @@ def check_tally(s: State, progress: Progress) -> str:
             parsed_row[sel] = published
     per_contest: dict[str, int] = {c.id: 0 for c in contests}
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
-    for _kiosk, style_id, _hash in s.cast.values():
+    for _kiosk, style_id, *_ in s.cast.values():
         per_style[style_id] += 1
         for c in s.m.styles_by_id[BallotStyleId(style_id)].contest_ids:
             per_contest[c] += 1
@@ -487,7 +535,7 @@ def check_results(s: State, progress: Progress) -> str:
         raise Invalid("results.json: contests differ from the manifest")
     counted: dict[str, int] = {}
     per_style: dict[str, int] = {}
-    for _kiosk, style_id, _hash in s.cast.values():  # once, not once per contest
+    for _kiosk, style_id, *_ in s.cast.values():  # once, not once per contest
         per_style[style_id] = per_style.get(style_id, 0) + 1
     for i, contest in enumerate(contests, start=1):
         progress(i, len(contests))
@@ -523,7 +571,7 @@ def check_turnout(s: State, progress: Progress) -> str:
     ):
         raise Invalid("pollbook_counts.json: not_counted_per_style must map ballot styles to counts")
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
-    for _kiosk, style_id, _hash in s.cast.values():
+    for _kiosk, style_id, *_ in s.cast.values():
         per_style[style_id] += 1
     progress(1, 1)
     book = {k: v for k, v in data["ballots_per_style"].items() if v}

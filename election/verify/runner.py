@@ -7,12 +7,14 @@ Used by ``python -m election.verify`` (the published record) and by the guardian
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from election.verify.checks import CHECKS, RECORD_PARTS, Invalid, State
+from election.verify.merge import SHARD_CHECKS
 from election.verify.parts import Check, Progress, Stage
+from election.verify.shard import Shard
 
 
 class Outcome(enum.Enum):
@@ -82,12 +84,19 @@ def run_checks(
     jobs: int = 1,
     allow_unclosed: Collection[str] = (),
     listener: Listener | None = None,
+    shard: Shard | None = None,
+    merge: Sequence[Path] = (),
 ) -> Verdict:
     """Every check of ``stage`` in order. A check whose needed checks did not pass is SKIPPED (with the reason);
-    a required part that is missing is a FAIL of the check that reads it; ``skip`` names checks not to run."""
+    a required part that is missing is a FAIL of the check that reads it; ``skip`` names checks not to run.
+
+    ``shard``: only the checks a shard runs (``SHARD_CHECKS``), on the ballots of that shard; ``merge``: the shard
+    results the per-ballot checks are taken from (election.verify.merge) instead of checking the ballots here."""
     unknown = sorted(set(skip) - set(check_names()))
     if unknown:
         raise ValueError(f"unknown check(s) {', '.join(unknown)}; the checks are {', '.join(check_names())}")
+    if shard is not None and merge:
+        raise ValueError("a run is a shard or a merge of shards, not both")
     listen = listener or Listener()
     checks = checks_for(stage)
     names = {c.name for c in checks}
@@ -97,7 +106,11 @@ def run_checks(
         stage=stage,
         known_parts=tuple(p for p in RECORD_PARTS if p.check in names),
         allow_unclosed=frozenset(allow_unclosed),
+        shard=shard,
+        merge=tuple(merge),
     )
+    if shard is not None:  # the record's other parts are still known parts (record-files), just not checked here
+        checks = [c for c in checks if c.name in SHARD_CHECKS]
     titles = {c.name: c.title for c in CHECKS}
     results: list[CheckResult] = []
     outcome: dict[str, CheckResult] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -48,4 +49,16 @@ def load(path: Path, name: str | None = None) -> Any:
     return loads(data, shown)
 
 
-__all__ = ["load", "loads"]
+def load_with_digest(path: Path, name: str | None = None) -> tuple[Any, bytes]:
+    """``load``, and the SHA-256 of the bytes it parsed (what a shard result records of each ballot file)."""
+    shown = name or path.name
+    if path.is_symlink():
+        raise Invalid(f"{shown}: a symbolic link, not a file of the record")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise Invalid(f"missing file {shown}") from None
+    return loads(data, shown), hashlib.sha256(data).digest()
+
+
+__all__ = ["load", "load_with_digest", "loads"]
