@@ -100,3 +100,22 @@ def test_the_close_is_verified_stored_idempotent_and_bounds_later_batches(
     k.closes = 0
     r = k.post("/v1/chain-close", _close_body(k))  # another close numbered 1: refused
     assert r.status_code == 409, r.text
+
+
+def test_provisional_links_after_the_batchs_last_ballot_are_counted_in_its_head_and_the_close(
+    kiosks: dict[str, SimKiosk], office: Office
+) -> None:
+    """A provisional ballot leaves in its own envelope, before the batch sealed after it: the office walks its link
+    to reach the head's last code, and counts it as provisional (head and close)."""
+    k = kiosks["K-PC-001-2"]
+    k.cast("BS-MU-01")
+    _, answer = k.provisional("12000099", "BS-MU-01")  # chained after the cast ballot, sent before the batch
+    assert answer.status_code == 200, answer.text
+    assert k.links == [1, 0, 1]
+    r = k.send(k.make_batch())
+    assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
+    with office.db.transaction() as s:
+        head = s.scalars(select(KioskChainHead).where(KioskChainHead.kiosk_id == "K-PC-001-2")).one().statement
+    assert (head["cast"], head["provisional"], head["last_code"]) == (1, 1, k.head.hex())
+    r = k.close()
+    assert r.status_code == 200 and r.json()["duplicate"] is False, r.text
