@@ -142,7 +142,10 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
             close = c["close"]
             if close is None:
                 head = c["last_head"]
-                seen = f"last signed head: {head['cast']} cast, {head['challenged']} challenged" if head else "none"
+                if head is None:
+                    body.append(f"<tr><td>{html.escape(c['kiosk'])}</td><td colspan='6'>unused</td></tr>")
+                    continue
+                seen = f"last signed head: {head['cast']} cast, {head['challenged']} challenged"
                 body.append(f"<tr class='bad'><td>{html.escape(c['kiosk'])}</td><td colspan='6'>never closed "
                             f"({html.escape(seen)})</td></tr>")  # fmt: skip
                 continue

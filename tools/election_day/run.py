@@ -417,8 +417,12 @@ def kiosk_closes(log: DayLog, record: Path) -> list[dict[str, Any]]:
         data = read_json(path)
         close, head = data["close"], data["last_head"]
         rows.append({"kiosk": data["kiosk"], "close": close, "last_head": head})
-        if close is None:
-            log.note(f"{data['kiosk']}: NO signed chain close (last signed head: {head})")
+        if close is None and head is None:
+            log.note(f"{data['kiosk']}: unused (no batch, no chain close)")
+        elif close is None:
+            log.note(f"{data['kiosk']}: NO signed chain close (last signed head: {head['cast']} cast, "
+                     f"{head['challenged']} challenged, {head['provisional']} provisional, last code "
+                     f"{head['last_code'][:16]}...)")  # fmt: skip
         else:
             log.note(f"{data['kiosk']}: signed chain close #{close['close_seq']}: cast {close['cast']}, challenged "
                      f"{close['challenged']}, provisional {close['provisional']}, last code {close['last_code'][:16]}"
