@@ -74,12 +74,12 @@ from sync.protocol import (
 log = logging.getLogger(__name__)
 
 
-
 def arrival_minute(now: dt.datetime) -> dt.datetime:
     """A batch's arrival as the office keeps it: to the minute (issue 15, point 4; migration 0008). Operations need
     no more, and a finer time would date each batch against the live check-ins (docs/sync-protocol.md, "What an
     office that records its traffic can still link")."""
     return now.replace(second=0, microsecond=0)
+
 
 class IngestRefused(Exception):
     """The whole submission is refused; ``code`` is the protocol error code, the message the detail."""

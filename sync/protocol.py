@@ -347,7 +347,6 @@ class ChainCloseSubmission(_Message):
     close: SignedChainClose
 
 
-
 class ChainCloseAck(_Message):
     close_seq: int = Field(ge=1)
     duplicate: bool
