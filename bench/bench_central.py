@@ -656,21 +656,83 @@ def _reduced_record(
     return len(chain), elapsed / len(chain)
 
 
+HARDENING_PAIRS = 10
+HARDENING_KIOSK = "K-PC-002-1"
+HARDENING_STYLE = "BS-MU-01"
+
+
+def bench_hardening(pg: PostgresServer, tmp: Path, rows: list[Row], notes: list[str]) -> None:
+    """Ingest through the office's app with and without ``central.api.limits.RequestLimits`` (body limits before the
+    body is read, strict-JSON checks): one office, one database, one kiosk's chain, inline verification; the
+    kiosk's batches go to the two apps in turn (A B B A ...), so that the machine's noise and any drift fall on both
+    alike. Issue 15 asks for the hardened ingest within 5% of the other."""
+    from central.api.limits import RequestLimits
+    from tests.central.kiosksim import client_for
+
+    election = _election(tmp / "hardening")
+    office = _office_for(election, pg, tmp / "hardening-record", [HARDENING_KIOSK], workers=0)
+    try:
+        hardened = create_app(office)
+        plain = create_app(office)
+        plain.user_middleware = [m for m in plain.user_middleware if m.cls is not RequestLimits]
+        sim = SimKiosk(election, HARDENING_KIOSK, hardened)
+        clients = {"with": sim.http, "without": client_for(plain, sim.cert_pem)}
+        bodies = [b for b, _ in _bodies(sim, [HARDENING_STYLE], 2 * HARDENING_PAIRS + 2, random.Random(15))]
+        for k in ("with", "without"):  # warm-up: each app's first request (middleware stack, caches)
+            sim.http = clients[k]
+            _post(sim, bodies.pop(0))
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for i, body in enumerate(bodies):
+            k = "with" if i % 4 in (0, 3) else "without"
+            sim.http = clients[k]
+            t = time.perf_counter()
+            _post(sim, body)
+            times[k].append(time.perf_counter() - t)
+        size = statistics.median(len(b) for b in bodies)
+    finally:
+        office.close()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = med["with"] / med["without"]
+    rows.append(
+        row(
+            f"ingest with the open-network hardening (RequestLimits), batches of {BATCH}, inline verification",
+            med["with"] * 1000,
+            "ms/batch",
+            rate_per_s=BATCH / med["with"],
+            peer="the same ingest without RequestLimits, same run, same kiosk chain, batches in turn",
+            peer_median=med["without"] * 1000,
+            ratio=ratio,
+            target="ratio <= 1.05",
+            meets_target=ratio <= 1.05,
+        )
+    )
+    notes.append(
+        f"hardening: {HARDENING_PAIRS} pairs of {BATCH}-ballot batches ({size / 1024:.0f} KiB, {HARDENING_STYLE}) "
+        f"from {HARDENING_KIOSK}, A B B A order; medians {med['with'] * 1000:.0f} ms (with) and "
+        f"{med['without'] * 1000:.0f} ms (without) per batch, ratio {ratio:.3f}."
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_central")
     parser.add_argument("--skip-national", action="store_true", help="only check-ins and ingest")
     parser.add_argument("--only-national-ingest", action="store_true", help="only the national-size ingest rows")
     parser.add_argument("--profile", type=Path, help="cProfile of the office process, national 15-candidate rows")
+    parser.add_argument("--only-hardening", action="store_true", help="only the hardening row pair (issue 15)")
     args = parser.parse_args(argv)
     rows: list[Row] = []
     notes: list[str] = [
         f"PostgreSQL 15 with fsync off (test settings); {os.cpu_count()} cores; in-process ASGI (no TLS)."
     ]
     with tempfile.TemporaryDirectory() as tmp, PostgresServer.started() as pg:
-        if not args.only_national_ingest:
+        if args.only_hardening:
+            bench_hardening(pg, Path(tmp), rows, notes)
+        elif not args.only_national_ingest:
+            bench_hardening(pg, Path(tmp), rows, notes)
             bench_checkins(pg, Path(tmp), rows)
-        bench_ingest(pg, Path(tmp), rows, notes, small=not args.only_national_ingest, profile=args.profile)
-        if not (args.skip_national or args.only_national_ingest):
+        if not args.only_hardening:
+            bench_ingest(pg, Path(tmp), rows, notes, small=not args.only_national_ingest, profile=args.profile)
+        if not (args.skip_national or args.only_national_ingest or args.only_hardening):
             bench_national(pg, Path(tmp), rows, notes)
     out = Path("out/bench")
     out.mkdir(parents=True, exist_ok=True)

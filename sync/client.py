@@ -44,6 +44,17 @@ from sync.protocol import (
 
 log = logging.getLogger(__name__)
 
+
+class _NoCheckinPaths(logging.Filter):
+    """urllib3 logs every request line at DEBUG; a voted mark's or a release's path holds the voter's check-in
+    token, so those lines are dropped (nothing the kiosk logs may name a voter, at any level)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "/v1/checkins/" not in record.getMessage()
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_NoCheckinPaths())
+
 M = TypeVar("M", bound=_Model)
 
 

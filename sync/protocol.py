@@ -453,6 +453,8 @@ class ErrorCode(enum.Enum):
     CONFLICT = "conflict"
     """An idempotency key (batch id, envelope id, audit seq) reused with different content."""
     TOO_LARGE = "too_large"
+    TOO_MANY_REQUESTS = "too_many_requests"
+    """Staff login and challenges over the per-client limit (429); a kiosk never receives it."""
     INTERNAL = "internal"
 
 

@@ -17,6 +17,7 @@ from central.api.errors import (
     validation_error_handler,
 )
 from central.api.limits import RequestLimits
+from central.api.login_limits import LoginGuard
 from central.crypto import shutdown_quietly
 from central.office import Office
 
@@ -28,10 +29,13 @@ def create_app(office: Office) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        guard.flush(office.db, office.clock(), force=True)  # the last window of refused logins
         shutdown_quietly(office.checker)  # the verification worker processes end with the server
 
     app = FastAPI(title="Sanduq central office", version="1", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.office = office
+    guard = LoginGuard()
+    app.state.login_guard = guard
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     # A value the database cannot hold (an integer beyond its column, a NUL in text) is the client's error:

@@ -6,13 +6,14 @@ import datetime as dt
 from typing import Annotated, Any
 
 from cryptography import x509
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from central import adjudication, audit, manual, provisional, results
 from central.api.deps import OfficeDep, StaffDep, require
 from central.api.errors import ERRORS, ApiError
+from central.api.login_limits import client_of, login_guard
 from central.auth import (
     STAFF_LOGIN_PREFIX,
     AuthError,
@@ -64,15 +65,21 @@ def _load_pem(pem: str) -> x509.Certificate:
 
 
 @router.post("/staff/challenge")
-def staff_challenge(office: OfficeDep) -> Challenge:
+def staff_challenge(office: OfficeDep, request: Request) -> Challenge:
+    if not login_guard(request).allow_challenge(client_of(request)):
+        raise ApiError(429, ErrorCode.TOO_MANY_REQUESTS, "too many login challenges from this client; wait a minute")
     with office.db.transaction() as s:
         nonce, expires = new_challenge(s, office.clock())
     return Challenge(nonce=nonce, expires_at=expires)
 
 
 @router.post("/staff/login")
-def staff_login(body: LoginRequest, office: OfficeDep) -> LoginResponse:
-    """A staff card signs ``STAFF_LOGIN_PREFIX + nonce``; the answer is a bearer token for this role."""
+def staff_login(body: LoginRequest, office: OfficeDep, request: Request) -> LoginResponse:
+    """A staff card signs ``STAFF_LOGIN_PREFIX + nonce``; the answer is a bearer token for this role. Refused
+    logins are limited per client and aggregated in the audit log (``central.api.login_limits``)."""
+    guard, client = login_guard(request), client_of(request)
+    if not guard.allow_login(client):
+        raise ApiError(429, ErrorCode.TOO_MANY_REQUESTS, "too many refused logins from this client; wait a minute")
     if office.staff_ca is None:
         raise ApiError(403, ErrorCode.UNKNOWN_TOKEN, "staff login is not configured (server.staff_ca)")
     cert = _load_pem(body.certificate_pem)
@@ -88,8 +95,7 @@ def staff_login(body: LoginRequest, office: OfficeDep) -> LoginResponse:
             token = issue_token(s, staff, now, office.config.staff_token_minutes)
             audit.append(s, at=now, actor=staff.subject, action="staff.login", details={"role": staff.role.value})
             return LoginResponse(token=token, subject=staff.subject, role=staff.role.value)
-    with office.db.transaction() as s:
-        audit.append(s, at=now, actor="unknown", action="staff.login_refused", details={"reason": refused})
+    guard.refused(office.db, client, refused, now)
     raise ApiError(401, ErrorCode.UNKNOWN_TOKEN, refused)
 
 

@@ -375,3 +375,32 @@ def test_a_revoked_kiosk_is_refused_at_its_next_request(office: Office) -> None:
         write_kiosk_crl(office.election, office.crl, revoked=[])
         client.close()
     assert kiosk_is_served(office)
+
+
+# ---- point 8: failed logins ----------------------------------------------------------------------------------
+
+
+def test_6000_failed_logins_are_limited_and_aggregated_in_the_audit_log(office: Office) -> None:
+    from sqlalchemy import func, select
+
+    from central.models import AuditEntry
+
+    def refused_entries() -> int:
+        with office.central.db.transaction() as s:
+            n = s.scalar(select(func.count()).where(AuditEntry.action == "staff.login_refused"))
+        return int(n or 0)
+
+    before = refused_entries()
+    pem = office.election.pki.card("staff-admin-1").auth.cert_path.read_text()
+    body = {"certificate_pem": pem, "nonce": "0" * 64, "signature": base64.b64encode(bytes(48)).decode()}
+    statuses: dict[int, int] = {}
+    with office.http() as anon:
+        for _ in range(6000):
+            status = anon.post("/api/staff/login", json=body).status_code
+            statuses[status] = statuses.get(status, 0) + 1
+        limited = anon.post("/api/staff/login", json=body)
+    assert set(statuses) <= {401, 422, 429}, statuses
+    assert statuses.get(429, 0) >= 5900, statuses  # all but the first few are refused before any work
+    assert limited.status_code == 429 and limited.json()["error"] == "too_many_requests"
+    assert refused_entries() - before <= 2, "one audit entry per refused login"
+    assert kiosk_is_served(office)

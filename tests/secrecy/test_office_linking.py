@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import random
 import secrets
@@ -104,9 +105,35 @@ class Day:
     civil_of_token: dict[str, str]
     released: set[str]
     batch_sizes: list[int] = field(default_factory=list)
+    logs: list[str] = field(default_factory=list)  # every kiosk-side log line of the day, then the office's log
+
+
+class LogLines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
 
 
 def simulate_day(election: RealElection, office: CentralOffice, box: BallotBox, rng: random.Random) -> Day:
+    logs = LogLines()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(logs)
+    root.setLevel(logging.DEBUG)
+    try:
+        day = _simulate_day(election, office, box, rng)
+    finally:
+        root.removeHandler(logs)
+        root.setLevel(level)
+    day.logs = logs.lines
+    return day
+
+
+def _simulate_day(election: RealElection, office: CentralOffice, box: BallotBox, rng: random.Random) -> Day:
     clock = SimClock()
     client = RecordingClient(office.url, election, clock)
     worker = SyncWorker(box, client, WorkerConfig("test", "0" * 64), monotonic=clock.monotonic, wall_clock=clock.wall)
@@ -424,6 +451,8 @@ def result(real_election: RealElection, pg_database: str, tmp_path_factory: pyte
         box = real_election.open_kiosk(work / "kiosk.db", min_batch=DEFAULT_MIN_BATCH)
         day = simulate_day(real_election, office, box, random.Random(hashlib.sha256(b"issue-15").digest()))
         box.close()
+        office.stop(kill=False)  # flushes the office's log
+        day.logs += office.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
         yield measure(day)
     finally:
         office.close()
@@ -475,6 +504,17 @@ def test_heartbeats_carry_no_per_cast_counter(result: Result) -> None:
     unbatched = {u for _, u, _ in values}
     marks = {m for _, _, m in values}
     assert unbatched <= {0, DEFAULT_MIN_BATCH} and marks <= {0, 10}, (sorted(unbatched), sorted(marks))
+
+
+def test_no_log_of_the_day_names_a_voter(result: Result) -> None:
+    """Every log line of the day, the kiosk's (sync worker, ballot box, client, at DEBUG) and the office's
+    (``python -m central serve``), scanned for each voter's civil number and check-in token. (The card layer's
+    own log, with names and certificates, is checked through pcscd in tests/card/test_no_voter_in_logs.py.)"""
+    day = result.day
+    assert len(day.logs) > 10  # the office's start-up and shutdown at least, and the worker's refusals if any
+    markers = set(day.checkin_at) | set(day.civil_of_token)
+    found = sorted({m for line in day.logs for m in markers if m in line})
+    assert not found, f"{len(found)} voter identifiers in the logs, e.g. {found[:3]}"
 
 
 @pytest.mark.xfail(
