@@ -71,7 +71,10 @@ td bdi{white-space:nowrap}
 #answer{font-size:1.1rem}
 input{font-size:1rem;padding:.3rem;width:16rem;max-width:100%}
 @media (max-width:600px){header{padding:.6rem .8rem}main{padding:.5rem;gap:.5rem}section{padding:.7rem}
-th,td{padding:.25rem .2rem;font-size:.9rem}.chart .lbl,.chart .val{font-size:22px}}
+th,td{padding:.25rem .2rem;font-size:.9rem}.chart .lbl,.chart .val{font-size:22px}
+table.cards thead{display:none}table.cards tr{display:block;border-bottom:1px solid #ddd;padding:.3rem 0}
+table.cards td{display:flex;justify-content:space-between;gap:1rem;border:none;padding:.1rem 0;text-align:start}
+table.cards td::before{content:attr(data-label);color:var(--muted)}}
 """
 
 # Replaces each live section with the one the feed sends (by element id); the lookup form is never replaced.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
@@ -192,26 +193,34 @@ def _kiosk_state(k: KioskOut, board: Board, lang: Lang) -> str:
 
 
 def kiosk_table(office: Office, board: Board, lang: Lang) -> str:
+    """The kiosks' table; on a phone each row is a card whose cells carry their column's name (``data-label``)."""
     names = _centre_names(office, lang)
+    zone = re.sub(r"<[^>]+>", "", _zone(board, lang))  # as plain text, for the label attribute
+    label = {x: t(x, lang) for x in ("kiosk", "centre", "state", "seen", "ballots", "backlog")}
+    label["seen"] = f"{label['seen']} ({zone})"
     rows = []
     for k in board.kiosks:
         seen = local_time(dt.datetime.fromisoformat(k.last_seen_at), board.tz, board.now) if k.last_seen_at else "—"
         enrolled = "" if k.enrolled else f" <span class='st bad'>{t('not_enrolled', lang)}</span>"
+        cells = (
+            ("kiosk", "id", f"{ltr(k.kiosk_id)}{enrolled}"),
+            ("centre", "centre", html.escape(names.get(k.centre_id, k.centre_id))),
+            ("state", "state", _kiosk_state(k, board, lang)),
+            ("seen", "seen", seen),
+            ("ballots", "num", str(k.ballots_accepted)),
+            ("backlog", "num", str(sum(k.backlog.values()))),
+        )
         rows.append(
-            f"<tr data-kiosk='{html.escape(k.kiosk_id)}'><td>{ltr(k.kiosk_id)}{enrolled}</td>"
-            f"<td>{html.escape(names.get(k.centre_id, k.centre_id))}</td>"
-            f"<td class='state'>{_kiosk_state(k, board, lang)}</td><td class='seen'>{seen}</td>"
-            f"<td class='num'>{k.ballots_accepted}</td>"
-            f"<td class='num'>{sum(k.backlog.values())}</td></tr>"
+            f"<tr data-kiosk='{html.escape(k.kiosk_id)}'>"
+            + "".join(f"<td class='{cls}' data-label='{label[key]}'>{value}</td>" for key, cls, value in cells)
+            + "</tr>"
         )
     head = "".join(
-        f"<th>{t(x, lang)}</th>" if x != "seen" else f"<th>{t(x, lang)} ({_zone(board, lang)})</th>"
-        for x in ("kiosk", "centre", "state", "seen", "ballots", "backlog")
+        f"<th>{label[x]}</th>" if x != "seen" else f"<th>{t(x, lang)} ({_zone(board, lang)})</th>" for x in label
     )
     return (
         f"<section id='kiosks'><h2>{t('kiosks', lang)} ({count(len(board.kiosks), Noun.KIOSK, lang)})</h2>"
-        f"<div class='scroll'><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-        "</section>"
+        f"<table class='cards'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
     )
 
 

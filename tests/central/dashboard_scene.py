@@ -107,3 +107,9 @@ AXIS_OVERLAPS = """() => [...document.querySelector('#day svg.chart').querySelec
   .map(t => t.getBoundingClientRect())
   .filter((r, i, all) => i > 0 && r.left < all[i - 1].right).length"""
 """How many day-chart axis labels overlap the one before."""
+
+HIDDEN_COLUMNS = """() => [...document.querySelectorAll('td, th')].filter(c => {
+  const r = c.getBoundingClientRect(), box = c.closest('section').getBoundingClientRect();
+  return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);
+}).map(c => c.closest('section').id + ': ' + c.textContent)"""
+"""Table cells that stick out of their section (columns one would have to scroll sideways to see)."""

@@ -17,6 +17,7 @@ from central.models import Kiosk
 from tests.central.dashboard_scene import (
     AXIS_OVERLAPS,
     FITS_WIDTH,
+    HIDDEN_COLUMNS,
     LABELS_INSIDE,
     committee_rejects_one,
     short_code,
@@ -115,6 +116,7 @@ def test_dashboard_in_chromium(office, election, kiosks, app, clock) -> None:
             phone.goto(base + path)
             width = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert phone.evaluate(FITS_WIDTH), (path, width)
+            assert phone.evaluate(HIDDEN_COLUMNS) == [], path
             if "confirm" not in path:  # the day chart's labels at the phone's larger size: inside and apart
                 assert phone.evaluate(LABELS_INSIDE) == [] and phone.evaluate(AXIS_OVERLAPS) == 0, path
                 size = phone.evaluate("getComputedStyle(document.querySelector('#day svg text.lbl')).fontSize")
