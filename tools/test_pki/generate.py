@@ -374,8 +374,8 @@ def issue_crl(
     issuer: str = "card_ca",
     number: int = 100,
 ) -> x509.CertificateRevocationList:
-    """A fresh CRL from ``issuer`` ("card_ca", "staff_ca" or "national_root") revoking the cards of the given civil numbers
-    or staff ids, with any validity window (e.g. ``next_update`` in the past for a stale CRL)."""
+    """A fresh CRL from ``issuer`` ("card_ca", "staff_ca" or "national_root") revoking the cards of the given
+    civil numbers or staff ids, with any validity window (e.g. ``next_update`` in the past for a stale CRL)."""
     pair = {"card_ca": pki.card_ca, "staff_ca": pki.staff_ca, "national_root": pki.national_root}[issuer]
     serials = [pki.card(ref).auth.cert().serial_number for ref in revoke]
     return xb.make_crl(xb.Issuer(pair.cert(), pair.key()), serials, this_update, next_update, number)
