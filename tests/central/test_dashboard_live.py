@@ -47,8 +47,10 @@ def test_a_voted_mark_and_a_batch_appear_on_an_open_page_without_a_reload(
     populate(office, election, kiosks, clock, publish=False)
     install_feed(app, office)  # the shipped parameters (a 3 s tick)
     kiosk = kiosks[UNIFIED]
+    in_process = kiosk.http
     with tls_serve(app, election) as base, sync_playwright() as p:
-        kiosk.http = httpx.Client(base_url=base, verify=trust(election, UNIFIED))  # the real kiosk route, HTTPS
+        # The real kiosk routes over HTTPS with the kiosk's certificate (TestClient is an httpx.Client, too).
+        kiosk.http = httpx.Client(base_url=base, verify=trust(election, UNIFIED))  # type: ignore[assignment]
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(ignore_https_errors=True, viewport={"width": 1280, "height": 900})
         page = context.new_page()
@@ -80,6 +82,7 @@ def test_a_voted_mark_and_a_batch_appear_on_an_open_page_without_a_reload(
         assert page.locator("#lookup input").count() == 1  # the lookup form is never replaced
         browser.close()
         kiosk.http.close()
+        kiosk.http = in_process
 
 
 def _read_events(response: httpx.Response, *, first_update: bool = False) -> list[str]:
