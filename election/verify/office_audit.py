@@ -120,8 +120,10 @@ def check_office_audit(s: State, progress: Progress) -> str:
         last_seq = st["seq"]
         phases.append(st["phase"])
         position = len(phases) - 1
+        if position > len(PHASES):
+            raise Invalid(f"{where}: a head after {FINAL!r} (phases: {phases})")
         expected = PHASES[position] if position < len(PHASES) else FINAL
-        if st["phase"] != expected or position > len(PHASES):
+        if st["phase"] != expected:
             raise Invalid(f"{where}: phase {st['phase']!r} where {expected!r} was due (phases so far: {phases})")
         if position < FROZEN_FROM:
             if st["tally_hash"] is not None:
