@@ -342,7 +342,7 @@ def _certificate(members: Mapping[str, bytes], path: str) -> x509.Certificate:
         raise PackageError(path, "missing: a required trust anchor")
     try:
         return x509.load_pem_x509_certificate(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
         raise PackageError(path, f"not a valid PEM certificate ({exc})") from None
 
 
@@ -358,6 +358,6 @@ def _crls(members: Mapping[str, bytes]) -> tuple[x509.CertificateRevocationList,
     for path in sorted(p for p in members if p.startswith(CRL_DIR)):
         try:
             crls.append(x509.load_der_x509_crl(members[path]))
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             raise PackageError(path, f"not a valid DER revocation list ({exc})") from None
     return tuple(crls)

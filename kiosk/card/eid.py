@@ -195,6 +195,6 @@ def parse_certificate(der: bytes) -> x509.Certificate:
                 _ = attribute.value
         _ = list(cert.extensions)
         cert.public_key()
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.InvalidVersion) as exc:
         raise CardDataError(f"certificate does not parse: {exc}") from exc
     return cert

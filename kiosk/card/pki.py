@@ -24,10 +24,11 @@ What is added on top (docs/card.md, section "Path validation"):
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +136,7 @@ def load_card_certificate(der: bytes) -> x509.Certificate | AuthFailure:
                 _ = attribute.value
         _ = [extension.value for extension in cert.extensions]
         cert.public_key()
-    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension, x509.InvalidVersion) as exc:
         return _fail(FailureReason.MALFORMED_CERTIFICATE, f"certificate does not parse ({exc})")
     return cert
 
@@ -224,6 +225,17 @@ def _detail(exc: pv_errors.ValidationError) -> str:
     return f"card certificate: path validation failed ({type(exc).__name__})"
 
 
+def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run pyhanko's (asynchronous, but here offline and CPU-only) validation to completion from synchronous
+    code, also when the calling thread already runs an event loop (then on a helper thread of its own)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="card-pki") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _validate(validator: CertificateValidator) -> Any:
     return await validator.async_validate_path()
 
@@ -250,7 +262,7 @@ def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> li
             time_tolerance=dt.timedelta(0),
         )
         end_entity = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
-        path = asyncio.run(_validate(CertificateValidator(end_entity, validation_context=context)))
+        path = _run(_validate(CertificateValidator(end_entity, validation_context=context)))
     except pv_errors.ValidationError as exc:
         reason = next(r for kind, r in _REASONS if isinstance(exc, kind))
         detail = _detail(exc)

@@ -173,8 +173,21 @@ def _ca_problem(cert: x509.Certificate) -> str | None:
     return None
 
 
+def _crl_issuer_text(crl: x509.CertificateRevocationList) -> str:
+    try:
+        return crl.issuer.rfc4514_string()
+    except ValueError:
+        return "<unreadable issuer>"
+
+
 def _crl_problem(crl: x509.CertificateRevocationList) -> str | None:
-    """Why ``crl`` is not a conforming CRL (RFC 5280 5.2.3: CRLNumber is required and non-critical)."""
+    """Why ``crl`` is not a conforming CRL (RFC 5280 5.2.3: CRLNumber is required and non-critical), or cannot
+    be read in full (a malformed name or extension, found only when read: cryptography parses lazily)."""
+    try:
+        _ = [attribute.value for attribute in crl.issuer]
+        _ = [extension.value for extension in crl.extensions]
+    except (ValueError, x509.DuplicateExtension) as exc:
+        return f"malformed ({exc})"
     try:
         number = crl.extensions.get_extension_for_class(x509.CRLNumber)
     except x509.ExtensionNotFound:
@@ -231,19 +244,21 @@ def _prepare(anchors: TrustAnchors) -> _Prepared:
     roots = usable_cas(anchors.roots, "root")
     intermediates = usable_cas(anchors.intermediates, "CA")
     crls = []
-    for crl in anchors.crls:
+    usable: list[x509.CertificateRevocationList] = []
+    for position, crl in enumerate(anchors.crls, 1):
         problem = _crl_problem(crl)
         if problem is not None:
-            refused.append(f"CRL of {crl.issuer.rfc4514_string()}: {problem}")
+            refused.append(f"CRL {position} ({_crl_issuer_text(crl)}): {problem}")
             continue
         loaded = asn1_crl.CertificateList.load(crl.public_bytes(Encoding.DER))
         serials = _serials(crl)
         if serials is not None:
             _SERIAL_INDEX[loaded] = serials
         crls.append(loaded)
+        usable.append(crl)
     for line in refused:
         log.warning("card trust material not used: %s", line)
-    direct = DirectCrls([c for c in anchors.crls if _crl_problem(c) is None])
+    direct = DirectCrls(usable)
     return _Prepared(roots, intermediates, tuple(crls), tuple(refused), _MemoisingSignatureValidator(), direct)
 
 

@@ -58,7 +58,7 @@ def test_a_damaged_crl_in_the_package_never_raises(data: st.DataObject) -> None:
     original = built.crls[1].public_bytes(Encoding.DER)
     try:
         crl = x509.load_der_x509_crl(data.draw(damaged(original)))
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return  # election.package refuses such a file (PackageError) before the kiosk sees it
     anchors = TrustAnchors(built.anchors.roots, built.anchors.intermediates, [built.crls[0], crl])
     result = check_certificate_der(built.card_der, anchors, NOW)

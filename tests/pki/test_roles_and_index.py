@@ -102,3 +102,15 @@ def test_the_signature_memo_never_accepts_other_bytes_under_a_known_signature() 
     altered = signed[:-1] + bytes([signed[-1] ^ 1])
     with pytest.raises(InvalidSignature):
         memo.validate_signature(args[0], altered, args[1], args[2])
+
+
+def test_the_check_also_runs_inside_an_event_loop() -> None:
+    """pyhanko is asynchronous; the kiosk's check is synchronous and must work from a thread running a loop."""
+    import asyncio
+
+    built = build(Spec())
+
+    async def inside() -> object:
+        return check_certificate_der(built.card_der, built.anchors, NOW)
+
+    assert isinstance(asyncio.run(inside()), CertificateAccepted)
