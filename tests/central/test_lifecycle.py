@@ -115,9 +115,9 @@ def test_writes_are_refused_after_close_freeze_and_publication(
         assert digest == tally_hash(encrypted_tally(office))
         shown = http.get("/api/public/phase").json()
         assert (shown["phase"], shown["tally_hash"]) == ("tally_frozen", digest)
-        heads = http.get("/api/public/audit-heads").json()["heads"]
-        assert [h["statement"]["phase"] for h in heads] == ["open", "closed", "tally_frozen"]
-        assert heads[-1]["statement"]["tally_hash"] == digest
+        seen = http.get("/api/public/audit-heads").json()["heads"]  # what an observer keeps during the day
+        assert [h["statement"]["phase"] for h in seen] == ["open", "closed", "tally_frozen"]
+        assert seen[-1]["statement"]["tally_hash"] == digest
 
         # After the freeze nothing changes the count: a ballot batch, a provisional envelope, a manual sheet.
         before = _counts(office)
@@ -170,6 +170,7 @@ def test_writes_are_refused_after_close_freeze_and_publication(
     record = Path(results["record_dir"])
     heads = json.loads((record / "office" / "audit_heads.json").read_text(encoding="utf-8"))["heads"]
     assert [h["statement"]["phase"] for h in heads][-1] == "published"
+    assert heads[: len(seen)] == seen  # the record carries the heads the observer saw, unchanged
     ok = _verify(record)
     assert ok.returncode == 0, ok.stdout
 

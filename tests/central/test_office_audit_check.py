@@ -103,7 +103,7 @@ def _set(i: int, **changes: Any) -> Callable[[list[dict[str, Any]]], list[dict[s
     ("forge", "words"),
     [
         (_drop(1), "phase 'tally_frozen' where 'closed' was due"),  # the close never announced
-        (_drop(4 - 2), "phase 'decrypting' where 'tally_frozen' was due"),  # no freeze
+        (_drop(2), "phase 'decrypting' where 'tally_frozen' was due"),  # no freeze
         (lambda h: [h[0], h[2], h[1], *h[3:]], "where 'closed' was due"),
         (lambda h: [*h, {**h[-1], "seq": 99}], "a head after 'published'"),
         (lambda h: h[:2], "the heads stop at 'closed'"),
