@@ -35,6 +35,7 @@ from central.dashboard.i18n import (
 )
 from central.models import CentreStatus, PublishedResult
 from central.office import Office
+from central.phase import CentrePhase
 from sync.protocol import KioskPollsState
 
 LIVE_SECTIONS = ("turnout", "day", "centre-states", "kiosks", "results")
@@ -63,10 +64,14 @@ class Board:
 
 
 def _centre_state(row: CentreStatus) -> CentreState:
-    phase = getattr(row, "phase", None)  # the election lifecycle's centre phase, where the office has it
-    if row.closed_at is not None or phase == "closed":
+    """The centre's state from its lifecycle phase (``central.phase.CentrePhase``) and close."""
+    try:
+        phase = CentrePhase(row.phase)
+    except ValueError:
+        phase = CentrePhase.OPEN  # an unknown phase name: the close below still decides
+    if row.closed_at is not None or phase is CentrePhase.CLOSED:
         return CentreState.CLOSED_MANUAL if row.manual else CentreState.CLOSED
-    if phase == "closing":
+    if phase is CentrePhase.CLOSING:
         return CentreState.CLOSING
     return CentreState.OPEN
 

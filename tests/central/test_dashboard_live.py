@@ -1,8 +1,9 @@
 """The dashboard's live feed (server-sent events, central.dashboard.live): an already open page in headless Chromium,
 served over the office's real TLS, shows a voted mark and a ballot batch sent through the real kiosk routes
-(HTTPS with the kiosk's client certificate) within 5 s and without a reload; the feed is bounded (a typed 503
-beyond its subscribers, slots given back when viewers leave) and pushes only on a fixed grid of ticks, one render
-per tick whatever the number of viewers, so it cannot time a single voted mark."""
+(HTTPS with the kiosk's client certificate), and a centre's close being ordered, within 5 s and without a
+reload; the feed is bounded (a typed 503 beyond its subscribers, slots given back when viewers leave) and pushes
+only on a fixed grid of ticks, one render per tick whatever the number of viewers, so it cannot time a single
+voted mark."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from central import results
 from central.dashboard.live import LiveFeed
 from central.dashboard.pages import install_feed
 from central.office import Office
@@ -76,6 +78,13 @@ def test_a_voted_mark_and_a_batch_appear_on_an_open_page_without_a_reload(
         page.wait_for_function(
             f"document.querySelector(\"#kiosks tr[data-kiosk='{UNIFIED}'] td.num\").innerText === "
             f"'{ballots_before + 1}'",
+            timeout=5000,
+        )
+        # The committee orders the Bukha centre closed (no new check-in; voters inside finish): shown live too.
+        results.close_centre(office, "PC-003", actor="admin", final=False)
+        page.wait_for_function(
+            "document.querySelector(\"#centre-states tr[data-centre='PC-003'] td.state\").innerText"
+            ".startsWith('closing')",
             timeout=5000,
         )
         assert page.evaluate("window.notReloaded") is True
