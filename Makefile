@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 OUT := out
 
-.PHONY: all venv demo test lint kiosk bench bench-peer clean
+.PHONY: all venv demo test lint kiosk bench bench-peer clean fuzz
 
 all: test
 
@@ -16,6 +16,11 @@ demo: venv
 ## The whole test suite: lint, types, then every test (unit, property, integration, ui, e2e).
 test: venv lint
 	@$(PY) -m pytest -q -p no:cacheprovider
+
+## API fuzzing of the central office at length (every operation with a kiosk certificate and staff tokens, and
+## the dashboard pages); make test runs the same tests with a few examples each.
+fuzz: venv
+	@SANDUQ_FUZZ_EXAMPLES=$${SANDUQ_FUZZ_EXAMPLES:-150} $(PY) -m pytest -q -p no:cacheprovider tests/central/test_tls_and_fuzz.py
 
 lint: venv
 	@.venv/bin/ruff check .
