@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -29,9 +30,11 @@ from election.verify.shard import Shard, ShardError
 class Reporter(Listener):
     """One line per check; on a terminal, a progress bar updated in place while the check runs."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, *, timings: bool = False) -> None:
         self.out = out
         self.tty = out.isatty()
+        self.timings = timings
+        self._cpu = 0.0
         self.name = ""
         self._last = 0.0
         self._started = 0.0
@@ -39,6 +42,7 @@ class Reporter(Listener):
     def start(self, check: Check) -> None:
         self.name = check.title
         self._started = time.monotonic()
+        self._cpu = _cpu_seconds()
 
     def progress(self, done: int, total: int) -> None:
         if not self.tty or total <= 0:
@@ -59,8 +63,17 @@ class Reporter(Listener):
 
     def finish(self, result: CheckResult) -> None:
         clear = "\r\033[K" if self.tty else ""
-        self.out.write(f"{clear}{result.outcome.value}  {self.name}: {result.message}\n")
+        spent = ""
+        if self.timings:
+            spent = f" [{time.monotonic() - self._started:.2f} s, CPU {_cpu_seconds() - self._cpu:.2f} s]"
+        self.out.write(f"{clear}{result.outcome.value}  {self.name}: {result.message}{spent}\n")
         self.out.flush()
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the ballot checks' pool)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def conclusion(verdict: Verdict) -> str:
@@ -79,22 +92,30 @@ def verify_record(
     skip: tuple[str, ...] = (),
     allow_unclosed: tuple[str, ...] = (),
     merge: tuple[Path, ...] = (),
+    timings: bool = False,
 ) -> bool:
     """Every check on the record at ``root``, a line each, then the table and the conclusion, to ``out``;
     with ``merge``, the ballots' checks are taken from those shard results."""
     verdict = run_checks(
-        root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out), merge=merge
+        root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out, timings=timings), merge=merge
     )  # fmt: skip
     out.write("\n" + table(verdict) + "\n" + conclusion(verdict) + "\n")
     return verdict.ok
 
 
 def verify_shard(
-    root: Path, shard: Shard, result: Path, out: TextIO, *, jobs: int = 1, skip: tuple[str, ...] = ()
+    root: Path,
+    shard: Shard,
+    result: Path,
+    out: TextIO,
+    *,
+    jobs: int = 1,
+    skip: tuple[str, ...] = (),
+    timings: bool = False,
 ) -> bool:
     """The shard run: its checks, a line each, the table, and its shard result written to ``result`` (also when a
     check failed: the merge then names the failure). True if every check of the shard passed."""
-    verdict = run_checks(root, jobs=jobs, skip=skip, listener=Reporter(out), shard=shard)
+    verdict = run_checks(root, jobs=jobs, skip=skip, listener=Reporter(out, timings=timings), shard=shard)
     checks = [(r.check.name, r.outcome.value, r.message) for r in verdict.results]
     data = json.dumps(shard_result(verdict.state, shard, checks), ensure_ascii=False, separators=(",", ":"))
     partial = result.with_name(result.name + ".partial")
@@ -137,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
         "--merge", nargs="+", type=Path, default=[], metavar="FILE",
         help="run every check, taking the ballots' checks from these shard results (all N of them)",
     )  # fmt: skip
+    parser.add_argument(
+        "--timings", action="store_true", help="end each check's line with its wall and CPU seconds"
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -154,14 +178,17 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
         if args.allow_unclosed:
             parser.error("--allow-unclosed is for the merge (the closes check is not a shard's)")
-        return 0 if verify_shard(args.record, shard, args.out, sys.stdout, jobs=args.jobs, skip=tuple(args.skip)) else 1
+        passed = verify_shard(
+            args.record, shard, args.out, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), timings=args.timings
+        )
+        return 0 if passed else 1
     missing = [str(p) for p in args.merge if not p.is_file()]
     if missing:
         print(f"no such shard result: {', '.join(missing)}", file=sys.stderr)
         return 2
     ok = verify_record(
         args.record, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), allow_unclosed=tuple(args.allow_unclosed),
-        merge=tuple(args.merge),
+        merge=tuple(args.merge), timings=args.timings,
     )  # fmt: skip
     return 0 if ok else 1
 
