@@ -17,6 +17,7 @@ class ReviewScreen(KioskScreen):
         assert state.ticket is not None
         contests = rules.contests_for(ui.manifest, state.ticket.style)
         ids = self.ids
+        ids.more.cue = ui.t("kiosk.more_below")
         self._blank = rules.is_blank(contests, state.selections)
         ids.change.text = ui.t("ballot.blank_no") if self._blank else ui.t("review.change")
         ids.change.focus_key = "blank.no" if self._blank else "change"

@@ -206,6 +206,11 @@ def challenge(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield from j.touch(j.t("challenge.button"))
     yield from j.at(Phase.CHALLENGE_RESULT)
     r["verified_shown"] = j.sees(j.t("kiosk.challenge.verified"))
+    from kiosk.screens.widgets import Panel
+    from kiosk.scripted import current_screen
+
+    panels = [w for w in current_screen(j.app).walk() if isinstance(w, Panel) and not w.collapsed]
+    r["verdict_panel_kinds"] = [p.kind for p in panels]
     r["decrypted_choice_shown"] = any(names[2] in text for text in visible_texts(j.app))
     r["spoiled"] = j.world.ballots.spoiled_count - spoiled_before
     cast_before = j.world.ballots.cast_count
@@ -333,6 +338,26 @@ def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield
     r["timeout_shown"] = j.sees(j.t("kiosk.error.timed_out"))
     r["selections_wiped"] = j.state.selections == {}
+    yield from j.remove_card()
+
+
+def scroll_reset(j: Journey, r: dict[str, Any]) -> Iterator[None]:
+    """A voter scrolls the ballot down and leaves; the next voter of the same ballot sees it from its top, with no
+    mark of the last voter's."""
+    from kiosk.scripted import current_screen
+
+    yield from j.to_ballot()
+    yield from j.touch(j.candidate_names()[-1])
+    scroll = current_screen(j.app).ids.scroll
+    scroll.scroll_y = 0
+    yield
+    yield
+    r["scrolled_to"] = scroll.scroll_y
+    yield from j.remove_card()
+    yield from j.to_ballot()
+    yield
+    r["next_voter_scroll_y"] = current_screen(j.app).ids.scroll.scroll_y
+    r["marks_left"] = [card.chosen for card in _cards(j)]
     yield from j.remove_card()
 
 
@@ -515,6 +540,7 @@ SCENARIOS: dict[str, Callable[[Journey, dict[str, Any]], Iterator[None]]] = {
         overvote,
         assisted_demo,
         staff_screens,
+        scroll_reset,
     )
 }
 
@@ -524,7 +550,7 @@ def main(argv: list[str]) -> int:
     demo_layer = "--demo-layer" in argv
     argv = [a for a in argv if a not in ("--virtual-card", "--demo-layer")]
     out = Path(argv[0])
-    names = argv[1:] or [n for n in SCENARIOS if n not in ("timeout", "assisted_demo", "staff_screens")]
+    names = argv[1:] or [n for n in SCENARIOS if n not in ("timeout", "assisted_demo", "staff_screens", "scroll_reset")]
     if "timeout" in names and names != ["timeout"]:
         raise SystemExit("the timeout scenario runs in a process of its own (it shortens the timers)")
     results: dict[str, Any] = {}

@@ -148,6 +148,7 @@ def _scrolls(screen: Any) -> list[dict[str, Any]]:
                     "cue": cue is not None,
                     "cue_shown": bool(cue is not None and cue.opacity > 0 and cue.text and cue.height > 0),
                     "bar_width": float(w.bar_width),
+                    "at_top": w.scroll_y >= 0.99,
                 }
             )
     return out

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 MAIN = ["cast", "challenge", "wrong_pin", "already_voted", "card_pulled", "language_and_layout", "overvote"]
 RUNS: dict[str, list[str]] = {
-    "fake": [*MAIN, "staff_screens"],
+    "fake": [*MAIN, "staff_screens", "scroll_reset"],
     "fake-timeout": ["timeout"],
     "pcscd": ["--virtual-card", *MAIN],
     "pcscd-timeout": ["--virtual-card", "timeout"],
@@ -100,6 +100,7 @@ def test_a_voter_casts_and_sees_the_code_and_qr(journeys: dict[str, Any]) -> Non
 def test_a_challenge_shows_the_choices_spoils_and_the_voter_votes_again(journeys: dict[str, Any]) -> None:
     r = _scenario(journeys, "challenge")
     assert r["verified_shown"] and r["decrypted_choice_shown"] and r["spoiled"] == 1
+    assert r["verdict_panel_kinds"] == ["ok"]  # a passed check in the "selected" colours, not as a warning
     # "vote again" starts from an empty ballot: no choice of the challenged ballot is kept or shown as chosen
     assert r["ballot_empty_again"] and not any(r["marks_shown_after"]) and r["cast_after_challenge"] == 1
 
@@ -172,3 +173,10 @@ def test_staff_screens_speak_the_voters_language_in_omans_time_and_guard_closing
     assert r["reopen_offered"] and r["member_refused"] and r["closed_to_voters"], r
     assert r["admin_reopened"] and r["open_again"], r
     assert any("reopen_polls by ADMIN-0001" in a for a in r["audit"]), r
+
+
+def test_the_next_voter_sees_the_ballot_from_its_top_with_no_marks(all_runs: dict[str, dict[str, Any]]) -> None:
+    r = all_runs["fake"]["scroll_reset"]
+    assert "error" not in r, r.get("error")
+    assert r["scrolled_to"] < 0.5, r  # the first voter had scrolled down
+    assert r["next_voter_scroll_y"] == 1 and not any(r["marks_left"]), r

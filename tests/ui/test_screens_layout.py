@@ -78,7 +78,8 @@ def _problems(records: list[dict[str, Any]]) -> dict[str, list[str]]:
             if _overlap(a["clipped"], b["clipped"]):
                 found["overlap"].append(f"{where}: {a['text'][:30] or 'photo'!r} / {b['text'][:30] or 'photo'!r}")
         for s in r["scrolls"]:
-            if s["overflows"] and not (s["cue"] and s["bar_width"] > 0):
+            # a page that goes on has a scroll bar and its cue, in words, while its top is shown
+            if s["overflows"] and not (s["cue"] and s["bar_width"] > 0 and (s["cue_shown"] or not s["at_top"])):
                 found["no_cue"].append(f"{where}: a page {s['content_height']:.0f} px high in {s['viewport']}")
         for row in r["rows"]:
             if max(row) - min(row) > TOLERANCE:
