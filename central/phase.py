@@ -18,8 +18,9 @@ Election phases (``Phase``), in order; each transition is audited and the audit 
 
 Which write is allowed in which phase is the pure function ``refusal``. ``check`` runs it inside the caller's
 transaction after locking the phase row: FOR KEY SHARE on PostgreSQL (writes run side by side; a transition, which
-locks the row FOR UPDATE, waits for them and they wait for it), and on SQLite the database's write lock
-(taken at once with a no-op UPDATE, so the phase read is the one the transaction commits against).
+locks the row FOR UPDATE, waits for them and they wait for it; a centre's close is such a transition, so the
+centre's phase is read in the same statement without a lock of its own), and on SQLite the database's write
+lock (taken at once with a no-op UPDATE, so the phase read is the one the transaction commits against).
 """
 
 from __future__ import annotations
@@ -122,11 +123,20 @@ def _name(centre: CentrePhase | None) -> str:
     return centre.value if centre is not None else "unknown"
 
 
-def _lock(s: Session, *, exclusive: bool) -> ElectionPhaseRow:
+# The check runs in every kiosk write: one constant statement (no statement built per call).
+_CHECK = (
+    "SELECT e.phase, e.tally_hash, (SELECT c.phase FROM centre_status c WHERE c.centre_id = :centre) "
+    "FROM election_phase e WHERE e.id = :id"
+)
+_CHECK_POSTGRES = text(_CHECK + " FOR KEY SHARE OF e")
+_CHECK_SQLITE = text(_CHECK)
+_SQLITE_WRITE_LOCK = text("UPDATE election_phase SET id = id WHERE id = :id")
+
+
+def _lock(s: Session) -> ElectionPhaseRow:
     if s.get_bind().dialect.name == "sqlite":
-        s.execute(text("UPDATE election_phase SET id = id WHERE id = :id"), {"id": ROW_ID})  # the write lock, now
-    query = select(ElectionPhaseRow).where(ElectionPhaseRow.id == ROW_ID)
-    query = query.with_for_update() if exclusive else query.with_for_update(read=True, key_share=True)
+        s.execute(_SQLITE_WRITE_LOCK, {"id": ROW_ID})  # the write lock, now
+    query = select(ElectionPhaseRow).where(ElectionPhaseRow.id == ROW_ID).with_for_update()
     row = s.execute(query).scalar_one_or_none()
     if row is None:
         raise RuntimeError("the election_phase row is missing: run Office.prepare() (python -m central init-db)")
@@ -143,24 +153,23 @@ def ensure_row(s: Session, now: dt.datetime, signing: Signing) -> None:
 
 
 def check(s: Session, write: Write, *, centre_id: str | None = None) -> PhaseView:
-    """Lock the phase (shared) and refuse ``write`` if the phase does not allow it (``PhaseRefused``). For the
-    kiosk's writes pass the kiosk's ``centre_id``: its row is locked too (shared), so a centre's close waits for
-    a check-in in flight and the check-in after it sees it. Call it first in the write's transaction."""
-    row = _lock(s, exclusive=False)
-    centre: CentrePhase | None = None
-    if centre_id is not None:
-        q = (
-            select(CentreStatus.phase)
-            .where(CentreStatus.centre_id == centre_id)
-            .with_for_update(read=True, key_share=True)
-        )
-        value = s.execute(q).scalar_one_or_none()
-        centre = CentrePhase(value) if value is not None else None
-    phase = Phase(row.phase)
-    reason = refusal(write, phase, centre)
+    """Lock the phase row (shared) and refuse ``write`` if the phase does not allow it (``PhaseRefused``). For the
+    kiosk's writes pass the kiosk's ``centre_id``: its centre's phase is read in the same statement (a centre's
+    close locks the phase row exclusively first, so it waits for this transaction and the next write sees it).
+    Call it first in the write's transaction: one statement, one round trip."""
+    sqlite = s.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        s.execute(_SQLITE_WRITE_LOCK, {"id": ROW_ID})  # the write lock, now
+    query = _CHECK_SQLITE if sqlite else _CHECK_POSTGRES
+    found = s.execute(query, {"id": ROW_ID, "centre": centre_id}).one_or_none()
+    if found is None:
+        raise RuntimeError("the election_phase row is missing: run Office.prepare() (python -m central init-db)")
+    phase, tally_hash, centre_value = found
+    centre = CentrePhase(centre_value) if centre_value is not None else None
+    reason = refusal(write, Phase(phase), centre)
     if reason is not None:
         raise PhaseRefused(write, reason)
-    return PhaseView(phase, row.tally_hash, centre)
+    return PhaseView(Phase(phase), tally_hash, centre)
 
 
 def current(s: Session) -> PhaseView:
@@ -185,7 +194,7 @@ class Transition:
 
 def lock_for_transition(s: Session) -> ElectionPhaseRow:
     """Lock the phase row exclusively: every write of every kind waits until this transaction ends."""
-    return _lock(s, exclusive=True)
+    return _lock(s)
 
 
 def advance(
