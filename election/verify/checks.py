@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from election.canonical import canonical_json, json_hash
-from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar
+from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar, point_add
 from election.manifest import BallotStyleId, Contest, Manifest, ManifestError
 from election.verify.closes import check_closes
 from election.verify.office_audit import check_office_audit
@@ -228,7 +228,7 @@ def _verify_cast_file(s: State, path: Path, sums: PartialTally) -> CastEntry:
     for contest, _bid, cts, blank in _verify_ballot(s, raw, path.name):
         for cand, ct in zip([*contest.selection_ids, BLANK], [*cts, blank], strict=True):
             a, b = sums.get((contest.id, cand), zero)
-            sums[(contest.id, cand)] = ((GroupElement(a) + ct[0]).data, (GroupElement(b) + ct[1]).data)
+            sums[(contest.id, cand)] = (point_add(a, ct[0].data), point_add(b, ct[1].data))
     return bid, entry["kiosk"], entry["confirmation_code"], raw["style_id"], _ballot_hash(raw), digest
 
 
