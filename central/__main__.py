@@ -13,11 +13,10 @@ python -m central serve         --config ...   (uvicorn; mutual TLS when [server
 from __future__ import annotations
 
 import argparse
-import socket
 import ssl
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 
@@ -159,50 +158,60 @@ def serve(office: Office) -> int:
         max_anonymous=min(config.max_anonymous_connections, fd_room),
         max_connections=min(config.max_connections, fd_room),
     )
-    kwargs: dict[str, object] = {}
+    tls: dict[str, object] = {}
     if config.tls is not None:
-        kwargs = {
+        tls = {
             "ssl_certfile": str(config.tls.cert),
             "ssl_keyfile": str(config.tls.key),
             "ssl_ca_certs": str(config.tls.kiosk_ca),
-            "ssl_cert_reqs": ssl.CERT_OPTIONAL,
         }
-    # No access log: one line per request, in order, with the client address, would keep the order of check-ins
-    # and voted marks per kiosk (docs/sync-protocol.md, "Secrecy", point 3).
-    server_config = uvicorn.Config(
-        create_app(office),
-        host=config.host,
-        port=config.port,
-        log_level="info",
-        access_log=False,
-        http=TlsH11Protocol,
-        loop="asyncio",
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=10,
-        h11_max_incomplete_event_size=16 * 1024,
-        **kwargs,  # type: ignore[arg-type]
-    )
+    app = create_app(office)
+
+    def uvicorn_config(port: int, cert_reqs: ssl.VerifyMode, *, lifespan: Literal["on", "off"]) -> uvicorn.Config:
+        # No access log: one line per request, in order, with the client address, would keep the order of
+        # check-ins and voted marks per kiosk (docs/sync-protocol.md, "Secrecy", point 3).
+        return uvicorn.Config(
+            app,
+            host=config.host,
+            port=port,
+            log_level="info",
+            access_log=False,
+            http=TlsH11Protocol,
+            loop="asyncio",
+            lifespan=lifespan,
+            timeout_keep_alive=5,
+            timeout_graceful_shutdown=10,
+            h11_max_incomplete_event_size=16 * 1024,
+            **({**tls, "ssl_cert_reqs": cert_reqs} if tls else {}),  # type: ignore[arg-type]
+        )
+
+    # The main port takes clients with or without a certificate (browsers, staff, the public; kiosk routes need
+    # one: central.api.limits). ``kiosk_port``, when set, is a second listener that requires the kiosk
+    # certificate in the TLS handshake itself.
+    servers = [uvicorn.Server(uvicorn_config(config.port, ssl.CERT_OPTIONAL, lifespan="on"))]
+    if config.kiosk_port is not None and tls:
+        servers.append(uvicorn.Server(uvicorn_config(config.kiosk_port, ssl.CERT_REQUIRED, lifespan="off")))
     ratelog.install()
 
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-            # uvicorn has no TLS handshake deadline (asyncio's default is 60 s per connection): pass one to the
-            # loop's create_server for the duration of uvicorn's start-up.
-            loop = asyncio.get_running_loop()
-            create_server = loop.create_server
+    async def run_all() -> None:
+        # uvicorn has no TLS handshake deadline (asyncio's default is 60 s per connection): the loop's
+        # create_server gets one (only uvicorn creates servers in this process).
+        loop = asyncio.get_running_loop()
+        create_server = loop.create_server
 
-            async def bounded(*args: Any, **kw: Any) -> asyncio.Server:
-                if kw.get("ssl") is not None:
-                    kw.setdefault("ssl_handshake_timeout", config.head_timeout)
-                return await create_server(*args, **kw)
+        async def bounded(*args: Any, **kw: Any) -> asyncio.Server:
+            if kw.get("ssl") is not None:
+                kw.setdefault("ssl_handshake_timeout", config.head_timeout)
+            return await create_server(*args, **kw)
 
-            loop.create_server = bounded  # type: ignore[method-assign]
-            try:
-                await super().startup(sockets)
-            finally:
-                del loop.create_server
+        loop.create_server = bounded  # type: ignore[method-assign]
+        tasks = [asyncio.ensure_future(s.serve()) for s in servers]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for s in servers:  # one of them caught the signal: the others end too
+            s.should_exit = True
+        await asyncio.gather(*tasks)
 
-    Server(server_config).run()
+    asyncio.run(run_all())
     return 0
 
 

@@ -48,6 +48,9 @@ class CentralConfig:
     """``[server] max_anonymous_connections``: connections without a client certificate at once."""
     max_connections: int = 4096
     """``[server] max_connections``: connections in all (capped below the file-descriptor limit)."""
+    kiosk_port: int | None = None
+    """``[server] kiosk_port``: a second listener for the kiosks that requires a client certificate in the TLS
+    handshake (an anonymous client never gets a connection there); ``port`` stays open to browsers."""
     kiosk_crl: Path | None = None
     """``[server] kiosk_crl``: revoked kiosk certificates (a CRL of the kiosk CA, PEM or DER, re-read when the file
     changes), refused at the next request."""
@@ -117,6 +120,11 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
     if not isinstance(embassies, list) or not all(isinstance(e, str) and e for e in embassies):
         raise ConfigError("manual.embassies: expected a list of embassy ids")
     limits = _server_limits(server)
+    kiosk_port = server.get("kiosk_port")
+    if kiosk_port is not None and (
+        not isinstance(kiosk_port, int) or isinstance(kiosk_port, bool) or not 0 < kiosk_port < 65536
+    ):
+        raise ConfigError("server.kiosk_port: expected a TCP port")
     port = server.get("port", 8443)
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError("server.port: expected a TCP port")
@@ -151,6 +159,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
             else (tls.cert if tls else None)
         ),
         kiosk_crl=_path(base, server["kiosk_crl"], "server.kiosk_crl") if "kiosk_crl" in server else None,
+        kiosk_port=kiosk_port,
         **limits,  # type: ignore[arg-type]
     )
 

@@ -69,7 +69,16 @@ def _kiosk_centre(office: OfficeDep, kiosk_id: str, centre_id: str) -> None:
 _CONFLICT = "idempotency key reused for another voter's check-in"
 
 
-@router.post("/checkins")
+_TOKEN_LINKS = {  # OpenAPI links: an eligible check-in's token feeds its voted mark and release (stateful fuzzing)
+    name: {
+        "operationId": f"{name}_v1_checkins__token__{name}_post",
+        "parameters": {"token": "$response.body#/checkin_token"},
+    }
+    for name in ("voted", "release")
+}
+
+
+@router.post("/checkins", responses={200: {"description": "the check-in answer", "links": _TOKEN_LINKS}})
 def checkin(body: CheckinRequest, peer: KioskDep, office: OfficeDep) -> CheckinResponse:
     """Idempotent by (kiosk, idempotency_key) while the lock lives: a retry gets the same lock (same token). No
     answer is stored (the order of check-ins at a kiosk must exist nowhere at the office): once the lock has

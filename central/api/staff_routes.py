@@ -207,7 +207,16 @@ def _sheet_error(exc: manual.SheetError) -> ApiError:
     return ApiError(422, ErrorCode.MALFORMED, str(exc))
 
 
-@router.post("/manual-sheets")
+_SHEET_LINKS = {  # OpenAPI links: an entered sheet's id feeds its approval, withdrawal, rejection (stateful fuzzing)
+    step: {
+        "operationId": f"{step}_sheet_api_manual_sheets__sheet_id__{step}_post",
+        "parameters": {"sheet_id": "$response.body#/sheet_id"},
+    }
+    for step in ("approve", "withdraw", "reject")
+}
+
+
+@router.post("/manual-sheets", responses={200: {"description": "the sheet's id", "links": _SHEET_LINKS}})
 def enter_sheet(body: SheetRequest, staff: StaffDep, office: OfficeDep) -> dict[str, int]:
     """Enter a manual sheet (Art. 8, 9); refused (422) from a source not entitled to the contest or with counts
     that do not add up; a conflict (409) while another sheet of the source and contest is live (pending: send the

@@ -30,7 +30,7 @@ import pytest
 from sync.client import SyncClient
 from sync.protocol import Backlog, Heartbeat, KioskPollsState
 from tests.central.staffsim import login
-from tests.sync.real_office import CENTRE_ID, KIOSK_ID, CentralOffice, RealElection, build_election, roll
+from tests.sync.real_office import CENTRE_ID, KIOSK_ID, CentralOffice, RealElection, build_election, free_port, roll
 from tools.test_pki import x509_build as xb
 
 pytestmark = pytest.mark.integration
@@ -45,6 +45,7 @@ class Office:
     central: CentralOffice
     election: RealElection
     crl: Path
+    kiosk_port: int
 
     @property
     def pid(self) -> int:
@@ -80,7 +81,9 @@ def office(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     central = CentralOffice(election, pg_database, root / "office", workers=0)
     crl = root / "kiosk-crl.der"
     write_kiosk_crl(election, crl, revoked=[])
+    kiosk_port = free_port()
     limits = [
+        f"kiosk_port = {kiosk_port}",
         f"head_timeout = {HEAD_TIMEOUT}",
         "body_timeout = 3.0",
         f"max_anonymous_connections = {MAX_ANONYMOUS}",
@@ -90,7 +93,7 @@ def office(pg_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     central.config_path.write_text(text.replace("[server]\n", "[server]\n" + "\n".join(limits) + "\n"), "utf-8")
     central.initialise(roll(50))
     central.start()
-    yield Office(central, election, crl)
+    yield Office(central, election, crl, kiosk_port)
     central.close()
 
 
@@ -208,6 +211,20 @@ def test_kiosk_routes_refuse_a_client_without_certificate_before_the_body(office
             r = c.post(path, content=b"{not json at all")
             assert r.status_code == 401 and r.json()["error"] == "unknown_kiosk", (path, r.text)
         assert c.get("/en").status_code == 200  # the public dashboard needs no certificate
+
+
+def test_the_kiosk_listener_refuses_a_client_without_certificate_in_the_tls_handshake(office: Office) -> None:
+    answer = b""
+    with socket.create_connection(("127.0.0.1", office.kiosk_port), timeout=5) as raw:
+        try:
+            with office.anonymous_tls().wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"POST /v1/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+                answer = s.recv(4096)  # TLS 1.3: the refusal of the handshake arrives with the first read
+        except (ssl.SSLError, ConnectionError):
+            pass
+    assert answer == b"", f"an anonymous client got an answer on the kiosk listener: {answer[:80]!r}"
+    with httpx.Client(base_url=f"https://127.0.0.1:{office.kiosk_port}", verify=office.kiosk_tls(), timeout=30) as c:
+        assert c.post("/v1/heartbeat", json=heartbeat_body()).status_code == 200  # a kiosk is served there
 
 
 # ---- point 7: held connections -----------------------------------------------------------------------------

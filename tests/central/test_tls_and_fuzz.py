@@ -144,3 +144,44 @@ def test_dashboard_pages_outside_the_schema_answer_no_server_error(app) -> None:
                 assert r.status_code < 500, (path, params, r.status_code, r.text[:200])
 
         fuzz()
+
+
+def test_stateful_fuzzing_follows_the_links_between_operations_without_a_server_error(app, election, kiosks) -> None:
+    """Sequences of calls that feed one answer into the next request (a check-in's token into its voted mark and
+    release, a challenge's nonce into a login, a sheet's id into its approval...), as schemathesis infers the
+    links from the schema; with a kiosk certificate and an administrator's token. No answer is a 5xx."""
+    from central.tls import _WithTls
+    from tests.central.kiosksim import client_for
+    from tests.central.staffsim import login
+
+    pem = election.pki.kiosks["K-PC-001-1"].cert_path.read_text()
+    kiosk_app = _WithTls(app, {"client_cert_chain": [pem], "tls_version": "TLSv1.3", "cipher_suite": None})
+    with client_for(app, None) as http:
+        admin = login(http, election.pki, "staff-admin-1")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", kiosk_app)
+    base = schema.as_state_machine()
+    transitions = base._transitions.operations  # type: ignore[attr-defined]
+    links = sorted(f"{src} -> {link.target.label}" for src, t in transitions.items() for link in t.outgoing)
+    assert {
+        "POST /v1/checkins -> POST /v1/checkins/{token}/voted",
+        "POST /api/manual-sheets -> POST /api/manual-sheets/{sheet_id}/approve",
+    } <= set(links)
+    steps: list[int] = []
+
+    class Machine(base):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            kwargs = super().get_call_kwargs(case)
+            generated = {k: v for k, v in (kwargs.get("headers") or {}).items() if k.lower() != "authorization"}
+            return {**kwargs, "headers": {**generated, **admin}}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            steps.append(response.status_code)
+            case.validate_response(response, checks=[not_a_server_error])
+
+    Machine.run(
+        settings=settings(
+            max_examples=EXAMPLES, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+        )
+    )
+    print(f"\nstateful: {len(steps)} calls, statuses {sorted(set(steps))}, {len(links)} links")
+    assert steps and 500 not in steps, (links, steps[:20])
