@@ -243,11 +243,12 @@ async def _validate(validator: CertificateValidator) -> Any:
 def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> list[asn1_x509.Certificate] | AuthFailure:
     """RFC 5280 path validation with revocation at every level; [root, ..., issuing CA, card] or a refusal."""
     prepared = anchors._prepared
+    branch_cas, branch_crls = prepared.branch(cert.issuer)
     try:
         context = ValidationContext(
             trust_roots=list(prepared.roots),
-            other_certs=list(prepared.intermediates),
-            crls=list(prepared.crls),
+            other_certs=branch_cas,
+            crls=branch_crls,
             moment=now,
             allow_fetching=False,
             revinfo_policy=_REVOCATION,

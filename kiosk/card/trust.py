@@ -115,6 +115,30 @@ class _Prepared:
     refused: tuple[str, ...]  # why a CA or CRL of the package is not used (for logs and refusal details)
     signatures: _MemoisingSignatureValidator
     direct: DirectCrls
+    ca_names: tuple[x509.Name, ...]  # subject and issuer name of each of ``intermediates``, same order
+    ca_issuers: tuple[x509.Name, ...]
+    crl_issuers: tuple[x509.Name | None, ...]  # issuer name of each of ``crls``
+    root_names: frozenset[x509.Name]
+
+    def branch(self, issuer: x509.Name) -> tuple[list[asn1_x509.Certificate], list[asn1_crl.CertificateList]]:
+        """The CAs that can lie on a path from a certificate issued by ``issuer`` up to a root (matched by
+        name, so look-alike CAs are kept: signatures decide), and the CRLs issued by them or by a root.
+
+        Only these are handed to the validator: a CRL of another branch (a sibling CA's) can never be a direct
+        CRL for the path, and pyhanko would otherwise consider it (see kiosk/card/direct_crls.py) and spend
+        time validating that sibling's own path."""
+        names = {issuer}
+        chosen: set[int] = set()
+        while True:
+            more = {i for i, name in enumerate(self.ca_names) if name in names and i not in chosen}
+            if not more:
+                break
+            chosen |= more
+            names |= {self.ca_issuers[i] for i in more}
+        issuers = names | set(self.root_names)
+        cas = [self.intermediates[i] for i in sorted(chosen)]
+        crls = [crl for crl, name in zip(self.crls, self.crl_issuers, strict=True) if name in issuers]
+        return cas, crls
 
 
 @dataclass(frozen=True)
@@ -150,6 +174,7 @@ def name_of(cert: x509.Certificate) -> str:
 def _ca_problem(cert: x509.Certificate) -> str | None:
     """Why ``cert`` cannot serve as a CA of the card PKI (RFC 5280 4.2.1.3, 4.2.1.9, 4.1.2.6), or None."""
     try:
+        _ = [attribute.value for name in (cert.subject, cert.issuer) for attribute in name]
         if len(cert.subject) == 0:
             return "empty subject"
         extensions = cert.extensions
@@ -231,18 +256,22 @@ def _serials(crl: x509.CertificateRevocationList) -> frozenset[int] | None:
 def _prepare(anchors: TrustAnchors) -> _Prepared:
     refused: list[str] = []
 
-    def usable_cas(certs: Iterable[x509.Certificate], what: str) -> tuple[asn1_x509.Certificate, ...]:
+    def usable_cas(certs: Iterable[x509.Certificate], what: str) -> list[x509.Certificate]:
         out = []
         for cert in certs:
             problem = _ca_problem(cert)
             if problem is not None:
                 refused.append(f"{what} {name_of(cert)}: {problem}")
                 continue
-            out.append(asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER)))
-        return tuple(out)
+            out.append(cert)
+        return out
 
-    roots = usable_cas(anchors.roots, "root")
-    intermediates = usable_cas(anchors.intermediates, "CA")
+    def asn1(certs: list[x509.Certificate]) -> tuple[asn1_x509.Certificate, ...]:
+        return tuple(asn1_x509.Certificate.load(c.public_bytes(Encoding.DER)) for c in certs)
+
+    root_certs = usable_cas(anchors.roots, "root")
+    ca_certs = usable_cas(anchors.intermediates, "CA")
+    roots, intermediates = asn1(root_certs), asn1(ca_certs)
     crls = []
     usable: list[x509.CertificateRevocationList] = []
     for position, crl in enumerate(anchors.crls, 1):
@@ -259,7 +288,18 @@ def _prepare(anchors: TrustAnchors) -> _Prepared:
     for line in refused:
         log.warning("card trust material not used: %s", line)
     direct = DirectCrls(usable)
-    return _Prepared(roots, intermediates, tuple(crls), tuple(refused), _MemoisingSignatureValidator(), direct)
+    return _Prepared(
+        roots,
+        intermediates,
+        tuple(crls),
+        tuple(refused),
+        _MemoisingSignatureValidator(),
+        direct,
+        ca_names=tuple(c.subject for c in ca_certs),
+        ca_issuers=tuple(c.issuer for c in ca_certs),
+        crl_issuers=tuple(c.issuer for c in usable),
+        root_names=frozenset(c.subject for c in root_certs),
+    )
 
 
 # -- the card certificate ---------------------------------------------------------------------------------------
