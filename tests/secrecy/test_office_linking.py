@@ -303,7 +303,8 @@ def s_order_chain(seen: Seen) -> Guess:
 def s_order_audit(seen: Seen) -> Guess:
     cast = set(seen.all_ballots())
     return one_to_one(
-        seen.cast_voters, sorted((b for b in seen.audit_ballot_seq if b in cast), key=seen.audit_ballot_seq.get)
+        seen.cast_voters,
+        sorted((b for b in seen.audit_ballot_seq if b in cast), key=lambda b: seen.audit_ballot_seq[b]),
     )
 
 
@@ -464,7 +465,7 @@ def measure(day: Day) -> Result:
     day.batch_sizes = sizes
     chance = sum(s * (1 / s) for s in sizes if s) / sum(sizes)  # = batches / ballots: the mean 1/size per voter
     scores = {name: score(s(seen), day.truth) for name, s in {**TRAFFIC_STRATEGIES, **ORDER_STRATEGIES}.items()}
-    kinds = defaultdict(int)
+    kinds: dict[str, int] = defaultdict(int)
     for m in day.messages:
         kinds[m.name] += 1
     print(f"\nmessages: {dict(kinds)}")
