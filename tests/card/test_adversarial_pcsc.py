@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from kiosk.adapters.card import PcscCard
 from kiosk.card.profile import CardProfile, Timeouts, load_named_profile
-from kiosk.card.results import FailureReason
-from kiosk.card.session import CardAuthenticator
+from kiosk.card.results import AuthFailure, FailureReason
+from kiosk.card.session import CardAuthenticator, CardRead
 from kiosk.session import events as ev
 from kiosk.session.model import Secret
 from tools import test_pki
@@ -166,7 +166,7 @@ def test_the_reader_is_released_when_the_card_layer_raises(pcsc: PcscHarness, ca
     from kiosk.card.transport import PcscConnection
 
     class Exploding(CardAuthenticator):
-        def read(self, channel, atr=None):  # type: ignore[no-untyped-def]
+        def read(self, channel: object, atr: bytes | None = None) -> CardRead | AuthFailure:
             raise RuntimeError("unexpected")
 
     auth = Exploding(_profile(), card_anchors, "kiosk-001", "e", lambda: dt.datetime.now(dt.UTC), secrets.token_bytes)
