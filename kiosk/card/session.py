@@ -118,7 +118,7 @@ def _failure(step: str, exc: Exception) -> AuthFailure:
 
 
 class CardAuthenticator:
-    """Reads and authenticates cards of one profile against the election's trust anchors."""
+    """Reads and authenticates cards (the ATR picks one of its profiles) against the election's trust anchors."""
 
     def __init__(
         self,
