@@ -209,7 +209,7 @@ def challenge(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     from kiosk.screens.widgets import Panel
     from kiosk.scripted import current_screen
 
-    panels = [w for w in current_screen(j.app).walk() if isinstance(w, Panel) and not w.collapsed]
+    panels = [w for w in current_screen(j.app).walk(restrict=True) if isinstance(w, Panel) and not w.collapsed]
     r["verdict_panel_kinds"] = [p.kind for p in panels]
     r["decrypted_choice_shown"] = any(names[2] in text for text in visible_texts(j.app))
     r["spoiled"] = j.world.ballots.spoiled_count - spoiled_before
@@ -326,10 +326,16 @@ def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield from j.to_ballot()
     yield from j.until(lambda: j.state.warning, "the inactivity warning", timeout=25)
     yield
-    first = _warning_seconds(j) or 0
-    r["warning_shown"] = first > 0 and j.sees(j.t("session.inactivity_warning", seconds=first))
-    yield from j.until(lambda: (_warning_seconds(j) or first) < first, "the warning to count down", timeout=5)
-    r["counted_down"] = [first, _warning_seconds(j)]
+    first = _warning_seconds(j)
+    r["warning_shown"] = first is not None and j.sees(j.t("session.inactivity_warning", seconds=first))
+    seen = [first]  # the seconds shown, read every frame for a few seconds
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and j.state.warning:
+        now = _warning_seconds(j)
+        if now is not None and now != seen[-1]:
+            seen.append(now)
+        yield
+    r["counted_down"] = seen
     yield from j.touch(j.t("session.still_here"))
     yield from j.until(lambda: not j.state.warning, "the warning to close", timeout=5)
     r["warning_dismissed"] = j.phase is Phase.BALLOT
@@ -562,7 +568,7 @@ def main(argv: list[str]) -> int:
     else:
         world = demo_world()
     if names == ["timeout"]:  # short timers, in a process of its own
-        world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=8.0, inactivity_end_s=6.0)
+        world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=8.0, inactivity_end_s=10.0)
     app = KioskApp(world.services, show_demo_panel=False)
     j = Journey(app, world)
     if demo_layer:  # the accessibility layer exactly as run_kiosk --demo attaches it (no speech: no sound needed)

@@ -132,8 +132,8 @@ def test_pulling_the_card_on_any_screen_records_nothing(journeys: dict[str, Any]
 def test_inactivity_warns_then_ends_the_session(journeys: dict[str, Any]) -> None:
     r = _scenario(journeys, "timeout")
     assert r["warning_shown"] and r["warning_dismissed"] and r["timeout_shown"] and r["selections_wiped"], r
-    first, later = r["counted_down"]
-    assert later < first, r  # the warning counts the seconds down
+    seen = r["counted_down"]  # the seconds the warning showed, in the order shown
+    assert len(seen) >= 2 and seen == sorted(seen, reverse=True) and seen[0] <= 10, r  # it counts down
 
 
 def test_arabic_is_mirrored_and_english_is_not(journeys: dict[str, Any]) -> None:
