@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from election.manifest import CandidateId, Manifest, WilayatCode
+from election.roll import Roll
 from kiosk.driver import InlineLoop, Ports, SessionDriver
 from kiosk.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
 from kiosk.ports import SilentSpeaker
@@ -37,9 +38,10 @@ KIOSK = "K-PC-001-1"  # the unified centre: serves every wilayat
 VOTERS = 40
 
 
-def scripted(manifest: Manifest, roll: list[tuple[str, str, bool]], n: int) -> list[ScriptedVoter]:
+def scripted(manifest: Manifest, roll: Roll, n: int) -> list[ScriptedVoter]:
     out = []
-    for i, (civil, wilayat, ok) in enumerate(r for r in roll if r[2]):
+    for i, entry in enumerate(e for e in roll if e.eligible):
+        civil, wilayat = entry.civil_number, entry.wilayat
         if i == n:
             break
         contest = next(c for c in manifest.contests if c.wilayat == wilayat)
@@ -49,7 +51,6 @@ def scripted(manifest: Manifest, roll: list[tuple[str, str, bool]], n: int) -> l
             phase=Phase.MORNING.value, card="voter", pins=("1234",),
             choices={str(contest.id): [str(c) for c in contest.selection_ids[: contest.seats]]}, expect="cast",
         ))  # fmt: skip
-        del ok
     return out
 
 

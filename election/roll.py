@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NewType
 
-from election.manifest import Manifest, WilayatCode
+from election.manifest import BallotStyleId, CentreId, Manifest, WilayatCode
 
 CivilNumber = NewType("CivilNumber", str)
 
@@ -94,6 +94,16 @@ class Roll:
     def eligible_by_wilayat(self) -> dict[WilayatCode, int]:
         """Registered eligible voters per wilayat (the turnout denominator)."""
         return dict(Counter(e.wilayat for e in self.entries if e.eligible))
+
+    def styles_at_centre(self, manifest: Manifest, centre: CentreId) -> dict[CivilNumber, BallotStyleId]:
+        """The centre's offline copy of the roll: civil number -> ballot style of every eligible voter of a
+        wilayat the centre serves (a unified centre serves every wilayat). A kiosk uses it only while the
+        office is unreachable, to cast provisional ballots."""
+        return {
+            e.civil_number: manifest.style_for_wilayat(e.wilayat).id
+            for e in self.entries
+            if e.eligible and manifest.centre_serves(centre, e.wilayat)
+        }
 
 
 class _NotUtf8(Exception):

@@ -133,3 +133,23 @@ def test_file_that_is_not_utf8_is_refused(manifest, wilayat, tmp_path):
 def test_parse_civil_number_refuses_malformed(text):
     with pytest.raises(CivilNumberError):
         parse_civil_number(text)
+
+
+def test_a_centres_offline_copy_holds_the_eligible_voters_of_the_wilayats_it_serves(manifest):
+    """The kiosk's offline roll comes from the one roll parser: a voter marked ``no`` or of a wilayat the
+    centre does not serve is not in it; a unified centre serves every wilayat."""
+    home = next(c for c in manifest.centres if not c.unified)
+    first = home.wilayat
+    second = next(w.code for w in manifest.wilayats if w.code != first)
+    roll = load_roll(
+        [HEADER, f"11000001,{first},yes,,,", f"11000002,{first},no,,,", f"11000003,{second},yes,,,"], manifest
+    )
+    unified = next(c for c in manifest.centres if c.unified)
+    style = {w: manifest.style_for_wilayat(w).id for w in (first, second)}
+    assert roll.styles_at_centre(manifest, home.id) == {"11000001": style[first]}
+    assert roll.styles_at_centre(manifest, unified.id) == {"11000001": style[first], "11000003": style[second]}
+
+
+def test_a_roll_without_the_eligible_column_is_refused_not_taken_as_all_eligible(manifest, wilayat):
+    with pytest.raises(RollError, match="header must be"):
+        load_roll(["civil_number,wilayat,name_ar,name_en,birth_date", f"11000001,{wilayat},,,"], manifest)

@@ -73,11 +73,12 @@ def prepare(out: Path, *, national: bool) -> dict[str, Path]:
 
 def day_plan(out: Path) -> Plan:
     from election.manifest import Manifest
-    from tools.election_day.plan import make_plan, read_roll
+    from election.roll import load_roll
+    from tools.election_day.plan import make_plan
 
     definition = out / "definition-small"
     manifest = Manifest.from_dict(json.loads((definition / "manifest.json").read_text(encoding="utf-8")))
-    plan = make_plan(manifest, read_roll(definition / "roll.csv"), seed=int(SEED))
+    plan = make_plan(manifest, load_roll(definition / "roll.csv", manifest), seed=int(SEED))
     plan.save(out / "plan.json")
     return plan
 

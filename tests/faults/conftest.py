@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from central.models import Ballot, BallotStatus, ProvisionalEnvelope, RejectedSubmission, Voter, VoterState
 from election.manifest import Manifest
+from election.roll import Roll
 from tools.election_day.plan import Phase
 from tools.election_day.plan import Voter as ScriptedVoter
 from tools.election_day.run import Day
@@ -25,7 +26,7 @@ from tools.election_day.supervisor import Child, Supervisor
 @dataclass
 class FaultDay:
     day: Day
-    roll: list[tuple[str, str, bool]]
+    roll: Roll
     _used: set[str] = field(default_factory=set)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -43,7 +44,8 @@ class FaultDay:
         centre = self.manifest.kiosks_by_id[kiosk].centre  # type: ignore[index]
         serves = {str(w) for w in self.manifest.centres_by_id[centre].serves}
         out: list[ScriptedVoter] = []
-        for civil, wilayat, ok in self.roll:
+        for entry in self.roll:
+            civil, wilayat, ok = entry.civil_number, entry.wilayat, entry.eligible
             if len(out) == n:
                 break
             if not ok or civil in self._used or wilayat not in serves:

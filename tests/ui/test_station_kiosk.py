@@ -109,12 +109,12 @@ def test_a_voter_votes_on_the_station_kiosk_and_the_office_counts_the_ballot(sma
     from central.config import load_config
     from central.models import Kiosk, Voter, VoterState
     from central.office import Office
-    from tools.election_day.plan import read_roll
+    from election.roll import load_roll
     from tools.virtual_card.harness import env_for_own_harness
 
     pki = load_pki(small_day.pki_dir)
     files = pki.kiosks[KIOSK]
-    voter = next(civil for civil, _w, ok in read_roll(small_day.definition / "roll.csv") if ok)
+    voter = next(e.civil_number for e in load_roll(small_day.definition / "roll.csv", small_day.manifest) if e.eligible)
     station = {
         "package": str(small_day.day / "election-day.sanduq"), "commission_key": str(pki.commission_public_path),
         "kiosk_id": KIOSK, "central": f"https://127.0.0.1:{small_day.central_port}",

@@ -10,7 +10,6 @@ The file format (``plan.json``) is described in docs/election-day.md.
 
 from __future__ import annotations
 
-import csv
 import enum
 import json
 import random
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from election.manifest import Manifest
+from election.roll import Roll
 
 BLANK = "#blank"
 
@@ -156,13 +156,10 @@ class Plan:
         return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def read_roll(path: Path) -> list[tuple[str, str, bool]]:
-    with path.open(encoding="utf-8", newline="") as f:
-        return [(r["civil_number"], r["wilayat"], r["eligible"] == "yes") for r in csv.DictReader(f)]
+def make_plan(manifest: Manifest, roll: Roll, *, seed: int, voters: int = 200) -> Plan:
+    """About ``voters`` scripted voters with every special case of the issue; deterministic from ``seed``.
 
-
-def make_plan(manifest: Manifest, roll: list[tuple[str, str, bool]], *, seed: int, voters: int = 200) -> Plan:
-    """About ``voters`` scripted voters with every special case of the issue; deterministic from ``seed``."""
+    ``roll`` is the election's roll as ``election.roll.load_roll`` parses it (the one parser of the format)."""
     rng = random.Random(seed)
     contest_of = {str(c.wilayat): c for c in manifest.contests}
     style_of = {str(s.wilayat): str(s.id) for s in manifest.ballot_styles}
@@ -179,8 +176,11 @@ def make_plan(manifest: Manifest, roll: list[tuple[str, str, bool]], *, seed: in
     home = next(str(k.id) for k in manifest.kiosks if k.centre == home_centre.id)
     outage_kiosk = home
     kill_kiosk = u2
-    eligible = {w: [c for c, ww, ok in roll if ww == w and ok] for w in contest_of}
-    ineligible = [c for c, _, ok in roll if not ok]
+    eligible: dict[str, list[str]] = {
+        w: [str(e.civil_number) for e in roll if e.wilayat == w and e.eligible] for w in contest_of
+    }
+    ineligible = [str(e.civil_number) for e in roll if not e.eligible]
+    wilayat_of = {str(e.civil_number): str(e.wilayat) for e in roll}
     for pool in eligible.values():
         rng.shuffle(pool)
 
@@ -236,7 +236,7 @@ def make_plan(manifest: Manifest, roll: list[tuple[str, str, bool]], *, seed: in
         expect_failure="pin_blocked", counted=False, note="three wrong PINs: card blocked")  # fmt: skip
     add(take(ma), ma, u1, Phase.MORNING, pins=("4321", "1234"), note="one wrong PIN, then the right one")
     if ineligible:
-        add(ineligible[0], next(w for c, w, _ in roll if c == ineligible[0]), u1, Phase.MORNING,
+        add(ineligible[0], wilayat_of[ineligible[0]], u1, Phase.MORNING,
             expect="refused", expect_failure="wrong_centre", counted=False,
             note="on the roll but not eligible")  # fmt: skip
     add(take(ma), ma, u1, Phase.MORNING, audio=True, note="audio ballot (headphones)")

@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 from election.manifest import Manifest
+from election.roll import Roll, load_roll
 from election.sample import run_key_ceremony
-from tools.election_day.plan import Plan, read_roll
+from tools.election_day.plan import Plan
 from tools.election_day.run import Day, build_day_package
 from tools.election_day.supervisor import Supervisor
 
 
-def start_small_day(out: Path, *, seed: str = "2023") -> tuple[Day, list[tuple[str, str, bool]]]:
+def start_small_day(out: Path, *, seed: str = "2023") -> tuple[Day, Roll]:
     """Everything up to a serving central office; the caller stops ``day.sup`` and ``day.proxies``."""
     definition = out / "definition-small"
     py = [sys.executable, "-m"]
@@ -39,7 +40,7 @@ def start_small_day(out: Path, *, seed: str = "2023") -> tuple[Day, list[tuple[s
     package, office_dir = build_day_package(day.log, out / "day", definition, out / "pki", ceremony)
     day.start_central(office_dir)
     day.write_day_config(package)
-    return day, read_roll(definition / "roll.csv")
+    return day, load_roll(definition / "roll.csv", manifest)
 
 
 def stop_small_day(day: Day) -> None:
