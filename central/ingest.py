@@ -27,7 +27,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -57,11 +57,9 @@ from central.models import (
     RejectedSubmission,
     TallyState,
 )
-from election.canonical import canonical_json
 from election.chain_statement import ChainStatement, SignedStatement
 from election.manifest import BallotStyleId, CentreId, KioskId, Manifest
 from sync.protocol import (
-    PROTOCOL_VERSION,
     BallotBatch,
     BallotDisposition,
     BatchBallot,
@@ -114,20 +112,6 @@ class WireForms:
 
     body: bytes
     signed: bytes
-
-
-def wire_forms(data: Mapping[str, Any]) -> WireForms:
-    """Both forms from the decoded JSON of a message that validated (``BallotBatch``, ``ProvisionalSubmission``):
-    one canonical serialisation instead of two pydantic dumps. Equal to ``to_wire``/``signing_bytes`` of the
-    validated model because validation keeps every value as decoded (strings, enum values, opaque ballots) and
-    forbids unknown fields; ``protocol_version`` is set as the model's default would be. ``signature`` sorts
-    after every other key, so the body is the signed bytes with the signature appended."""
-    unsigned = {k: v for k, v in data.items() if k != "signature"}
-    unsigned["protocol_version"] = PROTOCOL_VERSION
-    signed = canonical_json(unsigned)
-    if "signature" not in data or max(unsigned) >= "signature":  # pragma: no cover  (no such message today)
-        return WireForms(canonical_json({**unsigned, "signature": data.get("signature")}), signed)
-    return WireForms(signed[:-1] + b',"signature":' + canonical_json(data["signature"]) + b"}", signed)
 
 
 @lru_cache(maxsize=256)
@@ -195,7 +179,7 @@ def ingest_batch(
     wire: WireForms | None = None,
 ) -> IngestResult:
     """Check and store one batch (see the module's docstring). ``wire`` are the batch's canonical forms when the
-    caller has them from the decoded body (``wire_forms``); otherwise they are computed from the model.
+    caller has them from the decoded body (``sync.protocol.validate_batch``); otherwise they come from the model.
 
     The proof checks start in the checker's workers as soon as the batch is known to be new; the kiosk's
     signature is checked while they run (a refused batch cancels them), then one transaction holds the chain,

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
@@ -49,7 +49,6 @@ class Office:
     staff_crl: x509.CertificateRevocationList | None = None
     envelope_key: bytes | None = None
     kiosk_ca: x509.Certificate | None = None
-    extra: dict[str, object] = field(default_factory=dict)
     signer: audit.OfficeSigner | None = None
     _crl_stamp: tuple[int, int] | None = None
 

@@ -57,10 +57,3 @@ def confirmation_code(
         raise ValueError(f"the previous confirmation code must be {CODE_BYTES} bytes")
     digest = hash_bytes("confirmation", previous, kiosk_id, ballot.ballot_hash)[:CODE_BYTES]
     return ConfirmationCode(kiosk_id, ballot.ballot_id, digest)
-
-
-def qr_image(code: ConfirmationCode) -> object:
-    """A PIL image of the code's QR (for the kiosk screen); imports qrcode lazily so the core stays light."""
-    import qrcode
-
-    return qrcode.make(code.qr_payload(), error_correction=qrcode.constants.ERROR_CORRECT_M)

@@ -289,11 +289,3 @@ def read_context(root: Path) -> ElectionContext:
     return ElectionContext.from_dict(read_json(root / "context.json"))
 
 
-def read_manifest(root: Path) -> Manifest:
-    return Manifest.from_dict(read_json(root / "manifest.json"))
-
-
-def read_cast_ballots(root: Path) -> list[EncryptedBallot]:
-    return [
-        EncryptedBallot.from_dict(read_json(p)["ballot"]) for p in sorted((root / "ballots" / "cast").glob("*.json"))
-    ]

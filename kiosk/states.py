@@ -102,7 +102,3 @@ def decide(state: PollsState, action: PollsAction, staff: StaffCard, *, ballots_
     if action is PollsAction.OPEN and ballots_stored != 0:
         return Refused(state, action, Refusal.BALLOTS_PRESENT)
     return Transition(state, action, after, staff)
-
-
-def accepts_ballots(state: PollsState) -> bool:
-    return state is PollsState.OPEN

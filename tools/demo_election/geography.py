@@ -180,7 +180,3 @@ GOVERNORATES: tuple[GovernorateInfo, ...] = (
         ],
     ),
 )
-
-
-def all_wilayats() -> tuple[tuple[GovernorateInfo, WilayatInfo], ...]:
-    return tuple((g, w) for g in GOVERNORATES for w in g.wilayats)
