@@ -287,5 +287,3 @@ def read_json(path: Path) -> Any:
 
 def read_context(root: Path) -> ElectionContext:
     return ElectionContext.from_dict(read_json(root / "context.json"))
-
-
