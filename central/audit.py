@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from central.models import AuditEntry, AuditHead, SignedAuditHead
 from election.canonical import json_hash
+from election.verify import office_audit
 
 GENESIS = "0" * 64
 
@@ -105,9 +106,10 @@ def verify_chain(session: Session) -> int:
 
 # ---- the audit chain head, signed by the office at each phase transition --------------------------------------
 
-HEAD_FORMAT = "sanduq-office-audit-head:v1"
-HEAD_SIGNING_PREFIX = b"sanduq-office-audit-head:v1:"
-"""The office signs ``HEAD_SIGNING_PREFIX + canonical_json(statement)`` (docs/election-record.md, "office")."""
+# One definition with the verifier that checks them: the office signs ``HEAD_SIGNING_PREFIX +
+# canonical_json(statement)`` (docs/election-record.md, "office").
+HEAD_FORMAT = office_audit.HEAD_FORMAT
+HEAD_SIGNING_PREFIX = office_audit.SIGNING_PREFIX
 
 
 class OfficeSigner:

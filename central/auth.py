@@ -37,9 +37,12 @@ STAFF_LOGIN_PREFIX = b"sanduq-central-staff-login:v1:"
 
 
 class Role(enum.Enum):
-    POLL_WORKER = "poll_worker"
-    COMMITTEE_MEMBER = "committee_member"
-    ADMINISTRATOR = "administrator"
+    """The office's roles: the election staff roles (one definition, ``sync.staff_roles``, carried by staff cards)
+    and the observer, a console-only read role that no card carries."""
+
+    POLL_WORKER = StaffRole.POLL_WORKER.value
+    COMMITTEE_MEMBER = StaffRole.COMMITTEE_MEMBER.value
+    ADMINISTRATOR = StaffRole.ADMINISTRATOR.value
     OBSERVER = "observer"
 
 

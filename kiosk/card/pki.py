@@ -52,8 +52,8 @@ from pyhanko_certvalidator.policy_decl import (
 from kiosk.card.identity import CardIdentity
 from kiosk.card.profile import CertificateCheck, EcdsaFormat
 from kiosk.card.results import AuthFailure, FailureReason
-from kiosk.card.roles import StaffRole, roles_in
 from kiosk.card.trust import UNDERSTOOD_EXTENSIONS, TrustAnchors, TrustPolicy, name_of
+from sync.staff_roles import StaffRole, roles_in
 
 __all__ = [
     "CHALLENGE_DOMAIN",

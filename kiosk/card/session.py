@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -43,7 +43,6 @@ from kiosk.card.pki import (
 )
 from kiosk.card.profile import CardProfile, profile_for_atr
 from kiosk.card.results import AuthFailure, FailureReason
-from kiosk.card.roles import StaffRole
 from kiosk.card.transport import (
     ApduChannel,
     CardIoError,
@@ -54,6 +53,7 @@ from kiosk.card.transport import (
     ReaderGoneError,
     ResponseTooLong,
 )
+from sync.staff_roles import StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ class Authenticated:
     role: StaffRole | None  # None: a voter; otherwise an election staff member
     certificate_sha256: str
     challenge: Challenge
+    signature: bytes = field(default=b"", repr=False)
+    """The card's signature over ``challenge.digest`` (verified): the voter app sends it to the vote collector."""
 
 
 @dataclass
@@ -217,6 +219,6 @@ class CardAuthenticator:
             fingerprint = read.certificate.fingerprint(hashes.SHA256()).hex()
             # Nothing that identifies the holder is logged (no fingerprint, name or number): only the kind.
             log.info("card authenticated (%s)", "staff" if read.role is not None else "voter")
-            return Authenticated(read.identity, read.role, fingerprint, challenge)
+            return Authenticated(read.identity, read.role, fingerprint, challenge, signature)
         except _CardTrouble as exc:
             return _failure("authenticate", exc)

@@ -34,7 +34,7 @@ from pyhanko_certvalidator.sig_validate import (
 )
 
 from kiosk.card.direct_crls import DirectCrls
-from kiosk.card.roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
+from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from kiosk.card.pki import (
 )
 from kiosk.card.profile import EcdsaFormat, load_named_profile
 from kiosk.card.results import AuthFailure, FailureReason
-from kiosk.card.roles import StaffRole
+from sync.staff_roles import StaffRole
 from tools import test_pki
 from tools.test_pki import BadKind
 

@@ -11,8 +11,8 @@ import pytest
 from kiosk.card.pki import TrustAnchors
 from kiosk.card.profile import CardProfile, EcdsaFormat, SigningMethod, load_named_profile
 from kiosk.card.results import AuthFailure, FailureReason
-from kiosk.card.roles import StaffRole
 from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
+from sync.staff_roles import StaffRole
 from tools import test_pki
 from tools.test_pki import BadKind
 from tools.virtual_card.card import CardMode, VirtualCard

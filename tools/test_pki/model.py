@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
-from kiosk.card.roles import SANDUQ_OID_ARC, StaffRole
+from sync.staff_roles import SANDUQ_OID_ARC, StaffRole
 
 INDEX_FORMAT = "sanduq-test-pki/1"
 
