@@ -156,6 +156,43 @@ class BallotStyle:
         return tuple(c.contest for c in self.contests)
 
 
+class VoterGroup(enum.Enum):
+    """Remote voters by where they vote from (docs/remote-voting.md): registered abroad, or at home."""
+
+    ABROAD = "abroad"
+    HOME = "home"
+
+
+@dataclass(frozen=True)
+class RemoteWindow:
+    group: VoterGroup
+    opens: dt.datetime  # aware, UTC
+    closes: dt.datetime
+
+    def is_open(self, now: dt.datetime) -> bool:
+        return self.opens <= now < self.closes
+
+
+@dataclass(frozen=True)
+class RemoteVoting:
+    """Optional: the vote collectors (kiosk ids of the manifest) and each group's remote-voting window."""
+
+    collector_ids: tuple[KioskId, ...]
+    windows: tuple[RemoteWindow, ...]
+
+    def window(self, group: VoterGroup) -> RemoteWindow | None:
+        return next((w for w in self.windows if w.group is group), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "collector_ids": list(self.collector_ids),
+            "windows": [
+                {"group": w.group.value, "opens": w.opens.isoformat(), "closes": w.closes.isoformat()}
+                for w in self.windows
+            ],
+        }
+
+
 @dataclass(frozen=True)
 class Manifest:
     election_id: ElectionId
@@ -173,6 +210,7 @@ class Manifest:
     ballot_styles: tuple[BallotStyle, ...]
     strings: Mapping[str, Text] = field(default_factory=dict)
     format_version: int = MANIFEST_FORMAT_VERSION
+    remote_voting: RemoteVoting | None = None  # absent from to_dict() when None: older manifests keep their hash
 
     # ---- look-ups -------------------------------------------------------------------------------
 
@@ -270,7 +308,7 @@ class Manifest:
                 for s in self.ballot_styles
             ],
             "strings": {key: text.to_dict() for key, text in sorted(self.strings.items())},
-        }
+        } | ({} if self.remote_voting is None else {"remote_voting": self.remote_voting.to_dict()})
 
     @staticmethod
     def from_dict(data: Any) -> Manifest:
@@ -435,9 +473,37 @@ def _parse_manifest(data: Any) -> Manifest:
             for i, x in enumerate(_list(data, "ballot_styles", w))
         ),
         strings={str(k): Text.from_dict(v, f"strings.{k}") for k, v in strings_raw.items()},
+        remote_voting=_parse_remote_voting(data.get("remote_voting")),
     )
     manifest.validate()
     return manifest
+
+
+def _parse_remote_voting(data: Any) -> RemoteVoting | None:
+    if data is None:
+        return None
+    w = "manifest.remote_voting"
+    if not isinstance(data, Mapping) or set(data) != {"collector_ids", "windows"}:
+        raise ManifestError(f"{w}: expected an object with collector_ids and windows")
+    ids = _req(data, "collector_ids", list, w)
+    if not ids or not all(isinstance(i, str) and i for i in ids):
+        raise ManifestError(f"{w}.collector_ids: expected a non-empty list of kiosk ids")
+    windows = []
+    for i, x in enumerate(_list(data, "windows", w)):
+        ww = f"{w}.windows[{i}]"
+        try:
+            opens = dt.datetime.fromisoformat(_req(x, "opens", str, ww))
+            closes = dt.datetime.fromisoformat(_req(x, "closes", str, ww))
+        except ValueError as exc:
+            raise ManifestError(f"{ww}: bad time ({exc})") from None
+        if opens.tzinfo is None or closes.tzinfo is None:
+            raise ManifestError(f"{ww}: times need a UTC offset")
+        if not opens < closes:
+            raise ManifestError(f"{ww}: opens must be before closes")
+        group = _enum(VoterGroup, _req(x, "group", str, ww), f"{ww}.group")
+        windows.append(RemoteWindow(group, opens.astimezone(dt.UTC), closes.astimezone(dt.UTC)))
+    _unique([x.group.value for x in windows], "remote-voting window for group")
+    return RemoteVoting(tuple(KioskId(i) for i in ids), tuple(windows))
 
 
 def _unique(items: Sequence[str], what: str) -> None:
@@ -518,4 +584,9 @@ def _validate(m: Manifest) -> list[str]:
     for kiosk in m.kiosks:
         if kiosk.centre not in centres:
             raise ManifestError(f"kiosk {kiosk.id!r}: unknown centre {kiosk.centre!r}")
+    if m.remote_voting is not None:
+        _unique(list(m.remote_voting.collector_ids), "remote-voting collector")
+        for collector in m.remote_voting.collector_ids:
+            if collector not in m.kiosks_by_id:
+                raise ManifestError(f"remote_voting: collector {collector!r} is not a kiosk of the manifest")
     return warnings

@@ -1,0 +1,84 @@
+"""The collector's configuration file (TOML, table ``[collector]``; docs/remote-voting.md "Run it")."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    collector_id: str
+    database_url: str
+    package: Path
+    commission_key: Path
+    roll: Path
+    abroad: Path | None = None
+    context: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8443
+    internal_port: int = 8444
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    office_ca: Path | None = None  # client certificates accepted on the internal listener
+
+
+_KEYS = {
+    "id", "database_url", "package", "commission_key", "roll", "abroad", "context", "host", "port",
+    "internal_port", "tls_cert", "tls_key", "office_ca",
+}  # fmt: skip
+
+
+def load_config(path: Path) -> CollectorConfig:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    table = data.get("collector")
+    if not isinstance(table, dict) or set(data) != {"collector"}:
+        raise ConfigError(f"{path}: expected exactly one table [collector]")
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {sorted(unknown)}")
+    base = path.parent
+
+    def text(key: str) -> str:
+        value = table.get(key)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{path}: [collector] {key} must be a non-empty string")
+        return value
+
+    def file(key: str, *, required: bool = True) -> Path | None:
+        if key not in table and not required:
+            return None
+        return (base / text(key)).resolve()
+
+    def port(key: str, default: int) -> int:
+        value: Any = table.get(key, default)
+        if type(value) is not int or not 0 <= value <= 65535:
+            raise ConfigError(f"{path}: [collector] {key} must be a port number")
+        return value
+
+    package, key, roll = file("package"), file("commission_key"), file("roll")
+    assert package is not None and key is not None and roll is not None
+    return CollectorConfig(
+        collector_id=text("id"),
+        database_url=text("database_url"),
+        package=package,
+        commission_key=key,
+        roll=roll,
+        abroad=file("abroad", required=False),
+        context=file("context", required=False),
+        host=str(table.get("host", "127.0.0.1")),
+        port=port("port", 8443),
+        internal_port=port("internal_port", 8444),
+        tls_cert=file("tls_cert", required=False),
+        tls_key=file("tls_key", required=False),
+        office_ca=file("office_ca", required=False),
+    )
