@@ -57,11 +57,18 @@ def test_a_ballot_is_completed_with_controller_keys_in_the_real_app(report):
         "str:ballot.selected_count#1",
         "num:2",
     ]
-    assert steps["review"]["heard"][-5:] == [
+    assert steps["review"]["heard"][-11:] == [
         "str:review.title",
         "contest:shura-MA-04",
         "str:audio.you_chose",
         "cand:C-MA-04-01",
+        # one of two seats chosen: the undervote the screen warns of, said too
+        "contest:shura-MA-04",
+        "str:ballot.undervote_warning#0",
+        "num:1",
+        "str:ballot.undervote_warning#1",
+        "num:2",
+        "str:ballot.undervote_warning#2",
         "str:review.instructions",
     ]
     assert steps["cast"]["phase"] == "confirmation" and report["cast"] == 1

@@ -94,8 +94,9 @@ def main() -> None:
 
     def level_labels() -> list[str]:
         from kiosk.screens.widgets import KLabel
+        from kiosk.ui_text import plain
 
-        shown = (w.text for w in app.root.walk(restrict=True) if isinstance(w, KLabel))
+        shown = (plain(w.text) for w in app.root.walk(restrict=True) if isinstance(w, KLabel))  # isolates aside
         return [t for t in shown if re.fullmatch(r"\d+ \S+ \d+", t)]  # "5 of 8" / "5 من 8"
 
     levels: dict[str, object] = {}
