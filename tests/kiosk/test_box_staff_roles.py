@@ -89,3 +89,20 @@ def test_reopening_closed_polls_needs_an_administrator_card_and_is_in_the_signed
     close = box.chain_close()
     assert close is not None and close.close_seq == 2
     box.close()
+
+
+def test_the_staff_screens_status_counts_the_ballot_box(tmp_path: Path) -> None:
+    """What the staff screen shows for a station kiosk: check-ins and ballots from the ballot box, the outbox, the
+    office's reachability as the sync worker sees it, the time zone-aware."""
+    from run_kiosk import box_status
+
+    staff, box = _staff(tmp_path)
+    assert staff.run(ev.StaffAction.OPEN_POLLS, StaffIdentity(MEMBER.staff_id, "Committee Member")).ok
+    box.record_checkin("t" * 32, "BS-1")
+    box.record_checkin("u" * 32, "BS-1")
+    status = box_status(box, "K-1", lambda: False)
+    assert (status.kiosk_id, status.check_ins, status.ballots_cast) == ("K-1", 2, 0)
+    assert status.office_reachable is False and status.outbox is not None and status.at.tzinfo is not None
+    standalone = box_status(box, "K-1")
+    assert standalone.outbox is None and standalone.office_reachable is None
+    box.close()
