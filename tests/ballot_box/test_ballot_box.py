@@ -188,7 +188,7 @@ def test_a_pool_larger_than_one_batch_is_split_in_cast_order_and_shuffled_inside
     """The office extends a kiosk's chain batch by batch: the first batch must hold the first ballots cast.
     (The batch limit is lowered from the protocol's 500 to keep the test fast; the code path is the same.)"""
     limit = 20
-    monkeypatch.setattr("kiosk.ballot_box.MAX_BATCH_BALLOTS", limit)
+    monkeypatch.setattr("kiosk.store.outbox.MAX_BATCH_BALLOTS", limit)
     box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=limit)
     cast_order = [cast_one(box)[1].ballot_id for _ in range(2 * limit + 7)]
     box.seal_batches(force=True)

@@ -53,7 +53,7 @@ def test_each_batch_carries_the_signed_head_with_every_kind_of_link(tmp_path: Pa
 def test_a_split_pool_signs_each_batch_at_its_own_last_ballot(
     tmp_path: Path, kiosk_signer: Signer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kiosk.ballot_box.MAX_BATCH_BALLOTS", 4)
+    monkeypatch.setattr("kiosk.store.outbox.MAX_BATCH_BALLOTS", 4)
     box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=4)
     ballots = [cast_one(box)[1] for _ in range(9)]
     box.seal_batches(force=True)
