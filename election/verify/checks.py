@@ -29,6 +29,8 @@ from election.verify.primitives import (
     schnorr_holds,
     small,
 )
+from election.verify.remote import FILES as REMOTE_FILES
+from election.verify.remote import check_remote
 from election.verify.shard import Shard, ballot_names
 from election.verify.strict_json import load, load_with_digest
 
@@ -636,6 +638,7 @@ CHECKS: list[Check] = [
     Check("turnout", "turnout against poll book", check_turnout, ("ballots", "chains")),
     Check("closes", "kiosk chain closes", check_closes, ("chains",), before_decryption=True),
     Check("office-audit", "office's signed audit heads", check_office_audit, ("parameters", "tally")),
+    Check("remote", "remote ballots by credential", check_remote, ("ballots",), before_decryption=True),
 ]
 
 #: Every part of a record (docs/election-record.md), with the check that reads it; one line per part. A file or
@@ -654,6 +657,7 @@ RECORD_PARTS: list[RecordPart] = [
     RecordPart("kiosks/*.json", "closes", required=False),  # kiosks/<kiosk>.json: certificate, signed close, head
     RecordPart("office/audit_heads.json", "office-audit"),  # the office's signed audit heads (office_audit.py)
     RecordPart("office/office_certificate.pem", "office-audit"),
+    *(RecordPart(f"remote/{name}", "remote", required=False) for name in REMOTE_FILES),  # docs/remote-voting.md
 ]
 
 __all__ = ["CHECKS", "RECORD_PARTS", "Invalid", "State", "scalar"]

@@ -1,0 +1,232 @@
+"""The verifier's ``remote`` check (election/verify/remote.py) on a whole sample record whose manifest has a vote
+collector: the collector's cast ballots are its credentials' last ballots, with superseded and voided submissions
+listed. Tamper tests: a superseded ballot counted, an unregistered credential, two counted for one credential, a
+voided credential counted, a forged signature, a cast ballot of the collector without a counted submission, more
+remote ballots than remote voters in the poll book, counts that do not match."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from election.canonical import canonical_json
+from election.manifest import Manifest
+from election.remote_statement import BallotStatement, credential_hex
+from election.sample import build_sample_record
+from election.verify.__main__ import verify_record
+from tools.sample_record import SeededRandom, build_test_manifest
+
+COLLECTOR = "REMOTE-01"
+
+
+def manifest_with_collector() -> Manifest:
+    data = build_test_manifest().to_dict()
+    centre = data["centres"][0]["id"]
+    data["kiosks"].append({"id": COLLECTOR, "centre": centre})
+    opens = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    data["remote_voting"] = {
+        "collector_ids": [COLLECTOR],
+        "windows": [
+            {"group": "home", "opens": opens.isoformat(), "closes": (opens + dt.timedelta(days=1)).isoformat()}
+        ],
+    }
+    return Manifest.from_dict(data)
+
+
+def sign(manifest: Manifest, key: Ed25519PrivateKey, sequence: int, ballot_id: str, ballot_hash: str) -> dict[str, Any]:
+    statement = BallotStatement(
+        str(manifest.election_id),
+        COLLECTOR,
+        credential_hex(key),
+        os.urandom(16).hex(),
+        sequence,
+        ballot_id,
+        ballot_hash,
+    )
+    return statement.to_dict() | {"signature": statement.sign(key)}
+
+
+def write_remote(root: Path, manifest: Manifest) -> dict[str, Any]:
+    """remote/ as the collector writes it for the record's cast ballots of the collector: each the last of its
+    credential; the first credential re-voted twice; one more credential voided (voted in person)."""
+    cast = [json.loads(p.read_text()) for p in sorted((root / "ballots" / "cast").glob("*.json"))]
+    ours = [c for c in cast if c["kiosk"] == COLLECTOR]
+    assert len(ours) >= 2
+    credentials, submissions = [], []
+    for i, c in enumerate(ours):
+        key = Ed25519PrivateKey.generate()
+        ballot = c["ballot"]
+        digest = json.loads(json.dumps(ballot))
+        bhash = hashlib.sha256(canonical_json(digest)).hexdigest()
+        credentials.append({"credential": credential_hex(key), "style_id": ballot["style_id"]})
+        earlier = 2 if i == 0 else 0
+        for seq in range(1, earlier + 1):
+            submissions.append(
+                sign(manifest, key, seq, f"old-{i}-{seq}", os.urandom(32).hex()) | {"status": "superseded"}
+            )
+        submissions.append(sign(manifest, key, earlier + 1, ballot["ballot_id"], bhash) | {"status": "counted"})
+    voided_key = Ed25519PrivateKey.generate()
+    credentials.append({"credential": credential_hex(voided_key), "style_id": ours[0]["ballot"]["style_id"]})
+    submissions.append(sign(manifest, voided_key, 1, "in-person-1", os.urandom(32).hex()) | {"status": "voided"})
+    for s in submissions:
+        del s["election_id"], s["collector_id"]
+    credentials.sort(key=lambda c: c["credential"])
+    submissions.sort(key=lambda s: (s["credential"], s["sequence"]))
+    files = {
+        "credentials.json": {"format_version": 1, "collector_id": COLLECTOR, "credentials": credentials},
+        "voided.json": {"format_version": 1, "voided": [credential_hex(voided_key)]},
+        "submissions.json": {"format_version": 1, "submissions": submissions},
+        "counts.json": {
+            "format_version": 1,
+            "credentials": len(credentials),
+            "voided": 1,
+            "submissions": len(submissions),
+            "counted": len(ours),
+            "superseded": 2,
+        },
+    }
+    (root / "remote").mkdir()
+    for name, content in files.items():
+        (root / "remote" / name).write_bytes(canonical_json(content))
+    return {"ours": ours, "voided": credential_hex(voided_key)}
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    out = tmp_path_factory.mktemp("remote-record") / "record"
+    manifest = manifest_with_collector()
+    build_sample_record(out, manifest, ballots=10, challenged=0, random_bytes=SeededRandom(18), n=3, k=2)
+    return out, write_remote(out, manifest)
+
+
+@pytest.fixture
+def record(sample: tuple[Path, dict[str, Any]], tmp_path: Path) -> Path:
+    copy = tmp_path / "record"
+    shutil.copytree(sample[0], copy)
+    return copy
+
+
+def run(root: Path) -> tuple[bool, str]:
+    out = io.StringIO()
+    ok = verify_record(root, out, jobs=1)
+    line = next((x for x in out.getvalue().splitlines() if "remote ballots by credential:" in x), "")
+    return ok, line
+
+
+def edit(root: Path, name: str, change: Any) -> None:
+    path = root / "remote" / name
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_bytes(canonical_json(data))
+
+
+def subs(data: dict[str, Any]) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = data["submissions"]
+    return result
+
+
+def test_the_honest_record_verifies_with_its_remote_part(record: Path) -> None:
+    ok, line = run(record)
+    assert ok, line
+    assert "counted (each its credential's last)" in line and "remote" in line and "1 voided" in line
+
+
+def test_a_superseded_ballot_counted_fails(record: Path) -> None:
+    def swap(data: dict[str, Any]) -> None:
+        first = next(s for s in subs(data) if s["sequence"] == 3)
+        older = next(s for s in subs(data) if s["credential"] == first["credential"] and s["sequence"] == 2)
+        first["status"], older["status"] = "superseded", "counted"
+
+    edit(record, "submissions.json", swap)
+    ok, line = run(record)
+    assert not ok and "a superseded ballot is counted instead of its last" in line
+
+
+def test_an_unregistered_credential_fails(record: Path) -> None:
+    def drop(data: dict[str, Any]) -> None:
+        data["credentials"] = data["credentials"][1:]
+
+    edit(record, "credentials.json", drop)
+    ok, line = run(record)
+    assert not ok and "unregistered credential" in line
+
+
+def test_two_counted_for_one_credential_fails(record: Path) -> None:
+    def both(data: dict[str, Any]) -> None:
+        for s in subs(data):
+            if s["status"] == "superseded":
+                s["status"] = "counted"
+
+    edit(record, "submissions.json", both)
+    ok, line = run(record)
+    assert not ok and "counted ballots (exactly one)" in line
+
+
+def test_a_voided_credential_counted_fails(record: Path, sample: tuple[Path, dict[str, Any]]) -> None:
+    voided = sample[1]["voided"]
+
+    def count_it(data: dict[str, Any]) -> None:
+        for s in subs(data):
+            if s["credential"] == voided:
+                s["status"] = "counted"
+
+    edit(record, "submissions.json", count_it)
+    ok, line = run(record)
+    assert not ok and "voided credential" in line and "is counted" in line
+
+
+def test_a_forged_signature_fails(record: Path) -> None:
+    def forge(data: dict[str, Any]) -> None:
+        s = subs(data)[0]
+        s["sequence"] += 10  # the office moves a ballot up: the credential never signed that
+
+    edit(record, "submissions.json", forge)
+    ok, line = run(record)
+    assert not ok and "signature does not verify" in line
+
+
+def test_a_collector_ballot_without_a_counted_submission_fails(record: Path) -> None:
+    def uncount(data: dict[str, Any]) -> None:
+        data["submissions"] = [s for s in subs(data) if s["status"] != "counted" or s["sequence"] != 3]
+        data["submissions"] = [s for s in subs(data) if s["status"] != "superseded"]
+
+    edit(record, "submissions.json", uncount)
+    ok, line = run(record)
+    assert not ok and "is no counted remote submission" in line
+
+
+def test_more_remote_ballots_than_remote_voters_in_the_poll_book_fails(
+    record: Path, sample: tuple[Path, dict[str, Any]]
+) -> None:
+    style = sample[1]["ours"][0]["ballot"]["style_id"]
+    path = record / "pollbook_counts.json"
+    book = json.loads(path.read_text())
+    book["ballots_per_style"][style] -= 1
+    path.write_bytes(canonical_json(book))
+    ok, line = run(record)
+    assert not ok and "more remote ballots counted than remote voters in the poll book" in line
+
+
+def test_counts_that_do_not_match_fail(record: Path) -> None:
+    edit(record, "counts.json", lambda d: d.update(counted=d["counted"] + 1))
+    ok, line = run(record)
+    assert not ok and "counts.json does not match" in line
+
+
+def test_a_remote_part_without_remote_voting_in_the_manifest_fails(tmp_path: Path) -> None:
+    out = tmp_path / "record"
+    build_sample_record(out, build_test_manifest(), ballots=3, challenged=0, random_bytes=SeededRandom(3), n=3, k=2)
+    assert run(out)[0]
+    (out / "remote").mkdir()
+    (out / "remote" / "counts.json").write_text("{}")
+    ok, line = run(out)
+    assert not ok and "the manifest has no remote_voting" in line
