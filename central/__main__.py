@@ -7,12 +7,17 @@ python -m central issue-token   --config ... --role observer --subject "console"
 python -m central process-provisional --config ...
 python -m central verify-audit  --config ...
 python -m central vacuum-poll-book --config ...   (after the polls close; also run by the last centre's close)
-python -m central serve         --config ...   (uvicorn; mutual TLS when [server] tls_* are set)
+python -m central serve         --config ... [--port P] [--kiosk-port Q]   (uvicorn; mutual TLS when [server] tls_*
+                                              are set; several instances on one database: docs/operations.md)
+python -m central queue-schema  --config ...   (the verification job queue's tables; init-db does it too)
+python -m central worker        --config ... [--name N]   (checks ballot proofs from the job queue: [ingest] queue)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import ssl
 import sys
 from pathlib import Path
@@ -33,6 +38,36 @@ def _office(config: CentralConfig) -> Office:
     return office
 
 
+def _queue_schema(config: CentralConfig) -> None:
+    from central.jobs import apply_schema
+
+    created = apply_schema(config.database_url)
+    print("verification queue:", "schema created" if created else "schema present")
+
+
+def _worker(config: CentralConfig, name: str) -> int:
+    """A verification worker: needs only the database and the election's manifest and context (no office key)."""
+    import logging
+
+    from central.jobs import QueueError, run_worker
+    from central.office import CONTEXT_FILE, MANIFEST_FILE
+    from election.context import ElectionContext
+    from election.manifest import Manifest
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    manifest = Manifest.from_dict(json.loads((config.election_dir / MANIFEST_FILE).read_text(encoding="utf-8")))
+    context = ElectionContext.from_dict(json.loads((config.election_dir / CONTEXT_FILE).read_text(encoding="utf-8")))
+    if context.manifest_hash != manifest.manifest_hash:
+        print("refused: the election context belongs to another manifest")
+        return 2
+    try:
+        run_worker(config.database_url, context, manifest, name=name)
+    except QueueError as exc:
+        print(f"refused: {exc}")
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m central")
     parser.add_argument(
@@ -46,19 +81,37 @@ def main(argv: list[str] | None = None) -> int:
             "verify-audit",
             "vacuum-poll-book",
             "serve",
+            "queue-schema",
+            "worker",
         ],
     )
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--config", type=Path, default=Path("config/central.toml"))
     parser.add_argument("--role", choices=[r.value for r in Role], default=Role.OBSERVER.value)
     parser.add_argument("--subject", default="console")
+    parser.add_argument("--port", type=int, default=None, help="serve: listen here instead of [server] port")
+    parser.add_argument("--kiosk-port", type=int, default=None, help="serve: instead of [server] kiosk_port")
+    parser.add_argument("--name", default="verify", help="worker: its name in the queue's tables")
     args = parser.parse_args(argv)
     config = load_config(args.config)
+    if args.command == "serve" and (args.port is not None or args.kiosk_port is not None):
+        config = dataclasses.replace(
+            config,
+            port=config.port if args.port is None else args.port,
+            kiosk_port=config.kiosk_port if args.kiosk_port is None else args.kiosk_port,
+        )
     if args.command == "init-db":
         migrate(config.database_url)
-        _office(config)
+        if config.ingest_queue:
+            _queue_schema(config)
+        _office(config).close()
         print(f"database ready: {config.database_url.split('@')[-1]}")
         return 0
+    if args.command == "queue-schema":
+        _queue_schema(config)
+        return 0
+    if args.command == "worker":
+        return _worker(config, args.name)
     office = _office(config)
     try:
         return _run(args, config, office)

@@ -62,6 +62,11 @@ class CentralConfig:
     """Lifetime of a console token (``python -m central issue-token``; observer or poll worker only)."""
     embassies: tuple[str, ...] = ()
     """Embassies whose manual sheets (Art. 9, voters abroad) the office accepts: ``[manual] embassies``."""
+    ingest_queue: bool = False
+    """``[ingest] queue``: proofs checked by ``python -m central worker`` processes through the PostgreSQL job queue
+    (``central.jobs``) instead of in this process; PostgreSQL only."""
+    queue_timeout: float = 30.0
+    """``[ingest] queue_timeout``: seconds an instance waits for a batch's checks before answering 503."""
 
 
 def _path(base: Path, value: Any, where: str) -> Path:
@@ -116,6 +121,14 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         workers = workers_value
     else:
         raise ConfigError('ingest.workers: expected "auto" or a number of processes (0 = verify inline)')
+    queue = ingest.get("queue", False)
+    if not isinstance(queue, bool):
+        raise ConfigError("ingest.queue: expected true or false")
+    if queue and not url.startswith("postgresql"):
+        raise ConfigError("ingest.queue: the job queue needs a PostgreSQL database (SQLite verifies in-process)")
+    queue_timeout = ingest.get("queue_timeout", 30.0)
+    if isinstance(queue_timeout, bool) or not isinstance(queue_timeout, int | float) or not 1 <= queue_timeout <= 600:
+        raise ConfigError("ingest.queue_timeout: expected seconds between 1 and 600")
     embassies = data.get("manual", {}).get("embassies", [])
     if not isinstance(embassies, list) or not all(isinstance(e, str) and e for e in embassies):
         raise ConfigError("manual.embassies: expected a list of embassy ids")
@@ -160,6 +173,8 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         ),
         kiosk_crl=_path(base, server["kiosk_crl"], "server.kiosk_crl") if "kiosk_crl" in server else None,
         kiosk_port=kiosk_port,
+        ingest_queue=queue,
+        queue_timeout=float(queue_timeout),
         **limits,  # type: ignore[arg-type]
     )
 

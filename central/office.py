@@ -69,7 +69,7 @@ class Office:
             Database(config.database_url),
             manifest,
             context,
-            ElectionChecker(context, manifest, workers=config.ingest_workers),
+            _checker(config, context, manifest),
             clock,
             staff_ca,
             _read_crl(config.staff_crl, staff_ca) if config.staff_crl else None,
@@ -130,6 +130,15 @@ class Office:
                 if contest.id not in tallies:
                     s.add(TallyState(contest_id=contest.id, state=self.checker.empty_tally(contest.id), ballots=0))
             phase.ensure_row(s, self.clock(), self.signing)
+
+
+def _checker(config: CentralConfig, context: ElectionContext, manifest: Manifest) -> BallotChecker:
+    """In-process checks (a pool of ``[ingest] workers``), or the job queue's workers (``[ingest] queue``)."""
+    if config.ingest_queue:
+        from central.jobs import QueueChecker
+
+        return QueueChecker(context, manifest, config.database_url, timeout=config.queue_timeout)
+    return ElectionChecker(context, manifest, workers=config.ingest_workers)
 
 
 def _read_crl(path: Path, staff_ca: x509.Certificate | None) -> x509.CertificateRevocationList:
