@@ -17,6 +17,8 @@ from election.verify.office_audit import check_office_audit
 from election.verify.parts import Check, Progress, RecordPart, Stage
 from election.verify.primitives import (
     Invalid,
+    code_key,
+    code_text,
     confirmation,
     decryption_proof_holds,
     genesis,
@@ -27,6 +29,7 @@ from election.verify.primitives import (
     range_proof_holds,
     scalar,
     schnorr_holds,
+    shared,
     small,
 )
 from election.verify.remote import FILES as REMOTE_FILES
@@ -76,7 +79,7 @@ class State:
     shard: Shard | None = None
     #: ``--merge``: the shard results whose per-ballot checks this run takes, instead of checking the ballots
     merge: tuple[Path, ...] = ()
-    #: SHA-256 of the bytes of each ballot file checked in this run, by its name relative to ``ballots/``
+    #: in a shard run, the SHA-256 of the bytes of each ballot file checked, by its name relative to ``ballots/``
     file_digests: dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -290,8 +293,9 @@ def check_cast_ballots(s: State, progress: Progress) -> str:
         for bid, kiosk, code, style_id, ballot_hash, digest in entries:
             if bid in s.cast:
                 raise Invalid(f"{bid}: cast twice")
-            s.cast[bid] = (kiosk, style_id, ballot_hash, code)
-            s.file_digests[f"cast/{bid}.json"] = digest
+            s.cast[bid] = (shared(kiosk), shared(style_id), ballot_hash, code_key(code))
+            if s.shard is not None:  # only a shard result needs them
+                s.file_digests[f"cast/{bid}.json"] = digest
             per_style[style_id] = per_style.get(style_id, 0) + 1
         for key, (a, b) in partial.items():
             x, y = sums.get(key, (IDENTITY.data, IDENTITY.data))
@@ -341,7 +345,8 @@ def check_challenged_ballots(s: State, progress: Progress) -> str:
         s.challenged_codes[bid] = entry["confirmation_code"]
         s.challenged_kiosk[bid] = entry["kiosk"]
         s.challenged_hash[bid] = _ballot_hash(raw)
-        s.file_digests[f"challenged/{bid}.json"] = digest
+        if s.shard is not None:
+            s.file_digests[f"challenged/{bid}.json"] = digest
     shard = f" of shard {s.shard}" if s.shard is not None else ""
     return f"{len(files)} challenged ballots{shard} open to valid choices, none counted"
 
@@ -397,7 +402,8 @@ def check_chains(s: State, progress: Progress) -> str:
                 previous = _withheld_link(s, raw_entry, kiosk, previous, path.name)
                 continue
             if e["status"] == "cast" and bid in s.cast:
-                owner, _style, ballot_hash, stated = s.cast[bid]
+                owner, _style, ballot_hash, kept = s.cast[bid]
+                stated = code_text(kept)
             elif e["status"] == "challenged" and bid in s.challenged_codes:
                 ballot_hash, stated, owner = s.challenged_hash[bid], s.challenged_codes[bid], s.challenged_kiosk[bid]
             else:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from election.canonical import canonical_json
 from election.group import IDENTITY, GroupElement
 from election.verify.parts import Progress
-from election.verify.primitives import Invalid, obj, point
+from election.verify.primitives import Invalid, code_key, code_text, obj, point, shared
 from election.verify.shard import Shard, listing_hash, shard_of
 from election.verify.strict_json import load
 
@@ -64,7 +64,7 @@ def shard_result(s: State, shard: Shard, checks: list[tuple[str, str, str]]) -> 
         "listing_hash": listing,
         "checks": [{"check": name, "result": outcome, "message": message} for name, outcome, message in checks],
         "cast": [
-            [bid, kiosk, code, style, ballot_hash.hex(), s.file_digests[f"cast/{bid}.json"].hex()]
+            [bid, kiosk, code_text(code), style, ballot_hash.hex(), s.file_digests[f"cast/{bid}.json"].hex()]
             for bid, (kiosk, style, ballot_hash, code) in s.cast.items()
         ],
         "challenged": [
@@ -170,7 +170,12 @@ class _Merge:
             if not isinstance(kiosk, str) or not isinstance(style, str) or style not in s.m.styles_by_id:
                 raise Invalid(f"{where}: cast {bid}: kiosk or style is not one of the manifest's")
             self._same_file("cast", bid, digest, where)
-            s.cast[bid] = (kiosk, style, _hex64(ballot_hash, f"{where}: {bid}: ballot hash"), code)
+            s.cast[bid] = (
+                shared(kiosk),
+                shared(style),
+                _hex64(ballot_hash, f"{where}: {bid}: ballot hash"),
+                code_key(code),
+            )
         for raw in _list(data["challenged"], where):
             bid, kiosk, code, ballot_hash, digest = _row(raw, 5, f"{where}: challenged")
             self._owned(shard, bid, where)
