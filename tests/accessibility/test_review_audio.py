@@ -30,7 +30,7 @@ def test_an_audio_voter_hears_the_undervote_warning_at_review(tmp_path: Path) ->
     k.send(ev.ToggleCandidate(CONTEST.active_candidates[0].id))  # 1 of 2
     k.listen()
     k.send(ev.GoToReview())
-    heard = k.listen()
+    heard = [str(c) for c in k.listen()]
     assert k.phase is Phase.REVIEW
     warning = heard.index("str:ballot.undervote_warning#0")
     assert heard[warning - 1] == f"contest:{CONTEST.id}"  # which contest
@@ -57,7 +57,7 @@ def test_the_ballot_says_who_withdrew(tmp_path: Path) -> None:
     k.send(ev.ToggleAudio())
     k.listen()
     k.send(ev.Continue())
-    heard = k.listen()
+    heard = [str(c) for c in k.listen()]
     gone = next(c for c in WITHDREW.candidates if c.withdrawn)
     at = heard.index("str:kiosk.ballot.withdrawn#0")
     assert heard[at + 1] == f"num:{gone.ballot_number}" and f"cand:{gone.id}" in heard[at + 2 : at + 4]

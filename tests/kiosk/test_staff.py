@@ -94,6 +94,7 @@ def test_reopen_is_ignored_while_the_polls_were_never_closed():
 def test_a_refused_staff_action_leaves_the_polls_as_they_were_and_says_so():
     k = _staff(Kiosk()).send(ev.StaffChoose(ev.StaffAction.CLOSE_POLLS), ev.Continue())
     # a ballot box that refuses (a card without the administrator's role)
-    k.staff.run = lambda action, _staff: ev.StaffDone(action, ("refused: role_not_authorised",), ok=False)
+    refuse = lambda action, _staff: ev.StaffDone(action, ("refused: role_not_authorised",), ok=False)  # noqa: E731
+    setattr(k.staff, "run", refuse)  # noqa: B010
     k.send(ev.StaffChoose(ev.StaffAction.REOPEN_POLLS))
     assert k.phase is Phase.STAFF_REPORT and not k.state.staff_ok and k.state.kiosk.polls_closed
