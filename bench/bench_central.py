@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from bench.bench_ballots import QUIET_REF_US, floor_tally, floor_verify
-from central import pollbook, results
+from central import manual, pollbook, record_writer, results
 from central.api import create_app
 from central.config import CentralConfig
 from central.crypto import CheckRequest
@@ -472,7 +472,7 @@ def bench_national(pg: PostgresServer, tmp: Path, rows: list[Row], notes: list[s
                 {"n": BALLOTS},
             )
         setup["roll import + 500,000 voted marks"] = time.perf_counter() - t
-        per_style = results.pollbook_counts(office)
+        per_style = record_writer.pollbook_counts(office.db, office.manifest)
         assert sum(per_style.values()) == BALLOTS
         # The encrypted tally, built directly: each per-contest total encrypted with a known random nonce (the
         # same ciphertext shape a homomorphic sum of 500,000 ballots has; every proof downstream is real).
@@ -527,7 +527,8 @@ def bench_national(pg: PostgresServer, tmp: Path, rows: list[Row], notes: list[s
         for contest in manifest.contests:
             assert plain.contests[contest.id].votes == {c: totals[contest.id][c] for c in contest.selection_ids}
         t = time.perf_counter()
-        merged = results.merge(office, plain)  # poll-book counts over the full roll, manual sheets, winners
+        counts = record_writer.pollbook_counts(office.db, office.manifest)  # over the full roll
+        merged = results.merge(office.manifest, plain, manual.approved_totals(office), counts)  # sheets, winners
         steps["merge + poll-book counts (PostgreSQL)"] = time.perf_counter() - t
         t = time.perf_counter()
         record_dir = tmp / "national-record"
@@ -649,7 +650,7 @@ def _reduced_record(
         ),
     )
     t = time.perf_counter()
-    ok, output = results.run_verifier(out)
+    ok, output = record_writer.run_verifier(out)
     elapsed = time.perf_counter() - t
     if not ok:
         raise RuntimeError(f"reduced national record does not verify:\n{output}")

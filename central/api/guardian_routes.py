@@ -30,10 +30,11 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from central import results
+from central import ceremony, closing, record_writer
 from central.api.deps import OfficeDep
 from central.api.errors import ERRORS, ApiError
 from central.chains import kiosk_statements
+from central.errors import ResultsError
 from central.office import Office
 from election.canonical import json_hash
 from election.record import ElectionRecord, WithheldEntry, write_record
@@ -47,8 +48,8 @@ NOT_FINAL = "the encrypted tally is not final yet: {why}. Guardians: wait until 
 
 def _final_tally(office: Office) -> EncryptedTally:
     try:  # served as final = frozen (central.phase): nothing can change it afterwards
-        return results.final_tally(office, actor="guardian export")
-    except results.ResultsError as exc:
+        return closing.final_tally(office, actor="guardian export")
+    except ResultsError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, NOT_FINAL.format(why=exc)) from None
 
 
@@ -67,7 +68,7 @@ def election(office: OfficeDep) -> dict[str, Any]:
         "election_id": str(office.manifest.election_id),
         "manifest_hash": office.manifest.manifest_hash,
         "election_context": office.context.to_dict(),
-        "guardians": [g.to_dict() for g in results.guardians(office)],
+        "guardians": [g.to_dict() for g in ceremony.guardians(office.config.election_dir)],
         "ballots_per_contest": {str(k): v for k, v in final.ballots_per_contest.items()},
         "cast_ballot_ids_hash": final.cast_ballot_ids_hash,
         "tally_path": "/api/guardian/tally",
@@ -77,11 +78,11 @@ def election(office: OfficeDep) -> dict[str, Any]:
 def pre_decryption_record(office: Office) -> ElectionRecord:
     """The record as it stands before decryption: everything the guardians check, and no shares or results."""
     tally = _final_tally(office)
-    chains, _withheld = results.record_chains(office)
+    chains, _withheld = record_writer.record_chains(office.db, office.context.base_hash)
     return ElectionRecord(
         office.manifest,
         office.context,
-        results.guardians(office),
+        ceremony.guardians(office.config.election_dir),
         chains,
         tally,
         (),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from central import adjudication, audit, manual, provisional, results
+from central import adjudication, audit, ceremony, closing, manual, provisional, results
 from central.api.deps import OfficeDep, StaffDep, require
 from central.api.errors import ERRORS, ApiError
 from central.api.login_limits import client_of, login_guard
@@ -286,7 +286,7 @@ def close(centre_id: str, body: CloseRequest, staff: StaffDep, office: OfficeDep
     if centre_id not in office.manifest.centres_by_id:
         raise ApiError(404, ErrorCode.MALFORMED, f"unknown centre {centre_id!r}")
     try:
-        status = results.close_centre(office, centre_id, actor=staff.subject, manual=body.manual, final=body.final)
+        status = closing.close_centre(office, centre_id, actor=staff.subject, manual=body.manual, final=body.final)
     except results.ResultsError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
     return {"centre_id": centre_id, "status": status}
@@ -298,7 +298,7 @@ def freeze(staff: StaffDep, office: OfficeDep) -> dict[str, str]:
     answers its hash. Serving the tally to the guardians (``/api/guardian/tally``) freezes it too."""
     require(staff, Role.ADMINISTRATOR)
     try:
-        return {"tally_hash": results.freeze_tally(office, actor=staff.subject)}
+        return {"tally_hash": closing.freeze_tally(office, actor=staff.subject)}
     except results.ResultsError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
 
@@ -308,7 +308,7 @@ def upload_share(body: dict[str, Any], staff: StaffDep, office: OfficeDep) -> di
     """A share file written offline by ``python -m election.guardian decrypt-share``; proofs checked on upload."""
     require(staff, Role.ADMINISTRATOR)
     try:
-        return {"share": results.upload_share(office, body, actor=staff.subject)}
+        return {"share": ceremony.upload_share(office, body, actor=staff.subject)}
     except results.PhaseConflict as exc:
         raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
     except results.ResultsError as exc:

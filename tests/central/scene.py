@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from central import manual, pollbook, results
+from central import ceremony, closing, manual, pollbook, results
 from central.office import Office
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
@@ -97,11 +97,11 @@ def populate(
         manual.approve(office, sid, actor="cm-2")
         close_chains(kiosks)  # each kiosk's signed chain close, sent when its polls close (the verifier needs them)
         for centre in office.manifest.centres:
-            results.close_centre(office, centre.id, actor="admin")
-        tally = results.encrypted_tally(office)
+            closing.close_centre(office, centre.id, actor="admin")
+        tally = closing.encrypted_tally(office)
         _, shares = decrypt_with(election.context, election.manifest, tally, election.secrets, [1, 2], os.urandom)
         for share in shares:
-            results.upload_share(office, share.to_dict(), actor="admin")
+            ceremony.upload_share(office, share.to_dict(), actor="admin")
         results.compute_results(office, actor="admin")
     return code
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from central import results
+from central import record_writer
 from central.api import create_app
 from central.office import Office, enrol_kiosk
 from election.manifest import Manifest
@@ -117,20 +117,20 @@ def main() -> None:
         office.db.dispose()
 
         # The same day on a second office whose published record lost a cast ballot: the verifier rejects it.
-        real_verifier = results.run_verifier
+        real_verifier = record_writer.run_verifier
 
         def drop_a_ballot(record_dir: Path) -> tuple[bool, str]:
             sorted((record_dir / "ballots" / "cast").glob("*.json"))[0].unlink()
             return real_verifier(record_dir)
 
-        results.run_verifier = drop_a_ballot
+        record_writer.run_verifier = drop_a_ballot
         try:
             clock = Clock(NOW)
             office, app = _office(election, pg, Path(tmp) / "record-2", clock)
             kiosks = {k.id: SimKiosk(election, k.id, app) for k in election.manifest.kiosks}
             populate(office, election, kiosks, clock, publish=True)
         finally:
-            results.run_verifier = real_verifier
+            record_writer.run_verifier = real_verifier
         with serve(app) as base:
             _capture_unverified(base, args.out)
         office.db.dispose()

@@ -40,7 +40,7 @@ def publish_results(http: Any, office: Any, election: Any, admin: dict[str, str]
     administrator publishes the results (decryption, record, independent verifier). Returns the results JSON."""
     import os
 
-    from central.results import encrypted_tally
+    from central.closing import encrypted_tally
     from election.sample import decrypt_with
 
     tally = encrypted_tally(office)

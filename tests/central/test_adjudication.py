@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import select
 
 from central import audit, pollbook
+from central.closing import encrypted_tally
 from central.models import Ballot, BallotStatus, Kiosk, TallyState
 from central.office import Office
 from central.provisional import process_envelopes
-from central.results import encrypted_tally
 from election.canonical import canonical_json
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
-from central import results
+from central import closing
 from central.dashboard.live import LiveFeed
 from central.dashboard.pages import install_feed
 from central.office import Office
@@ -81,7 +81,7 @@ def test_a_voted_mark_and_a_batch_appear_on_an_open_page_without_a_reload(
             timeout=5000,
         )
         # The committee orders the Bukha centre closed (no new check-in; voters inside finish): shown live too.
-        results.close_centre(office, "PC-003", actor="admin", final=False)
+        closing.close_centre(office, "PC-003", actor="admin", final=False)
         page.wait_for_function(
             "document.querySelector(\"#centre-states tr[data-centre='PC-003'] td.state\").innerText"
             ".startsWith('closing')",

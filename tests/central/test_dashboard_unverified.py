@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import sync_playwright
 
-from central import results
+from central import record_writer, results
 from central.office import Office
 from tests.central.kiosksim import Election, SimKiosk
 from tests.central.scene import CHROMIUM_ARGS, populate, serve
@@ -22,14 +22,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.ui]
 def test_results_the_verifier_rejected_say_not_verified(
     office: Office, election: Election, kiosks: dict[str, SimKiosk], app: Any, clock: Any, monkeypatch: Any
 ) -> None:
-    real_verifier = results.run_verifier
+    real_verifier = record_writer.run_verifier
 
     def verifier_of_a_record_missing_a_ballot(record_dir: Path) -> tuple[bool, str]:
         dropped = sorted((record_dir / "ballots" / "cast").glob("*.json"))[0]
         dropped.unlink()  # the office "loses" a cast ballot
         return real_verifier(record_dir)
 
-    monkeypatch.setattr(results, "run_verifier", verifier_of_a_record_missing_a_ballot)
+    monkeypatch.setattr(record_writer, "run_verifier", verifier_of_a_record_missing_a_ballot)
     populate(office, election, kiosks, clock, publish=True)
     latest = results.latest(office)
     assert latest is not None and latest.verified is False  # the real verifier caught it

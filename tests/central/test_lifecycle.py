@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from central import pollbook
 from central.api import create_app
+from central.closing import encrypted_tally, tally_hash
 from central.models import AuditEntry, Ballot, ProvisionalEnvelope, TallyState, Voter, VoterState
 from central.office import Office, enrol_kiosk
-from central.results import encrypted_tally, tally_hash
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from central import pollbook
+from central.closing import encrypted_tally
 from central.models import AuditEntry
 from central.office import Office
-from central.results import encrypted_tally
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import MetaData, select, text
 
-from central import pollbook, results
+from central import closing, pollbook
 from central.api import create_app
 from central.auth import AuthError
 from central.config import ConfigError, parse_config
@@ -80,7 +80,7 @@ def tables_holding(office: Office, needles: list[str]) -> list[str]:
 
 def close_all(office: Office) -> None:
     for centre in office.manifest.centres:
-        results.close_centre(office, centre.id, actor="admin")
+        closing.close_centre(office, centre.id, actor="admin")
 
 
 # ---- PostgreSQL (the module's office) ----------------------------------------------------------------------

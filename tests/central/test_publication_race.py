@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from central import phase, pollbook, results
+from central import closing, phase, pollbook
 from central.models import Ballot, BallotStatus
 from central.office import Office
 from election.manifest import WilayatCode
@@ -80,7 +80,7 @@ def test_a_flagged_ballot_blocks_the_freeze_or_waits_for_it_and_is_refused(
             phase.lock_for_transition(s)  # what the freeze takes first
             sender.start()
             assert _waiting_on_a_lock(office.db.url), "the batch never waited for the freeze's lock"
-            frozen = results.freeze_in(s, office, actor="staff-admin-1")
+            frozen = closing.freeze_in(s, office, actor="staff-admin-1")
         sender.join(timeout=60)
         assert len(answers) == 1
         assert answers[0].status_code == 409 and "tally is frozen" in answers[0].json()["detail"], answers[0].text
@@ -88,7 +88,7 @@ def test_a_flagged_ballot_blocks_the_freeze_or_waits_for_it_and_is_refused(
             assert s.get(Ballot, second.ballot_id) is None
             assert s.get_one(Ballot, first.ballot_id).status is BallotStatus.REJECTED
             assert not list(s.scalars(select(Ballot).where(Ballot.status == BallotStatus.FLAGGED)))
-        assert results.tally_hash(results.encrypted_tally(office)) == frozen
+        assert closing.tally_hash(closing.encrypted_tally(office)) == frozen
         assert http.get("/api/public/phase").json() == {
             "phase": "tally_frozen",
             "tally_hash": frozen,

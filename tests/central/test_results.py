@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 
 from central import pollbook
+from central.closing import encrypted_tally
 from central.office import Office
 from central.provisional import process_envelopes
-from central.results import encrypted_tally
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with

@@ -15,8 +15,9 @@ import jsonschema
 import pytest
 
 from central import audit, pollbook
+from central.closing import encrypted_tally
 from central.office import Office
-from central.results import encrypted_tally, winners
+from central.results import winners
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.sample import decrypt_with
