@@ -271,8 +271,10 @@ class Collector:
             raise _bad("ballot must be an encrypted ballot object")
         if not isinstance(ballot.get("ballot_id"), str):
             raise _bad("ballot.ballot_id must be a string")
-        digest = sha256_hex(canonical_json(body))
-        ballot_hash = sha256_hex(canonical_json(ballot))
+        ballot_bytes = canonical_json(ballot)
+        ballot_hash = sha256_hex(ballot_bytes)
+        # what a resend must repeat byte for byte: every member, the ballot through its hash (one canonical form)
+        digest = sha256_hex(canonical_json({k: v for k, v in body.items() if k != "ballot"} | {"ballot": ballot_hash}))
         with self.db.transaction() as s:
             held = s.get(SubmissionRow, submission_id)
             if held is not None:
@@ -331,7 +333,7 @@ class Collector:
                     sequence=statement.sequence,
                     ballot_id=parsed.ballot_id,
                     ballot_hash=ballot_hash,
-                    ballot_json=canonical_json(ballot).decode(),
+                    ballot_json=ballot_bytes.decode(),
                     signature=body["signature"],
                     body_digest=digest,
                     received_at=now,
