@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from central import audit, exports, phase, pollbook, results
+from central import audit, exports, phase, pollbook, public_view, results
 from central.api.deps import OfficeDep
 from central.api.errors import ERRORS, ApiError
-from central.models import Ballot, CentreStatus, Kiosk
+from central.models import CentreStatus
 from election.manifest import WilayatCode
 from sync.protocol import ErrorCode
 
@@ -45,19 +45,7 @@ class KioskOut(BaseModel):
 @router.get("/kiosks")
 def kiosks(office: OfficeDep) -> list[KioskOut]:
     with office.db.transaction() as s:
-        rows = list(s.scalars(select(Kiosk).order_by(Kiosk.kiosk_id)))
-        return [
-            KioskOut(
-                kiosk_id=k.kiosk_id,
-                centre_id=k.centre_id,
-                enrolled=k.cert_sha256 is not None,
-                last_seen_at=k.last_seen_at.isoformat() if k.last_seen_at else None,
-                ballots_accepted=k.ballots_accepted,
-                backlog={key: int(v) for key, v in (k.status.get("backlog") or {}).items()},
-                polls_state=k.status.get("polls_state"),
-            )
-            for k in rows
-        ]
+        return [KioskOut(**asdict(k)) for k in public_view.kiosk_statuses(s)]
 
 
 class ConfirmationOut(BaseModel):
@@ -70,22 +58,8 @@ class ConfirmationOut(BaseModel):
 @router.get("/confirmation/{code}")
 def confirmation(code: Annotated[str, Path(max_length=128)], office: OfficeDep) -> ConfirmationOut:
     """A voter's confirmation code (full hex, or the short form shown on screen) -> what the office holds."""
-    digits = code.replace("-", "").strip()
     with office.db.transaction() as s:
-        row = None
-        if len(digits) == 64:
-            row = s.scalar(select(Ballot).where(Ballot.confirmation_code == digits.lower()))
-        elif len(digits) == 16:
-            try:
-                prefix = base64.b32decode(digits.upper()).hex()
-            except ValueError:
-                prefix = ""
-            if prefix:
-                row = s.scalar(select(Ballot).where(Ballot.confirmation_code.startswith(prefix)))
-        if row is None:
-            return ConfirmationOut(found=False)
-        status = "spoiled" if row.spoiled else row.status.value
-        return ConfirmationOut(found=True, status=status, kiosk_id=row.kiosk_id, ballot_id=row.ballot_id)
+        return ConfirmationOut(**asdict(public_view.look_up_code(s, code)))
 
 
 def _published(office: OfficeDep) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from typing import Annotated
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from central import public_view
 from central.api.deps import OfficeDep
 from central.api.errors import error_response
-from central.api.public_routes import confirmation
 from central.dashboard.i18n import Lang, Lookup, badge, local_time, lookup_of, lookup_text, ltr, t, zone_label
 from central.dashboard.live import EventStream, LiveFeed, sections_digest
 from central.dashboard.sections import read_board, render_sections
@@ -220,7 +220,8 @@ def confirm(lang: str, office: OfficeDep, code: Annotated[str, Query(max_length=
     if code and not CODE_CHARACTERS.fullmatch(code):
         outcome, status = Lookup.MALFORMED, 422
     elif code:
-        found = confirmation(code.strip(), office)
+        with office.db.transaction() as s:
+            found = public_view.look_up_code(s, code.strip())
         outcome = lookup_of(found.status) if found.found else Lookup.NOT_FOUND
     if code:
         shown = ltr(code[:80]) if status == 200 else ""

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 
 from central import exports, pollbook, results
-from central.api.public_routes import KioskOut, kiosks
 from central.dashboard.charts import bar_chart, line_chart
 from central.dashboard.i18n import (
     CentreState,
@@ -36,6 +35,7 @@ from central.dashboard.i18n import (
 from central.models import CentreStatus, PublishedResult
 from central.office import Office
 from central.phase import CentrePhase
+from central.public_view import KioskStatus, kiosk_statuses
 from sync.protocol import KioskPollsState
 
 LIVE_SECTIONS = ("turnout", "day", "centre-states", "kiosks", "results")
@@ -59,7 +59,7 @@ class Board:
     turnout: list[pollbook.WilayatTurnout]
     buckets: list[tuple[str, str, dt.datetime, int]]
     centres: dict[str, CentreRow]
-    kiosks: list[KioskOut]
+    kiosks: list[KioskStatus]
     latest: PublishedResult | None
 
 
@@ -80,6 +80,7 @@ def read_board(office: Office) -> Board:
     with office.db.transaction() as s:
         turnout = sorted(pollbook.turnout_by_wilayat(s), key=lambda w: w.wilayat)
         buckets = pollbook.turnout_buckets(s)
+        kiosks = kiosk_statuses(s)
         centres = {
             r.centre_id: CentreRow(r.centre_id, _centre_state(r), r.closed_at) for r in s.scalars(select(CentreStatus))
         }
@@ -90,7 +91,7 @@ def read_board(office: Office) -> Board:
         turnout=turnout,
         buckets=buckets,
         centres=centres,
-        kiosks=kiosks(office),
+        kiosks=kiosks,
         latest=results.latest(office),
     )
 
@@ -184,7 +185,7 @@ def centre_states(office: Office, board: Board, lang: Lang) -> str:
     )
 
 
-def _kiosk_state(k: KioskOut, board: Board, lang: Lang) -> str:
+def _kiosk_state(k: KioskStatus, board: Board, lang: Lang) -> str:
     centre = board.centres.get(k.centre_id)
     if centre is not None and centre.state in (CentreState.CLOSED, CentreState.CLOSED_MANUAL):
         return badge(polls_text(KioskPollsState.CLOSED), lang, mark=False)  # its centre closed, whatever it last said
