@@ -423,6 +423,18 @@ def main(argv: list[str] | None = None) -> int:
     national = national_minutes(times, n)
     quiet = national * QUIET_REF_US * 1e-6 / cost["ref"]  # CPU times scale with the op costs of the moment
     peak_mib = full["peak"] / 2**20
+    # memory growth per ballot: the peak on this record against the peak on the small (--quick) record
+    small_n = 400
+    national_mib: float | None = None
+    if n > small_n:
+        small_root, _small = cached_record(small_n, args.jobs, notes)
+        small = run_cli([str(small_root), "--jobs", str(args.jobs)])
+        per_ballot_bytes = max(full["peak"] - small["peak"], 0) / (n - small_n)
+        national_mib = (full["peak"] + per_ballot_bytes * (NATIONAL - n)) / 2**20
+        notes.append(
+            f"memory: peak {small['peak'] / 2**20:.0f} MiB with {small_n} ballots, {peak_mib:.0f} MiB with {n}: "
+            f"{per_ballot_bytes:.0f} bytes per ballot, extrapolated linearly to {NATIONAL}"
+        )
     peer = peer_per_ballot(manifest, notes)
     per_ballot = proofs_cpu / n * 1000
     rows = [
@@ -436,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
             meets=ratio <= TARGET_FLOOR_RATIO),
         row("  peak memory, whole process tree", peak_mib, "MiB", target=f"< {TARGET_MIB:.0f}",
             meets=peak_mib < TARGET_MIB),
+        row(f"  peak memory extrapolated to {NATIONAL:,} ballots", national_mib or 0.0, "MiB",
+            target=f"< {TARGET_MIB:.0f}", meets=None if national_mib is None else national_mib < TARGET_MIB),
         row(f"500,000 ballots on 2 cores (extrapolated from {n}, this machine now)", national, "min"),
         row(f"  the same at the quiet machine's op costs (ref. mult {QUIET_REF_US:.0f} us)", quiet, "min",
             target=f"<= {TARGET_MINUTES:.0f}", meets=quiet <= TARGET_MINUTES),
