@@ -356,7 +356,8 @@ class _Queued:
 class QueueChecker(ElectionChecker):
     """``BallotChecker`` whose proof checks run in ``python -m central worker`` processes through the queue; the
     tally sums and chain codes stay in the office (``ElectionChecker``'s). Every batch goes through the queue, a
-    single ballot too: the instance itself does no proof checking."""
+    batch of one ballot too. ``check`` (one ballot, outside a batch: the chain's links through provisional envelopes,
+    ``central.ingest.provisional_links``) stays inline: rare, and a queue outage must not fail it."""
 
     def __init__(self, context: ElectionContext, manifest: Manifest, database_url: str, *, timeout: float) -> None:
         super().__init__(context, manifest, workers=0)
@@ -372,12 +373,6 @@ class QueueChecker(ElectionChecker):
                 self._app.open()
                 self._open = True
         return self._app
-
-    def check(self, request: CheckRequest) -> CheckedBallot:
-        outcome = self.check_many([request])[0]
-        if isinstance(outcome, BallotRejected):
-            raise outcome
-        return outcome
 
     def check_many(self, requests: Sequence[CheckRequest]) -> list[CheckedBallot | BallotRejected]:
         return self.submit_many(requests).outcomes()
