@@ -1,0 +1,150 @@
+"""At close, the collector hands its counted ballots to the central office as a kiosk-like source
+(docs/remote-voting.md, section 7), through the real sync client and the office's kiosk endpoints, with the
+collector's enrolled kiosk certificate and key:
+
+1. every counted voter is checked in at the office (``/v1/checkins`` then the voted mark), ALL before any ballot
+   leaves, so the office cannot pair a check-in with a ballot by timing; a voter the poll book already marks as
+   voted (an in-person vote the office could not report in time) is answered so, and that credential is voided
+   here instead of counted;
+2. the counted ballots are chained in the order of their ballot hashes (random, public, and independent of the
+   voters and of when they voted) with confirmation codes from the collector's genesis code, sent in signed
+   batches of at most 500 with the signed chain head of each, then the signed chain close.
+
+The office's ingest, tally, record, guardians and verifier then treat them as any kiosk's ballots. Batch ids and
+check-in keys are derived from the content, so a lost answer can be resent; the handover as a whole is run once
+(not yet resumable: a second run would read its own check-ins as in-person votes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from collector.db import Database
+from collector.models import CredentialRow
+from collector.record import CountedBallot, RemotePart, remote_part
+from collector.service import VOID_IN_PERSON
+from election.ballot import EncryptedBallot
+from election.chain_statement import ChainStatement, StatementKind
+from election.confirmation import confirmation_code, genesis_code
+from election.manifest import Manifest
+from sync.client import SyncClient
+from sync.protocol import (
+    BallotBatch,
+    BallotDisposition,
+    BatchBallot,
+    ChainCloseSubmission,
+    CheckinRequest,
+    CheckinStatus,
+    VotedMark,
+    signed_close,
+    signed_head,
+    signing_bytes,
+    to_wire,
+)
+from sync.signing import Signer
+
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Handover:
+    part: RemotePart  # the record part remote/ after the office's answers
+    checked_in: int
+    already_voted: int
+    batches: int
+    last_code: str
+
+
+def _key(label: str, *parts: str) -> str:
+    return hashlib.sha256("\x00".join((label, *parts)).encode()).hexdigest()[:32]
+
+
+def hand_over(
+    db: Database,
+    manifest: Manifest,
+    base_hash: bytes,
+    collector_id: str,
+    client: SyncClient,
+    signer: Signer,
+    now: dt.datetime,
+) -> Handover:
+    centre_id = str(manifest.kiosks_by_id[collector_id].centre)  # type: ignore[index]
+    part = remote_part(db, collector_id)
+    with db.transaction() as s:
+        voter_of = {c.credential: c.civil_number for c in s.scalars(select(CredentialRow))}
+    already = 0
+    for counted in part.counted:
+        civil = voter_of[counted.credential]
+        answer = client.checkin(
+            CheckinRequest(
+                kiosk_id=collector_id,
+                centre_id=centre_id,
+                civil_number=civil,
+                idempotency_key=_key("sanduq/remote-checkin/v1", collector_id, counted.credential),
+            )
+        )
+        if answer.status is CheckinStatus.ALREADY_VOTED:
+            already += 1
+            with db.transaction() as s:
+                row = s.get(CredentialRow, counted.credential, with_for_update=True)
+                if row is not None and row.voided_at is None:
+                    row.voided_at, row.void_reason = now, VOID_IN_PERSON
+            continue
+        if answer.status is not CheckinStatus.ELIGIBLE or answer.checkin_token is None:
+            raise RuntimeError(f"the office refused a remote voter's check-in: {answer.status.value}")
+        if answer.ballot_style_id != counted.style_id:
+            raise RuntimeError("the office's poll book gives a remote voter another ballot style")
+        client.voted(answer.checkin_token, VotedMark(kiosk_id=collector_id))
+    if already:
+        part = remote_part(db, collector_id)
+    ballots: list[CountedBallot] = sorted(part.counted, key=lambda c: c.ballot_hash)
+    genesis = genesis_code(base_hash, collector_id)
+    previous = genesis
+    links: list[BatchBallot] = []
+    for counted in ballots:
+        ballot = EncryptedBallot.from_dict(counted.ballot)
+        code = confirmation_code(previous, collector_id, ballot)
+        links.append(
+            BatchBallot(
+                ballot_id=counted.ballot_id,
+                ballot_style_id=counted.style_id,
+                disposition=BallotDisposition.CAST,
+                confirmation_code=code.hex(),
+                previous_code=previous.hex(),
+                encrypted_ballot=counted.ballot,
+            )
+        )
+        previous = code.digest
+    batches = 0
+    for start in range(0, len(links), MAX_BATCH):
+        chunk = links[start : start + MAX_BATCH]
+        head = ChainStatement(
+            StatementKind.HEAD, collector_id, genesis.hex(), chunk[-1].confirmation_code, start + len(chunk), 0, 0
+        )
+        shuffled = sorted(chunk, key=lambda b: b.ballot_id)  # not the chain's order
+        batch_id = _key("sanduq/remote-batch/v1", collector_id, head.last_code)
+        unsigned = BallotBatch.model_construct(
+            kiosk_id=collector_id,
+            batch_id=batch_id,
+            ballots=shuffled,
+            chain_head=signed_head(head, signer.sign(head.signing_bytes())),
+            signature="",
+        )
+        batch = BallotBatch(
+            kiosk_id=collector_id,
+            batch_id=batch_id,
+            ballots=shuffled,
+            chain_head=unsigned.chain_head,
+            signature=signer.sign(signing_bytes(unsigned)),
+        )
+        client.send_batch(to_wire(batch))
+        batches += 1
+    close = ChainStatement(StatementKind.CLOSE, collector_id, genesis.hex(), previous.hex(), len(links), 0, 0, 1)
+    submission = ChainCloseSubmission(
+        kiosk_id=collector_id, close=signed_close(close, signer.sign(close.signing_bytes()))
+    )
+    client.send_chain_close(to_wire(submission))
+    return Handover(part, len(part.counted), already, batches, previous.hex())
