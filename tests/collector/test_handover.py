@@ -17,7 +17,7 @@ from central.pollbook import import_roll
 from collector.handover import hand_over
 from collector.service import Collector
 from sync.client import SyncClient, TlsIdentity
-from sync.protocol import BatchBallot, CheckinRequest, CheckinStatus, VotedMark
+from sync.protocol import BallotDisposition, BatchBallot, CheckinRequest, CheckinStatus, VotedMark
 from sync.signing import Signer
 from tests.collector.conftest import COLLECTOR_ID, RemoteElection, Served, VoterApp
 from tests.sync.real_office import CentralOffice, RealElection, accepted_ids, central_view, expected_tally, tally_of
@@ -98,8 +98,8 @@ def test_counted_remote_ballots_reach_the_office_tally(
     assert done.part.files["remote/counts.json"]["counted"] == 2
     counted = [
         BatchBallot(
-            ballot_id=c.ballot_id, ballot_style_id=c.style_id, disposition="cast", confirmation_code="0" * 64,
-            previous_code="0" * 64, encrypted_ballot=c.ballot,
+            ballot_id=c.ballot_id, ballot_style_id=c.style_id, disposition=BallotDisposition.CAST,
+            confirmation_code="0" * 64, previous_code="0" * 64, encrypted_ballot=c.ballot,
         )
         for c in done.part.counted
     ]  # fmt: skip
