@@ -15,6 +15,7 @@ from nacl.public import PublicKey as SealPublicKey
 
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
 from election.challenge import challenge_ballot, verify_challenge
+from election.check_code import KIOSK_SOURCE, CheckPayload
 from election.confirmation import ConfirmationCode, confirmation_code
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, ContestId, Manifest
@@ -110,4 +111,7 @@ class RealBallots:
             decrypted, verified = {}, False
         if self.after_store is not None:
             self.after_store()
-        return ev.BallotChallenged(ChallengeReport(decrypted=decrypted, verified=verified, code=s.code.short))
+        check = CheckPayload(KIOSK_SOURCE, s.ballot.ballot_id, s.seed).text()  # the second device's code
+        return ev.BallotChallenged(
+            ChallengeReport(decrypted=decrypted, verified=verified, code=s.code.short, check_code=check)
+        )

@@ -1,8 +1,12 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
+from kivy.metrics import dp
+from kivy.uix.image import Image
+
 from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.widgets import KLabel, KTitle, Panel
+from kiosk.screens.confirmation import qr_texture
+from kiosk.screens.widgets import KLabel, KSmall, KTitle, Panel
 from kiosk.session import ballot as rules
 from kiosk.session.state import SessionState
 
@@ -34,6 +38,14 @@ class ChallengeResultScreen(KioskScreen):
                 number = ui.t("ballot.candidate_number", number=c.ballot_number)
                 body.add_widget(KLabel(text=f"{number}:  {ui.name(c.name)}", bold=True))
         body.add_widget(KLabel(text=ui.t("kiosk.challenge.code", code=report.code), tone="muted"))
+        if report.check_code:
+            # The kiosk's own "check passed" certifies nothing: the voter checks on a device they trust.
+            side = min(dp(260), self.height / 2.8) if self.height else dp(260)
+            qr = Image(texture=qr_texture(report.check_code), size_hint=(None, None), size=(side, side))
+            qr.fit_mode = "contain"
+            qr.pos_hint = {"center_x": 0.5}
+            body.add_widget(qr)
+            body.add_widget(KSmall(text=ui.t("kiosk.challenge.qr"), align="center"))
 
     def forget(self) -> None:
         self.ids.body.clear_widgets()

@@ -129,11 +129,16 @@ class CastReceipt:
 
 @dataclass(frozen=True)
 class ChallengeReport:
-    """What the challenged ballot decrypted to (shown to the voter only) and whether it matched."""
+    """What the challenged ballot decrypted to (shown to the voter only) and whether it matched.
+
+    ``verified`` is the kiosk's own check: a failure is shown as a warning, but a pass certifies nothing (a
+    tampered kiosk would say it too), so the screen shows ``check_code`` as a QR code for the voter to check the
+    ballot on a device they trust (``python -m remote.verify``, election/check_code.py)."""
 
     decrypted: Selections = field(repr=False)
     verified: bool
     code: str
+    check_code: str = field(default="", repr=False)
 
 
 class Secret:
