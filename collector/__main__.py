@@ -1,5 +1,6 @@
-"""``python -m collector init|serve|export --config FILE``: create the database, serve the API over TLS (public
-and internal listeners), write the record part ``remote/`` (docs/remote-voting.md)."""
+"""``python -m collector init|serve|export|handover --config FILE``: create the database, serve the API over TLS
+(public and internal listeners), write the record part ``remote/``, hand the counted ballots to the central office
+at close and write ``remote/`` (docs/remote-voting.md)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from collector.config import CollectorConfig, ConfigError, load_config
 from collector.db import Database, migrate
 from collector.election_data import ElectionDataError, load_election
-from collector.record import remote_part, write_remote_part
+from collector.record import RemotePart, remote_part, write_remote_part
 from collector.server import Tls, serve
 from collector.service import Collector
 from election.package import PackageError
 from election.roll import RollError
+from sync.client import SyncError
 
 
 def _collector(config: CollectorConfig) -> Collector:
@@ -31,9 +33,38 @@ def _collector(config: CollectorConfig) -> Collector:
     return Collector(Database(config.database_url), election, lambda: dt.datetime.now(dt.UTC), secrets.token_bytes)
 
 
+def _handover(config: CollectorConfig, collector: Collector) -> RemotePart:
+    from collector.handover import hand_over
+    from sync.client import SyncClient, TlsIdentity
+    from sync.signing import Signer
+
+    if None in (config.office_url, config.kiosk_cert, config.kiosk_key, config.office_server_ca):
+        raise ConfigError("handover needs office_url, kiosk_cert, kiosk_key and office_server_ca")
+    assert config.office_url and config.kiosk_cert and config.kiosk_key and config.office_server_ca
+    client = SyncClient(config.office_url, TlsIdentity(config.kiosk_cert, config.kiosk_key, config.office_server_ca))
+    try:
+        election = collector.election
+        done = hand_over(
+            collector.db,
+            election.manifest,
+            election.context.base_hash,
+            config.collector_id,
+            client,
+            Signer.from_pem_file(config.kiosk_key),
+            collector.now(),
+        )
+    finally:
+        client.close()
+    print(
+        f"handed over: {done.checked_in} voters checked in, {done.already_voted} had voted in person (voided), "
+        f"{done.batches} batch(es), chain head {done.last_code}"
+    )
+    return done.part
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m collector", description="Sanduq's vote collector")
-    parser.add_argument("command", choices=["init", "serve", "export"])
+    parser.add_argument("command", choices=["init", "serve", "export", "handover"])
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--out", type=Path, help="export: the record directory to write remote/ into")
     args = parser.parse_args(argv)
@@ -45,10 +76,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"database ready: {config.database_url.split('@')[-1]}")
             return 0
         collector = _collector(config)
-        if args.command == "export":
+        if args.command in ("export", "handover"):
             if args.out is None:
-                parser.error("export needs --out")
+                parser.error(f"{args.command} needs --out")
             part = remote_part(collector.db, config.collector_id)
+            if args.command == "handover":
+                part = _handover(config, collector)
             write_remote_part(part, args.out)
             counts = part.files["remote/counts.json"]
             print(
@@ -66,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             config.internal_port,
         )
         return 0
-    except (ConfigError, ElectionDataError, PackageError, RollError, OSError) as exc:
+    except (ConfigError, ElectionDataError, PackageError, RollError, OSError, SyncError, RuntimeError) as exc:
         print(f"collector: {exc}", file=sys.stderr)
         return 2
 

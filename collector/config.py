@@ -27,11 +27,15 @@ class CollectorConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     office_ca: Path | None = None  # client certificates accepted on the internal listener
+    office_url: str | None = None  # the central office, for the handover at close
+    kiosk_cert: Path | None = None  # the collector's enrolled kiosk certificate and key (mTLS, batch signatures)
+    kiosk_key: Path | None = None
+    office_server_ca: Path | None = None  # the CA of the office's server certificate (the package's central CA)
 
 
 _KEYS = {
     "id", "database_url", "package", "commission_key", "roll", "abroad", "context", "host", "port",
-    "internal_port", "tls_cert", "tls_key", "office_ca",
+    "internal_port", "tls_cert", "tls_key", "office_ca", "office_url", "kiosk_cert", "kiosk_key", "office_server_ca",
 }  # fmt: skip
 
 
@@ -81,4 +85,8 @@ def load_config(path: Path) -> CollectorConfig:
         tls_cert=file("tls_cert", required=False),
         tls_key=file("tls_key", required=False),
         office_ca=file("office_ca", required=False),
+        office_url=text("office_url") if "office_url" in table else None,
+        kiosk_cert=file("kiosk_cert", required=False),
+        kiosk_key=file("kiosk_key", required=False),
+        office_server_ca=file("office_server_ca", required=False),
     )
