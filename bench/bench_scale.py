@@ -260,6 +260,8 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} cores; PostgreSQL 15 with fsync off (test settings); real HTTPS through HAProxy (TCP mode).",
         f"batches of {BATCH} ballots of {STYLE} (one contest, 6 candidates); {args.batches} batches per kiosk and "
         f"round, 2 kiosks at once; {args.rounds} rounds per cluster, alternating A B B A.",
+        f"CPU the clusters got (rate x CPU per ballot): A {a * cpu_a / 1000:.2f} core, B {b * cpu_b / 1000:.2f} core"
+        " in all (of 1 and 2 pinned cores).",
         "rounds A: " + ", ".join(f"{r:.1f}" for r in rates["A"]),
         "rounds B: " + ", ".join(f"{r:.1f}" for r in rates["B"]),
         "CPU ms per ballot A: " + ", ".join(f"{r:.1f}" for r in cpu_ms["A"]),

@@ -48,6 +48,8 @@ class Cluster:
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     haproxy: subprocess.Popen[bytes] | None = None
     port: int = 0
+    instances_killed: int = 0
+    workers_killed: int = 0
 
     @classmethod
     def create(cls, election: RealElection, database_url: str, work: Path, *, queue_timeout: float = 5.0) -> Cluster:

@@ -8,12 +8,16 @@ sum of exactly the cast ballots."""
 from __future__ import annotations
 
 import secrets
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
+from central.jobs import conninfo
 from central.models import Batch
 from kiosk.ballot_box import BallotBox
 from sync.client import Backoff, SyncClient, with_retries
@@ -51,6 +55,23 @@ def cluster(real_election: RealElection, pg_database: str, tmp_path: Path) -> It
         c.close()
 
 
+def busy_jobs(cluster: Cluster) -> int:
+    with psycopg.connect(conninfo(cluster.office.database_url), autocommit=True) as con:
+        row = con.execute("SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def kill_when_both_workers_busy(cluster: Cluster) -> None:
+    deadline = time.monotonic() + 45
+    while busy_jobs(cluster) < 2:
+        if time.monotonic() > deadline:
+            raise AssertionError("the two workers were never busy at once")
+        time.sleep(0.002)
+    cluster.kill(next(iter(cluster.instances.values())))
+    cluster.kill(cluster.workers[0])
+    cluster.instances_killed, cluster.workers_killed = 1, 1
+
+
 class Kiosk:
     def __init__(self, election: RealElection, kiosk_id: str, db: Path, url: str) -> None:
         self.election, self.kiosk_id = election, kiosk_id
@@ -85,16 +106,19 @@ def test_an_instance_and_a_worker_killed_mid_traffic_lose_and_double_nothing(
     kiosks = [Kiosk(real_election, k, tmp_path / f"{k}.db", cluster.url) for k in KIOSKS]
     try:
         voters = iter(roll(100, FIRST_VOTER))
-        for _ in range(8):
+        for _ in range(6):
             for k in kiosks:
                 k.vote(next(voters))
-        # Batches are on their way (3 ballots a batch, 0.2 s window): one instance and one worker die now.
-        first_instance = next(iter(cluster.instances.values()))
-        cluster.kill(first_instance)
-        cluster.kill(cluster.workers[0])
-        for _ in range(8):
+        # While the kiosks go on voting: the moment both workers hold a job (so the one killed is in the middle of
+        # checking ballots, and an instance is waiting for it), one instance and one worker get SIGKILL.
+        killer = threading.Thread(target=kill_when_both_workers_busy, args=(cluster,), daemon=True)
+        killer.start()
+        for _ in range(10):
             for k in kiosks:
                 k.vote(next(voters))
+        killer.join(60)
+        assert not killer.is_alive()
+        assert cluster.instances_killed == 1 and cluster.workers_killed == 1
         for k in kiosks:
             wait_until_drained(k.worker, k.box, deadline_s=90)
     finally:
@@ -115,6 +139,7 @@ def test_an_instance_and_a_worker_killed_mid_traffic_lose_and_double_nothing(
     with cluster.office.db.transaction() as s:
         batches = s.scalar(select(func.count()).select_from(Batch))
     assert batches is not None and batches >= 2 * len(kiosks)  # each kiosk sent before and after the kills
+    assert busy_jobs(cluster) >= 1  # the killed worker's job was never finished: its batch came again
     for k in kiosks:
         k.client.close()
         k.box.close()
