@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 from election.manifest import Language, Text
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CATALOGUE_PATH = REPO_ROOT / "config" / "strings.json"
-OVERRIDES_PATH = Path(__file__).resolve().parent / "accessibility" / "strings_kiosk.json"
+# Package data, found through importlib.resources (not by a path relative to the checkout).
+CATALOGUE_PATH = Path(str(resources.files("config") / "strings.json"))
+OVERRIDES_PATH = Path(str(resources.files("kiosk.accessibility") / "strings_kiosk.json"))
 
 
 LRI = "\u2066"

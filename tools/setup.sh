@@ -40,13 +40,19 @@ else
 fi
 
 PYTHON=${PYTHON:-python3}
-stamp=.venv/.installed-$(sha256sum requirements.lock | cut -c1-16)
+# requirements.lock: the runtime; requirements-dev.lock: the runtime (it includes requirements.lock) plus tests,
+# linters and browser tests. A checkout is for development, so both; a kiosk or office machine needs only the
+# runtime (`pip install -r requirements.lock` and `pip install --no-deps .`).
+stamp=.venv/.installed-$(cat requirements.lock requirements-dev.lock | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  echo "setup: creating .venv from requirements.lock"
+  echo "setup: creating .venv from requirements.lock and requirements-dev.lock"
   [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
   # (pip's notes about unused local index locations of this machine's pip config are noise here)
   .venv/bin/pip install -q --upgrade pip wheel setuptools 2> >(grep -v "^WARNING: Location" >&2)
-  .venv/bin/pip install -q -r requirements.lock 2> >(grep -v "^WARNING: Location" >&2)
+  .venv/bin/pip install -q -r requirements-dev.lock 2> >(grep -v "^WARNING: Location" >&2)
+  # The project itself, editable and without dependencies (all pinned above): its console entry points
+  # (sanduq-kiosk, sanduq-central, sanduq-guardian, sanduq-verify) and package data found by importlib.resources.
+  PYTHONWARNINGS=ignore .venv/bin/pip install -q --no-deps --no-build-isolation -e . 2> >(grep -v "^WARNING: Location" >&2)
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

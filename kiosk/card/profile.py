@@ -10,11 +10,13 @@ import enum
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "config" / "cards"
+# The profiles shipped with the code (package data of ``config``), found through importlib.resources.
+PROFILE_DIR = Path(str(resources.files("config") / "cards"))
 IDENTITY_FIELDS = ("civil_number", "name_ar", "name_en", "birth_date", "card_expiry")
 
 

@@ -14,6 +14,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from importlib import resources
 from pathlib import Path
 
 from election.manifest import (
@@ -41,8 +42,7 @@ from tools.demo_election.geography import GOVERNORATES, GovernorateInfo, Wilayat
 from tools.demo_election.names import PersonName, random_name
 from tools.portraits import PortraitSpec, random_spec, render_portrait
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STRINGS_PATH = REPO_ROOT / "config" / "strings.json"
+STRINGS_PATH = Path(str(resources.files("config") / "strings.json"))
 
 ELECTION_DATE = dt.date(2027, 10, 31)
 POLLS_OPEN = dt.time(7, 0)
