@@ -106,3 +106,20 @@ def test_a_workers_outcomes_and_sums_read_back_equal_the_in_process_check(real_e
     assert isinstance(back[3], BallotRejected) and back[3].reason == outcomes[3].reason  # type: ignore[union-attr]
     sums = sum_ballots([(i, o) for i, o in enumerate(outcomes[:3]) if isinstance(o, CheckedBallot)])
     assert [jobs.decode_sum(jobs.encode_sum(s)) for s in sums] == sums
+
+
+def test_the_purge_removes_results_and_jobs_nobody_waits_for(
+    real_election: RealElection, pg_database: str, queue: jobs.QueueChecker
+) -> None:
+    queue.submit_many(_requests(real_election, 2))  # an instance that died right after deferring
+    _answer_every_job(pg_database, {"outcomes": [], "sums": []})
+    with psycopg.connect(jobs.conninfo(pg_database), autocommit=True) as con:
+        jobs_before = con.execute("SELECT count(*) FROM procrastinate_jobs").fetchone()
+        assert jobs_before is not None and jobs_before[0] >= 1
+        assert jobs.purge_results(pg_database, older_than_s=3600) == 0  # young: kept
+        assert jobs.purge_results(pg_database, older_than_s=0) >= 1
+        left = con.execute(f"SELECT count(*) FROM {jobs.RESULT_TABLE}").fetchone()
+        jobs_after = con.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s", (jobs.QUEUE,)
+        ).fetchone()
+    assert left == (0,) and jobs_after == (0,)
