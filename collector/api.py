@@ -210,6 +210,11 @@ def create_internal_app(collector: Collector) -> ASGIApp:
         log.error("internal error: %s", type(exc).__name__)
         return JSONResponse({"error": "internal", "detail": "an internal error; nothing was recorded"}, 500)
 
+    @app.post("/internal/v1/status")
+    async def status(request: Request) -> JSONResponse:
+        body = await _body(request)
+        return JSONResponse(await run_in_threadpool(collector.status, body))
+
     @app.post("/internal/v1/void")
     async def void(request: Request) -> JSONResponse:
         body = await _body(request)

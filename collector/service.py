@@ -393,15 +393,34 @@ class Collector:
                 "fetches_left": limits.fetches - row.fetches,
             }
 
+    def _civil(self, body: Any, what: str) -> CivilNumber:
+        body = _exact(body, {"civil_number"}, what)
+        try:
+            if isinstance(body["civil_number"], str):
+                return parse_civil_number(body["civil_number"])
+        except CivilNumberError:
+            pass
+        raise _bad("civil_number must be a civil number")
+
+    def status(self, body: Any) -> dict[str, Any]:
+        """The office's check-in asks, before the voter votes at a kiosk, whether a remote ballot would be replaced
+        (nothing changes: a voter who walks away keeps their remote vote)."""
+        civil_number = self._civil(body, "status")
+        with self.db.transaction() as s:
+            live = s.scalars(
+                select(CredentialRow).where(
+                    CredentialRow.civil_number == civil_number, CredentialRow.voided_at.is_(None)
+                )
+            ).first()
+            had = (
+                live is not None
+                and (s.scalar(select(func.count()).where(SubmissionRow.credential == live.credential)) or 0) > 0
+            )
+            return {"has_remote_vote": had}
+
     def void(self, body: Any) -> dict[str, Any]:
         """The office's check-in of this voter at a kiosk: the voter's credential is voided (in person)."""
-        body = _exact(body, {"civil_number"}, "void")
-        try:
-            civil_number = parse_civil_number(body["civil_number"]) if isinstance(body["civil_number"], str) else None
-        except CivilNumberError:
-            civil_number = None
-        if civil_number is None:
-            raise _bad("civil_number must be a civil number")
+        civil_number = self._civil(body, "void")
         now = self.now()
         with self.db.transaction() as s:
             if s.get(InPersonRow, civil_number) is None:

@@ -17,11 +17,10 @@ from collector.limits import RateLimits
 from collector.models import SubmissionRow
 from collector.record import remote_part
 from election.canonical import canonical_json
+from election.manifest import VoterGroup
 from election.remote_statement import BallotStatement, CardPurpose
 from tests.collector.conftest import (
     ABROAD,
-    ABROAD_OPENS,
-    HOME_OPENS,
     NOT_ELIGIBLE,
     NOT_ON_ROLL,
     REVOKED,
@@ -86,7 +85,11 @@ def test_a_card_signature_binds_the_credential_and_the_purpose(served: Served) -
 
 
 def test_roll_eligibility_and_windows(remote_election: RemoteElection, tmp_path: Any) -> None:
-    clock = Clock(HOME_OPENS - dt.timedelta(hours=1))  # abroad open, home not yet
+    remote = remote_election.manifest.remote_voting
+    assert remote is not None
+    home_window, abroad_window = remote.window(VoterGroup.HOME), remote.window(VoterGroup.ABROAD)
+    assert home_window is not None and abroad_window is not None
+    clock = Clock(home_window.opens - dt.timedelta(hours=1))  # abroad open, home not yet
     collector = make_collector(remote_election, f"sqlite:///{tmp_path / 'w.db'}", clock)
     with serve(collector, remote_election) as served:
         assert error(voter(served, NOT_ON_ROLL).register()) == (403, "not_on_roll")
@@ -96,7 +99,7 @@ def test_roll_eligibility_and_windows(remote_election: RemoteElection, tmp_path:
         abroad = voter(served, ABROAD)
         assert abroad.register().status_code == 200
         assert voter(served, "10000002").my_votes().status_code == 200  # a voter can always ask
-        clock.now = ABROAD_OPENS - dt.timedelta(seconds=1)
+        clock.now = abroad_window.opens - dt.timedelta(seconds=1)
         ballot, _ = abroad.ballot()
         assert error(abroad.submit(abroad.submission(ballot))) == (403, "window_closed")
 
@@ -214,11 +217,16 @@ def test_in_person_vote_voids_the_credential(served: Served) -> None:
     # and the public listener has no such route
     assert served.client().post("/internal/v1/void", json={"civil_number": "10000001"}).status_code == 404
     office = served.office()
+    # the check-in asks first (nothing changes), the voted mark voids
+    assert office.post("/internal/v1/status", json={"civil_number": "10000001"}).json() == {"has_remote_vote": True}
+    assert office.post("/internal/v1/status", json={"civil_number": "10000002"}).json() == {"has_remote_vote": False}
+    assert app.my_votes().json()["voided"] is False
     r = office.post("/internal/v1/void", json={"civil_number": "10000001"})
     assert r.status_code == 200 and r.json() == {"had_remote_vote": True, "credential": app.credential}
     assert office.post("/internal/v1/void", json={"civil_number": "1"}).status_code == 422
     refused = app.submit(app.submission(app.ballot()[0]))
     assert error(refused) == (409, "voted_in_person")
+    assert office.post("/internal/v1/status", json={"civil_number": "10000001"}).json() == {"has_remote_vote": False}
     assert error(voter(served).register()) == (409, "voted_in_person")
     seen = app.my_votes().json()
     assert seen["voided"] is True and seen["submissions"] == 1
