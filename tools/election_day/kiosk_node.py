@@ -40,7 +40,9 @@ from election.package import ElectionPackage, PackageError, load_package
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, FakePlayer
 from kiosk.accessibility.prompts import PromptContext
 from kiosk.accessibility.shell import AccessibilityShell
-from kiosk.adapters.card import trust_anchors_of
+from kiosk.adapters.ballots import RealBallots
+from kiosk.adapters.card import PcscCard, trust_anchors_of
+from kiosk.adapters.pollbook import CentralPollBook
 from kiosk.ballot_box import BallotBox
 from kiosk.card.pki import TrustAnchors
 from kiosk.card.profile import load_named_profile
@@ -53,7 +55,6 @@ from sync.signing import Signer
 from sync.worker import SyncWorker, WorkerConfig
 from tools.election_day.plan import Phase as DayPhase
 from tools.election_day.plan import Plan, Voter
-from tools.election_day.services import CentralPollBook, PcscCard, RealBallots
 from tools.test_pki import load as load_pki
 from tools.virtual_card.card import VirtualCard
 from tools.virtual_card.harness import PcscHarness
