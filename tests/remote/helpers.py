@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
@@ -160,3 +161,21 @@ class HttpsServer:
         assert self._server is not None
         self._server.should_exit = True
         self._thread.join(timeout=5)
+
+
+def voter_package(e: Any) -> ElectionPackage:
+    """The package as the app holds it after load_package (its signature checks are tested in test_verify_cli)."""
+    pki = e.pki
+    return ElectionPackage(
+        manifest=e.manifest,
+        package_hash="0" * 64,
+        index={},
+        files={"trust/collector.pem": pki.central_server.cert().public_bytes(Encoding.PEM)},
+        card_roots=tuple(pki.trust_roots()),
+        card_intermediates=tuple(pki.intermediates()),
+        kiosk_ca=pki.kiosk_ca.cert(),
+        central_ca=pki.central_ca.cert(),
+        crls=tuple(pki.crls()),
+        election_context=e.context.to_dict(),
+        central_envelope_key=None,
+    )

@@ -64,6 +64,7 @@ class LossyProxy:
         self.port = int(self.listener.getsockname()[1])
         self.lose_answers = False
         self.lost = 0
+        self.connections: list[_Connection] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -72,6 +73,8 @@ class LossyProxy:
 
     def close(self) -> None:
         self.listener.close()
+        for connection in self.connections:
+            connection.close()
 
     def _accept(self) -> None:
         while True:
@@ -79,7 +82,9 @@ class LossyProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            _Connection(self, client, socket.create_connection(("127.0.0.1", self.target_port)))
+            self.connections.append(
+                _Connection(self, client, socket.create_connection(("127.0.0.1", self.target_port)))
+            )
 
 
 def wait_until(predicate: object, timeout: float = 5.0) -> None:

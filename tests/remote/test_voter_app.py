@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from election.manifest import CandidateId, Language
 from election.package import ElectionPackage
@@ -27,31 +26,14 @@ from remote.check import CannotCheck
 from remote.compose import VoterPorts, voter_ports
 from remote.payload import parse_payload
 from remote.verify import check
-from tests.collector.conftest import NOT_ON_ROLL, RemoteElection, Served
+from tests.collector.conftest import NOT_ON_ROLL, Served
+from tests.remote.helpers import voter_package
 from tests.remote.proxy import LossyProxy
 from tools.virtual_card.card import VirtualCard
 from tools.virtual_card.harness import PcscHarness
 
 pytestmark = pytest.mark.integration
 PASSPHRASE = "correct horse battery"
-
-
-def voter_package(e: RemoteElection) -> ElectionPackage:
-    """The package as the app holds it after load_package (its signature checks are tested in test_verify_cli)."""
-    pki = e.pki
-    return ElectionPackage(
-        manifest=e.manifest,
-        package_hash="0" * 64,
-        index={},
-        files={"trust/collector.pem": pki.central_server.cert().public_bytes(Encoding.PEM)},
-        card_roots=tuple(pki.trust_roots()),
-        card_intermediates=tuple(pki.intermediates()),
-        kiosk_ca=pki.kiosk_ca.cert(),
-        central_ca=pki.central_ca.cert(),
-        crls=tuple(pki.crls()),
-        election_context=e.context.to_dict(),
-        central_envelope_key=None,
-    )
 
 
 @dataclass
@@ -83,7 +65,7 @@ _OPEN: list[c.CollectorClient] = []
 
 
 @pytest.fixture(autouse=True)
-def close_clients() -> Iterator[None]:
+def close_clients(served: Served) -> Iterator[None]:
     yield
     while _OPEN:
         _OPEN.pop().close()
