@@ -38,7 +38,11 @@ class AccessibilityScreen(KioskScreen):
         body = self.ids.body
         body.clear_widgets()
         body.add_widget(KTitle(text=ui.t("access.title")))
-        if state.kiosk.assisted_next or (s.audio and state.contest_index == 0 and not state.selections):
+        # "The staff member will not see your choices": only where the accessibility layer (privacy screen and audio)
+        # is attached to say it truthfully.
+        if shell is not None and (
+            state.kiosk.assisted_next or (s.audio and state.contest_index == 0 and not state.selections)
+        ):
             body.add_widget(KLabel(text=ui.t("assist.private"), tone="muted"))
         self._section(
             body,

@@ -328,9 +328,9 @@ def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield
     first = _warning_seconds(j)
     r["warning_shown"] = first is not None and j.sees(j.t("session.inactivity_warning", seconds=first))
-    seen = [first]  # the seconds shown, read every frame for a few seconds
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline and j.state.warning:
+    seen = [first]  # the seconds shown, read every frame until it has counted down twice (or 8 s)
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline and j.state.warning and len(seen) < 3:
         now = _warning_seconds(j)
         if now is not None and now != seen[-1]:
             seen.append(now)
@@ -473,6 +473,7 @@ def assisted_demo(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield from j.at(Phase.ACCESSIBILITY)
     r["audio_on"] = j.state.settings.audio
     r["privacy_on"] = shell.privacy
+    r["private_note"] = j.sees(j.t("assist.private"))  # said only where the privacy layer makes it true
     shell.on_key(Key.SELECT)  # any key: the controller works on the blank screen
     j.send_continue()
     yield from j.at(Phase.BALLOT)
@@ -568,7 +569,7 @@ def main(argv: list[str]) -> int:
     else:
         world = demo_world()
     if names == ["timeout"]:  # short timers, in a process of its own
-        world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=8.0, inactivity_end_s=10.0)
+        world.services.config = SessionConfig(world.services.manifest, inactivity_warning_s=8.0, inactivity_end_s=12.0)
     app = KioskApp(world.services, show_demo_panel=False)
     j = Journey(app, world)
     if demo_layer:  # the accessibility layer exactly as run_kiosk --demo attaches it (no speech: no sound needed)
