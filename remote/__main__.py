@@ -98,6 +98,7 @@ def _run_ui(package: object, ports: object, reader: str, args: argparse.Namespac
     from kiosk.session.model import KioskMode
     from kiosk.ui_text import Catalogue
     from remote.compose import VoterPorts
+    from remote.strings import RemoteCatalogue
 
     assert isinstance(package, ElectionPackage) and isinstance(ports, VoterPorts)
     manifest = package.manifest
@@ -115,7 +116,7 @@ def _run_ui(package: object, ports: object, reader: str, args: argparse.Namespac
         ballots=ports.ballots,
         staff=ports.staff,
         audit=ports.audit,
-        catalogue=Catalogue.load(),
+        catalogue=RemoteCatalogue.for_voter_app(Catalogue.load()),
         photos=photo,
         card_events=events,
         kiosk_mode=KioskMode(polls_open=True),

@@ -56,9 +56,9 @@ def main(out: Path) -> int:
     from kiosk.session import SessionConfig
     from kiosk.session import events as ev
     from kiosk.session.model import KioskMode, Phase
-    from kiosk.ui_text import Catalogue
     from remote.compose import voter_ports
     from remote.payload import payload_from_image
+    from remote.strings import RemoteCatalogue
     from remote.verify import check
     from tests.collector.conftest import Clock as CollectorClock
     from tests.collector.conftest import make_collector, serve
@@ -85,7 +85,7 @@ def main(out: Path) -> int:
             events = MonitorCardEvents(pcsc.reader_name())
             services = KioskServices(
                 manifest=package.manifest, card=ports.card, poll_book=ports.poll_book, ballots=ports.ballots,
-                staff=ports.staff, audit=ports.audit, catalogue=Catalogue.load(), photos=lambda _c: None,
+                staff=ports.staff, audit=ports.audit, catalogue=RemoteCatalogue.for_voter_app(), photos=lambda _c: None,
                 card_events=events, kiosk_mode=KioskMode(polls_open=True), config=SessionConfig(package.manifest),
                 where="remote",
             )  # fmt: skip
