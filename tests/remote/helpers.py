@@ -84,7 +84,7 @@ class Election:
     tls: TlsMaterial
 
 
-def build_election(tmp: Path) -> Election:
+def build_election(tmp: Path, *, collector_cert: bool = True) -> Election:
     manifest_dict = small_manifest_dict()
     manifest_dict["remote_voting"] = {
         "collector_ids": [COLLECTOR_ID],
@@ -97,7 +97,8 @@ def build_election(tmp: Path) -> Election:
     context, _, _ = run_key_ceremony(manifest.manifest_hash, 3, 2, SeededRandom(7))
     files["keys/election-context.json"] = json.dumps(context.to_dict()).encode()
     tls = tls_material()
-    files["trust/collector.pem"] = tls.cert_pem
+    if collector_cert:
+        files["trust/collector.pem"] = tls.cert_pem
     commission = Ed25519PrivateKey.generate()
     data = write_package(files, commission, created=CREATED)
     path = tmp / "election.zip"
