@@ -90,6 +90,16 @@ class Setup:
     senders: list[tuple[SimKiosk, SyncClient]]
 
     @property
+    def roles(self) -> dict[str, list[int]]:
+        c = self.cluster
+        return {
+            "postgresql": [_postmaster(self.pg)],
+            "instances": [p.pid for p in c.instances.values()],
+            "workers": [w.pid for w in c.workers],
+            "haproxy": [c.haproxy.pid] if c.haproxy else [],
+        }
+
+    @property
     def pids(self) -> list[int]:
         """The cluster's processes (PostgreSQL with its backends, HAProxy, instances, workers)."""
         c = self.cluster
@@ -129,6 +139,10 @@ def build(label: str, cpus: str, n: int, election: RealElection, tmp: Path) -> S
     return Setup(label, cpus, n, pg, cluster, senders)
 
 
+ROLE_MS: dict[str, dict[str, list[float]]] = {}
+"""label -> role -> CPU ms per ballot, per round"""
+
+
 def send_round(setup: Setup, bodies: dict[str, list[bytes]]) -> tuple[float, float]:
     """Ballots per second for one round (every kiosk's batches in order, the kiosks at once), and the cluster's
     CPU milliseconds per ballot in that round."""
@@ -144,10 +158,14 @@ def send_round(setup: Setup, bodies: dict[str, list[bytes]]) -> tuple[float, flo
 
     ballots = sum(len(v) for v in bodies.values()) * BATCH
     cpu = tree_cpu(setup.pids)
+    roles = {r: tree_cpu(p) for r, p in setup.roles.items()}
     t = time.perf_counter()
     with ThreadPoolExecutor(len(setup.senders)) as ex:
         list(ex.map(one_kiosk, setup.senders))
     wall = time.perf_counter() - t
+    per_role = ROLE_MS.setdefault(setup.label, {})
+    for r, p in setup.roles.items():
+        per_role.setdefault(r, []).append((tree_cpu(p) - roles[r]) / ballots * 1000)
     return ballots / wall, (tree_cpu(setup.pids) - cpu) / ballots * 1000
 
 
@@ -258,10 +276,18 @@ def main(argv: list[str] | None = None) -> None:
         " other work on the machine the wall-clock ratio measures the share of the cores this run got, not the"
         " office; the CPU rows do not depend on that share.",
         f"{os.cpu_count()} cores; PostgreSQL 15 with fsync off (test settings); real HTTPS through HAProxy (TCP mode).",
+        "every instance, worker and HAProxy runs in its own session (with the kernel's autogroup scheduling a busy"
+        " machine shares CPU per session: all of a cluster in one session would get one session's share however"
+        " many cores it is pinned to).",
         f"batches of {BATCH} ballots of {STYLE} (one contest, 6 candidates); {args.batches} batches per kiosk and "
         f"round, 2 kiosks at once; {args.rounds} rounds per cluster, alternating A B B A.",
         f"CPU the clusters got (rate x CPU per ballot): A {a * cpu_a / 1000:.2f} core, B {b * cpu_b / 1000:.2f} core"
         " in all (of 1 and 2 pinned cores).",
+        *(
+            f"CPU ms per ballot, {label}: "
+            + ", ".join(f"{r} {statistics.median(v):.2f}" for r, v in ROLE_MS.get(label, {}).items())
+            for label in ("A", "B")
+        ),
         "rounds A: " + ", ".join(f"{r:.1f}" for r in rates["A"]),
         "rounds B: " + ", ".join(f"{r:.1f}" for r in rates["B"]),
         "CPU ms per ballot A: " + ", ".join(f"{r:.1f}" for r in cpu_ms["A"]),

@@ -75,7 +75,8 @@ class Cluster:
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-            )
+                start_new_session=True,  # its own session, as a service of its own would be (and the scheduler's
+            )  # autogroup per session then shares the CPU per process, not per test)
         return process, log
 
     def start_instance(self, cpus: str | None = None) -> int:
@@ -120,7 +121,9 @@ backend instances
         )
         log = self.work / "haproxy.log"
         with log.open("ab") as out:
-            self.haproxy = subprocess.Popen([HAPROXY, "-db", "-f", str(cfg)], stdout=out, stderr=subprocess.STDOUT)
+            self.haproxy = subprocess.Popen(
+                [HAPROXY, "-db", "-f", str(cfg)], stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         _wait_port(self.port, self.haproxy, log)
 
     @staticmethod
