@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sync.remote_link import RemoteLinkConfig
+
 TURNOUT_BUCKETS = (15, 20, 30, 60)
 """Allowed turnout bucket widths in minutes: divisors of 60, none finer than 15 minutes."""
 
@@ -67,6 +69,9 @@ class CentralConfig:
     (``central.jobs``) instead of in this process; PostgreSQL only."""
     queue_timeout: float = 30.0
     """``[ingest] queue_timeout``: seconds an instance waits for a batch's checks before answering 503."""
+    remote_collector: RemoteLinkConfig | None = None
+    """``[remote] url, client_cert, client_key, ca``: the vote collector's internal listener (docs/remote-voting.md);
+    the check-in asks it whether the voter voted remotely, the voted mark voids the voter's credential."""
 
 
 def _path(base: Path, value: Any, where: str) -> Path:
@@ -175,7 +180,24 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         kiosk_port=kiosk_port,
         ingest_queue=queue,
         queue_timeout=float(queue_timeout),
+        remote_collector=_remote(data.get("remote"), base),
         **limits,  # type: ignore[arg-type]
+    )
+
+
+def _remote(remote: Any, base: Path) -> RemoteLinkConfig | None:
+    if remote is None:
+        return None
+    if not isinstance(remote, dict) or set(remote) != {"url", "client_cert", "client_key", "ca"}:
+        raise ConfigError("remote: expected exactly url, client_cert, client_key and ca")
+    url = remote["url"]
+    if not isinstance(url, str) or not url.startswith("https://"):
+        raise ConfigError("remote.url: expected an https:// URL")
+    return RemoteLinkConfig(
+        url,
+        _path(base, remote["client_cert"], "remote.client_cert"),
+        _path(base, remote["client_key"], "remote.client_key"),
+        _path(base, remote["ca"], "remote.ca"),
     )
 
 

@@ -148,6 +148,8 @@ class CheckinResponse(_Message):
     ballot_style_id: Identifier | None = None
     checkin_token: CheckinToken | None = None
     lock_expires_at: AwareDatetime | None = None
+    remote_vote_replaced: bool = False
+    """The voter has a ballot at the vote collector, which their vote here will replace (docs/remote-voting.md)."""
 
     @model_validator(mode="after")
     def _eligible_has_lock(self) -> CheckinResponse:

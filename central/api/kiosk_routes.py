@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body
@@ -17,7 +18,7 @@ from central.api.deps import KioskDep, OfficeDep, same_kiosk
 from central.api.errors import ERRORS, ApiError
 from central.chains import ChainRefused, receive_close
 from central.ingest import IngestRefused, WireForms, ingest_batch, kiosk_certificate, refuse
-from central.models import Kiosk, KioskAuditEntry
+from central.models import Kiosk, KioskAuditEntry, Voter
 from central.office import Office
 from central.pollbook import CheckInOutcome, TokenOutcome
 from central.provisional import receive_envelope
@@ -46,6 +47,7 @@ from sync.protocol import (
     to_wire,
     validate_batch,
 )
+from sync.remote_link import RemoteLinkConfig, RemoteVoteLink
 from sync.signing import public_key_of_cert
 
 router = APIRouter(prefix="/v1", tags=["kiosk"], responses=ERRORS)  # type: ignore[arg-type]
@@ -87,9 +89,32 @@ def checkin(body: CheckinRequest, peer: KioskDep, office: OfficeDep) -> CheckinR
     _kiosk_centre(office, body.kiosk_id, body.centre_id)
     try:
         with office.db.transaction() as s:
-            return _check_in(s, office, body)
+            answer = _check_in(s, office, body)
     except IntegrityError:  # the same key took another voter's lock on another connection at the same moment
         raise ApiError(409, ErrorCode.CONFLICT, _CONFLICT) from None
+    return _remote_vote(office, body.civil_number, answer)
+
+
+@functools.lru_cache(maxsize=4)
+def _link_for(config: RemoteLinkConfig) -> RemoteVoteLink:
+    return RemoteVoteLink(config)
+
+
+def _remote_link(office: Office) -> RemoteVoteLink | None:
+    """The vote collector's internal listener, when ``[remote]`` is configured (docs/remote-voting.md)."""
+    config = office.config.remote_collector
+    return None if config is None else _link_for(config)
+
+
+def _remote_vote(office: Office, civil_number: str, answer: CheckinResponse) -> CheckinResponse:
+    """An eligible voter with a remote ballot is told it will be replaced; the credential is voided at the voted
+    mark (a voter who walks away keeps their remote vote). Outside the transaction; fail-open (sync.remote_link)."""
+    link = _remote_link(office)
+    if link is None or answer.status is not CheckinStatus.ELIGIBLE:
+        return answer
+    if link.has_remote_vote(civil_number):
+        return answer.model_copy(update={"remote_vote_replaced": True})
+    return answer
 
 
 def _phase(s: Session, office: Office, write: phase.Write, kiosk_id: str) -> None:
@@ -136,6 +161,11 @@ def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> Vot
     same_kiosk(peer, body.kiosk_id)
     with office.db.transaction() as s:
         _phase(s, office, phase.Write.VOTED_MARK, peer)
+        voter = (
+            s.scalar(select(Voter.civil_number).where(Voter.lock_token == token, Voter.lock_kiosk == peer))
+            if _remote_link(office) is not None
+            else None
+        )
         outcome = pollbook.mark_voted(
             s,
             office.manifest,
@@ -146,6 +176,9 @@ def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> Vot
             secret=office.pollbook_secret,
         )
     if outcome is TokenOutcome.DONE:
+        link = _remote_link(office)
+        if link is not None and voter is not None:
+            link.void(voter)  # the in-person vote overrides the remote one (after the commit; fail-open)
         return VotedMarkAck(status=VotedMarkStatus.RECORDED)
     if outcome is TokenOutcome.ALREADY_DONE:
         return VotedMarkAck(status=VotedMarkStatus.ALREADY_RECORDED)
