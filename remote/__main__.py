@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from remote import client as c
     from remote.ballots import resend_pending
     from remote.compose import ComposeError, voter_ports
+    from remote.credential import CredentialError
     from remote.outbox import OutboxError
     from remote.package import PackageRefused, load_verified_package
 
@@ -71,8 +72,11 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data_dir,
             passphrase=passphrase,
         )
+        ports.ballots.credential()  # unlocked (or made) now, on the terminal, never from the UI's worker thread
         pending = resend_pending(ports.outbox, ports.collector)
-    except (PackageRefused, ComposeError, ProfileError, CardIoError, OutboxError, OSError, ValueError) as exc:
+    except (
+        PackageRefused, ComposeError, ProfileError, CardIoError, OutboxError, CredentialError, OSError, ValueError
+    ) as exc:  # fmt: skip
         print(f"THE VOTER APP CANNOT START: {exc}", file=sys.stderr)
         return 2
     if isinstance(pending, c.Arrived):

@@ -39,3 +39,20 @@ def test_a_collector_address_that_is_not_https_is_refused(tmp_path: Path, capsys
     argv = ["--package", str(election.package_path), "--commission-key", str(election.commission_pub)]
     code = main([*argv, "--collector", "http://127.0.0.1:9", "--reader", "none", "--data-dir", str(tmp_path / "d")])
     assert code == 2 and "https://" in capsys.readouterr().err
+
+
+def test_a_wrong_device_passphrase_is_refused_and_the_credential_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from remote.credential import key_path, load_or_create
+
+    election = build_election(tmp_path)
+    made, new = load_or_create(tmp_path / "device", "test-2027", "another passphrase")
+    assert new
+    before = key_path(tmp_path / "device", "test-2027").read_bytes()
+    code, err = start(tmp_path, election.package_path, election.commission_pub, capsys)
+    assert code == 2 and "wrong passphrase" in err
+    assert key_path(tmp_path / "device", "test-2027").read_bytes() == before  # never a new key over the old one
+    again, new = load_or_create(tmp_path / "device", "test-2027", "another passphrase")
+    assert not new and again.public_hex == made.public_hex
+    assert key_path(tmp_path / "device", "test-2027").stat().st_mode & 0o777 == 0o600
