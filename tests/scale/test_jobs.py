@@ -16,6 +16,7 @@ from psycopg.types.json import Jsonb
 from central import jobs
 from central.config import ConfigError, parse_config
 from central.crypto import BallotRejected, CheckedBallot, CheckerUnavailable, CheckRequest, check_ballot, sum_ballots
+from tests.pg import PostgresServer
 from tests.sync.real_office import KIOSK_ID, RealElection
 
 
@@ -123,3 +124,26 @@ def test_the_purge_removes_results_and_jobs_nobody_waits_for(
             "SELECT count(*) FROM procrastinate_jobs WHERE queue_name = %s", (jobs.QUEUE,)
         ).fetchone()
     assert left == (0,) and jobs_after == (0,)
+
+
+def _config(tmp_path: Path, election: RealElection, url: str) -> Path:
+    path = tmp_path / "central.toml"
+    path.write_text(f'[database]\nurl = "{url}"\n[election]\ndir = "{election.election_dir}"\n', encoding="utf-8")
+    return path
+
+
+def test_the_queue_commands(
+    tmp_path: Path, real_election: RealElection, pg_server: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from central.__main__ import main
+
+    url = pg_server.create_database()
+    assert main(["queue-schema", "--config", str(_config(tmp_path, real_election, url))]) == 0
+    assert main(["queue-schema", "--config", str(_config(tmp_path, real_election, url))]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "verification queue: schema created",
+        "verification queue: schema present",
+    ]
+    # A worker cannot take jobs from a SQLite office: a refusal in words, exit status 2, no traceback.
+    assert main(["worker", "--config", str(_config(tmp_path, real_election, f"sqlite:///{tmp_path}/o.db"))]) == 2
+    assert "refused: [ingest] queue needs the office's database to be PostgreSQL" in capsys.readouterr().out
