@@ -568,23 +568,17 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
 
 
 def read_offline_roll(path: Path, manifest: Manifest, centre: str) -> dict[str, str]:
-    """The centre's copy of the roll (CSV with ``civil_number,wilayat,eligible,...``): civil number -> ballot
-    style of the eligible voters of the wilayats the centre serves. Used only while the office is unreachable
-    (provisional ballots)."""
-    import csv
-
+    """The centre's copy of the roll (the roll's CSV, docs/roll-format.md, read by its one parser
+    ``election.roll.load_roll``): civil number -> ballot style of the eligible voters of the wilayats the centre
+    serves. Used only while the office is unreachable (provisional ballots)."""
     from election.manifest import CentreId
+    from election.roll import RollError, load_roll
 
-    roll: dict[str, str] = {}
     try:
-        with path.open(encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f):
-                wilayat = WilayatCode(row.get("wilayat", ""))
-                eligible = row.get("eligible", "yes").strip().lower() in ("yes", "true", "1")
-                if eligible and manifest.centre_serves(CentreId(centre), wilayat):
-                    roll[row["civil_number"].strip()] = str(manifest.style_for_wilayat(wilayat).id)
-    except (OSError, KeyError, ValueError, csv.Error) as exc:
+        styles = load_roll(path, manifest).styles_at_centre(manifest, CentreId(centre))
+    except (OSError, RollError) as exc:
         raise StartRefused(f"the centre's offline roll {path} cannot be read ({type(exc).__name__}: {exc})") from None
+    roll = {str(civil): str(style) for civil, style in styles.items()}
     log.info("offline roll: %d voters for centre %s", len(roll), centre)
     return roll
 

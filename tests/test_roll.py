@@ -153,3 +153,18 @@ def test_a_centres_offline_copy_holds_the_eligible_voters_of_the_wilayats_it_ser
 def test_a_roll_without_the_eligible_column_is_refused_not_taken_as_all_eligible(manifest, wilayat):
     with pytest.raises(RollError, match="header must be"):
         load_roll(["civil_number,wilayat,name_ar,name_en,birth_date", f"11000001,{wilayat},,,"], manifest)
+
+
+def test_the_kiosks_offline_roll_is_read_by_the_one_parser(manifest, tmp_path):
+    """The station kiosk's ``--offline-roll`` (provisional ballots while the office is unreachable) goes through
+    ``load_roll``: a file without the ``eligible`` column stops the kiosk at start-up with the parser's reason
+    (it was read as "everyone eligible"); a good file gives the voters the centre serves."""
+    from run_kiosk import StartRefused, read_offline_roll
+
+    home = next(c for c in manifest.centres if not c.unified)
+    path = tmp_path / "roll.csv"
+    path.write_text(f"civil_number,wilayat\n11000001,{home.wilayat}\n", encoding="utf-8")
+    with pytest.raises(StartRefused, match="header must be"):
+        read_offline_roll(path, manifest, home.id)
+    path.write_text(f"{HEADER}\n11000001,{home.wilayat},yes,,,\n11000002,{home.wilayat},no,,,\n", encoding="utf-8")
+    assert read_offline_roll(path, manifest, home.id) == {"11000001": manifest.style_for_wilayat(home.wilayat).id}

@@ -138,11 +138,6 @@ def contrast_ratio(a: RGB, b: RGB) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
-def body_contrast(theme: Theme) -> float:
-    p = PALETTES[theme]
-    return contrast_ratio(p.text, p.background)
-
-
 def worst_contrast(theme: Theme) -> float:
     return min(contrast_ratio(fg, bg) for fg, bg in PALETTES[theme].text_pairs().values())
 
