@@ -21,6 +21,8 @@ APT_PACKAGES=(
   chromium chromium-driver
   # libsodium for ristretto255 (election.group, through pysodium)
   libsodium23
+  # HAProxy for the multi-instance office test (tests/scale) and docs/operations.md
+  haproxy
   # Building pyscard from source
   gcc python3-dev
 )
