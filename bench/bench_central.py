@@ -528,7 +528,7 @@ def bench_national(pg: PostgresServer, tmp: Path, rows: list[Row], notes: list[s
             assert plain.contests[contest.id].votes == {c: totals[contest.id][c] for c in contest.selection_ids}
         t = time.perf_counter()
         counts = record_writer.pollbook_counts(office.db, office.manifest)  # over the full roll
-        merged = results.merge(office.manifest, plain, manual.approved_totals(office), counts)  # sheets, winners
+        merged = results.merge(office.manifest, plain, manual.approved_totals(office.db), counts)  # sheets, winners
         steps["merge + poll-book counts (PostgreSQL)"] = time.perf_counter() - t
         t = time.perf_counter()
         record_dir = tmp / "national-record"

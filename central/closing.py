@@ -56,11 +56,6 @@ def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = F
     return to.value
 
 
-def all_closed(office: Office) -> bool:
-    with office.db.transaction() as s:
-        return phase.current(s).phase is not phase.Phase.OPEN
-
-
 def encrypted_tally(office: Office) -> EncryptedTally:
     """The running per-contest sums as the election core's ``EncryptedTally``."""
     with office.db.transaction() as s:

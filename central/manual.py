@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central import audit, phase
+from central.db import Database
 from central.models import CentreStatus, ManualSheet, SheetStatus
 from central.office import Office
 from election.manifest import Candidate, CentreId, Contest, ContestId
@@ -248,10 +249,10 @@ class ManualTotals:
     sources: tuple[str, ...]
 
 
-def approved_totals(office: Office) -> dict[str, ManualTotals]:
+def approved_totals(db: Database) -> dict[str, ManualTotals]:
     """Approved sheets summed per contest."""
     out: dict[str, ManualTotals] = {}
-    with office.db.transaction() as s:
+    with db.transaction() as s:
         for row in s.scalars(
             select(ManualSheet).where(ManualSheet.status == SheetStatus.APPROVED).order_by(ManualSheet.id)
         ):

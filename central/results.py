@@ -20,6 +20,7 @@ from central import audit, phase, pollbook, record_writer
 from central.ceremony import guardians
 from central.chains import kiosk_statements
 from central.closing import final_tally, tally_hash
+from central.db import Database
 from central.errors import LotDrawInvalid, PhaseConflict, ResultsError
 from central.manual import ManualTotals, approved_totals
 from central.models import GuardianShare, LotDraw, PublishedResult
@@ -110,7 +111,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
     write_record(record_dir, record)
     write_office_part(office.db, office.signer, record_dir)
     verified, output = record_writer.run_verifier(record_dir)  # looked up here: tests stand in a failing one
-    results = merge(office.manifest, plain, approved_totals(office), pollbook_counts(office.db, office.manifest))
+    results = merge(office.manifest, plain, approved_totals(office.db), pollbook_counts(office.db, office.manifest))
     results["record_dir"] = str(record_dir)
     results["verified"] = verified
     results["status"] = STATUS_VERIFIED if verified else STATUS_NOT_VERIFIED
@@ -207,9 +208,9 @@ def merge(
     return {"contests": contests, "pollbook_counts": counts}
 
 
-def latest(office: Office) -> PublishedResult | None:
+def latest(db: Database) -> PublishedResult | None:
     """The latest published results, with the committee's lot draws applied to the contests they decide."""
-    with office.db.transaction() as s:
+    with db.transaction() as s:
         row = s.scalars(select(PublishedResult).order_by(PublishedResult.id.desc()).limit(1)).first()
         draws = list(s.scalars(select(LotDraw))) if row is not None else []
     if row is not None and draws:
@@ -243,7 +244,7 @@ def record_lot_draw(office: Office, contest_id: str, drawn: list[str], note: str
     """Record the outcome of the drawing of lots for the tied last seat(s) of ``contest_id`` (a committee member,
     after results): the winners must be distinct, among the tied candidates, as many as the tied seats. Once per
     contest; audited. Returns the contest's results with the draw applied."""
-    current = latest(office)
+    current = latest(office.db)
     if current is None:
         raise ResultsError("no results published yet: lots are drawn for a tie in the published results")
     r = current.results["contests"].get(contest_id)
@@ -293,6 +294,6 @@ def record_lot_draw(office: Office, contest_id: str, drawn: list[str], note: str
             )
     except IntegrityError:
         raise ResultsError(f"the lots for contest {contest_id!r} were drawn already") from None
-    updated = latest(office)
+    updated = latest(office.db)
     assert updated is not None
     return dict(updated.results["contests"][contest_id])

@@ -63,7 +63,7 @@ def confirmation(code: Annotated[str, Path(max_length=128)], office: OfficeDep) 
 
 
 def _published(office: OfficeDep) -> dict[str, Any]:
-    latest = results.latest(office)
+    latest = results.latest(office.db)
     if latest is None:
         raise ApiError(404, ErrorCode.MALFORMED, "no results published yet")
     if not latest.verified:  # never looks like a result: the flag and the label travel with every copy

@@ -92,7 +92,7 @@ def read_board(office: Office) -> Board:
         buckets=buckets,
         centres=centres,
         kiosks=kiosks,
-        latest=results.latest(office),
+        latest=results.latest(office.db),
     )
 
 

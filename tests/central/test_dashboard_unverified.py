@@ -31,7 +31,7 @@ def test_results_the_verifier_rejected_say_not_verified(
 
     monkeypatch.setattr(record_writer, "run_verifier", verifier_of_a_record_missing_a_ballot)
     populate(office, election, kiosks, clock, publish=True)
-    latest = results.latest(office)
+    latest = results.latest(office.db)
     assert latest is not None and latest.verified is False  # the real verifier caught it
 
     with serve(app) as base, sync_playwright() as p:
