@@ -7,9 +7,11 @@
   ``submit_until_known`` sends those bytes until the collector gives a receipt or a refusal. The receipt's short
   code (the first 16 hex digits of the ballot hash, in groups of 4) is what the voter looks up in the record's
   ``remote/submissions.json``; the QR holds the second-device check code (``remote.payload``).
-* ``challenge``: not offered (docs/remote-voting.md, "The voter app"): a challenged remote ballot would need
-  a place the second device can fetch it from, which the collector's protocol ``r1`` does not have yet; the app
-  never certifies a challenge itself.
+* ``challenge`` (Benaloh, as Helios' audit): the ballot the voter saw committed to (its code, shown before the
+  choice to cast or challenge) is spoiled, never sent, and saved with its seed as
+  ``<data dir>/challenged-<ballot id>.json`` (``ChallengedBallot.to_dict()``); the voter opens that file with
+  ``python -m remote.verify --challenged FILE`` on a device they trust, which checks the proofs, shows the code
+  and the choices it holds. The app itself certifies nothing (its screen says so).
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
+from election.canonical import canonical_json
+from election.challenge import challenge_ballot
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, ContestId, Manifest
 from kiosk.session import events as ev
-from kiosk.session.model import CastReceipt, CheckInTicket, SealedBallot, Selections
+from kiosk.session.model import CastReceipt, ChallengeReport, CheckInTicket, SealedBallot, Selections
 from remote import client as c
 from remote.card import refusal_failure
 from remote.credential import Credential
@@ -34,6 +38,7 @@ log = logging.getLogger(__name__)
 
 
 def short_code(ballot_hash_hex: str) -> str:
+    """The first 16 hex digits of the ballot hash, upper case, in groups of 4 (remote.check.ballot_code)."""
     return " ".join(ballot_hash_hex[i : i + 4] for i in range(0, 16, 4)).upper()
 
 
@@ -41,6 +46,7 @@ def short_code(ballot_hash_hex: str) -> str:
 class _Sealed:
     ballot: EncryptedBallot
     seed: bytes = field(repr=False)
+    plaintext: PlaintextBallot = field(repr=False)
 
 
 @dataclass
@@ -66,7 +72,9 @@ class RemoteBallots:
         except ValueError:
             log.exception("encryption failed")
             return ev.Failed(ev.Failure.ENCRYPTION_FAILED)
-        return ev.BallotSealed(SealedBallot(handle=_Sealed(ballot, seed), code=short_code(ballot.ballot_hash.hex())))
+        return ev.BallotSealed(
+            SealedBallot(handle=_Sealed(ballot, seed, plain), code=short_code(ballot.ballot_hash.hex()))
+        )
 
     def cast(self, sealed: SealedBallot, ticket: CheckInTicket) -> ev.BallotCast | ev.Failed:
         s = sealed.handle
@@ -99,7 +107,16 @@ class RemoteBallots:
         return ev.Failed(ev.Failure.POLL_BOOK_UNAVAILABLE)
 
     def challenge(self, sealed: SealedBallot) -> ev.BallotChallenged | ev.Failed:
-        return ev.Failed(ev.Failure.CHALLENGE_FAILED)
+        s = sealed.handle
+        assert isinstance(s, _Sealed)
+        challenged = challenge_ballot(s.ballot, s.seed)
+        try:
+            self.outbox.save_challenged(s.ballot.ballot_id, canonical_json(challenged.to_dict()))
+        except OSError:
+            return ev.Failed(ev.Failure.CHALLENGE_FAILED)
+        decrypted = {c: tuple(sorted(v)) for c, v in s.plaintext.selections.items()}
+        code = short_code(s.ballot.ballot_hash.hex())
+        return ev.BallotChallenged(ChallengeReport(decrypted=decrypted, verified=True, code=code))
 
 
 def resend_pending(

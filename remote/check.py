@@ -18,6 +18,8 @@ from election.ballot import BallotFormatError, BallotVerificationError, Encrypte
 from election.challenge import ChallengedBallot, verify_challenge
 from election.context import ElectionContext
 from election.manifest import Language, Manifest
+from election.verify.primitives import Invalid
+from election.verify.strict_json import loads
 from remote.payload import CheckPayload
 
 MAX_RECORD_BALLOT_BYTES: Final = 4 * 1024 * 1024
@@ -38,6 +40,7 @@ class OpenedBallot:
 
     ballot_id: str
     choices: PlaintextBallot
+    code: str = ""
 
 
 def open_ballot(
@@ -86,6 +89,35 @@ def challenged_from_record(record: Path, payload: CheckPayload) -> EncryptedBall
             "report it to the election commission"
         )
     return published.ballot
+
+
+def open_challenged_file(context: ElectionContext, manifest: Manifest, path: Path) -> OpenedBallot:
+    """A ballot the voter app challenged and saved (``ChallengedBallot.to_dict()`` with its seed): proofs
+    checked and opened. The voter compares :func:`ballot_code` of it with the code the app showed *before* the
+    choice to cast or challenge: that is what makes the app commit first."""
+    try:
+        if path.stat().st_size > MAX_RECORD_BALLOT_BYTES:
+            raise CannotCheck("the file is too large to be a challenged ballot")
+        data = loads(path.read_bytes(), path.name)
+        challenged = ChallengedBallot.from_dict(data)
+    except OSError as exc:
+        raise CannotCheck(f"the file cannot be read ({exc.strerror})") from None
+    except (Invalid, BallotFormatError) as exc:
+        raise CannotCheck(f"the file is not a challenged ballot ({exc})") from None
+    try:
+        plain = verify_challenge(context, manifest, challenged)
+    except BallotVerificationError as exc:
+        raise CheckFailed(
+            f"CHECK FAILED: the challenged ballot does not open to a valid vote ({exc.reason}). The app that made "
+            "it may be faulty or tampered with: do not vote with it, and report it to the election commission."
+        ) from None
+    return OpenedBallot(challenged.ballot.ballot_id, plain, ballot_code(challenged.ballot))
+
+
+def ballot_code(ballot: EncryptedBallot) -> str:
+    """The code the voter app shows for a sealed ballot: the first 16 hex digits of its hash, in groups of 4."""
+    digits = ballot.ballot_hash.hex()[:16].upper()
+    return " ".join(digits[i : i + 4] for i in range(0, 16, 4))
 
 
 def describe(manifest: Manifest, opened: OpenedBallot, language: Language) -> list[str]:

@@ -84,6 +84,15 @@ class Outbox:
         except (KeyError, TypeError, ValueError, binascii.Error, BallotFormatError) as exc:
             raise OutboxError(f"{self.path}: the held submission is damaged ({exc})") from None
 
+    def save_challenged(self, ballot_id: str, data: bytes) -> Path:
+        """A challenged (spoiled) ballot with its seed, for the voter's second device; never sent anywhere."""
+        path = self.path.parent / f"challenged-{ballot_id}.json"
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return path
+
     def done(self, submission: Submission) -> None:
         data = self._read()
         data["held"] = None

@@ -28,7 +28,7 @@ from election.context import ElectionContext
 from election.manifest import Language
 from election.package import ElectionPackage
 from remote import client as c
-from remote.check import CannotCheck, CheckFailed, challenged_from_record, describe, open_ballot
+from remote.check import CannotCheck, CheckFailed, challenged_from_record, describe, open_ballot, open_challenged_file
 from remote.package import PackageRefused, load_verified_package
 from remote.payload import CheckPayload, PayloadError, parse_payload, payload_from_image
 
@@ -122,10 +122,13 @@ def main(argv: list[str] | None = None, *, stdin: TextIO = sys.stdin, out: TextI
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--code", help="the check code's text (as pasted); without --code or --image: stdin")
     source.add_argument("--image", type=Path, help="a photo or screenshot of the QR code")
+    source.add_argument("--challenged", type=Path, help="a ballot the voter app challenged and saved (its file)")
     parser.add_argument("--record", type=Path, help="the published election record (for a kiosk's code)")
     parser.add_argument("--language", choices=["ar", "en"], default="en")
     args = parser.parse_args(argv)
     language = Language(args.language)
+    if args.challenged is not None:
+        return _check_challenged(args, language, out)
     try:
         payload = _read_payload(args, stdin)
         package = load_verified_package(args.package, args.commission_key)
@@ -146,6 +149,30 @@ def main(argv: list[str] | None = None, *, stdin: TextIO = sys.stdin, out: TextI
         print("This ballot was challenged: it is cancelled and never counted.", file=out)
     print(
         "Compare these choices with the ones you made. If they differ, report it to the election commission.", file=out
+    )
+    return PASSED
+
+
+def _check_challenged(args: argparse.Namespace, language: Language, out: TextIO) -> int:
+    try:
+        package = load_verified_package(args.package, args.commission_key)
+        if package.election_context is None:
+            raise CannotCheck("the election package has no election key (a package from before the key ceremony)")
+        context = ElectionContext.from_dict(dict(package.election_context))
+        opened = open_challenged_file(context, package.manifest, args.challenged)
+    except (PackageRefused, CannotCheck) as exc:
+        print(f"NOT CHECKED: {exc}", file=out)
+        return NOT_CHECKED
+    except CheckFailed as exc:
+        print(str(exc), file=out)
+        return FAILED
+    print(f"Challenged ballot with code {opened.code} opens to:", file=out)
+    for line in describe(package.manifest, opened, language):
+        print(line, file=out)
+    print(
+        f"The code must be {opened.code}, the one the voter app showed before you chose to check the ballot; "
+        "the choices must be yours. If either differs, do not vote with that app and report it.",
+        file=out,
     )
     return PASSED
 

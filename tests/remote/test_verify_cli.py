@@ -202,3 +202,20 @@ def test_the_code_can_come_from_an_image_or_stdin(tmp_path: Path, election: Elec
                  "--record", str(record)], stdin=io.StringIO(f"sanduq-verify:1:kiosk:{BALLOT_ID}:{SEED.hex()}\n"),
                 out=out_io)  # fmt: skip
     assert code == PASSED
+
+
+def test_a_ballot_the_voter_app_challenged_is_opened_from_its_file(tmp_path: Path, election: Election) -> None:
+    from remote.check import ballot_code
+
+    ballot = encrypt(election, {"C-MCT": ["MCT-1", "MCT-2"]}, BALLOT_ID, SEED)
+    saved = tmp_path / f"challenged-{BALLOT_ID}.json"
+    saved.write_text(json.dumps(challenge_ballot(ballot, SEED).to_dict()))
+    code, out = run(election, "--challenged", str(saved))
+    assert code == PASSED, out
+    assert ballot_code(ballot) in out and "1: Candidate 1" in out and "2: Candidate 2" in out
+    saved.write_text(json.dumps(challenge_ballot(ballot, OTHER_SEED).to_dict()))  # not the seed it was made with
+    code, out = run(election, "--challenged", str(saved))
+    assert code == FAILED and "CHECK FAILED" in out
+    saved.write_text("{}")
+    code, out = run(election, "--challenged", str(saved))
+    assert code == NOT_CHECKED and "not a challenged ballot" in out

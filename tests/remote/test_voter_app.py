@@ -238,3 +238,34 @@ def test_a_collector_without_the_pinned_certificate_is_not_talked_to(
     _OPEN.append(client)
     with pytest.raises(c.Unreachable):
         client.challenge()
+
+
+def test_a_challenged_ballot_is_saved_not_sent_and_opened_on_another_device(
+    served: Served, pcsc: PcscHarness, tmp_path: Path
+) -> None:
+    import json
+
+    from remote.check import CheckFailed, open_challenged_file
+
+    app = make_app(served, pcsc, tmp_path / "device", served.base)
+    insert(pcsc, served, "10000002")
+    chosen, style = vote(app)
+    sealed = app.driver.state.sealed
+    assert sealed is not None
+    code_before = sealed.code  # what the app committed to before the voter chose to challenge
+    app.send(ev.Challenge())
+    assert app.phase is Phase.CHALLENGE_RESULT
+    saved = list((tmp_path / "device").glob("challenged-*.json"))
+    assert len(saved) == 1
+    assert app.ports.outbox.held() is None  # nothing was sent for it
+
+    # the second device's check of the file (the CLI around it: test_verify_cli.py)
+    opened = open_challenged_file(served.election.context, served.election.manifest, saved[0])
+    assert opened.code == code_before
+    assert opened.choices.chosen(served.election.manifest.contests_of_style(style)[0].id) == frozenset(chosen)  # type: ignore[arg-type]
+    # a file whose seed was changed does not open
+    data = json.loads(saved[0].read_text())
+    data["seed"] = "00" * 32
+    saved[0].write_text(json.dumps(data))
+    with pytest.raises(CheckFailed):
+        open_challenged_file(served.election.context, served.election.manifest, saved[0])
