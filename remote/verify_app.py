@@ -2,7 +2,8 @@
 
     python -m remote.verify_app --package election.zip --commission-key commission.pub [--record DIR]
 
-Paste the check code (or the path of a photo or screenshot of the QR code) and press Check. The app verifies the
+Paste the check code (or the path of a photo or screenshot of the QR code, or of a ballot file the voter app
+saved when you challenged it) and press Check. The app verifies the
 package, fetches the ballot (the collector, pinned by the package; or the published record for a kiosk's code),
 checks its proofs, opens it with the code's seed and shows the choices it holds, in Arabic or English. It uses
 ``remote.verify.check``: the same checks, the same refusals as the CLI. It has no camera input: a photo of the QR
@@ -28,6 +29,8 @@ def result_text(package: Any, text: str, record: Path | None, language: Language
     from remote.verify import check
 
     text = text.strip()
+    if text.endswith(".json"):
+        return _challenged_file(package, Path(text), language)
     try:
         payload = payload_from_image(Path(text)) if text and not text.startswith("sanduq-") else parse_payload(text)
         result = check(package, payload, record=record, language=language)
@@ -39,6 +42,22 @@ def result_text(package: Any, text: str, record: Path | None, language: Language
     if result.fetches_left is not None:
         lines.append(f"fetches left: {result.fetches_left}")
     return "The ballot opens to:", lines
+
+
+def _challenged_file(package: Any, path: Path, language: Language) -> tuple[str, list[str]]:
+    from election.context import ElectionContext
+    from remote.check import CannotCheck, CheckFailed, describe, open_challenged_file
+
+    try:
+        if package.election_context is None:
+            raise CannotCheck("the election package has no election key")
+        context = ElectionContext.from_dict(dict(package.election_context))
+        opened = open_challenged_file(context, package.manifest, path)
+    except CannotCheck as exc:
+        return "NOT CHECKED", [str(exc)]
+    except CheckFailed as exc:
+        return "CHECK FAILED", [str(exc)]
+    return f"Challenged ballot {opened.code} opens to:", describe(package.manifest, opened, language)
 
 
 def main(argv: list[str] | None = None) -> int:

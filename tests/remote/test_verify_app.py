@@ -44,6 +44,19 @@ def test_the_window_opens_a_kiosk_challenge_to_its_candidate(tmp_path: Path) -> 
     assert "  4: Candidate 4" in shown["lines"]  # type: ignore[operator]
 
 
+def test_the_window_opens_a_ballot_file_the_voter_app_challenged(tmp_path: Path) -> None:
+    from remote.check import ballot_code
+
+    (tmp_path / "e").mkdir()
+    election = build_election(tmp_path / "e")  # the same election as run_app's (seeded key ceremony), own files
+    ballot = encrypt(election, {"C-MCT": ["MCT-2"]}, BALLOT_ID, SEED)
+    saved = tmp_path / f"challenged-{BALLOT_ID}.json"
+    saved.write_text(json.dumps(challenge_ballot(ballot, SEED).to_dict()))
+    shown = run_app(tmp_path, "--code", str(saved))
+    assert shown["verdict"] == f"Challenged ballot {ballot_code(ballot)} opens to:"
+    assert "  2: Candidate 2" in shown["lines"]  # type: ignore[operator]
+
+
 def test_the_window_says_when_a_code_is_not_a_check_code(tmp_path: Path) -> None:
     shown = run_app(tmp_path, "--code", "sanduq-verify:1:kiosk:nonsense")
     assert shown["verdict"] == "NOT CHECKED"
