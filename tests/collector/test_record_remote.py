@@ -152,8 +152,11 @@ def test_a_superseded_ballot_counted_fails(record: Path) -> None:
 
 
 def test_an_unregistered_credential_fails(record: Path) -> None:
-    def drop(data: dict[str, Any]) -> None:
-        data["credentials"] = data["credentials"][1:]
+    submissions = json.loads((record / "remote" / "submissions.json").read_text())
+    counted = next(s["credential"] for s in subs(submissions) if s["status"] == "counted")
+
+    def drop(data: dict[str, Any]) -> None:  # a counted ballot's credential was never registered
+        data["credentials"] = [c for c in data["credentials"] if c["credential"] != counted]
 
     edit(record, "credentials.json", drop)
     ok, line = run(record)
