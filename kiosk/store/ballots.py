@@ -43,7 +43,6 @@ from sync.protocol import (
     ProvisionalReason,
     ProvisionalSubmission,
     ReleaseReason,
-    signing_bytes,
     to_wire,
 )
 
@@ -105,15 +104,12 @@ class VoterStore(StoreBase):
             ballot_hash=sha256_hex(to_wire(wire)),
         )
         sealed = base64.b64encode(SealedBox(office_key).encrypt(to_wire(content))).decode("ascii")
-        unsigned = ProvisionalSubmission.model_construct(
-            kiosk_id=self.kiosk_id, envelope_id=envelope_id, identity_envelope=sealed, ballot=wire, signature=""
-        )
-        submission = ProvisionalSubmission(
+        submission = self._signed(
+            ProvisionalSubmission,
             kiosk_id=self.kiosk_id,
             envelope_id=envelope_id,
             identity_envelope=sealed,
             ballot=wire,
-            signature=self._signer.sign(signing_bytes(unsigned)),
         )
         with self._engine.begin() as c:
             self._store_ballot(c, ballot, wire, "provisional", "ballot_provisional", envelope_id=envelope_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 from kiosk import audit
 from kiosk.store.models import AuditHeadRow, AuditRow, BallotRow, CheckinRow, KioskRow, OutboxRow
 from kiosk.store.records import BallotBoxError, Counts
+from sync.protocol import BallotBatch, ProvisionalSubmission, signing_bytes
 from sync.signing import Signer
+
+_Signed = TypeVar("_Signed", BallotBatch, ProvisionalSubmission)
 
 
 class StoreBase:
@@ -46,6 +49,11 @@ class StoreBase:
             kiosk = s.get(KioskRow, 1)
             assert kiosk is not None
             return kiosk
+
+    def _signed(self, message: type[_Signed], **fields: Any) -> _Signed:
+        """``message`` with ``fields`` and the kiosk's signature over ``signing_bytes`` of them."""
+        unsigned = message.model_construct(**fields, signature="")
+        return message(**fields, signature=self._signer.sign(signing_bytes(unsigned)))
 
     def _log(self, s: Session, kind: str, payload: Mapping[str, Any]) -> None:
         audit.append(s, self._signer, self.kiosk_id, kind, payload)

@@ -23,7 +23,6 @@ from sync.protocol import (
     BatchBallot,
     SignedChainHead,
     signed_head,
-    signing_bytes,
     to_wire,
 )
 
@@ -55,15 +54,8 @@ class Outbox(StoreBase):
                 _rng.shuffle(chunk)
                 batch_id = secrets.token_hex(16)
                 ballots = [BatchBallot.model_validate_json(row.body) for row in chunk]
-                unsigned = BallotBatch.model_construct(
-                    kiosk_id=self.kiosk_id, batch_id=batch_id, ballots=ballots, chain_head=head, signature=""
-                )
-                batch = BallotBatch(
-                    kiosk_id=self.kiosk_id,
-                    batch_id=batch_id,
-                    ballots=ballots,
-                    chain_head=head,
-                    signature=self._signer.sign(signing_bytes(unsigned)),
+                batch = self._signed(
+                    BallotBatch, kiosk_id=self.kiosk_id, batch_id=batch_id, ballots=ballots, chain_head=head
                 )
                 body = to_wire(batch)
                 for row in chunk:
