@@ -119,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
             self.verdict.text = verdict
             self.lines.text = "\n".join(lines)
             shown.update(verdict=verdict, lines=lines)
+            if args.code and args.run_for > 0:  # a test: stop a while after the answer is on screen
+                Clock.schedule_once(lambda _dt: self.stop(), args.run_for)
 
     app = VerifyApp()
-    if args.run_for > 0:
+    if args.run_for > 0 and not args.code:
         Clock.schedule_once(lambda _dt: app.stop(), args.run_for)
     app.run()
     if args.report is not None:

@@ -28,7 +28,7 @@ def run_app(tmp_path: Path, *args: str) -> dict[str, object]:
     (record / f"{BALLOT_ID}.json").write_text(json.dumps(entry))
     report = tmp_path / "shown.json"
     run = subprocess.run(
-        [sys.executable, "-m", "remote.verify_app", "--offscreen", "--run-for", "2", "--package",
+        [sys.executable, "-m", "remote.verify_app", "--offscreen", "--run-for", "0.5", "--package",
          str(election.package_path), "--commission-key", str(election.commission_pub), "--record",
          str(tmp_path / "record"), "--report", str(report), *args],
         check=False, cwd=ROOT, capture_output=True, text=True, timeout=120,
