@@ -92,7 +92,7 @@ def main(out: Path) -> int:
             app = KioskApp(services, show_demo_panel=False)
             profile = load_named_profile("oman_ias")
 
-            def wait_for(phase: Phase, limit: int = 600) -> Iterator[None]:
+            def wait_for(phase: Phase, limit: int = 6000) -> Iterator[None]:
                 for _ in range(limit):
                     if app.driver is not None and app.driver.state.phase is phase:
                         return
