@@ -92,7 +92,7 @@ def checkin(body: CheckinRequest, peer: KioskDep, office: OfficeDep) -> CheckinR
             answer = _check_in(s, office, body)
     except IntegrityError:  # the same key took another voter's lock on another connection at the same moment
         raise ApiError(409, ErrorCode.CONFLICT, _CONFLICT) from None
-    return _remote_vote(office, body.civil_number, answer)
+    return _remote_vote(office, body.kiosk_id, body.civil_number, answer)
 
 
 @functools.lru_cache(maxsize=4)
@@ -100,16 +100,20 @@ def _link_for(config: RemoteLinkConfig) -> RemoteVoteLink:
     return RemoteVoteLink(config)
 
 
-def _remote_link(office: Office) -> RemoteVoteLink | None:
-    """The vote collector's internal listener, when ``[remote]`` is configured (docs/remote-voting.md)."""
+def _remote_link(office: Office, kiosk_id: str) -> RemoteVoteLink | None:
+    """The vote collector's internal listener, when ``[remote]`` is configured (docs/remote-voting.md); never for
+    the collector's own check-ins at its handover (they are the remote votes)."""
     config = office.config.remote_collector
-    return None if config is None else _link_for(config)
+    remote = office.manifest.remote_voting
+    if config is None or (remote is not None and kiosk_id in remote.collector_ids):
+        return None
+    return _link_for(config)
 
 
-def _remote_vote(office: Office, civil_number: str, answer: CheckinResponse) -> CheckinResponse:
+def _remote_vote(office: Office, kiosk_id: str, civil_number: str, answer: CheckinResponse) -> CheckinResponse:
     """An eligible voter with a remote ballot is told it will be replaced; the credential is voided at the voted
     mark (a voter who walks away keeps their remote vote). Outside the transaction; fail-open (sync.remote_link)."""
-    link = _remote_link(office)
+    link = _remote_link(office, kiosk_id)
     if link is None or answer.status is not CheckinStatus.ELIGIBLE:
         return answer
     if link.has_remote_vote(civil_number):
@@ -163,7 +167,7 @@ def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> Vot
         _phase(s, office, phase.Write.VOTED_MARK, peer)
         voter = (
             s.scalar(select(Voter.civil_number).where(Voter.lock_token == token, Voter.lock_kiosk == peer))
-            if _remote_link(office) is not None
+            if _remote_link(office, peer) is not None
             else None
         )
         outcome = pollbook.mark_voted(
@@ -176,7 +180,7 @@ def voted(token: str, body: VotedMark, peer: KioskDep, office: OfficeDep) -> Vot
             secret=office.pollbook_secret,
         )
     if outcome is TokenOutcome.DONE:
-        link = _remote_link(office)
+        link = _remote_link(office, peer)
         if link is not None and voter is not None:
             link.void(voter)  # the in-person vote overrides the remote one (after the commit; fail-open)
         return VotedMarkAck(status=VotedMarkStatus.RECORDED)

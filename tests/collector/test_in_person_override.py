@@ -15,12 +15,14 @@ from central.config import CentralConfig
 from central.db import migrate
 from central.office import Office, enrol_kiosk
 from central.pollbook import import_roll
+from collector.handover import hand_over
 from collector.record import remote_part
-from sync.client import SyncClient
+from sync.client import SyncClient, TlsIdentity
 from sync.protocol import CheckinRelease, CheckinRequest, CheckinResponse, CheckinStatus, ReleaseReason, VotedMark
 from sync.remote_link import RemoteLinkConfig
+from sync.signing import Signer
 from tests.central.https import https_office
-from tests.collector.conftest import RemoteElection, Served, VoterApp
+from tests.collector.conftest import COLLECTOR_ID, RemoteElection, Served, VoterApp
 from tests.collector.test_handover import office_election
 from tests.pg import PostgresServer
 
@@ -88,8 +90,23 @@ def test_the_kiosk_is_told_and_the_voted_mark_voids(
             answer = checkin(kiosk, "10000003")
             assert answer.status is CheckinStatus.ELIGIBLE and answer.remote_vote_replaced is False
             kiosk.close()
+            # the handover's own check-ins and voted marks are not taken for in-person votes
+            pair = real.pki.kiosks[COLLECTOR_ID]  # type: ignore[attr-defined]
+            client = SyncClient(https.base, TlsIdentity(pair.cert_path, pair.key_path, real.pki.central_ca.cert_path))  # type: ignore[attr-defined]
+            done = hand_over(
+                served.collector.db,
+                remote_election.manifest,
+                remote_election.context.base_hash,
+                COLLECTOR_ID,
+                client,
+                Signer.from_pem_file(pair.key_path),
+                served.collector.now(),
+            )
+            client.close()
     finally:
         office.close()
+    assert done.checked_in == 1 and done.already_voted == 0
+    assert voters["10000002"].my_votes().json()["voided"] is False
     part = remote_part(served.collector.db, "REMOTE-01")
     assert part.files["remote/voided.json"]["voided"] == [voters["10000001"].credential]
     assert [c.credential for c in part.counted] == [voters["10000002"].credential]
