@@ -23,6 +23,8 @@ APT_PACKAGES=(
   libsodium23
   # HAProxy for the multi-instance office test (tests/scale) and docs/operations.md
   haproxy
+  # zbar for reading QR codes back in the voter app and second-device check tests (pyzbar)
+  libzbar0
   # Building pyscard from source
   gcc python3-dev
 )
