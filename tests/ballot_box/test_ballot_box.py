@@ -50,7 +50,10 @@ def test_a_cast_stores_ballot_voted_mark_chain_and_log_together(box: BallotBox, 
     assert (counts.cast, counts.unbatched, counts.pending_voted_marks) == (1, 1, 1)
     assert chain_head(box) == ballot.confirmation_code
     assert audit_count(box) == before + 1
-    assert box.pending_checkin_updates() == [(token, "voted", None)]
+    (update,) = box.pending_checkin_updates()
+    assert (update.token, update.status, update.release_reason) == (token, "voted", None)
+    head = box.audit_head()
+    assert head.seq == audit_count(box) and len(head.head_hash) == 64 and head.signature
     assert [b.ballot_id for b in box.export_ballots()] == [ballot.ballot_id]
     assert verify_database(box_path(box), kiosk_signer.public_key()).ok
 
