@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=None, help="serve: listen here instead of [server] port")
     parser.add_argument("--kiosk-port", type=int, default=None, help="serve: instead of [server] kiosk_port")
     parser.add_argument("--name", default="verify", help="worker: its name in the queue's tables")
-    args = parser.parse_args(argv)
+    # Intermixed: the documented order (``import-roll --config C ROLL``) and paths before the options both parse.
+    args = parser.parse_intermixed_args(argv)
     config = load_config(args.config)
     if args.command == "serve" and (args.port is not None or args.kiosk_port is not None):
         config = dataclasses.replace(
