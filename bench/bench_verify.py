@@ -49,8 +49,8 @@ from typing import Any
 
 from bench.bench_ballots import PEER_PYTHON, QUIET_REF_US, floor_tally, floor_verify, probe
 from election.ballot import encrypt_ballot
+from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
-from election.challenge import challenge_ballot
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.elgamal import Ciphertext

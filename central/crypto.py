@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from election.ballot import BallotFormatError, BallotVerificationError, EncryptedBallot, parse_and_verify_ballot
-from election.challenge import ChallengedBallot, verify_challenge
+from election.benaloh import ChallengedBallot, verify_challenge
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.elgamal import ZERO_CIPHERTEXT

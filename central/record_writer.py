@@ -20,8 +20,8 @@ from central import audit
 from central.db import Database
 from central.models import Ballot, BallotStatus, EnvelopeStatus, ProvisionalEnvelope, Voter, VoterState
 from election.ballot import EncryptedBallot
+from election.benaloh import ChallengedBallot
 from election.canonical import canonical_json
-from election.challenge import ChallengedBallot
 from election.confirmation import ConfirmationCode, genesis_code
 from election.manifest import Manifest
 from election.record import ChainEntry, RecordError, WithheldEntry, WithheldReason

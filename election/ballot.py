@@ -11,7 +11,7 @@ An encrypted ballot holds, for each contest of its ballot style (in style order)
 
 Every nonce is derived from a per-ballot secret ``seed`` (passed in by the caller; the core draws no
 randomness): xi = H("selection-nonce"; seed, H_E, ballot id, contest id, candidate id). Revealing the seed of a
-challenged ballot therefore lets anyone re-encrypt it (``election.challenge``). All proofs are bound to H_E
+challenged ballot therefore lets anyone re-encrypt it (``election.benaloh``). All proofs are bound to H_E
 and to a label naming the ballot, contest and selection, so a proof cannot be moved to another ballot.
 """
 

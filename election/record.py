@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from election.ballot import EncryptedBallot
+from election.benaloh import ChallengedBallot
 from election.canonical import canonical_json
 from election.chain_statement import SignedStatement, StatementError, StatementKind
-from election.challenge import ChallengedBallot
 from election.confirmation import CODE_BYTES, ConfirmationCode, confirmation_code
 from election.context import ElectionContext
 from election.decryption import PartialDecryption, PlaintextTally

@@ -10,7 +10,7 @@ from pathlib import Path
 import nacl.public
 
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot, verify_ballot
-from election.challenge import ChallengedBallot, challenge_ballot
+from election.benaloh import ChallengedBallot, challenge_ballot
 from election.confirmation import ConfirmationCode, confirmation_code, genesis_code
 from election.context import ElectionContext, parameter_base_hash
 from election.decryption import PartialDecryption, PlaintextTally, compute_share, decrypt_tally

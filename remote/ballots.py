@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
+from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
-from election.challenge import challenge_ballot
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, ContestId, Manifest
 from kiosk.session import events as ev

@@ -3,7 +3,7 @@
 The device trusts neither the voter app, the kiosk nor the collector: it verifies the election package
 itself (the commission's signature), fetches the *encrypted* ballot, checks every proof of it against the
 package's election context (``election.ballot.verify_ballot``), then re-derives every nonce from the seed and
-reads each selection as 0 or 1 (``election.challenge.verify_challenge``: alpha = xi*G, beta - xi*K in {0, G}).
+reads each selection as 0 or 1 (``election.benaloh.verify_challenge``: alpha = xi*G, beta - xi*K in {0, G}).
 A ballot that opens is shown as the candidates it encrypts; whatever the app or kiosk showed plays no part.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Final
 
 from election.ballot import BallotFormatError, BallotVerificationError, EncryptedBallot, PlaintextBallot
-from election.challenge import ChallengedBallot, verify_challenge
+from election.benaloh import ChallengedBallot, verify_challenge
 from election.context import ElectionContext
 from election.manifest import Language, Manifest
 from election.verify.primitives import Invalid

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from nacl.public import PublicKey as SealPublicKey
 
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
-from election.challenge import challenge_ballot, verify_challenge
+from election.benaloh import challenge_ballot, verify_challenge
 from election.check_code import KIOSK_SOURCE, CheckPayload
 from election.confirmation import ConfirmationCode, confirmation_code
 from election.context import ElectionContext

@@ -23,9 +23,9 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2 for its TestClie
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
+from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
 from election.chain_statement import ChainStatement, StatementKind
-from election.challenge import challenge_ballot
 from election.confirmation import confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest

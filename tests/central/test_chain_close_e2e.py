@@ -30,7 +30,7 @@ from central.ingest import add_to_tally
 from central.models import Ballot, BallotStatus, Kiosk, KioskChainClose, TallyState, Voter, VoterState
 from central.office import Office
 from election.ballot import PlaintextBallot, encrypt_ballot
-from election.challenge import challenge_ballot
+from election.benaloh import challenge_ballot
 from election.confirmation import confirmation_code
 from election.manifest import BallotStyleId, CandidateId, ContestId
 from election.sample import random_plaintext

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from election.ballot import PlaintextBallot, encrypt_ballot
+from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
-from election.challenge import challenge_ballot
 from election.confirmation import confirmation_code, genesis_code
 from election.group import G, Scalar, base_mul, hash_to_scalar
 from election.manifest import BallotStyleId, CandidateId, ContestId

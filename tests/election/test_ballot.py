@@ -19,7 +19,7 @@ from election.ballot import (
     parse_and_verify_ballot,
     verify_ballot,
 )
-from election.challenge import ChallengedBallot, challenge_ballot, verify_challenge
+from election.benaloh import ChallengedBallot, challenge_ballot, verify_challenge
 from election.dlog import DiscreteLog
 from election.elgamal import decrypt_to_element
 from election.manifest import BallotStyleId, CandidateId, ContestId

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from election.ballot import BLANK_LABEL, encrypt_ballot
-from election.challenge import challenge_ballot
+from election.benaloh import challenge_ballot
 from election.decryption import DecryptionError, PartialDecryption, compute_share, decrypt_tally
 from election.dlog import DiscreteLog, DiscreteLogError
 from election.group import IDENTITY, G, Scalar, small_multiple

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from election.ballot import EncryptedBallot, verify_ballot
-from election.challenge import ChallengedBallot, verify_challenge
+from election.benaloh import ChallengedBallot, verify_challenge
 from election.context import ElectionContext
 from tests.election.make_vectors import vectors
 from tools.sample_record import build_test_manifest

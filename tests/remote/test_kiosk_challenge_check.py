@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nacl.public import PrivateKey
 
-from election.challenge import challenge_ballot
+from election.benaloh import challenge_ballot
 from election.check_code import parse_payload
 from election.confirmation import genesis_code
 from election.manifest import BallotStyleId, CandidateId, ContestId

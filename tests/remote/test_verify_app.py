@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from election.challenge import challenge_ballot
+from election.benaloh import challenge_ballot
 from tests.remote.helpers import build_election, encrypt
 
 pytestmark = pytest.mark.ui

@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from election.challenge import challenge_ballot
+from election.benaloh import challenge_ballot
 from remote.payload import CheckPayload, PayloadError, parse_payload, payload_from_image, qr_png
 from remote.verify import FAILED, NOT_CHECKED, PASSED, main
 from tests.remote.helpers import Election, HttpsServer, build_election, encrypt, tls_material

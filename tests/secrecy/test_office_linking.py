@@ -40,7 +40,7 @@ from typing import Any
 import pytest
 
 from election.ballot import encrypt_ballot
-from election.challenge import challenge_ballot
+from election.benaloh import challenge_ballot
 from election.confirmation import confirmation_code
 from election.manifest import BallotStyleId
 from election.sample import random_plaintext
