@@ -33,10 +33,10 @@ from kiosk.fakes import (
     FakePollBook,
     MemoryAudit,
 )
+from kiosk.polls import PollsAction, PollsState, Refused, StaffCard, StaffRole, decide
 from kiosk.session import SessionConfig
 from kiosk.session import events as ev
 from kiosk.session.model import CardKind, KioskMode, StaffIdentity, StaffStatus
-from kiosk.states import PollsAction, PollsState, Refused, StaffCard, StaffRole, decide
 from kiosk.ui_text import Catalogue
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class AdminDeck(DemoDeck):
 
 @dataclass
 class DemoStaff:
-    """The demo kiosk's staff functions under a station kiosk's polls rules (``kiosk.states.decide``): the demo
+    """The demo kiosk's staff functions under a station kiosk's polls rules (``kiosk.polls.decide``): the demo
     staff card (F4) is a committee member's, which opens and closes the polls; only the administrator's card
     (F5) reopens them after a close. Refusals come back as refused, as from the ballot box."""
 
@@ -299,7 +299,7 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     from kiosk.card.pki import TrustAnchors
     from kiosk.card.profile import load_named_profile
     from kiosk.card.session import CardAuthenticator
-    from kiosk.states import PollsAction, StaffCard, StaffRole
+    from kiosk.polls import PollsAction, StaffCard, StaffRole
     from sync.signing import Signer
     from tools import test_pki
     from tools.demo_election.build import Scale, build_definition
@@ -441,7 +441,7 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     from kiosk.card.profile import ProfileError, load_all_profiles, load_named_profile
     from kiosk.card.session import CardAuthenticator
     from kiosk.card.transport import CardIoError, PcscContext
-    from kiosk.states import PollsState
+    from kiosk.polls import PollsState
     from sync.client import SyncClient, TlsIdentity
     from sync.signing import Signer
     from sync.worker import SyncWorker, WorkerConfig

@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kiosk import audit
-from kiosk.states import PollsState
+from kiosk.polls import PollsState
 from kiosk.store.audit_trail import AuditTrail
 from kiosk.store.ballots import VoterStore, random_ballot_id
 from kiosk.store.db import open_database

@@ -81,7 +81,7 @@ class _PollsState(Protocol):
 
 
 class _Staff(Protocol):
-    """A staff member authenticated by the kiosk's card layer (kiosk.states.StaffCard)."""
+    """A staff member authenticated by the kiosk's card layer (kiosk.polls.StaffCard)."""
 
     def to_dict(self) -> dict[str, str]: ...
 

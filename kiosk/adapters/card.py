@@ -13,9 +13,9 @@ from kiosk.card.pki import TrustAnchors, TrustPolicy
 from kiosk.card.results import AuthFailure, FailureReason
 from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
 from kiosk.card.transport import CardIoError, DeadlineChannel, PcscConnection
+from kiosk.polls import StaffCard, StaffRole
 from kiosk.session import events as ev
 from kiosk.session.model import CardKind, Secret, StaffIdentity, VoterIdentity
-from kiosk.states import StaffCard, StaffRole
 
 # Every refusal of the card layer and the voter-facing failure it shows (one entry per FailureReason; a test
 # checks none is missing).

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from election.manifest import Manifest, WilayatCode
 from kiosk.ballot_box import BallotBox, BallotBoxError
+from kiosk.polls import PollsAction, StaffCard, StaffRole
 from kiosk.ports import BallotPort
 from kiosk.session import events as ev
 from kiosk.session.model import CheckInTicket, SealedBallot, Selections, StaffIdentity, VoterIdentity
-from kiosk.states import PollsAction, StaffCard, StaffRole
 from sync.protocol import ReleaseReason
 
 
@@ -108,7 +108,7 @@ class BoxStaff:
         else:
             card = StaffCard(staff.staff_id, StaffRole.COMMITTEE_MEMBER, self.fingerprint_of(staff.staff_id))
         polls = {ev.StaffAction.OPEN_POLLS: PollsAction.OPEN, ev.StaffAction.CLOSE_POLLS: PollsAction.CLOSE}
-        polls[ev.StaffAction.REOPEN_POLLS] = PollsAction.REOPEN  # an administrator's card only (kiosk.states)
+        polls[ev.StaffAction.REOPEN_POLLS] = PollsAction.REOPEN  # an administrator's card only (kiosk.polls)
         if action in polls:
             try:
                 report = self.box.apply(polls[action], card)

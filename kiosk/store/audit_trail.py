@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk import audit
-from kiosk.states import PollsState
+from kiosk.polls import PollsState
 from kiosk.store.base import StoreBase
 from kiosk.store.models import AuditHeadRow, AuditRow, BallotRow, KioskRow, OutboxRow
 from kiosk.store.records import (
@@ -48,7 +48,7 @@ class AuditTrail(StoreBase):
         return open_refusals
 
     def acknowledge_sync_faults(self, staff: StaffIdentity) -> None:
-        """Staff have seen the sync faults (logged with the staff card, a ``kiosk.states.StaffCard``)."""
+        """Staff have seen the sync faults (logged with the staff card, a ``kiosk.polls.StaffCard``)."""
         with self._tx() as (s, _):
             self._log(s, SYNC_FAULTS_ACKNOWLEDGED, {"staff": staff.to_dict()})
 

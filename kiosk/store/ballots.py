@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from election.canonical import sha256_hex
 from kiosk import audit
-from kiosk.states import PollsState
+from kiosk.polls import PollsState
 from kiosk.store.base import StoreBase
 from kiosk.store.models import BallotRow, CheckinRow, OutboxRow
 from kiosk.store.records import (

@@ -1,4 +1,4 @@
-"""The kiosk's polls in the ballot box: open, pause, resume, close and reopen as ``kiosk.states.decide`` rules,
+"""The kiosk's polls in the ballot box: open, pause, resume, close and reopen as ``kiosk.polls.decide`` rules,
 each transition stored with its report in the signed audit log; the signed chain close queued when polls close."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from election.chain_statement import ChainStatement, StatementKind
-from kiosk.states import PollsAction, PollsState, Refused, StaffCard, decide
+from kiosk.polls import PollsAction, PollsState, Refused, StaffCard, decide
 from kiosk.store.models import AuditRow, BallotRow, CheckinRow, KioskRow, OutboxRow
 from kiosk.store.outbox import Outbox
 from kiosk.store.records import CHAIN_CLOSE_OUTBOX, CHAIN_CLOSED, PollsReport, TransitionRefused

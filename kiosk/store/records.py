@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple, Protocol
 
-from kiosk.states import PollsState, Refused
+from kiosk.polls import PollsState, Refused
 from sync.protocol import BallotDisposition, BatchBallot
 
 
 class StaffIdentity(Protocol):
-    """What the ballot box logs of a staff member (``kiosk.states.StaffCard`` is one)."""
+    """What the ballot box logs of a staff member (``kiosk.polls.StaffCard`` is one)."""
 
     def to_dict(self) -> dict[str, str]: ...
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from kiosk.ballot_box import BallotBox, BallotToStore
-from kiosk.states import PollsAction, StaffCard, StaffRole
+from kiosk.polls import PollsAction, StaffCard, StaffRole
 from sync.signing import Signer
 
 KIOSK_ID = "K-001"

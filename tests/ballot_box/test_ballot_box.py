@@ -19,7 +19,7 @@ from kiosk.ballot_box import (
     TransitionRefused,
     UnknownCheckin,
 )
-from kiosk.states import PollsAction, PollsState, Refusal, StaffCard, StaffRole, decide
+from kiosk.polls import PollsAction, PollsState, Refusal, StaffCard, StaffRole, decide
 from sync.protocol import (
     BallotBatch,
     IdentityEnvelopeContent,

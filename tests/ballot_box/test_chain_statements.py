@@ -14,7 +14,7 @@ from nacl.public import PrivateKey
 from election.chain_statement import StatementKind
 from kiosk.audit import verify_database
 from kiosk.ballot_box import CHAIN_CLOSE_OUTBOX, BallotBox
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.protocol import BallotBatch, ChainCloseSubmission, ProvisionalReason, parse_message
 from sync.signing import Signer
 from tests.ballot_box.kit import CHAIR, GENESIS, KIOSK_ID, cast_one, chain_head, next_ballot, open_box

@@ -30,7 +30,7 @@ import pytest
 
 from kiosk.audit import verify_database
 from kiosk.ballot_box import BallotBox
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.client import SyncClient
 from sync.signing import PublicKey, load_cert_public_key
 from sync.worker import SyncWorker, WorkerConfig

@@ -28,7 +28,7 @@ from election.confirmation import confirmation_code, genesis_code
 from election.manifest import BallotStyleId, CandidateId, ContestId
 from election.sample import run_key_ceremony
 from kiosk.ballot_box import BallotBox, BallotToStore
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.client import SyncClient, TlsIdentity
 from sync.protocol import CheckinRequest
 from sync.signing import Signer, load_cert_public_key

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from central.models import KioskAuditEntry, RejectedSubmission
 from central.office import Office
 from kiosk.ballot_box import BallotBox
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.audit_entry import head_signing_bytes
 from sync.signing import Signer
 from tests.ballot_box.kit import CHAIR

@@ -36,7 +36,7 @@ from election.manifest import BallotStyleId, CandidateId, ContestId
 from election.sample import random_plaintext
 from election.verify.__main__ import verify_record
 from kiosk.ballot_box import BallotBox
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.client import SyncClient
 from sync.protocol import CheckinRequest, CheckinStatus
 from tests.ballot_box.kit import CHAIR

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from kiosk.adapters.local import BoxStaff
 from kiosk.ballot_box import BallotBox
+from kiosk.polls import StaffCard, StaffRole
 from kiosk.session import events as ev
 from kiosk.session.model import StaffIdentity
-from kiosk.states import StaffCard, StaffRole
 from sync.signing import Signer
 
 WORKER = StaffCard("staff-pw-1", StaffRole.POLL_WORKER, "a" * 64)

@@ -17,9 +17,9 @@ from election.manifest import BallotStyleId, CandidateId, ContestId
 from kiosk.adapters.ballots import RealBallots
 from kiosk.adapters.local import BoxStaff
 from kiosk.ballot_box import BallotBox
+from kiosk.polls import StaffCard, StaffRole
 from kiosk.session import events as ev
 from kiosk.session.model import StaffIdentity
-from kiosk.states import StaffCard, StaffRole
 from remote.verify import PASSED, main
 from sync.signing import Signer
 from tests.remote.helpers import Election, build_election

@@ -45,7 +45,7 @@ from election.confirmation import confirmation_code
 from election.manifest import BallotStyleId
 from election.sample import random_plaintext
 from kiosk.ballot_box import DEFAULT_MIN_BATCH, BallotBox, BallotToStore
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.client import SyncClient
 from sync.protocol import CheckinRequest, CheckinResponse, ReleaseReason
 from sync.worker import SyncWorker, WorkerConfig

@@ -47,7 +47,7 @@ from election.roll import CivilNumber, RollEntry
 from election.sample import random_plaintext, run_key_ceremony
 from election.tally import TallyAccumulator
 from kiosk.ballot_box import BallotBox, BallotToStore
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.client import TlsIdentity
 from sync.protocol import BallotDisposition, BatchBallot
 from sync.signing import Signer

@@ -28,7 +28,7 @@ from sqlalchemy import MetaData, select, text
 
 from central.config import load_config
 from central.models import Voter, VoterState
-from kiosk.states import PollsAction
+from kiosk.polls import PollsAction
 from sync.client import SyncClient
 from sync.protocol import CheckinRequest, ReleaseReason
 from tests.ballot_box.kit import CHAIR

@@ -27,9 +27,9 @@ configure_kivy(offscreen=True)
 
 from kiosk.app import KioskApp  # noqa: E402
 from kiosk.card.profile import load_named_profile  # noqa: E402
+from kiosk.polls import PollsAction, StaffCard, StaffRole  # noqa: E402
 from kiosk.scripted import run_script  # noqa: E402
 from kiosk.session.model import KioskMode, Phase  # noqa: E402
-from kiosk.states import PollsAction, StaffCard, StaffRole  # noqa: E402
 from tests.ui.kiosk_journeys import Journey  # noqa: E402
 from tools.test_pki import load as load_pki  # noqa: E402
 from tools.virtual_card.card import VirtualCard  # noqa: E402

@@ -47,9 +47,9 @@ from kiosk.ballot_box import BallotBox
 from kiosk.card.pki import TrustAnchors
 from kiosk.card.profile import load_named_profile
 from kiosk.card.session import CardAuthenticator
+from kiosk.polls import PollsAction, StaffCard, StaffRole
 from kiosk.session import events as ev
 from kiosk.session.model import StaffIdentity
-from kiosk.states import PollsAction, StaffCard, StaffRole
 from sync.client import SyncClient, TlsIdentity
 from sync.signing import Signer
 from sync.worker import SyncWorker, WorkerConfig
