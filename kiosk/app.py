@@ -44,7 +44,7 @@ from kiosk.screens import KV_DIR, SCREEN_MODULES
 from kiosk.session import SessionConfig, VoterSession, flow, initial_state
 from kiosk.session import events as ev
 from kiosk.session.model import KioskMode, Settings, StaffStatus
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from kiosk.ui_text import Catalogue, ltr
 
 log = logging.getLogger(__name__)

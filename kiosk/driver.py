@@ -18,7 +18,7 @@ from kiosk.ports import AuditPort, BallotPort, CardPort, PollBookPort, Scheduler
 from kiosk.session import effects as fx
 from kiosk.session import events as ev
 from kiosk.session.machine import VoterSession
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from kiosk.session import flow
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 AuditEntry = tuple[str, str]
 """(kind, detail) for the kiosk's audit log."""

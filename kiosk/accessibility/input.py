@@ -24,7 +24,7 @@ from election.manifest import Language
 from kiosk.accessibility.prompts import Clips, PromptContext, value_clips
 from kiosk.session import events as ev
 from kiosk.session.model import ClipId, Phase, TextSize, Theme
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 # ---- items ----------------------------------------------------------------------------------------------
 

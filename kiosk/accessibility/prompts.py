@@ -37,7 +37,7 @@ from kiosk.session import ballot as ballot_rules
 from kiosk.session import flow
 from kiosk.session.events import Failure
 from kiosk.session.model import ClipId, Phase, Selections
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 Clips = tuple[ClipId, ...]
 

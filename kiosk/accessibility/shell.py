@@ -22,7 +22,7 @@ from kiosk.accessibility.tempo import RATE_STEPS
 from kiosk.session import events as ev
 from kiosk.session import flow
 from kiosk.session.model import ClipId, Phase
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 log = logging.getLogger(__name__)
 

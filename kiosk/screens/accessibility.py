@@ -12,7 +12,7 @@ from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.screens.widgets import EvenRow, KButton, KChoice, KLabel, KTitle, MirrorRow
 from kiosk.session import events as ev
 from kiosk.session.model import TextSize, Theme
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 
 class AccessibilityScreen(KioskScreen):

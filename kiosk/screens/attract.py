@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session.model import Phase
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 AUDIO_BUTTON = "صوت  /  Audio"
 """Both languages on one button: a voter who cannot read the screen's language can still find it."""

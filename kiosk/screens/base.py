@@ -13,7 +13,7 @@ from kivy.uix.screenmanager import Screen
 from election.manifest import CandidateId, Language, Manifest, Text
 from kiosk.session import events as ev
 from kiosk.session.model import StaffStatus
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from kiosk.ui_text import Catalogue
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session import flow
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 
 class BusyScreen(KioskScreen):

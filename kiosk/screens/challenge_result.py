@@ -8,7 +8,7 @@ from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.screens.confirmation import qr_texture
 from kiosk.screens.widgets import KLabel, KSmall, KTitle, Panel
 from kiosk.session import ballot as rules
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 
 class ChallengeResultScreen(KioskScreen):

@@ -6,7 +6,7 @@ import io
 from kivy.core.image import Image as CoreImage
 
 from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from kiosk.ui_text import ltr
 
 

@@ -8,7 +8,7 @@ from kivy.properties import BooleanProperty, NumericProperty
 
 from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session import events as ev
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from kiosk.ui_text import PIN_DOT
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 
 class ProvisionalScreen(KioskScreen):

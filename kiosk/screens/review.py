@@ -5,7 +5,7 @@ from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.screens.widgets import KLabel, KTitle, Panel
 from kiosk.session import ballot as rules
 from kiosk.session import events as ev
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 
 class ReviewScreen(KioskScreen):

@@ -5,7 +5,7 @@ from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.screens.staff_status import add_status
 from kiosk.screens.widgets import KLabel, KSmall, KTitle, Panel
 from kiosk.session import events as ev
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from kiosk.ui_text import ltr
 
 TITLES = {

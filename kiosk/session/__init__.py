@@ -1,6 +1,6 @@
 """The voter session: a pure state machine (events in, state and effects out) that never imports Kivy."""
 
 from kiosk.session.machine import SessionConfig, VoterSession, initial_state
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 __all__ = ["SessionConfig", "SessionState", "VoterSession", "initial_state"]

@@ -30,7 +30,7 @@ from kiosk.session.effects import (
     VerifyPin,
 )
 from kiosk.session.model import CardKind, ClipId, KioskMode, MessageId, Phase, Secret, Settings
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 
 Step = tuple[SessionState, tuple[Effect, ...]]
 

@@ -17,7 +17,7 @@ from kiosk.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeS
 from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev
 from kiosk.session.model import CardKind, ClipId, KioskMode, Phase
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from tools.audio_catalogue import clip_index
 from tools.demo_election.build import small_manifest
 

@@ -13,7 +13,7 @@ from kiosk.accessibility.input import screen_items
 from kiosk.accessibility.prompts import InputMode, PromptContext, screen, spell
 from kiosk.session import events as ev
 from kiosk.session.model import CastReceipt, ChallengeReport, CheckInTicket, Phase, Settings
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from tests.accessibility.harness import CONTEST, INDEX, MANIFEST, package_files
 
 AR, EN = Language.ARABIC, Language.ENGLISH

@@ -11,7 +11,7 @@ from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev
 from kiosk.session.effects import Effect
 from kiosk.session.model import CardKind, ClipId, KioskMode, Phase
-from kiosk.session.state import SessionState
+from kiosk.session.voter_state import SessionState
 from tools.demo_election.build import small_manifest
 
 MANIFEST = small_manifest()

@@ -27,7 +27,7 @@ from kiosk.app import KioskApp  # noqa: E402
 from kiosk.scripted import find_text, press, run_script, visible_texts  # noqa: E402
 from kiosk.session import SessionConfig  # noqa: E402
 from kiosk.session.model import Phase  # noqa: E402
-from kiosk.session.state import SessionState  # noqa: E402
+from kiosk.session.voter_state import SessionState  # noqa: E402
 from kiosk.ui_text import Catalogue, plain  # noqa: E402
 
 
