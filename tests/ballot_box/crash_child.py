@@ -6,7 +6,8 @@ yet stored, chained after the current head) -> (every second cast) seal + a full
 until the test SIGKILLs it at a random moment.
 
 Protocol on stdin/stdout, one line each: the test writes ``go <first voter> <count>``; the zygote answers
-``pid <pid>``, then ``exit <status>`` once the child is dead.
+``pid <pid>`` and the child ``open`` once its database is open (in either order), then the zygote ``exit <status>``
+once the child is dead.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def vote_until_killed(
         wall_clock=lambda: dt.datetime.now(dt.UTC),
     )
     ballots = unused(db, pool)
+    print("open", flush=True)  # the database is open: the kill may come anywhere in the cast path from here
     for n, (token, style) in enumerate(voters, start=1):
         box.record_checkin(token, style)
         box.cast(token, chained(box, next(ballots)))
