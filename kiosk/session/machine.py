@@ -9,6 +9,7 @@ the journey does not have.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import assert_never
 
 from election.manifest import Contest, Manifest
 from kiosk.session import ballot, flow
@@ -65,10 +66,11 @@ class VoterSession:
 
     # ---- helpers ----------------------------------------------------------------------------------
 
-    def _enter(self, state: SessionState, phase: Phase, *extra: Effect, **changes: object) -> Step:
-        """Move to ``phase``; arm the inactivity timer if the voter is expected to act there."""
+    def _enter(self, state: SessionState, phase: Phase, *extra: Effect) -> Step:
+        """Move to ``phase``; arm the inactivity timer if the voter is expected to act there. The caller changes
+        the other fields with a (type-checked) ``replace`` of ``state`` first."""
         token = state.timer_token + 1
-        new = replace(state, phase=phase, timer_token=token, warning=False, **changes)  # type: ignore[arg-type]
+        new = replace(state, phase=phase, timer_token=token, warning=False)
         effects: list[Effect] = list(extra)
         if phase in flow.WAITS_FOR_VOTER:
             effects.append(ArmTimer(token, self.config.inactivity_warning_s))
@@ -101,16 +103,18 @@ class VoterSession:
         if state.ticket is not None and state.receipt is None:
             effects.append(CancelCheckIn(state.ticket))
         return self._enter(
-            state,
+            replace(
+                state,
+                failure=failure,
+                pin=Secret(),
+                voter=None,
+                ticket=None,
+                selections={},
+                sealed=None,
+                challenge=None,
+            ),
             Phase.NOTICE,
             *effects,
-            failure=failure,
-            pin=Secret(),
-            voter=None,
-            ticket=None,
-            selections={},
-            sealed=None,
-            challenge=None,
         )
 
     def _contests(self, state: SessionState) -> tuple[Contest, ...]:
@@ -123,11 +127,50 @@ class VoterSession:
         handled = self._global(state, event)
         if handled is not None:
             return handled
-        handler = getattr(self, f"_on_{state.phase.value}", None)
-        if handler is None:
-            return state, ()
-        result: Step = handler(state, event)
-        return result
+        phase = state.phase
+        match phase:
+            case Phase.CLOSED:
+                return self._on_closed(state, event)
+            case Phase.ATTRACT:
+                return self._on_attract(state, event)
+            case Phase.READING_CARD:
+                return self._on_reading_card(state, event)
+            case Phase.PIN_ENTRY:
+                return self._on_pin_entry(state, event)
+            case Phase.AUTHENTICATING:
+                return self._on_authenticating(state, event)
+            case Phase.CHECKING_IN:
+                return self._on_checking_in(state, event)
+            case Phase.PROVISIONAL:
+                return self._on_provisional(state, event)
+            case Phase.ACCESSIBILITY:
+                return self._on_accessibility(state, event)
+            case Phase.BALLOT:
+                return self._on_ballot(state, event)
+            case Phase.REVIEW:
+                return self._on_review(state, event)
+            case Phase.SEALING:
+                return self._on_sealing(state, event)
+            case Phase.CAST_OR_CHALLENGE:
+                return self._on_cast_or_challenge(state, event)
+            case Phase.CASTING:
+                return self._on_casting(state, event)
+            case Phase.CHALLENGING:
+                return self._on_challenging(state, event)
+            case Phase.CHALLENGE_RESULT:
+                return self._on_challenge_result(state, event)
+            case Phase.NOTICE:
+                return self._on_notice(state, event)
+            case Phase.STAFF_MENU:
+                return self._on_staff_menu(state, event)
+            case Phase.STAFF_BUSY:
+                return self._on_staff_busy(state, event)
+            case Phase.STAFF_REPORT:
+                return self._on_staff_report(state, event)
+            case Phase.CONFIRMATION:
+                return state, ()  # the receipt is shown until the card is removed (handled above)
+            case _:
+                assert_never(phase)
 
     def _global(self, state: SessionState, event: ev.Event) -> Step | None:
         match event:
@@ -147,16 +190,18 @@ class VoterSession:
                     return self._enter(state, state.phase)
                 return state, ()
             case ev.ChooseLanguage(language=language) if state.phase not in flow.IDLE:
-                return self._enter(state, state.phase, settings=replace(state.settings, language=language))
+                return self._enter(replace(state, settings=replace(state.settings, language=language)), state.phase)
             case ev.ChooseLanguage(language=language):
                 # On the attract screen the language toggle only changes what the attract screen shows.
                 return replace(state, settings=replace(state.settings, language=language)), ()
             case ev.ChooseTextSize(size=size) if state.phase not in flow.IDLE:
-                return self._enter(state, state.phase, settings=replace(state.settings, text_size=size))
+                return self._enter(replace(state, settings=replace(state.settings, text_size=size)), state.phase)
             case ev.ChooseTheme(theme=theme) if state.phase not in flow.IDLE:
-                return self._enter(state, state.phase, settings=replace(state.settings, theme=theme))
+                return self._enter(replace(state, settings=replace(state.settings, theme=theme)), state.phase)
             case ev.ToggleAudio() if state.phase not in flow.IDLE:
-                return self._enter(state, state.phase, settings=replace(state.settings, audio=not state.settings.audio))
+                return self._enter(
+                    replace(state, settings=replace(state.settings, audio=not state.settings.audio)), state.phase
+                )
             case ev.ToggleAudio() if state.phase is Phase.ATTRACT:
                 return self._attract_audio(state)
             case ev.Replay() if state.settings.audio:
@@ -223,7 +268,9 @@ class VoterSession:
         if isinstance(event, ev.CardInserted):
             # Language and audio chosen on the attract screen carry into the session; the rest is fresh.
             settings = Settings(language=state.settings.language, audio=state.settings.audio)
-            return self._enter(state, Phase.READING_CARD, ReadCard(), card_present=True, notice=None, settings=settings)
+            return self._enter(
+                replace(state, card_present=True, notice=None, settings=settings), Phase.READING_CARD, ReadCard()
+            )
         return state, ()
 
     def _on_reading_card(self, state: SessionState, event: ev.Event) -> Step:
@@ -234,7 +281,7 @@ class VoterSession:
                     return self._fail(state, ev.Failure.POLLS_CLOSED)
                 if tries <= 0:
                     return self._fail(state, ev.Failure.PIN_BLOCKED)
-                return self._enter(state, Phase.PIN_ENTRY, pin=Secret(), pin_wrong=False)
+                return self._enter(replace(state, pin=Secret(), pin_wrong=False), Phase.PIN_ENTRY)
             case ev.Failed(failure=failure):
                 return self._fail(state, failure)
         return state, ()
@@ -245,11 +292,11 @@ class VoterSession:
             case ev.PinDigit(digit=d) if len(d) == 1 and d in "0123456789":
                 if len(pin) >= self.config.pin_max_length:
                     return state, ()
-                return self._enter(state, Phase.PIN_ENTRY, pin=Secret(pin + d), pin_wrong=False)
+                return self._enter(replace(state, pin=Secret(pin + d), pin_wrong=False), Phase.PIN_ENTRY)
             case ev.PinBackspace():
-                return self._enter(state, Phase.PIN_ENTRY, pin=Secret(pin[:-1]))
+                return self._enter(replace(state, pin=Secret(pin[:-1])), Phase.PIN_ENTRY)
             case ev.PinSubmit() if len(pin) >= self.config.pin_min_length:
-                return self._enter(state, Phase.AUTHENTICATING, VerifyPin(Secret(pin)), pin=Secret())
+                return self._enter(replace(state, pin=Secret()), Phase.AUTHENTICATING, VerifyPin(Secret(pin)))
         return state, ()
 
     def _on_authenticating(self, state: SessionState, event: ev.Event) -> Step:
@@ -257,13 +304,19 @@ class VoterSession:
             case ev.PinRejected(tries_left=tries) if tries <= 0:
                 return self._fail(replace(state, pin_tries_left=0), ev.Failure.PIN_BLOCKED)
             case ev.PinRejected(tries_left=tries):
-                return self._enter(state, Phase.PIN_ENTRY, Audit("pin_rejected"), pin_tries_left=tries, pin_wrong=True)
+                return self._enter(
+                    replace(state, pin_tries_left=tries, pin_wrong=True), Phase.PIN_ENTRY, Audit("pin_rejected")
+                )
             case ev.PinAccepted():
                 return state, (Authenticate(),)
             case ev.VoterAuthenticated(voter=voter) if state.card_kind is CardKind.VOTER:
-                return self._enter(state, Phase.CHECKING_IN, CheckIn(voter), Audit("voter_authenticated"), voter=voter)
+                return self._enter(
+                    replace(state, voter=voter), Phase.CHECKING_IN, CheckIn(voter), Audit("voter_authenticated")
+                )
             case ev.StaffAuthenticated(staff=staff) if state.card_kind is CardKind.STAFF:
-                return self._enter(state, Phase.STAFF_MENU, Audit("staff_signed_in", staff.staff_id), staff=staff)
+                return self._enter(
+                    replace(state, staff=staff), Phase.STAFF_MENU, Audit("staff_signed_in", staff.staff_id)
+                )
             case ev.Failed(failure=failure):
                 return self._fail(state, failure)
         return state, ()
@@ -279,7 +332,9 @@ class VoterSession:
                 nxt = Phase.PROVISIONAL if ticket.provisional else Phase.ACCESSIBILITY
                 audit = Audit("checked_in", "provisional" if ticket.provisional else "eligible")
                 # The identity is no longer needed: the ticket is all the ballot box needs.
-                return self._enter(state, nxt, audit, ticket=ticket, voter=None, settings=settings, kiosk=kiosk)
+                return self._enter(
+                    replace(state, ticket=ticket, voter=None, settings=settings, kiosk=kiosk), nxt, audit
+                )
             case ev.Failed(failure=failure):
                 return self._fail(state, failure)
         return state, ()
@@ -291,7 +346,7 @@ class VoterSession:
 
     def _on_accessibility(self, state: SessionState, event: ev.Event) -> Step:
         if isinstance(event, ev.Continue):
-            return self._enter(state, Phase.BALLOT, contest_index=0)
+            return self._enter(replace(state, contest_index=0), Phase.BALLOT)
         return state, ()
 
     # ---- ballot ----------------------------------------------------------------------------------------
@@ -304,30 +359,34 @@ class VoterSession:
                 after = ballot.toggle(contest, state.selected(contest.id), candidate)
                 if after is None:
                     clips = (Speak((ClipId("prompt.overvote"),)),) if state.settings.audio else ()
-                    new, effects = self._enter(state, Phase.BALLOT, overvote_tried=contest.id)
+                    new, effects = self._enter(replace(state, overvote_tried=contest.id), Phase.BALLOT)
                     return new, effects + clips
                 selections = {**state.selections, contest.id: after}
-                return self._enter(state, Phase.BALLOT, selections=selections, overvote_tried=None)
+                return self._enter(replace(state, selections=selections, overvote_tried=None), Phase.BALLOT)
             case ev.DismissNotice():
-                return self._enter(state, Phase.BALLOT, overvote_tried=None)
+                return self._enter(replace(state, overvote_tried=None), Phase.BALLOT)
             case ev.NextContest() if state.contest_index + 1 < len(contests):
-                return self._enter(state, Phase.BALLOT, contest_index=state.contest_index + 1, overvote_tried=None)
+                return self._enter(
+                    replace(state, contest_index=state.contest_index + 1, overvote_tried=None), Phase.BALLOT
+                )
             case ev.NextContest() | ev.GoToReview():
-                return self._enter(state, Phase.REVIEW, overvote_tried=None, blank_confirmed=False)
+                return self._enter(replace(state, overvote_tried=None, blank_confirmed=False), Phase.REVIEW)
             case ev.PreviousContest() if state.contest_index > 0:
-                return self._enter(state, Phase.BALLOT, contest_index=state.contest_index - 1, overvote_tried=None)
+                return self._enter(
+                    replace(state, contest_index=state.contest_index - 1, overvote_tried=None), Phase.BALLOT
+                )
         return state, ()
 
     def _on_review(self, state: SessionState, event: ev.Event) -> Step:
         match event:
             case ev.BackToBallot():
-                return self._enter(state, Phase.BALLOT, contest_index=0, blank_confirmed=False)
+                return self._enter(replace(state, contest_index=0, blank_confirmed=False), Phase.BALLOT)
             case ev.ConfirmBlank() if ballot.is_blank(self._contests(state), state.selections):
                 # "Yes, cast a blank ballot" is the voter's one confirmation: the kiosk seals the ballot at once
                 # (the cast-or-challenge step follows, as for every ballot).
                 assert state.ticket is not None
                 seal = Seal(state.ticket.style, state.selections)
-                return self._enter(state, Phase.SEALING, seal, blank_confirmed=True)
+                return self._enter(replace(state, blank_confirmed=True), Phase.SEALING, seal)
             case ev.SealBallot():
                 if ballot.is_blank(self._contests(state), state.selections) and not state.blank_confirmed:
                     return state, ()
@@ -338,7 +397,7 @@ class VoterSession:
     def _on_sealing(self, state: SessionState, event: ev.Event) -> Step:
         match event:
             case ev.BallotSealed(sealed=sealed):
-                return self._enter(state, Phase.CAST_OR_CHALLENGE, sealed=sealed)
+                return self._enter(replace(state, sealed=sealed), Phase.CAST_OR_CHALLENGE)
             case ev.Failed(failure=failure):
                 return self._fail(state, failure)
         return state, ()
@@ -356,13 +415,9 @@ class VoterSession:
         match event:
             case ev.BallotCast(receipt=receipt):
                 new, effects = self._enter(
-                    state,
+                    replace(state, receipt=receipt, selections={}, sealed=None, ticket=None),
                     Phase.CONFIRMATION,
                     Audit("ballot_cast", "provisional" if state.ticket and state.ticket.provisional else ""),
-                    receipt=receipt,
-                    selections={},
-                    sealed=None,
-                    ticket=None,
                 )
                 if state.cast_after_removal:
                     effects = (*effects, ArmTimer(new.timer_token, self.config.notice_s))
@@ -377,12 +432,9 @@ class VoterSession:
         match event:
             case ev.BallotChallenged(report=report):
                 return self._enter(
-                    state,
+                    replace(state, challenge=report, sealed=None, challenges_done=state.challenges_done + 1),
                     Phase.CHALLENGE_RESULT,
                     Audit("ballot_challenged"),
-                    challenge=report,
-                    sealed=None,
-                    challenges_done=state.challenges_done + 1,
                 )
             case ev.Failed(failure=failure):
                 return self._fail(state, failure)
@@ -391,7 +443,7 @@ class VoterSession:
     def _on_challenge_result(self, state: SessionState, event: ev.Event) -> Step:
         if isinstance(event, ev.Continue):
             # "Vote again" starts from an empty ballot: the challenged choices are not carried over.
-            return self._enter(state, Phase.BALLOT, contest_index=0, challenge=None, selections={})
+            return self._enter(replace(state, contest_index=0, challenge=None, selections={}), Phase.BALLOT)
         return state, ()
 
     def _on_notice(self, state: SessionState, event: ev.Event) -> Step:
@@ -411,11 +463,10 @@ class VoterSession:
             if action is ev.StaffAction.REOPEN_POLLS and not state.kiosk.polls_closed:
                 return state, ()
             return self._enter(
-                state,
+                replace(state, staff_action=action),
                 Phase.STAFF_BUSY,
                 Audit("staff_action", f"{action.value} by {state.staff.staff_id}"),
                 RunStaffAction(action, state.staff),
-                staff_action=action,
             )
         return state, ()
 
@@ -434,10 +485,12 @@ class VoterSession:
                         kiosk = replace(kiosk, manual_fallback=True)
                     case ev.StaffAction.START_ASSISTED:
                         kiosk = replace(kiosk, assisted_next=True)
-            return self._enter(state, Phase.STAFF_REPORT, kiosk=kiosk, staff_report=event.lines, staff_ok=event.ok)
+            return self._enter(
+                replace(state, kiosk=kiosk, staff_report=event.lines, staff_ok=event.ok), Phase.STAFF_REPORT
+            )
         return state, ()
 
     def _on_staff_report(self, state: SessionState, event: ev.Event) -> Step:
         if isinstance(event, ev.Continue):
-            return self._enter(state, Phase.STAFF_MENU, staff_report=())
+            return self._enter(replace(state, staff_report=()), Phase.STAFF_MENU)
         return state, ()
