@@ -188,9 +188,10 @@ class SyncWorker:
         with self._lock:
             return self._status
 
-    def _set_status(self, **changes: object) -> None:
+    def _set_status(self, change: Callable[[SyncStatus], SyncStatus]) -> None:
+        """``change`` (a type-checked ``replace``) applied to the current status under the lock."""
         with self._lock:
-            self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+            self._status = change(self._status)
 
     def _backlog(self) -> Backlog:
         c = self._queue.counts()
@@ -232,7 +233,7 @@ class SyncWorker:
         self._queue.acknowledge_sync_faults(staff)
         with self._lock:
             self._faults = {}
-        self._set_status(fault=None)
+        self._set_status(lambda s: replace(s, fault=None))
 
     # ---- one round --------------------------------------------------------------------------------------
 
@@ -246,16 +247,19 @@ class SyncWorker:
             self._send_audit()
             self._send_heartbeat()
         except Unreachable as exc:
-            self._set_status(online=False, last_error=str(exc), backlog=self._backlog(), fault=self._fault_text())
+            error, backlog, fault = str(exc), self._backlog(), self._fault_text()
+            self._set_status(lambda s: replace(s, online=False, last_error=error, backlog=backlog, fault=fault))
             return False
         except Rejected as exc:
             log.error("the central office rejected a queued item: %s", exc)
             self._last_round_rejected = True
-            self._set_status(online=True, fault=self._fault_text(), last_error=str(exc), backlog=self._backlog())
+            error, fault, backlog = str(exc), self._fault_text(), self._backlog()
+            self._set_status(lambda s: replace(s, online=True, fault=fault, last_error=error, backlog=backlog))
             return False
         backlog = self._backlog()
+        fault, now = self._fault_text(), self._wall_clock()
         self._set_status(
-            online=True, last_error=None, fault=self._fault_text(), backlog=backlog, last_sync_at=self._wall_clock()
+            lambda s: replace(s, online=True, last_error=None, fault=fault, backlog=backlog, last_sync_at=now)
         )
         marks_done = backlog.pending_voted_marks == 0 or self._marks_held
         return backlog.outbox_items == 0 and marks_done and backlog.pending_releases == 0
@@ -439,7 +443,7 @@ class SyncWorker:
                 ok = self.run_once()
             except Exception:  # a bug must not silently end store-and-forward
                 log.exception("sync round failed")
-                self._set_status(online=False, last_error="internal error in sync round")
+                self._set_status(lambda s: replace(s, online=False, last_error="internal error in sync round"))
                 ok = False
             if self.status().online and not self._last_round_rejected:
                 self._backoff.reset()
