@@ -485,6 +485,10 @@ class VoterSession:
                         kiosk = replace(kiosk, manual_fallback=True)
                     case ev.StaffAction.START_ASSISTED:
                         kiosk = replace(kiosk, assisted_next=True)
+                    case ev.StaffAction.STATUS:
+                        pass  # a report only: the kiosk's mode is unchanged
+                    case _:
+                        assert_never(event.action)
             return self._enter(
                 replace(state, kiosk=kiosk, staff_report=event.lines, staff_ok=event.ok), Phase.STAFF_REPORT
             )
