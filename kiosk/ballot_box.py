@@ -8,7 +8,7 @@ one concept each, share the database, the kiosk's key and its ids (``kiosk.store
   provisional), through one implementation of the storing invariants;
 - ``kiosk.store.outbox.Outbox``: signed, shuffled batches, the outbox, check-in outcomes for the office (named
   records: ``OutboxItem``, ``CheckinUpdate``);
-- ``kiosk.store.polls.Polls``: the polls states with their reports, and the signed chain close;
+- ``kiosk.store.polls_store.PollsStore``: the polls states with their reports, and the signed chain close;
 - ``kiosk.store.audit_trail.AuditTrail``: session events, sync faults, what of the log may be sent.
 
 ``BallotBox`` is all of them on one database: the session's adapters use its voter side, the sync worker its
@@ -30,7 +30,7 @@ from kiosk.store.ballots import VoterStore, random_ballot_id
 from kiosk.store.db import open_database
 from kiosk.store.models import KioskRow
 from kiosk.store.outbox import DEFAULT_MIN_BATCH
-from kiosk.store.polls import Polls
+from kiosk.store.polls_store import PollsStore
 from kiosk.store.records import (
     CHAIN_CLOSE_OUTBOX,
     CHAIN_CLOSED,
@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 
-class BallotBox(VoterStore, Polls, AuditTrail):
+class BallotBox(VoterStore, PollsStore, AuditTrail):
     """Open with ``BallotBox.create`` (a fresh kiosk) or ``BallotBox.open`` (after a restart)."""
 
     def __init__(self, engine: Engine, signer: Signer, *, min_batch: int = DEFAULT_MIN_BATCH) -> None:

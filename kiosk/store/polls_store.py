@@ -1,5 +1,6 @@
-"""The kiosk's polls in the ballot box: open, pause, resume, close and reopen as ``kiosk.polls.decide`` rules,
-each transition stored with its report in the signed audit log; the signed chain close queued when polls close."""
+"""The kiosk's polls as the ballot box stores them: open, pause, resume, close and reopen as ``kiosk.polls.decide``
+rules (the rules live there), each transition stored with its report in the signed audit log; the signed chain
+close queued when the polls close."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from kiosk.store.records import CHAIN_CLOSE_OUTBOX, CHAIN_CLOSED, PollsReport, T
 from sync.protocol import ChainCloseSubmission, SignedChainClose, signed_close, to_wire
 
 
-class Polls(Outbox):
+class PollsStore(Outbox):
     """Polls states (a close seals the last batch first, so it needs the outbox)."""
 
     @property
