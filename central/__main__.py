@@ -26,7 +26,7 @@ from typing import Any, Literal
 from cryptography import x509
 
 from central import audit
-from central.auth import CONSOLE_ROLES, Role, Staff, issue_token
+from central.auth import CONSOLE_ROLES, AuthError, Role, Staff, issue_token
 from central.config import CentralConfig, load_config
 from central.db import migrate
 from central.office import Office, enrol_kiosk
@@ -69,6 +69,23 @@ def _worker(config: CentralConfig, name: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command; a bad input (config, roll, certificate, database) is refused in one line, exit 2."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    try:
+        return _main(argv)
+    except IntegrityError:
+        print("refused: the database already holds this (import-roll loads an empty poll book); nothing was changed")
+    except OperationalError as exc:
+        print(f"refused: the database: {exc.orig}")
+    except OSError as exc:
+        print(f"refused: {exc.filename or ''}: {exc.strerror or exc}")
+    except (AuthError, ValueError) as exc:  # ConfigError, RollError, RollImportError, a certificate that does not parse
+        print(f"refused: {exc}")
+    return 2
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m central")
     parser.add_argument(
         "command",

@@ -233,3 +233,26 @@ def test_central_start_it_runs_as_written(tmp_path: Path) -> None:
     assert "imported 300 voters" in outputs["python -m central import-roll"]
     assert outputs["python -m central enrol-kiosk"].count("enrolled ") == 4
     assert outputs["python -m central issue-token"].strip()
+
+    # The same commands with bad input: one line each, exit 2, no traceback, nothing changed at the office.
+    (tmp_path / "bad.csv").write_text("x,y\n", encoding="utf-8")
+    other = _run([sys.executable, "-m", "tools.test_pki", "--out", "out/other-pki", "--kiosks", "1"], tmp_path)
+    assert other.returncode == 0, other.stderr
+    config = ["--config", "config/central.toml"]
+    refusals = {
+        ("import-roll", *config, "out/demo/definition-small/roll.csv"): "already holds",  # imported above
+        ("import-roll", *config, "bad.csv"): "header must be",
+        ("import-roll", *config, "missing.csv"): "missing.csv: No such file",
+        ("enrol-kiosk", *config, "out/other-pki/kiosks/kiosk-001/cert.pem"): "'kiosk-001' is not in the manifest",
+        ("enrol-kiosk", *config, "bad.csv"): "Unable to load PEM",
+        ("init-db", "--config", "missing.toml"): "missing.toml",
+    }
+    for args, expected in refusals.items():
+        result = _run([sys.executable, "-m", "central", *args], tmp_path)
+        said = result.stdout + result.stderr
+        assert result.returncode == 2, f"{args}: {said}"
+        assert said.startswith("refused: ") and expected in said and "Traceback" not in said, f"{args}: {said}"
+    audit = _run([sys.executable, "-m", "central", "verify-audit", *config], tmp_path)
+    assert audit.stdout.strip() == "audit log intact: 7 entries", (
+        audit.stdout
+    )  # the Start it commands; the refusals add nothing
