@@ -48,8 +48,9 @@ from election.roll import CivilNumber, RollEntry, load_roll
 from election.sample import random_plaintext, run_key_ceremony
 from election.sample_kiosks import sample_kiosk_statements
 from election.tally import EncryptedTally, TallyAccumulator, ballot_ids_hash
-from election.verify.checks import State, check_decryption, check_parameters, load
+from election.verify.checks import State, check_decryption, check_parameters
 from election.verify.primitives import small
+from election.verify.strict_json import load
 from tests.central.conftest import NOW, Clock, make_office
 from tests.central.kiosksim import Election, SimKiosk
 from tests.central.screenshots import _election, write_election

@@ -13,6 +13,7 @@ import shutil
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,7 @@ def guardian(ceremony: Path, command: str, sequence: int, record: Path, out: Pat
                  *extra])  # fmt: skip
 
 
-def read(path: Path) -> dict:
+def read(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
@@ -104,7 +105,7 @@ def _ballots(root: Path) -> list[dict]:
     return [read(p)["ballot"] for p in sorted((root / "ballots" / "cast").glob("*.json"))]
 
 
-def _tally_of(root: Path, ballot: dict) -> dict:
+def _tally_of(root: Path, ballot: dict) -> Any:
     """The office's encrypted tally with every ciphertext replaced by those of ``ballot`` alone (the identity for
     contests it does not hold): decrypting it would reveal that voter's choices."""
     tally = read(root / "tally" / "encrypted_tally.json")

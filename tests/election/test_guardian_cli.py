@@ -75,7 +75,8 @@ def test_ceremony_and_decryption_from_files(tmp_path, capsys) -> None:
     record = tmp_path / "record"
     guardians = tuple(GuardianRecord.from_dict(json.loads(p.read_text())) for p in
                       sorted((ceremony / "guardians").glob("*.json")))  # fmt: skip
-    kiosks = sample_kiosk_statements(context.base_hash, {kiosk: [(e[1].hex(), "cast") for e in chain]}, rnd)
+    codes = [(entry[1].hex(), "cast") for entry in chain if isinstance(entry, tuple)]
+    kiosks = sample_kiosk_statements(context.base_hash, {kiosk: codes}, rnd)
     write_record(
         record,
         ElectionRecord(manifest, context, guardians, {kiosk: tuple(chain)}, acc.result(), (), None, kiosks=kiosks),

@@ -26,15 +26,18 @@ IDENTITY = bytes(32)
 
 def enc(kind: str, value: Any) -> bytes:
     if kind == "T":
-        raw = value.encode("utf-8")
+        raw: bytes = value.encode("utf-8")
         return b"T" + len(raw).to_bytes(4, "big") + raw
     if kind == "B":
-        return b"B" + len(value).to_bytes(4, "big") + value
+        data: bytes = value
+        return b"B" + len(data).to_bytes(4, "big") + data
     if kind == "I":
-        return b"I" + value.to_bytes(8, "big")
+        number: int = value
+        return b"I" + number.to_bytes(8, "big")
     if kind in ("P", "S"):
-        assert len(value) == 32
-        return kind.encode() + value
+        encoded: bytes = value
+        assert len(encoded) == 32
+        return kind.encode() + encoded
     raise AssertionError(kind)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from election.chain_statement import ChainStatement, StatementKind
 from sync.protocol import (
     ALL_MODELS,
     MAX_BATCH_BALLOTS,
@@ -25,11 +26,10 @@ from sync.protocol import (
     VotedMark,
     json_schema,
     parse_message,
+    signed_head,
     signing_bytes,
     to_wire,
 )
-from election.chain_statement import ChainStatement, StatementKind
-from sync.protocol import signed_head
 from sync.signing import BadSignature, verify
 from tests.ballot_box.kit import GENESIS, new_signer, next_ballot
 
