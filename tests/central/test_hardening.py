@@ -16,6 +16,7 @@ import base64
 import contextlib
 import datetime as dt
 import json
+import math
 import socket
 import ssl
 import time
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
+from central.api.login_limits import WINDOW
 from sync.client import SyncClient
 from sync.protocol import Backlog, Heartbeat, KioskPollsState
 from tests.central.staffsim import login
@@ -411,6 +413,7 @@ def test_6000_failed_logins_are_limited_and_aggregated_in_the_audit_log(office: 
     pem = office.election.pki.card("staff-admin-1").auth.cert_path.read_text()
     body = {"certificate_pem": pem, "nonce": "0" * 64, "signature": base64.b64encode(bytes(48)).decode()}
     statuses: dict[int, int] = {}
+    started = time.monotonic()
     with office.http() as anon:
         for _ in range(6000):
             status = anon.post("/api/staff/login", json=body).status_code
@@ -419,5 +422,8 @@ def test_6000_failed_logins_are_limited_and_aggregated_in_the_audit_log(office: 
     assert set(statuses) <= {401, 422, 429}, statuses
     assert statuses.get(429, 0) >= 5900, statuses  # all but the first few are refused before any work
     assert limited.status_code == 429 and limited.json()["error"] == "too_many_requests"
-    assert refused_entries() - before <= 2, "one audit entry per refused login"
+    # at most two entries per aggregation window (its first refusal at once, the rest when it ends), however many
+    # refusals: 6,000 take under one window on a quiet machine, a few windows on a loaded one
+    windows = math.ceil((time.monotonic() - started) / WINDOW)
+    assert refused_entries() - before <= 2 * windows, "one audit entry per refused login"
     assert kiosk_is_served(office)
