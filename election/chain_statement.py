@@ -4,15 +4,16 @@ a kiosk's polls close (ElectionGuard 2.1's chain close, docs/election-record.md 
 A statement is a JSON object; what the kiosk signs is ``label + 0x00 + canonical_json(statement)`` where the
 statement is the object WITHOUT its ``signature`` member:
 
-    chain head   {"statement": "chain-head",  "kiosk_id", "genesis", "last_code", "cast", "challenged",
-                  "provisional"}                                   label b"sanduq/chain-head/v1"
-    chain close  {"statement": "chain-close", "kiosk_id", "genesis", "last_code", "cast", "challenged",
-                  "provisional", "close_seq"}                      label b"sanduq/chain-close/v1"
+    chain head   {"statement": "chain-head",  "kiosk_id", "genesis", "root", "cast", "challenged",
+                  "provisional"}                                   label b"sanduq/chain-head/v2"
+    chain close  {"statement": "chain-close", "kiosk_id", "genesis", "root", "cast", "challenged",
+                  "provisional", "close_seq"}                      label b"sanduq/chain-close/v2"
 
-``genesis`` and ``last_code`` are 64 lower-case hex digits (``genesis = genesis_code(H_E, kiosk_id)``, binding the
-statement to the election; ``last_code`` the last confirmation code of the kiosk's chain, ``genesis`` itself when
-the chain is empty); ``cast``, ``challenged``, ``provisional`` count the links of the chain by the kiosk's
-disposition (a regular cast ballot, a Benaloh-challenged one, a provisional one); ``close_seq`` >= 1 numbers the
+``genesis`` and ``root`` are 64 lower-case hex digits (``genesis = genesis_code(H_E, kiosk_id)``, binding the
+statement to the election; ``root`` the root of the last sealed batch of the kiosk's batch chain,
+``election.confirmation.batch_root``, ``genesis`` itself while no batch was sealed); ``cast``, ``challenged``,
+``provisional`` count the links of all batches so far by the kiosk's disposition (a regular cast ballot, a
+Benaloh-challenged one, a provisional one); ``close_seq`` >= 1 numbers the
 kiosk's closes (a kiosk reopened and closed again signs a higher one, which supersedes the earlier close). The
 signature is ECDSA P-256 with SHA-256 by the kiosk certificate's key, DER, base64 (as batches are signed; an
 Ed25519 kiosk key signs the same bytes).
@@ -34,8 +35,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from election.canonical import canonical_json
 
-HEAD_LABEL: Final = b"sanduq/chain-head/v1"
-CLOSE_LABEL: Final = b"sanduq/chain-close/v1"
+HEAD_LABEL: Final = b"sanduq/chain-head/v2"
+CLOSE_LABEL: Final = b"sanduq/chain-close/v2"
 _HEX64: Final = re.compile(r"^[0-9a-f]{64}$")
 _KIOSK: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _MAX_COUNT: Final = 10**9
@@ -57,7 +58,7 @@ class ChainStatement:
     kind: StatementKind
     kiosk_id: str
     genesis: str
-    last_code: str
+    root: str
     cast: int
     challenged: int
     provisional: int
@@ -66,7 +67,7 @@ class ChainStatement:
     def __post_init__(self) -> None:
         if not _KIOSK.fullmatch(self.kiosk_id):
             raise StatementError(f"chain statement: kiosk id {self.kiosk_id!r} is not a valid id")
-        for name in ("genesis", "last_code"):
+        for name in ("genesis", "root"):
             if not _HEX64.fullmatch(getattr(self, name)):
                 raise StatementError(f"chain statement of {self.kiosk_id}: {name} must be 64 lower-case hex digits")
         for name in ("cast", "challenged", "provisional"):
@@ -77,7 +78,7 @@ class ChainStatement:
             raise StatementError(f"chain statement of {self.kiosk_id}: close_seq belongs to a close, and only there")
         if self.close_seq is not None and (type(self.close_seq) is not int or not 1 <= self.close_seq <= _MAX_COUNT):
             raise StatementError(f"chain close of {self.kiosk_id}: close_seq must be an integer 1..{_MAX_COUNT}")
-        if self.links == 0 and self.last_code != self.genesis:
+        if self.links == 0 and self.root != self.genesis:
             raise StatementError(f"chain statement of {self.kiosk_id}: an empty chain ends at its genesis")
 
     @property
@@ -93,7 +94,7 @@ class ChainStatement:
             "statement": self.kind.value,
             "kiosk_id": self.kiosk_id,
             "genesis": self.genesis,
-            "last_code": self.last_code,
+            "root": self.root,
             "cast": self.cast,
             "challenged": self.challenged,
             "provisional": self.provisional,
@@ -116,18 +117,18 @@ class ChainStatement:
             kind = StatementKind(body.get("statement"))
         except ValueError:
             raise StatementError(f"chain statement: unknown statement {body.get('statement')!r}") from None
-        keys = {"statement", "kiosk_id", "genesis", "last_code", "cast", "challenged", "provisional"}
+        keys = {"statement", "kiosk_id", "genesis", "root", "cast", "challenged", "provisional"}
         if kind is StatementKind.CLOSE:
             keys.add("close_seq")
         if set(body) != keys:
             raise StatementError(f"{kind.value}: expected exactly the members {sorted(keys)}")
-        if not all(isinstance(body[k], str) for k in ("kiosk_id", "genesis", "last_code")):
-            raise StatementError(f"{kind.value}: kiosk_id, genesis and last_code must be strings")
+        if not all(isinstance(body[k], str) for k in ("kiosk_id", "genesis", "root")):
+            raise StatementError(f"{kind.value}: kiosk_id, genesis and root must be strings")
         return cls(
             kind,
             body["kiosk_id"],
             body["genesis"],
-            body["last_code"],
+            body["root"],
             body["cast"],
             body["challenged"],
             body["provisional"],

@@ -7,9 +7,11 @@ Layout (documented in docs/election-record.md)::
     guardians/guardian-<i>.json         each guardian's commitments and Schnorr proofs
     ballots/cast/<ballot id>.json       {"kiosk", "confirmation_code", "ballot"}
     ballots/challenged/<ballot id>.json {"kiosk", "confirmation_code", "challenged": {"ballot", "seed"}}
-    kiosk_chains/<kiosk id>.json        {"kiosk", "entries": [{"ballot_id", "code", "status"}]} in kiosk order;
-                                        a withheld link (in the chain, not counted) is {"status": "withheld",
-                                        "ballot_id", "code", "previous_code", "ballot_hash", "reason"}
+    kiosk_chains/<kiosk id>.json        {"format_version": 2, "kiosk", "batches": [{"previous_root", "root",
+                                        "links": [{"ballot_id", "code", "status"}]}]}: the kiosk's batch chain in
+                                        order, each batch's links sorted by code; a withheld link (in a batch, not
+                                        counted) is {"status": "withheld", "ballot_id", "code", "ballot_hash",
+                                        "reason"}
     kiosks/<kiosk id>.json              {"format_version", "kiosk", "certificate_pem", "close", "last_head"}: the
                                         kiosk's enrolled certificate, its signed chain close (or null) and the
                                         last signed chain head the office received (or null)
@@ -36,15 +38,16 @@ from election.ballot import EncryptedBallot
 from election.benaloh import ChallengedBallot
 from election.canonical import canonical_json
 from election.chain_statement import SignedStatement, StatementError, StatementKind
-from election.confirmation import CODE_BYTES, ConfirmationCode, confirmation_code
+from election.confirmation import CODE_BYTES, ConfirmationCode, batch_root, code_digest, genesis_code
 from election.context import ElectionContext
 from election.decryption import PartialDecryption, PlaintextTally
-from election.group import hash_bytes
 from election.keyceremony import GuardianRecord
 from election.manifest import Manifest
 from election.tally import EncryptedTally
 
 RECORD_FORMAT_VERSION: Final = 1
+#: the format of ``kiosk_chains/<kiosk>.json`` (2: the batch chain of issue 15 point 2; 1 chained every ballot)
+CHAIN_FORMAT_VERSION: Final = 2
 SAFE_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -75,46 +78,43 @@ def _code_bytes(value: Any, what: str) -> bytes:
 
 @dataclass(frozen=True)
 class WithheldEntry:
-    """A link of a kiosk's confirmation-code chain whose ballot is NOT counted and NOT published (no ciphertext,
-    proof or style): only what re-computes the link, ``code = H("confirmation"; previous_code, kiosk,
-    ballot_hash)``, and why it is withheld. A voter holding ``code`` finds their ballot listed as withheld."""
+    """A link of a kiosk's batch chain whose ballot is NOT counted and NOT published (no ciphertext, proof or
+    style): only what re-computes the link, ``code = H("confirmation"; genesis, kiosk, ballot_hash)``, and why it is
+    withheld. A voter holding ``code`` finds their ballot listed as withheld."""
 
     ballot_id: str
     code: bytes
-    previous_code: bytes
     ballot_hash: bytes  # SHA-256 of the encrypted ballot's canonical JSON: what the code commits to
     reason: WithheldReason
 
     def __post_init__(self) -> None:
         if not SAFE_ID.fullmatch(self.ballot_id):
             raise RecordError(f"withheld ballot id {self.ballot_id!r} is not a valid ballot id")
-        for name in ("code", "previous_code", "ballot_hash"):
+        for name in ("code", "ballot_hash"):
             if len(getattr(self, name)) != CODE_BYTES:
                 raise RecordError(f"withheld {self.ballot_id}: {name} must be {CODE_BYTES} bytes")
 
     @classmethod
-    def of(cls, previous_code: bytes, kiosk_id: str, ballot: EncryptedBallot, reason: WithheldReason) -> WithheldEntry:
-        """The entry for ``ballot`` chained after ``previous_code`` at ``kiosk_id`` (its code computed here)."""
-        code = confirmation_code(previous_code, kiosk_id, ballot)
-        return cls(ballot.ballot_id, code.digest, previous_code, ballot.ballot_hash, reason)
+    def of(cls, genesis: bytes, kiosk_id: str, ballot: EncryptedBallot, reason: WithheldReason) -> WithheldEntry:
+        """The entry for ``ballot`` of ``kiosk_id`` (its code computed here from the kiosk's genesis)."""
+        return cls(ballot.ballot_id, code_digest(genesis, kiosk_id, ballot.ballot_hash), ballot.ballot_hash, reason)
 
-    def link_holds(self, kiosk_id: str) -> bool:
-        """Whether ``code`` is the confirmation code of ``ballot_hash`` after ``previous_code`` at ``kiosk_id``."""
-        return hash_bytes("confirmation", self.previous_code, kiosk_id, self.ballot_hash)[:CODE_BYTES] == self.code
+    def link_holds(self, genesis: bytes, kiosk_id: str) -> bool:
+        """Whether ``code`` is the confirmation code of ``ballot_hash`` at ``kiosk_id``."""
+        return code_digest(genesis, kiosk_id, self.ballot_hash) == self.code
 
     def to_dict(self) -> dict[str, str]:
         return {
             "status": "withheld",
             "ballot_id": self.ballot_id,
             "code": self.code.hex(),
-            "previous_code": self.previous_code.hex(),
             "ballot_hash": self.ballot_hash.hex(),
             "reason": self.reason.value,
         }
 
     @classmethod
     def from_dict(cls, data: Any) -> WithheldEntry:
-        keys = {"status", "ballot_id", "code", "previous_code", "ballot_hash", "reason"}
+        keys = {"status", "ballot_id", "code", "ballot_hash", "reason"}
         if not isinstance(data, dict) or set(data) != keys or data["status"] != "withheld":
             raise RecordError(f"withheld entry: expected exactly {sorted(keys)} with status 'withheld'")
         if not isinstance(data["ballot_id"], str):
@@ -127,7 +127,6 @@ class WithheldEntry:
         return cls(
             data["ballot_id"],
             _code_bytes(data["code"], f"{what}: code"),
-            _code_bytes(data["previous_code"], f"{what}: previous_code"),
             _code_bytes(data["ballot_hash"], f"{what}: ballot_hash"),
             reason,
         )
@@ -177,9 +176,15 @@ class KioskStatements:
         return cls(data["kiosk"], data["certificate_pem"], close, head)
 
 
-#: one link of a kiosk's chain: a cast ballot (challenged is None), a challenged ballot with its seed, or a
-#: withheld link (in the chain, not counted, no ballot content)
+#: one link of a kiosk's batch chain: a cast ballot (challenged is None), a challenged ballot with its seed, or a
+#: withheld link (in a batch, not counted, no ballot content)
 ChainEntry = tuple[EncryptedBallot, ConfirmationCode, ChallengedBallot | None] | WithheldEntry
+#: one sealed batch of a kiosk: its links, in any order (the record sorts them by code)
+ChainBatch = tuple[ChainEntry, ...]
+
+
+def entry_code(entry: ChainEntry) -> bytes:
+    return entry.code if isinstance(entry, WithheldEntry) else entry[1].digest
 
 
 @dataclass(frozen=True)
@@ -187,9 +192,9 @@ class ElectionRecord:
     manifest: Manifest
     context: ElectionContext
     guardians: tuple[GuardianRecord, ...]
-    #: kiosk id -> its ballots in the order the kiosk encrypted them (challenged ones carry their seed; links
-    #: whose ballot is not counted are ``WithheldEntry``)
-    chains: dict[str, tuple[ChainEntry, ...]]
+    #: kiosk id -> its sealed batches in the order the kiosk sealed them, each the set of its links (challenged
+    #: ones carry their seed; links whose ballot is not counted are ``WithheldEntry``)
+    chains: dict[str, tuple[ChainBatch, ...]]
     tally: EncryptedTally
     shares: tuple[PartialDecryption, ...]
     #: None: the record before decryption (no results.json), as the office serves it to the guardians
@@ -226,7 +231,7 @@ def write_record(out: Path, record: ElectionRecord) -> None:
     """Write ``record`` under ``out`` (which must not exist yet, so no stale file survives)."""
     if out.exists() and any(out.iterdir()):
         raise RecordError(f"{out} exists and is not empty")
-    every = [e for es in record.chains.values() for e in es]
+    every = [e for batches in record.chains.values() for batch in batches for e in batch]
     published = {e[0].ballot_id for e in every if not isinstance(e, WithheldEntry)}
     both = sorted(e.ballot_id for e in every if isinstance(e, WithheldEntry) and e.ballot_id in published)
     if both:
@@ -235,27 +240,39 @@ def write_record(out: Path, record: ElectionRecord) -> None:
     _write(out / "context.json", record.context.to_dict())
     for guardian in record.guardians:
         _write(out / "guardians" / f"guardian-{guardian.sequence}.json", guardian.to_dict())
-    for kiosk, entries in record.chains.items():
-        chain: list[dict[str, str]] = []
-        for entry in entries:
-            if isinstance(entry, WithheldEntry):
-                chain.append(entry.to_dict())
-                continue
-            ballot, code, challenged = entry
-            name = _safe(ballot.ballot_id) + ".json"
-            status = "cast" if challenged is None else "challenged"
-            chain.append({"ballot_id": ballot.ballot_id, "code": code.hex(), "status": status})
-            if challenged is None:
-                _write(
-                    out / "ballots" / "cast" / name,
-                    {"kiosk": kiosk, "confirmation_code": code.hex(), "ballot": ballot.to_dict()},
-                )
-            else:
-                _write(
-                    out / "ballots" / "challenged" / name,
-                    {"kiosk": kiosk, "confirmation_code": code.hex(), "challenged": challenged.to_dict()},
-                )
-        _write(out / "kiosk_chains" / f"{_safe(kiosk)}.json", {"kiosk": kiosk, "entries": chain})
+    for kiosk, batches in record.chains.items():
+        root = genesis_code(record.context.base_hash, kiosk)
+        published_batches: list[dict[str, Any]] = []
+        for batch in batches:
+            links: list[dict[str, str]] = []
+            for entry in sorted(batch, key=entry_code):
+                if isinstance(entry, WithheldEntry):
+                    links.append(entry.to_dict())
+                    continue
+                ballot, code, challenged = entry
+                name = _safe(ballot.ballot_id) + ".json"
+                status = "cast" if challenged is None else "challenged"
+                links.append({"ballot_id": ballot.ballot_id, "code": code.hex(), "status": status})
+                if challenged is None:
+                    _write(
+                        out / "ballots" / "cast" / name,
+                        {"kiosk": kiosk, "confirmation_code": code.hex(), "ballot": ballot.to_dict()},
+                    )
+                else:
+                    _write(
+                        out / "ballots" / "challenged" / name,
+                        {"kiosk": kiosk, "confirmation_code": code.hex(), "challenged": challenged.to_dict()},
+                    )
+            try:
+                after = batch_root(root, kiosk, [entry_code(e) for e in batch])
+            except ValueError as exc:
+                raise RecordError(f"kiosk {kiosk}: a batch cannot be chained ({exc})") from None
+            published_batches.append({"previous_root": root.hex(), "root": after.hex(), "links": links})
+            root = after
+        _write(
+            out / "kiosk_chains" / f"{_safe(kiosk)}.json",
+            {"format_version": CHAIN_FORMAT_VERSION, "kiosk": kiosk, "batches": published_batches},
+        )
     for kiosk, statements in sorted(record.kiosks.items()):
         if kiosk != statements.kiosk:
             raise RecordError(f"kiosk statements of {statements.kiosk!r} filed under {kiosk!r}")

@@ -27,6 +27,10 @@ from election.keyceremony import (
 from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest
 from election.tally import EncryptedTally, TallyAccumulator
 
+#: how many links the sample kiosks seal per batch: fewer than a real kiosk's ``min_batch`` (10), so that the small
+#: sample records show chains of several batches
+SAMPLE_BATCH = 4
+
 RandomBytes = Callable[[int], bytes]
 
 
@@ -142,8 +146,9 @@ def build_sample_record(
 ) -> str:
     """Run a whole small election and write its record to ``out``; returns a one-line summary. ``withheld``
     ballots (provisional ballots the committee did not count) are chained in the middle of kiosk chains and
-    published as withheld entries: not tallied, not in the poll-book counts."""
-    from election.record import ChainEntry, ElectionRecord, WithheldEntry, WithheldReason, write_record
+    published as withheld entries: not tallied, not in the poll-book counts. Each kiosk seals its links in batches
+    of ``SAMPLE_BATCH`` (the last one smaller), in the order they were made (the record sorts each batch)."""
+    from election.record import ChainBatch, ChainEntry, ElectionRecord, WithheldEntry, WithheldReason, write_record
     from election.sample_kiosks import sample_kiosk_statements
     from election.sample_office import write_sample_office_part
 
@@ -151,7 +156,7 @@ def build_sample_record(
     kiosks = [kiosk.id for kiosk in manifest.kiosks]
     styles = [s.id for s in manifest.ballot_styles]
     chains: dict[str, list[KioskEntry]] = {kid: [] for kid in kiosks}
-    previous = {kid: genesis_code(context.base_hash, kid) for kid in kiosks}
+    genesis: dict[str, bytes] = {kid: genesis_code(context.base_hash, kid) for kid in kiosks}
     accumulator = TallyAccumulator(context, manifest)
     pollbook: dict[str, int] = dict.fromkeys(styles, 0)
     total = ballots + challenged + withheld
@@ -169,8 +174,7 @@ def build_sample_record(
             seed=seed,
         )
         verify_ballot(context, manifest, ballot)
-        code = confirmation_code(previous[kid], kid, ballot)
-        previous[kid] = code.digest
+        code = confirmation_code(genesis[kid], kid, ballot)
         if challenge_every and number % challenge_every == 1 and made_challenges < challenged:
             made_challenges += 1
             accumulator.mark_challenged(ballot.ballot_id)
@@ -184,15 +188,19 @@ def build_sample_record(
             chains[kid].append(KioskEntry(ballot, code, None))
     tally = accumulator.result()
 
-    def entry(kid: str, e: KioskEntry, previous: bytes) -> ChainEntry:
+    def entry(kid: str, e: KioskEntry) -> ChainEntry:
         if e.withheld:
-            return WithheldEntry.of(previous, kid, e.ballot, WithheldReason.PROVISIONAL_NOT_COUNTED)
+            return WithheldEntry.of(genesis[kid], kid, e.ballot, WithheldReason.PROVISIONAL_NOT_COUNTED)
         return (e.ballot, e.code, e.challenged)
 
-    record_chains: dict[str, tuple[ChainEntry, ...]] = {}
-    for kiosk_id, entries in chains.items():
-        links = [genesis_code(context.base_hash, kiosk_id)] + [e.code.digest for e in entries]
-        record_chains[kiosk_id] = tuple(entry(kiosk_id, e, links[i]) for i, e in enumerate(entries))
+    batches = {
+        kid: [entries[i : i + SAMPLE_BATCH] for i in range(0, len(entries), SAMPLE_BATCH)]
+        for kid, entries in chains.items()
+    }
+    record_chains: dict[str, tuple[ChainBatch, ...]] = {
+        kid: tuple(tuple(entry(kid, e) for e in batch) for batch in kiosk_batches)
+        for kid, kiosk_batches in batches.items()
+    }
     present = [1, 3, 5] if n == 5 else list(range(1, k + 1))
     result, shares = decrypt_with(context, manifest, tally, guardians, present, random_bytes)
     record = ElectionRecord(
@@ -208,11 +216,14 @@ def build_sample_record(
             context.base_hash,
             {
                 kid: [
-                    (e.code.hex(), "provisional" if e.withheld else "challenged" if e.challenged else "cast")
-                    for e in entries
+                    [
+                        (e.code.hex(), "provisional" if e.withheld else "challenged" if e.challenged else "cast")
+                        for e in b
+                    ]
+                    for b in kiosk_batches
                 ]
-                for kid, entries in chains.items()
-                if entries
+                for kid, kiosk_batches in batches.items()
+                if kiosk_batches
             },
             random_bytes,
         ),

@@ -2,15 +2,16 @@
 "Kiosk chain statements"; issue 14 point 1).
 
 For each ``kiosks/<kiosk>.json`` the certificate's key must verify the signed close and the last signed head, both
-bound to this election (``genesis = genesis_code(H_E, kiosk)``). The kiosk's published chain
-(``kiosk_chains/<kiosk>.json``, already checked link by link by the chains check) must then end exactly at the
-close: the same last code (the genesis for an empty chain), as many links as the close counts, as many challenged
-links as ``challenged``, and cast + withheld links = ``cast`` + ``provisional`` (a regular or provisional ballot
-is published as cast when counted, as withheld when not; at most ``provisional`` withheld links say
-``provisional-not-counted``). The last head must lie within the close. A kiosk with a chain (or a signed head) but
-no close never closed its polls: that is a failure naming the kiosk and its last signed head, unless the observer
-accepts it by name (``--allow-unclosed KIOSK``); then the chain must still hold the last signed head (its link at
-that position ends there). A kiosk of the manifest with no chain, no head and no close was never used.
+bound to this election (``genesis = genesis_code(H_E, kiosk)``). The kiosk's published batch chain
+(``kiosk_chains/<kiosk>.json``, every code and root already recomputed by the chains check) must then end exactly
+at the close: the same last root (the genesis for an empty chain), as many links as the close counts, as many
+challenged links as ``challenged``, and cast + withheld links = ``cast`` + ``provisional`` (a regular or
+provisional ballot is published as cast when counted, as withheld when not; at most ``provisional`` withheld links
+say ``provisional-not-counted``). The last head must lie ON the chain: some batch (or the genesis, for a head of no
+links) ends at its root with as many links as it counts. A kiosk with a chain (or a signed head) but no close never
+closed its polls: that is a failure naming the kiosk and its last signed head, unless the observer accepts it by
+name (``--allow-unclosed KIOSK``); then the chain must still hold the last signed head. A kiosk of the manifest
+with no chain, no head and no close was never used.
 """
 
 from __future__ import annotations
@@ -33,24 +34,30 @@ if TYPE_CHECKING:
 KIOSK_KEYS = ["format_version", "kiosk", "certificate_pem", "close", "last_head"]
 
 
-def _links(entries: list[Any], kiosk: str) -> tuple[list[str], dict[str, int]]:
-    """The codes of the chain in order, and its links counted by status (withheld ones also by reason)."""
-    codes: list[str] = []
-    counts = {"cast": 0, "challenged": 0, "withheld": 0, "provisional-not-counted": 0}
-    for e in entries:
-        if not isinstance(e, dict) or e.get("status") not in ("cast", "challenged", "withheld"):
-            raise Invalid(f"kiosk_chains/{kiosk}.json: an entry without a known status")
-        counts[e["status"]] += 1
-        if e["status"] == "withheld" and e.get("reason") == "provisional-not-counted":
-            counts["provisional-not-counted"] += 1
-        codes.append(str(e["code"]))
-    return codes, counts
+def _totals(batches: list[tuple[str, dict[str, int]]]) -> dict[str, int]:
+    totals = {"cast": 0, "challenged": 0, "withheld": 0, "provisional-not-counted": 0}
+    for _root, counts in batches:
+        for name, value in counts.items():
+            totals[name] += value
+    return totals
+
+
+def _on_chain(batches: list[tuple[str, dict[str, int]]], head: ChainStatement, start: str) -> bool:
+    """Whether a batch of the chain (or its genesis) ends at the head's root after as many links as it counts."""
+    links = 0
+    if head.links == 0:
+        return head.root == start
+    for root, counts in batches:
+        links += counts["cast"] + counts["challenged"] + counts["withheld"]
+        if root == head.root:
+            return links == head.links
+    return False
 
 
 def _describe(st: ChainStatement) -> str:
     return (
         f"{st.links} links (cast {st.cast}, challenged {st.challenged}, provisional {st.provisional}) "
-        f"ending at {st.last_code[:16]}"
+        f"ending at root {st.root[:16]}"
     )
 
 
@@ -90,13 +97,15 @@ def _kiosk_file(s: State, path: Path) -> tuple[str, ChainStatement | None, Chain
     return kiosk, close, head
 
 
-def _ends_at_close(kiosk: str, close: ChainStatement, codes: list[str], counts: dict[str, int], start: str) -> None:
-    last = codes[-1] if codes else start
+def _ends_at_close(kiosk: str, close: ChainStatement, batches: list[tuple[str, dict[str, int]]], start: str) -> None:
+    last = batches[-1][0] if batches else start
+    counts = _totals(batches)
+    links = counts["cast"] + counts["challenged"] + counts["withheld"]
     stated = _describe(close)
-    if last != close.last_code or len(codes) != close.links:
+    if last != close.root or links != close.links:
         raise Invalid(
             f"kiosk {kiosk}: its chain does not end at its signed close ({stated}): the record's chain has "
-            f"{len(codes)} links ending at {last[:16]}"
+            f"{links} links in {len(batches)} batches ending at root {last[:16]}"
         )
     if (
         counts["challenged"] != close.challenged
@@ -118,28 +127,21 @@ def check_closes(s: State, progress: Progress) -> str:
         progress(i, len(files) + 1)
         kiosk, close, head = _kiosk_file(s, path)
         statements[kiosk] = (close, head)
-    chained = (
-        {p.stem for p in (s.root / "kiosk_chains").glob("*.json")} if (s.root / "kiosk_chains").is_dir() else set()
-    )
     closed, unused, allowed = 0, 0, []
-    for kiosk in sorted(chained | set(statements)):
+    for kiosk in sorted(set(s.batches) | set(statements)):
         close, head = statements.get(kiosk, (None, None))
-        chain_name = f"kiosk_chains/{kiosk}.json"
-        raw = load(s.root / chain_name, chain_name) if kiosk in chained else {"entries": []}
-        if not isinstance(raw, dict):
-            raise Invalid(f"{chain_name}: not an object")
-        codes, counts = _links(raw.get("entries", []), kiosk)
+        batches = s.batches.get(kiosk, [])
         start = genesis(s.h_e, kiosk).hex()
         if close is not None:
-            _ends_at_close(kiosk, close, codes, counts, start)
+            _ends_at_close(kiosk, close, batches, start)
             if head is not None and (
                 any(h > c for h, c in zip(head.counts, close.counts, strict=True))
-                or (head.links == close.links and head.last_code != close.last_code)
+                or not _on_chain(batches, head, start)
             ):
-                raise Invalid(f"kiosk {kiosk}: its last signed head ({_describe(head)}) lies beyond its close")
+                raise Invalid(f"kiosk {kiosk}: its last signed head ({_describe(head)}) does not lie on its chain")
             closed += 1
             continue
-        if not codes and head is None:
+        if not batches and head is None:
             unused += 1
             continue
         last = f"its last signed head: {_describe(head)}" if head is not None else "no signed head published"
@@ -148,7 +150,7 @@ def check_closes(s: State, progress: Progress) -> str:
                 f"kiosk {kiosk} never closed its chain (no signed chain close; {last}); "
                 f"an observer who accepts that passes --allow-unclosed {kiosk}"
             )
-        if head is not None and (len(codes) < head.links or (head.links and codes[head.links - 1] != head.last_code)):
+        if head is not None and not _on_chain(batches, head, start):
             raise Invalid(f"kiosk {kiosk}: its chain does not hold its last signed head ({_describe(head)})")
         allowed.append(f"{kiosk} ({last})")
     progress(len(files) + 1, len(files) + 1)

@@ -143,8 +143,13 @@ def shared(value: Any) -> Any:
     return sys.intern(value) if type(value) is str else value
 
 
-def confirmation(previous: bytes, kiosk: str, ballot_hash: bytes) -> bytes:
-    return hash_bytes("confirmation", previous, kiosk, ballot_hash)[:32]
+def confirmation(genesis: bytes, kiosk: str, ballot_hash: bytes) -> bytes:
+    return hash_bytes("confirmation", genesis, kiosk, ballot_hash)[:32]
+
+
+def batch_root(previous_root: bytes, kiosk: str, sorted_codes: Sequence[bytes]) -> bytes:
+    """``H("batch-root"; previous root, kiosk, n, codes in ascending order)[:32]`` (the caller checks the order)."""
+    return hash_bytes("batch-root", previous_root, kiosk, len(sorted_codes), *sorted_codes)[:32]
 
 
 def genesis(h_e: bytes, kiosk: str) -> bytes:

@@ -96,6 +96,9 @@ def vectors() -> dict[str, Any]:
     selection = next(x for x in contest["selections"] if x["candidate_id"] == "W2-C2")  # the marked one
     genesis = genesis_code(h_e, "K1")
     code: ConfirmationCode = confirmation_code(genesis, "K1", ballot)
+    # a batch of two links (the ballot above and a blank one) sealed as the kiosk's first batch
+    blank = encrypt_ballot(context, manifest, PlaintextBallot(style, {}), ballot_id="K1-000008", seed=bytes(32))
+    batch_codes = sorted([code.digest, confirmation_code(genesis, "K1", blank).digest])
 
     # one selection's 0/1 range proof: its commitments a_j = v_j G + c_j alpha, b_j = v_j K + c_j (beta - j G)
     alpha = GroupElement.parse_hex(selection["ciphertext"]["alpha"])
@@ -198,6 +201,14 @@ def vectors() -> dict[str, Any]:
             **hash_vector("confirmation", genesis, "K1", ballot.ballot_hash),
             "short": code.short,
             "qr": code.qr_payload(),
+        },
+        "batch_root_K1_first": {
+            **hash_vector("batch-root", genesis, "K1", len(batch_codes), *batch_codes),
+            "previous_root_is": "confirmation_genesis_K1",
+            "links": [
+                {"ballot_id": "K1-000007", "code": code.hex()},
+                {"ballot_id": "K1-000008", "code": confirmation_code(genesis, "K1", blank).hex()},
+            ],
         },
         "cast_ballot_ids_hash": {
             "ids": ["K2-000003", "K1-000007", "K1-000010"],

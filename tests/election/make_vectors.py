@@ -34,7 +34,7 @@ def vectors() -> dict[str, Any]:
     blank = encrypt_ballot(
         context, manifest, PlaintextBallot(BallotStyleId("style-W2"), {}), ballot_id="K1-000002", seed=bytes(32)
     )
-    code2 = confirmation_code(code, "K1", blank)
+    code2 = confirmation_code(genesis_code(context.base_hash, "K1"), "K1", blank)
     return {
         "group": {
             "G": G.hex(),

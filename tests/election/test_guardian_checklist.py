@@ -19,6 +19,7 @@ import pytest
 
 from election.ballot import EncryptedBallot
 from election.canonical import canonical_json
+from election.confirmation import batch_root
 from election.context import ElectionContext
 from election.guardian.__main__ import main
 from election.manifest import Manifest
@@ -179,13 +180,24 @@ def bad_proof(root: Path) -> str:
 
 
 def last_ballot_dropped_and_tally_recomputed(root: Path) -> str:
-    # the office drops a kiosk's last ballot and hands over a tally that is the true sum of what remains: only the
-    # kiosk's signed chain close shows that its chain was longer
+    # the office drops a cast ballot from a kiosk's last batch, re-computes that batch's root (so the chain holds)
+    # and hands over a tally that is the true sum of what remains: only the kiosk's signed chain close shows that
+    # its chain was longer
     chain_file = next(
-        p for p in sorted((root / "kiosk_chains").glob("*.json")) if read(p)["entries"][-1]["status"] == "cast"
+        p
+        for p in sorted((root / "kiosk_chains").glob("*.json"))
+        if any(link["status"] == "cast" for link in read(p)["batches"][-1]["links"])
     )
     chain = read(chain_file)
-    dropped = chain["entries"].pop()
+    last = chain["batches"][-1]
+    dropped = next(link for link in last["links"] if link["status"] == "cast")
+    last["links"].remove(dropped)
+    if last["links"]:
+        last["root"] = batch_root(
+            bytes.fromhex(last["previous_root"]), chain["kiosk"], [bytes.fromhex(x["code"]) for x in last["links"]]
+        ).hex()
+    else:  # it was the batch's only link: the batch goes
+        chain["batches"].pop()
     write(chain_file, chain)
     (root / "ballots" / "cast" / f"{dropped['ballot_id']}.json").unlink()
     context = ElectionContext.from_dict(read(root / "context.json"))

@@ -61,25 +61,23 @@ def test_ceremony_and_decryption_from_files(tmp_path, capsys) -> None:
     acc = TallyAccumulator(context, manifest)
     plaintexts = []
     kiosk = manifest.kiosks[0].id
-    previous = genesis_code(context.base_hash, kiosk)
+    genesis = genesis_code(context.base_hash, kiosk)
     chain: list[ChainEntry] = []
     for i in range(6):
         plain = random_plaintext(manifest, manifest.ballot_styles[i % 3].id, rnd)
         plaintexts.append(plain)
         ballot = encrypt_ballot(context, manifest, plain, ballot_id=f"b{i}", seed=rnd(32))
         acc.add(ballot)
-        code = confirmation_code(previous, kiosk, ballot)
-        previous = code.digest
-        chain.append((ballot, code, None))
+        chain.append((ballot, confirmation_code(genesis, kiosk, ballot), None))
     # the record before decryption, as the office serves it to the guardians (GET /api/guardian/record)
     record = tmp_path / "record"
     guardians = tuple(GuardianRecord.from_dict(json.loads(p.read_text())) for p in
                       sorted((ceremony / "guardians").glob("*.json")))  # fmt: skip
     codes = [(entry[1].hex(), "cast") for entry in chain if isinstance(entry, tuple)]
-    kiosks = sample_kiosk_statements(context.base_hash, {kiosk: codes}, rnd)
+    kiosks = sample_kiosk_statements(context.base_hash, {kiosk: [codes]}, rnd)
     write_record(
         record,
-        ElectionRecord(manifest, context, guardians, {kiosk: tuple(chain)}, acc.result(), (), None, kiosks=kiosks),
+        ElectionRecord(manifest, context, guardians, {kiosk: (tuple(chain),)}, acc.result(), (), None, kiosks=kiosks),
     )
     out = tmp_path / "shares"
     # Guardian 2 is absent: 1 and 3 decrypt and both compensate for 2.

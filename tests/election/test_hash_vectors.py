@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from election.ballot import EncryptedBallot, verify_ballot
-from election.confirmation import confirmation_code, genesis_code
+from election.confirmation import batch_root, confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, Manifest
 from tests.election.make_hash_vectors import vectors
@@ -40,6 +40,11 @@ def test_the_vectors_values_are_the_codes_values() -> None:
     assert genesis.hex() == v["confirmation_genesis_K1"]["output"]
     code = confirmation_code(genesis, "K1", ballot)
     assert code.hex() == v["confirmation_code"]["output"] and code.short == v["confirmation_code"]["short"]
+    batch = v["batch_root_K1_first"]
+    codes = [bytes.fromhex(link["code"]) for link in batch["links"]]
+    assert code.hex() in {link["code"] for link in batch["links"]}
+    assert batch_root(genesis, "K1", codes).hex() == batch["output"]
+    assert batch_root(genesis, "K1", codes[::-1]).hex() == batch["output"]  # any order: hashed sorted
     selection = next(x for x in v["ballot"]["contests"][0]["selections"] if x["candidate_id"] == "W2-C2")
     c_sum = sum(int.from_bytes(bytes.fromhex(c), "little") for c in selection["proof"]["c"])
     L = 2**252 + 27742317777372353535851937790883648493

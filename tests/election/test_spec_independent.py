@@ -2,9 +2,9 @@
 alone: it imports nothing of Sanduq (hashlib for the hashes, pysodium's ristretto255 for the points of the proofs)
 and recomputes, from the inputs in tests/election/vectors/hash_vectors.json, the manifest and style hashes, H_B,
 H_E, a Schnorr challenge, a selection's and a contest limit's range-proof challenges, a direct and a compensating
-decryption-proof challenge, the opening of a selection by its nonce, a confirmation code with its short form, the
-cast-ids hash and Lagrange weights. If the documents leave a value undefined or define it differently from the
-code, this test fails."""
+decryption-proof challenge, the opening of a selection by its nonce, a confirmation code with its short form, a
+kiosk's first batch root (its links sorted by code), the cast-ids hash and Lagrange weights. If the documents leave
+a value undefined or define it differently from the code, this test fails."""
 
 from __future__ import annotations
 
@@ -225,6 +225,15 @@ def test_a_confirmation_code_and_its_short_form() -> None:
     text = base64.b32encode(code[:10]).decode()
     assert "-".join(text[i : i + 4] for i in range(0, 16, 4)) == V["confirmation_code"]["short"]
     assert V["confirmation_code"]["qr"] == f"SANDUQ1:{ballot['ballot_id']}:{code.hex()}"
+
+
+def test_a_batch_root_over_its_links_sorted_by_code() -> None:
+    c, batch = V["context"], V["batch_root_K1_first"]
+    genesis = digest("confirmation-genesis", ("B", h(c["base_hash"])), ("T", "K1"))[:32]
+    codes = sorted(h(link["code"]) for link in reversed(batch["links"]))  # the published order is irrelevant
+    root = digest("batch-root", ("B", genesis), ("T", "K1"), ("I", len(codes)), *(("B", x) for x in codes))[:32]
+    assert root.hex() == batch["output"]
+    assert V["confirmation_code"]["output"] in {link["code"] for link in batch["links"]}
 
 
 def test_cast_ids_hash_and_lagrange_weights() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from election.ballot import encrypt_ballot
 from election.canonical import canonical_json
+from election.confirmation import genesis_code
 from election.record import RecordError, WithheldEntry, WithheldReason, read_context
 from election.sample import build_sample_record, random_plaintext
 from election.verify.__main__ import verify_record
@@ -138,7 +139,12 @@ def tamper_missing_compensation(root):
 
 
 def tamper_chain(root):
-    edit(first(root, "kiosk_chains"), _swap_first_two("entries"))
+    # a link moved from a kiosk's first batch to its second: every code still recomputes, the roots do not
+    def change(d):
+        d["batches"][1]["links"].append(d["batches"][0]["links"].pop(0))
+        d["batches"][1]["links"].sort(key=lambda link: link["code"])
+
+    edit(first(root, "kiosk_chains"), change)
 
 
 def tamper_challenged_counted(root):
@@ -205,52 +211,53 @@ def tamper_manifest(root):
 # ---- withheld chain links (in a kiosk's chain, not counted, published without ballot content) ----------------
 
 
-def withheld_at(root: Path) -> tuple[Path, int]:
-    """The chain file holding the sample's withheld entry and the entry's index (never the chain's last)."""
+def withheld_at(root: Path) -> tuple[Path, int, int]:
+    """The chain file holding the sample's withheld entry, the index of its batch and its index in the batch."""
     for path in sorted((root / "kiosk_chains").glob("*.json")):
-        entries = json.loads(path.read_text())["entries"]
-        for i, e in enumerate(entries):
-            if e["status"] == "withheld":
-                assert i + 1 < len(entries), "the sample's withheld entry must sit in the middle of its chain"
-                return path, i
+        for b, batch in enumerate(json.loads(path.read_text())["batches"]):
+            for i, e in enumerate(batch["links"]):
+                if e["status"] == "withheld":
+                    return path, b, i
     raise AssertionError("the sample record has no withheld entry")
 
 
 def edit_withheld(root: Path, change) -> None:
-    path, i = withheld_at(root)
-    edit(path, lambda d: change(d["entries"][i]))
+    path, b, i = withheld_at(root)
+    edit(path, lambda d: change(d["batches"][b]["links"][i]))
 
 
-def cast_entry_after_withheld(root: Path) -> tuple[Path, int, Path]:
-    """The cast entry right after the withheld one: its chain, index and ballot file."""
-    path, i = withheld_at(root)
-    entries = json.loads(path.read_text())["entries"]
-    j = next(j for j in range(i + 1, len(entries)) if entries[j]["status"] == "cast")
-    return path, j, root / "ballots" / "cast" / f"{entries[j]['ballot_id']}.json"
+def cast_entry_beside_withheld(root: Path) -> tuple[Path, int, int, Path]:
+    """A cast link in the withheld one's batch: its chain, batch index, index and ballot file."""
+    path, b, _i = withheld_at(root)
+    links = json.loads(path.read_text())["batches"][b]["links"]
+    j = next(j for j, link in enumerate(links) if link["status"] == "cast")
+    return path, b, j, root / "ballots" / "cast" / f"{links[j]['ballot_id']}.json"
 
 
 def relabel_cast_as_withheld(root: Path, *, true_hash: bool, delete_ballot: bool) -> None:
-    """Turn a cast chain entry into a withheld one (previous code right; the ballot hash the true one or not)."""
-    path, j, ballot_file = cast_entry_after_withheld(root)
-    entries = json.loads(path.read_text())["entries"]
+    """Turn a cast chain entry into a withheld one (its code kept; the ballot hash the true one or not)."""
+    path, b, j, ballot_file = cast_entry_beside_withheld(root)
     ballot = json.loads(ballot_file.read_text())["ballot"]
     digest = hashlib.sha256(canonical_json(ballot)).hexdigest() if true_hash else "ab" * 32
-    entries[j] = {
-        "status": "withheld",
-        "ballot_id": entries[j]["ballot_id"],
-        "code": entries[j]["code"],
-        "previous_code": entries[j - 1]["code"],
-        "ballot_hash": digest,
-        "reason": "refused-at-ingest",
-    }
-    edit(path, lambda d: d.update(entries=entries))
+
+    def change(d):
+        link = d["batches"][b]["links"][j]
+        d["batches"][b]["links"][j] = {
+            "status": "withheld",
+            "ballot_id": link["ballot_id"],
+            "code": link["code"],
+            "ballot_hash": digest,
+            "reason": "refused-at-ingest",
+        }
+
+    edit(path, change)
     if delete_ballot:
         ballot_file.unlink()
 
 
 def tamper_withheld_removed(root):
-    path, i = withheld_at(root)
-    edit(path, lambda d: d["entries"].pop(i))
+    path, b, i = withheld_at(root)
+    edit(path, lambda d: d["batches"][b]["links"].pop(i))
 
 
 def tamper_withheld_code(root):
@@ -261,8 +268,9 @@ def tamper_withheld_hash(root):
     edit_withheld(root, lambda e: e.update(ballot_hash="cd" * 32))
 
 
-def tamper_withheld_previous(root):
-    edit_withheld(root, lambda e: e.update(previous_code="ef" * 32))
+def tamper_batch_reordered(root):
+    path, b, _i = withheld_at(root)
+    edit(path, lambda d: d["batches"][b]["links"].reverse())
 
 
 def tamper_withheld_unknown_reason(root):
@@ -270,7 +278,7 @@ def tamper_withheld_unknown_reason(root):
 
 
 def tamper_withheld_with_content(root):
-    _path, _j, ballot_file = cast_entry_after_withheld(root)
+    _path, _b, _j, ballot_file = cast_entry_beside_withheld(root)
     ballot = json.loads(ballot_file.read_text())["ballot"]
     edit_withheld(root, lambda e: e.update(ballot=ballot))
 
@@ -288,25 +296,25 @@ def tamper_cast_relabelled_uncounted(root):
 
 
 def tamper_withheld_moved_to_another_kiosk(root):
-    path, i = withheld_at(root)
-    entry = json.loads(path.read_text())["entries"][i]
-    edit(path, lambda d: d["entries"].pop(i))
+    path, b, i = withheld_at(root)
+    entry = json.loads(path.read_text())["batches"][b]["links"][i]
+    edit(path, lambda d: d["batches"][b]["links"].pop(i))
     other = next(p for p in sorted((root / "kiosk_chains").glob("*.json")) if p != path)
-    edit(other, lambda d: d["entries"].append({**entry, "previous_code": d["entries"][-1]["code"]}))
+    edit(other, lambda d: d["batches"][-1]["links"].append(entry))
 
 
 @pytest.mark.parametrize(
     ("tamper", "message"),
     [
-        (tamper_withheld_removed, "confirmation chain broken at"),
-        (tamper_withheld_code, "confirmation chain broken at"),
-        (tamper_withheld_hash, "confirmation chain broken at"),
-        (tamper_withheld_previous, "confirmation chain broken at"),
+        (tamper_withheld_removed, "(its root does not recompute)"),
+        (tamper_withheld_code, "does not recompute"),
+        (tamper_withheld_hash, "does not recompute"),
+        (tamper_batch_reordered, "are not in ascending code order"),
         (tamper_withheld_unknown_reason, "unknown reason"),
         (tamper_withheld_with_content, "withheld entry: expected an object with exactly"),
         (tamper_withheld_also_counted, "is withheld but also published as a ballot"),
-        (tamper_cast_relabelled_breaking_chain, "confirmation chain broken at"),
-        (tamper_withheld_moved_to_another_kiosk, "confirmation chain broken at"),
+        (tamper_cast_relabelled_breaking_chain, "does not recompute"),
+        (tamper_withheld_moved_to_another_kiosk, "does not recompute"),
     ],
 )
 def test_each_withheld_tamper_is_caught_by_the_chain_check(record, tamper, message) -> None:
@@ -335,12 +343,14 @@ def test_a_withheld_entry_with_another_reason_still_verifies(record) -> None:
 
 
 def test_withheld_entries_round_trip_and_match_the_verifiers_reasons(record) -> None:
-    path, i = withheld_at(record)
-    raw = json.loads(path.read_text())["entries"][i]
+    path, b, i = withheld_at(record)
+    raw = json.loads(path.read_text())["batches"][b]["links"][i]
     entry = WithheldEntry.from_dict(raw)
     assert entry.to_dict() == raw
-    assert entry.link_holds(json.loads(path.read_text())["kiosk"])
-    assert not entry.link_holds("K-elsewhere")
+    kiosk = json.loads(path.read_text())["kiosk"]
+    base_hash = read_context(record).base_hash
+    assert entry.link_holds(genesis_code(base_hash, kiosk), kiosk)
+    assert not entry.link_holds(genesis_code(base_hash, "K-elsewhere"), "K-elsewhere")
     assert tuple(r.value for r in WithheldReason) == WITHHELD_REASONS
     for bad in ({**raw, "reason": "free text"}, {**raw, "code": raw["code"].upper()}, {**raw, "ballot_id": "../x"}):
         with pytest.raises(RecordError):
@@ -410,7 +420,7 @@ def _withheld_as_refused(root: Path) -> None:
     envelope not counted, whose voter had voted elsewhere and so is not an extra voter)."""
     for chain in (root / "kiosk_chains").glob("*.json"):
         data = json.loads(chain.read_text())
-        for e in data["entries"]:
+        for e in (link for batch in data["batches"] for link in batch["links"]):
             if e.get("status") == "withheld":
                 e["reason"] = "refused-at-ingest"
                 chain.write_text(json.dumps(data))

@@ -3,6 +3,7 @@ the kiosk's signed chain close; a kiosk that never closed fails by name unless `
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import shutil
@@ -16,7 +17,7 @@ import pytest
 from election.chain_statement import ChainStatement, StatementKind
 from election.record import KioskStatements
 from election.sample import build_sample_record
-from election.sample_kiosks import sample_kiosk_statements
+from election.sample_kiosks import sample_kiosk_key, sign_statement
 from election.verify.__main__ import verify_record
 from tools.sample_record import SeededRandom, build_test_manifest
 
@@ -52,18 +53,14 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def resigned(root: Path, path: Path, **counts: Any) -> None:
-    """Replace the kiosk's certificate and close by ones made with a new key: a validly signed close that says
-    ``counts`` (a dishonest office cannot do this for a real kiosk: the enrolled certificate binds its key)."""
+    """Replace the kiosk's certificate and close by ones made with a new key: a validly signed close at the same
+    root that says ``counts`` (a dishonest office cannot do this for a real kiosk: the enrolled certificate binds
+    its key)."""
     data = load(path)
     close = ChainStatement.from_dict(data["close"])
-    fields = {"cast": close.cast, "challenged": close.challenged, "provisional": close.provisional, **counts}
-    link = ["cast"] * fields["cast"] + ["challenged"] * fields["challenged"] + ["provisional"] * fields["provisional"]
-    context = json.loads((root / "context.json").read_text(encoding="utf-8"))
-    made: KioskStatements = sample_kiosk_statements(
-        bytes.fromhex(context["base_hash"]),
-        {data["kiosk"]: [(close.last_code, d) for d in link]},
-        SeededRandom(99),
-    )[data["kiosk"]]
+    key, pem = sample_kiosk_key(data["kiosk"], SeededRandom(99))
+    changed = dataclasses.replace(close, **counts)
+    made = KioskStatements(data["kiosk"], pem, sign_statement(key, changed), None)
     path.write_text(json.dumps(made.to_dict()), encoding="utf-8")
 
 
@@ -114,7 +111,7 @@ def test_a_kiosk_that_never_closed_fails_by_name_unless_allowed(record: Path) ->
     path.write_text(json.dumps(data), encoding="utf-8")
     line = closes(record)
     assert line.startswith("FAIL") and f"kiosk {kiosk} never closed its chain" in line, line
-    assert f"ending at {head['last_code'][:16]}" in line and f"--allow-unclosed {kiosk}" in line
+    assert f"ending at root {head['root'][:16]}" in line and f"--allow-unclosed {kiosk}" in line
     line = closes(record, allow=(kiosk,))
     assert line.startswith("PASS") and f"never closed, accepted by --allow-unclosed: {kiosk}" in line, line
     done = subprocess.run(
@@ -145,10 +142,11 @@ def test_an_unclosed_kiosk_allowed_by_name_must_still_hold_its_last_signed_head(
     chain = load(chain_path)
     data["close"] = None
     path.write_text(json.dumps(data), encoding="utf-8")
-    dropped = chain["entries"].pop()  # the office dropped the last link and its ballot
+    dropped = chain["batches"].pop()  # the office dropped the last batch and its ballots
     chain_path.write_text(json.dumps(chain), encoding="utf-8")
-    if dropped["status"] != "withheld":
-        (record / "ballots" / dropped["status"] / f"{dropped['ballot_id']}.json").unlink()
+    for link in dropped["links"]:
+        if link["status"] != "withheld":
+            (record / "ballots" / link["status"] / f"{link['ballot_id']}.json").unlink()
     line = closes(record, allow=(kiosk,))
     assert line.startswith("FAIL") and f"kiosk {kiosk}: its chain does not hold its last signed head" in line, line
 
