@@ -15,8 +15,13 @@ transaction as every append. Replacing the head by an *older* signed head (a rol
 cannot be detected locally: it is detected by the central office, which holds every entry the kiosk synced
 (``/v1/audit-segments``) and the count from each heartbeat, and by voters' confirmation codes.
 
-Ballot entries carry the ballot's hash, so ``verify_database`` also proves the stored ballots are the ones
-logged. Entries never name a check-in or a voter.
+A cast or challenge entry names no ballot (no id, code or hash: the log's order would order the kiosk's ballots,
+which the office could join to the live check-ins, issue 15 point 2); the ``batch_sealed`` entry names every ballot
+of its batch with its hash, sorted by ballot id, and a provisional entry names its ballot (it leaves at once, with
+its identity envelope). So ``verify_database`` proves every sealed ballot is the one logged, and binds the pending
+pool (ballots cast since the last batch) by its count only: a pending ballot edited before its batch is sealed is
+caught by the voter's confirmation code (looked up in the record), not by this log. Entries never name a check-in
+or a voter.
 
     python -m kiosk.audit verify <db> --kiosk-cert <pem>
 """
@@ -205,25 +210,43 @@ def _check_head(kiosk_id: str, db: sqlite3.Connection, last_hash: str, last_seq:
     return []
 
 
-def _check_ballots(db: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Problem]:
-    problems: list[Problem] = []
+def _logged_ballots(rows: Sequence[sqlite3.Row]) -> dict[str, tuple[int, str]]:
+    """ballot id -> (seq of the entry naming it, its logged hash): batch_sealed and provisional entries."""
     logged: dict[str, tuple[int, str]] = {}
     for row in rows:
-        if row["kind"] in BALLOT_KINDS:
-            try:
-                payload = json.loads(row["payload"])
+        try:
+            payload = json.loads(row["payload"])
+            if row["kind"] == "batch_sealed":
+                for b in payload["ballots"]:
+                    logged[str(b["ballot_id"])] = (int(row["seq"]), str(b["ballot_hash"]))
+            elif row["kind"] == "ballot_provisional":
                 logged[str(payload["ballot_id"])] = (int(row["seq"]), str(payload["ballot_hash"]))
-            except (ValueError, KeyError, TypeError):
-                continue  # already reported as an edited entry
-    stored = {r["ballot_id"]: bytes(r["body"]) for r in db.execute("SELECT ballot_id, body FROM ballots")}
+        except (ValueError, KeyError, TypeError):
+            continue  # already reported as an edited entry
+    return logged
+
+
+def _check_ballots(db: sqlite3.Connection, rows: Sequence[sqlite3.Row]) -> list[Problem]:
+    problems: list[Problem] = []
+    logged = _logged_ballots(rows)
+    stored = {
+        r["ballot_id"]: (bytes(r["body"]), r["disposition"], r["batch_id"])
+        for r in db.execute("SELECT ballot_id, body, disposition, batch_id FROM ballots")
+    }
     for ballot_id, (seq, expected) in logged.items():
-        body = stored.get(ballot_id)
-        if body is None:
+        entry = stored.get(ballot_id)
+        if entry is None:
             problems.append(Problem(seq, f"ballot {ballot_id} is missing from the ballots table (deleted)"))
-        elif sha256_hex(body) != expected:
+        elif sha256_hex(entry[0]) != expected:
             problems.append(Problem(seq, f"ballot {ballot_id} does not match its logged hash (edited)"))
     for ballot_id in stored.keys() - logged.keys():
-        problems.append(Problem(None, f"ballot {ballot_id} has no audit entry (inserted)"))
+        if stored[ballot_id][2] is not None:  # in a batch (or an envelope) that does not name it
+            problems.append(Problem(None, f"ballot {ballot_id} has no audit entry (inserted)"))
+    for kind, disposition in (("ballot_cast", "cast"), ("ballot_challenged", "challenged")):
+        entries = sum(1 for row in rows if row["kind"] == kind)
+        held = sum(1 for _body, d, _batch in stored.values() if d == disposition)
+        if entries != held:
+            problems.append(Problem(None, f"{held} {disposition} ballots stored but {entries} logged"))
     cast = sum(1 for row in rows if row["kind"] == "ballot_cast")
     (voted,) = db.execute("SELECT count(*) FROM checkins WHERE status = 'voted'").fetchone()
     if voted != cast:

@@ -211,7 +211,8 @@ class BatchBallot(_Model):
     ballot_style_id: Identifier
     disposition: BallotDisposition
     confirmation_code: ConfirmationCode
-    previous_code: ConfirmationCode
+    """``H("confirmation"; genesis(H_E, kiosk), kiosk, ballot hash)``, hex (v1.3: no previous code: nothing in a
+    batch orders its ballots)."""
     encrypted_ballot: OpaqueBallot
 
 
@@ -219,15 +220,15 @@ Count = Annotated[int, Field(ge=0, le=10**9, strict=True)]
 
 
 class SignedChainHead(_Model):
-    """The kiosk-signed head of its confirmation-code chain once this batch's ballots are in it (v1.2): its last
-    code and the links so far by disposition. The statement and its signature are defined in
-    ``election.chain_statement`` (signed bytes: ``b"sanduq/chain-head/v1\x00" + canonical JSON`` of these fields
-    without ``signature``); it is published in the record as the kiosk's last head."""
+    """The kiosk-signed head of its batch chain once this batch is in it (v1.3): the batch's root and the links so
+    far by disposition. The statement and its signature are defined in ``election.chain_statement`` (signed bytes:
+    ``b"sanduq/chain-head/v2\x00" + canonical JSON`` of these fields without ``signature``); it is published in
+    the record as the kiosk's last head."""
 
     statement: Literal["chain-head"]
     kiosk_id: Identifier
     genesis: Sha256Hex
-    last_code: Sha256Hex
+    root: Sha256Hex
     cast: Count
     challenged: Count
     provisional: Count
@@ -239,13 +240,14 @@ class SignedChainHead(_Model):
 
 
 class SignedChainClose(_Model):
-    """The kiosk-signed close of its chain, made in the same transaction as the polls close (v1.2): last code,
-    links by disposition and ``close_seq`` (a later close of a reopened kiosk has a higher one and supersedes)."""
+    """The kiosk-signed close of its batch chain, made in the same transaction as the polls close (v1.3): the last
+    batch's root, links by disposition and ``close_seq`` (a later close of a reopened kiosk has a higher one and
+    supersedes)."""
 
     statement: Literal["chain-close"]
     kiosk_id: Identifier
     genesis: Sha256Hex
-    last_code: Sha256Hex
+    root: Sha256Hex
     cast: Count
     challenged: Count
     provisional: Count
@@ -268,12 +270,17 @@ class BallotBatch(_Message):
     """POST /v1/batches. ``batch_id`` is the idempotency key; ``ballots`` are in shuffled order.
 
     ``signature`` is the kiosk key's signature over ``signing_bytes(batch)`` (canonical JSON of every
-    field except ``signature``). ``chain_head`` (v1.2, required) is the kiosk's signed chain head after this batch.
+    field except ``signature``). ``chain_head`` (v1.2, required) is the kiosk's signed chain head after this batch:
+    its root is ``batch_root(previous root, kiosk, the codes of ballots + provisional_codes)`` (v1.3).
+    ``provisional_codes`` (v1.3) are the confirmation codes of the kiosk's provisional ballots (sent before, one by
+    one, with their identity envelopes) that this batch links, ascending; the batch may carry no ballot when it
+    links only provisional ones (the last batch before a close).
     """
 
     kiosk_id: Identifier
     batch_id: IdempotencyKey
-    ballots: Annotated[list[BatchBallot], Field(min_length=1, max_length=MAX_BATCH_BALLOTS)]
+    ballots: Annotated[list[BatchBallot], Field(max_length=MAX_BATCH_BALLOTS)]
+    provisional_codes: Annotated[list[Sha256Hex], Field(max_length=MAX_BATCH_BALLOTS)]
     chain_head: SignedChainHead
     signature: Base64Signature
 
@@ -282,6 +289,13 @@ class BallotBatch(_Message):
         ids = [b.ballot_id for b in self.ballots]
         if len(set(ids)) != len(ids):
             raise ValueError("a ballot id appears twice in the batch")
+        if not self.ballots and not self.provisional_codes:
+            raise ValueError("a batch links at least one ballot")
+        if self.provisional_codes != sorted(set(self.provisional_codes)):
+            raise ValueError("provisional_codes must be ascending, each once")
+        codes = [b.confirmation_code for b in self.ballots] + self.provisional_codes
+        if len(set(codes)) != len(codes):
+            raise ValueError("a confirmation code appears twice in the batch")
         return self
 
 

@@ -33,7 +33,6 @@ class _Sealed:
     ballot: EncryptedBallot
     seed: bytes = field(repr=False)
     code: ConfirmationCode
-    previous: str
     plaintext: PlaintextBallot = field(repr=False)
 
     def to_store(self, payload: dict[str, object] | None = None) -> BallotToStore:
@@ -41,7 +40,6 @@ class _Sealed:
             ballot_id=self.ballot.ballot_id,
             ballot_style_id=str(self.ballot.style_id),
             confirmation_code=self.code.hex(),
-            previous_code=self.previous,
             encrypted_ballot=payload if payload is not None else self.ballot.to_dict(),
         )
 
@@ -69,9 +67,8 @@ class RealBallots:
         except ValueError:
             log.exception("encryption failed")
             return ev.Failed(ev.Failure.ENCRYPTION_FAILED)
-        previous = self.box.chain_head
-        code = confirmation_code(bytes.fromhex(previous), self.box.kiosk_id, ballot)
-        sealed = _Sealed(ballot, seed, code, previous, plain)
+        code = confirmation_code(bytes.fromhex(self.box.genesis), self.box.kiosk_id, ballot)
+        sealed = _Sealed(ballot, seed, code, plain)
         return ev.BallotSealed(SealedBallot(handle=sealed, code=code.short))
 
     def cast(self, sealed: SealedBallot, ticket: CheckInTicket) -> ev.BallotCast | ev.Failed:

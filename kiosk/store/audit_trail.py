@@ -13,6 +13,7 @@ from kiosk.polls import PollsState
 from kiosk.store.base import StoreBase
 from kiosk.store.models import AuditHeadRow, AuditRow, BallotRow, KioskRow, OutboxRow
 from kiosk.store.records import (
+    BATCH_SEALED,
     SESSION_EVENT,
     SYNC_FAULTS_ACKNOWLEDGED,
     SYNC_REFUSED,
@@ -90,18 +91,25 @@ class AuditTrail(StoreBase):
             )
             if not undelivered and kiosk.polls_state == PollsState.CLOSED.value:
                 return self._audit_count(s)
-            through = kiosk.audit_synced_through
+            # Cast and challenge entries name no ballot; one is delivered once as many ballots were sealed in
+            # delivered batches up to an entry as such entries precede it.
+            through, anonymous, sealed = kiosk.audit_synced_through, 0, 0
             rows = s.execute(
                 select(AuditRow.seq, AuditRow.kind, AuditRow.payload)
-                .where(AuditRow.seq > through, AuditRow.kind.in_([*audit.BALLOT_KINDS, "batch_sealed"]))
+                .where(AuditRow.kind.in_([*audit.BALLOT_KINDS, BATCH_SEALED]))
                 .order_by(AuditRow.seq)
             )
             for seq, kind, payload in rows:
+                if kind in ("ballot_cast", "ballot_challenged"):
+                    anonymous += 1
+                    continue
                 data = json.loads(payload)
-                if kind == "batch_sealed":
+                if kind == BATCH_SEALED:
                     if data["batch_id"] in unsent_keys:
                         break
-                    through = seq
+                    sealed += len(data["ballots"])
+                    if sealed == anonymous and seq > through:
+                        through = seq
                 elif data["ballot_id"] in undelivered:
                     break
             return int(through)

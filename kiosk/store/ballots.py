@@ -2,9 +2,11 @@
 provisional), all through ONE implementation of the storing invariants (``_store_ballot``).
 
 Every ballot, whatever its disposition, is stored in one ``BEGIN IMMEDIATE`` transaction that checks the polls
-are open, (for a cast ballot) that the check-in is active and of the ballot's style, that the ballot chains from
-the kiosk's current confirmation code and is not already stored; then stores the ballot row, advances the chain,
-(for a cast ballot) marks the check-in voted for the office, and appends the signed audit entry. The ballot box
+are open, (for a cast ballot) that the check-in is active and of the ballot's style, that its confirmation code
+is a code (64 lower-case hex digits; the code binds the ballot, the kiosk and the election, never the ballot
+before) and that it is not already stored; then stores the ballot row, (for a cast ballot) marks the check-in voted
+for the office, and appends the signed audit entry, which names no ballot except a provisional one (the batch
+chain moves when ``kiosk.store.outbox`` seals a batch). The ballot box
 never looks inside an encrypted ballot: it takes the election core's ``EncryptedBallot.to_dict()`` as an opaque
 JSON object. It is the voter's hot path, so it runs as SQL statements on one connection (no ORM unit of work).
 """
@@ -133,7 +135,7 @@ class VoterStore(StoreBase):
     ) -> None:
         """The storing invariants, once for every disposition (see the module's docstring). ``token``: the
         check-in a cast ballot uses up; ``envelope_id``: a provisional ballot's submission (its batch id)."""
-        polls_state, chain_head = c.exec_driver_sql("SELECT polls_state, chain_head FROM kiosk WHERE id = 1").one()
+        (polls_state,) = c.exec_driver_sql("SELECT polls_state FROM kiosk WHERE id = 1").one()
         if polls_state != PollsState.OPEN.value:
             raise PollsNotOpen(f"polls are {polls_state}")
         if token is not None:
@@ -146,8 +148,9 @@ class VoterStore(StoreBase):
                 raise CheckinNotActive(f"check-in is {checkin[0]}")
             if checkin[1] != ballot.ballot_style_id:
                 raise BallotBoxError("the ballot's style is not the voter's")
-        if ballot.previous_code != chain_head:
-            raise ChainMismatch("the ballot does not chain from this kiosk's last confirmation code")
+        code = ballot.confirmation_code
+        if len(code) != 64 or code != code.lower() or any(ch not in "0123456789abcdef" for ch in code):
+            raise ChainMismatch("a confirmation code is 64 lower-case hex digits")
         body = to_wire(wire)
         digest = sha256_hex(body)
         try:
@@ -157,16 +160,19 @@ class VoterStore(StoreBase):
             )
         except IntegrityError:
             raise DuplicateBallot(f"ballot {ballot.ballot_id} is already stored") from None
-        c.exec_driver_sql("UPDATE kiosk SET chain_head = ? WHERE id = 1", (ballot.confirmation_code,))
         if token is not None:
             c.exec_driver_sql("UPDATE checkins SET status = 'voted', synced = 0 WHERE token = ?", (token,))
-        payload: dict[str, Any] = {
-            "ballot_id": ballot.ballot_id,
-            "ballot_hash": digest,
-            "code": ballot.confirmation_code,
-        }
+        # A cast or challenged ballot's entry names no ballot (no id, code or hash): the log's order must not order
+        # the kiosk's ballots; the batch_sealed entry names them, sorted, once they are mixed in a batch. A
+        # provisional ballot leaves at once, alone, with its identity envelope, so its entry may name it.
+        payload: dict[str, Any] = {}
         if envelope_id is not None:
-            payload["envelope_id"] = envelope_id
+            payload = {
+                "ballot_id": ballot.ballot_id,
+                "ballot_hash": digest,
+                "code": ballot.confirmation_code,
+                "envelope_id": envelope_id,
+            }
         audit.append_on(c, self._signer, self.kiosk_id, log_kind, payload)
 
     def export_ballots(self) -> list[BatchBallot]:

@@ -99,9 +99,3 @@ class StoreBase:
         if payload is None:
             raise BallotBoxError("the audit log does not start with kiosk_initialised")
         return str(json.loads(payload)["chain_genesis"])
-
-    @staticmethod
-    def _cast_positions(s: Session) -> dict[str, int]:
-        """ballot id -> the seq of its audit entry (the order in which the kiosk stored its ballots)."""
-        rows = s.execute(select(AuditRow.seq, AuditRow.payload).where(AuditRow.kind.in_(audit.BALLOT_KINDS)))
-        return {str(json.loads(payload)["ballot_id"]): seq for seq, payload in rows}

@@ -5,10 +5,11 @@ Secrecy is a property of this schema, so it is spelled out here:
 * ``ballots`` and ``checkins`` share no column, no foreign key and no sequence. Neither holds a time.
 * Both are ``WITHOUT ROWID`` tables clustered on a random key (``ballot_id`` from ``secrets``, the check-in
   token from the central office), so their physical B-tree order is random, not the order voters came in.
-* A ballot's place in the kiosk's sequence is public anyway through the confirmation-code chain
-  (``previous_code``); what must never exist here is the matching voter sequence. The check-in rows hold
-  only the office's opaque token and are sent in random order (see docs/sync-protocol.md, "Secrecy").
-* ``audit_log`` is ordered (it must be, to be a chain) and names ballots by hash, never check-ins.
+* A ballot's place in the kiosk's sequence is stored nowhere: its confirmation code binds only the ballot, the
+  kiosk and the election, and the public batch chain orders batches, not ballots. The check-in rows hold only
+  the office's opaque token and are sent in random order (see docs/sync-protocol.md, "Secrecy").
+* ``audit_log`` is ordered (it must be, to be a chain); its cast and challenge entries name no ballot, a
+  ``batch_sealed`` entry names its batch's ballots by id and hash, sorted; it never names a check-in.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class KioskRow(Base):
     centre_id: Mapped[str] = mapped_column(String(64))
     polls_state: Mapped[str] = mapped_column(String(16))
     chain_head: Mapped[str] = mapped_column(String(64))
-    """The last confirmation code (hex); the next ballot's ``previous_code`` must equal it."""
+    """The root (hex) of the last sealed batch of the kiosk's batch chain (its genesis before the first)."""
     audit_synced_through: Mapped[int] = mapped_column(Integer, default=0)
 
 

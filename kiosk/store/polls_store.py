@@ -21,8 +21,15 @@ class PollsStore(Outbox):
     """Polls states (a close seals the last batch first, so it needs the outbox)."""
 
     @property
+    def genesis(self) -> str:
+        """``genesis_code(H_E, kiosk)`` (hex): every confirmation code of this kiosk is computed from it."""
+        with Session(self._engine) as s:
+            return self._genesis(s)
+
+    @property
     def chain_head(self) -> str:
-        """The hex confirmation code the kiosk's next ballot (cast, challenged or provisional) chains from."""
+        """The root (hex) of the kiosk's last sealed batch (its genesis before the first): the next batch chains
+        from it."""
         return self._kiosk_row().chain_head
 
     @property
@@ -65,17 +72,18 @@ class PollsStore(Outbox):
         return report
 
     def _chain_close(self, s: Session, kiosk: KioskRow) -> SignedChainClose:
-        """The next signed chain close (``close_seq`` = closes already logged + 1)."""
+        """The next signed chain close (``close_seq`` = closes already logged + 1): the last sealed batch's root and
+        counts (the polls close only after every pending ballot and provisional link was sealed)."""
         closes = s.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.kind == CHAIN_CLOSED)) or 0
-        c = self._counts(s)
+        root, (cast, challenged, provisional) = self._last_sealed(s)
         statement = ChainStatement(
             StatementKind.CLOSE,
             self.kiosk_id,
             self._genesis(s),
-            kiosk.chain_head,
-            c.cast,
-            c.challenged,
-            c.provisional,
+            root,
+            cast,
+            challenged,
+            provisional,
             close_seq=closes + 1,
         )
         return signed_close(statement, self._signer.sign(statement.signing_bytes()))

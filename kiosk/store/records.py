@@ -33,7 +33,7 @@ class CheckinNotActive(BallotBoxError):
 
 
 class ChainMismatch(BallotBoxError):
-    """The ballot's previous code is not the kiosk's current chain head (a ballot was encrypted out of turn)."""
+    """The ballot's confirmation code is not a 64-digit lower-case hex code."""
 
 
 class DuplicateBallot(BallotBoxError):
@@ -53,7 +53,7 @@ class BallotToStore:
     ballot_id: str
     ballot_style_id: str
     confirmation_code: str
-    previous_code: str
+    """``H("confirmation"; genesis, kiosk, ballot hash)``, hex (``election.confirmation.confirmation_code``)."""
     encrypted_ballot: Mapping[str, Any]
 
     def as_wire(self, disposition: BallotDisposition) -> BatchBallot:
@@ -62,7 +62,6 @@ class BallotToStore:
             ballot_style_id=self.ballot_style_id,
             disposition=disposition,
             confirmation_code=self.confirmation_code,
-            previous_code=self.previous_code,
             encrypted_ballot=dict(self.encrypted_ballot),
         )
 
@@ -145,3 +144,5 @@ SYNC_FAULTS_ACKNOWLEDGED: Final = "sync_faults_acknowledged"
 SESSION_EVENT: Final = "session_event"
 CHAIN_CLOSED: Final = "chain_closed"
 CHAIN_CLOSE_OUTBOX: Final = "chain_close"
+#: the audit entry of a sealed batch: it names the batch's ballots (ids and hashes, sorted), its roots and counts
+BATCH_SEALED: Final = "batch_sealed"

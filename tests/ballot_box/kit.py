@@ -1,7 +1,8 @@
 """Test helpers shared by the ballot-box and sync tests: a kiosk key, stand-in ballots, staff cards.
 
-The stand-in ballots are opaque JSON objects with a confirmation chain of the same shape as the election
-core's (32-byte hex codes); tests that need real encryption use ``election`` directly (see test_real_ballots).
+The stand-in ballots are opaque JSON objects with confirmation codes of the same shape as the election core's
+(32-byte hex codes, from the kiosk's genesis and the ballot); tests that need real encryption use ``election``
+directly (see test_real_ballots).
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ def new_signer() -> Signer:
     return Signer(ec.generate_private_key(ec.SECP256R1()))
 
 
-def next_ballot(previous_code: str, style: str = STYLE, payload: str | None = None) -> BallotToStore:
+def next_ballot(style: str = STYLE, payload: str | None = None, genesis: str = GENESIS) -> BallotToStore:
     ballot_id = secrets.token_hex(16)
     body = {"format_version": 1, "ballot_id": ballot_id, "style_id": style, "data": payload or secrets.token_hex(32)}
-    code = hashlib.sha256(bytes.fromhex(previous_code) + ballot_id.encode()).hexdigest()
-    return BallotToStore(ballot_id, style, code, previous_code, body)
+    code = hashlib.sha256(bytes.fromhex(genesis) + ballot_id.encode()).hexdigest()
+    return BallotToStore(ballot_id, style, code, body)
 
 
 def open_box(path: Path, signer: Signer, min_batch: int = 5) -> BallotBox:
@@ -58,6 +59,6 @@ def chain_head(box: BallotBox) -> str:
 def cast_one(box: BallotBox, token: str | None = None) -> tuple[str, BallotToStore]:
     token = token or secrets.token_urlsafe(24)
     box.record_checkin(token, STYLE)
-    ballot = next_ballot(chain_head(box))
+    ballot = next_ballot()
     box.cast(token, ballot)
     return token, ballot

@@ -1,6 +1,6 @@
 """The kiosk's signed chain statements (docs/sync-protocol.md, "Chain heads and closes"): every sealed batch carries
-the kiosk-signed head of its chain once the batch is in it; closing the polls signs the chain close in the same
-transaction, queues it after the final batch, and logs it."""
+the kiosk-signed head of its batch chain once the batch is in it (the batch's root, links counted so far); closing
+the polls signs the chain close in the same transaction, queues it after the final batch, and logs it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from nacl.public import PrivateKey
 
 from election.chain_statement import StatementKind
+from election.confirmation import batch_root
 from kiosk.audit import verify_database
 from kiosk.ballot_box import CHAIN_CLOSE_OUTBOX, BallotBox
 from kiosk.polls import PollsAction
@@ -30,41 +31,73 @@ def _verify(signer: Signer, statement: object) -> None:
 
 def test_each_batch_carries_the_signed_head_with_every_kind_of_link(tmp_path: Path, kiosk_signer: Signer) -> None:
     box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=4)
-    cast_one(box)
-    box.record_challenge(next_ballot(chain_head(box)))
+    links = [cast_one(box)[1]]
+    challenged = next_ballot()
+    box.record_challenge(challenged)
     office = PrivateKey.generate().public_key
+    provisional = next_ballot()
     box.cast_provisional(
-        next_ballot(chain_head(box)), civil_number="12345678", reason=ProvisionalReason.CENTRAL_UNREACHABLE,
+        provisional, civil_number="12345678", reason=ProvisionalReason.CENTRAL_UNREACHABLE,
         office_key=office,
     )  # fmt: skip
-    cast_one(box)
+    links.append(cast_one(box)[1])
     assert box.seal_batches() == []  # 2 cast + 1 challenged in the pool (the provisional one leaves alone)
-    cast_one(box)
+    links.append(cast_one(box)[1])
     assert len(box.seal_batches()) == 1
     (item,) = [i for i in box.unsent_outbox() if i.kind == "batch"]
     batch = parse_message(BallotBatch, item.body)
+    assert batch.provisional_codes == [provisional.confirmation_code]  # the provisional ballot is a link of it
     head = batch.chain_head.signed()
     _verify(kiosk_signer, head)
     st = head.statement
-    assert (st.kind, st.kiosk_id, st.genesis, st.last_code) == (StatementKind.HEAD, KIOSK_ID, GENESIS, chain_head(box))
+    codes = [bytes.fromhex(b.confirmation_code) for b in [*links, challenged, provisional]]
+    root = batch_root(bytes.fromhex(GENESIS), KIOSK_ID, codes).hex()
+    assert (st.kind, st.kiosk_id, st.genesis, st.root) == (StatementKind.HEAD, KIOSK_ID, GENESIS, root)
+    assert chain_head(box) == root
     assert (st.cast, st.challenged, st.provisional) == (3, 1, 1)
+    # a later batch does not link the provisional ballot again
+    for _ in range(4):
+        cast_one(box)
+    (second,) = box.seal_batches()
+    later = next(parse_message(BallotBatch, i.body) for i in box.unsent_outbox() if i.idempotency_key == second)
+    assert later.provisional_codes == [] and later.chain_head.provisional == 1
 
 
-def test_a_split_pool_signs_each_batch_at_its_own_last_ballot(
+def test_provisional_ballots_alone_are_sealed_as_a_batch_before_the_close(tmp_path: Path, kiosk_signer: Signer) -> None:
+    box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=4)
+    provisional = next_ballot()
+    box.cast_provisional(
+        provisional, civil_number="12345678", reason=ProvisionalReason.CENTRAL_UNREACHABLE,
+        office_key=PrivateKey.generate().public_key,
+    )  # fmt: skip
+    box.apply(PollsAction.CLOSE, CHAIR)
+    assert [i.kind for i in box.unsent_outbox()] == ["provisional", "batch", CHAIN_CLOSE_OUTBOX]
+    batch = parse_message(BallotBatch, box.unsent_outbox()[1].body)
+    assert batch.ballots == [] and batch.provisional_codes == [provisional.confirmation_code]
+    close = box.chain_close()
+    root = batch_root(bytes.fromhex(GENESIS), KIOSK_ID, [bytes.fromhex(provisional.confirmation_code)]).hex()
+    assert close is not None and (close.root, close.cast, close.provisional) == (root, 0, 1)
+    assert verify_database(tmp_path / "k.db", kiosk_signer.public_key()).ok
+
+
+def test_a_split_pool_signs_each_part_at_its_own_root(
     tmp_path: Path, kiosk_signer: Signer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("kiosk.store.outbox.MAX_BATCH_BALLOTS", 4)
     box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=4)
-    ballots = [cast_one(box)[1] for _ in range(9)]
+    for _ in range(9):
+        cast_one(box)
     box.seal_batches(force=True)
-    heads = [parse_message(BallotBatch, i.body).chain_head for i in box.unsent_outbox()]
-    assert [(h.last_code, h.cast) for h in heads] == [
-        (ballots[3].confirmation_code, 4),
-        (ballots[7].confirmation_code, 8),
-        (ballots[8].confirmation_code, 9),
-    ]
-    for h in heads:
-        _verify(kiosk_signer, h.signed())
+    batches = [parse_message(BallotBatch, i.body) for i in box.unsent_outbox()]
+    root = bytes.fromhex(GENESIS)
+    expected = []
+    for n, batch in enumerate(batches):
+        root = batch_root(root, KIOSK_ID, [bytes.fromhex(b.confirmation_code) for b in batch.ballots])
+        expected.append((root.hex(), min(4 * (n + 1), 9)))
+    assert [(b.chain_head.root, b.chain_head.cast) for b in batches] == expected
+    assert [len(b.ballots) for b in batches] == [4, 4, 1]
+    for b in batches:
+        _verify(kiosk_signer, b.chain_head.signed())
 
 
 def test_closing_the_polls_signs_the_close_and_queues_it_after_the_final_batch(
@@ -73,7 +106,7 @@ def test_closing_the_polls_signs_the_close_and_queues_it_after_the_final_batch(
     box = open_box(tmp_path / "k.db", kiosk_signer, min_batch=10)
     for _ in range(3):
         cast_one(box)
-    box.record_challenge(next_ballot(chain_head(box)))
+    box.record_challenge(next_ballot())
     assert box.chain_close() is None
     box.apply(PollsAction.CLOSE, CHAIR)
     kinds = [i.kind for i in box.unsent_outbox()]
@@ -82,11 +115,11 @@ def test_closing_the_polls_signs_the_close_and_queues_it_after_the_final_batch(
     close = submission.close
     assert close == box.chain_close()
     _verify(kiosk_signer, close.signed())
-    assert (close.last_code, close.cast, close.challenged, close.provisional, close.close_seq) == (
+    assert (close.root, close.cast, close.challenged, close.provisional, close.close_seq) == (
         chain_head(box), 3, 1, 0, 1,
     )  # fmt: skip
     final = parse_message(BallotBatch, box.unsent_outbox()[0].body).chain_head
-    assert (final.last_code, final.cast, final.challenged) == (close.last_code, close.cast, close.challenged)
+    assert (final.root, final.cast, final.challenged) == (close.root, close.cast, close.challenged)
     # Logged in the signed audit log, in the closing transaction (the log verifies, the entry follows polls_close).
     rows = box.audit_entries_after(0, 1000)
     assert [r.kind for r in rows][-2:] == ["polls_close", "chain_closed"]
@@ -101,7 +134,7 @@ def test_an_empty_kiosk_closes_at_its_genesis(tmp_path: Path, kiosk_signer: Sign
     box = open_box(tmp_path / f"{secrets.token_hex(4)}.db", kiosk_signer)
     box.apply(PollsAction.CLOSE, CHAIR)
     close = box.chain_close()
-    assert close is not None and (close.last_code, close.cast, close.challenged, close.provisional) == (
+    assert close is not None and (close.root, close.cast, close.challenged, close.provisional) == (
         GENESIS, 0, 0, 0,
     )  # fmt: skip
     assert [i.kind for i in box.unsent_outbox()] == [CHAIN_CLOSE_OUTBOX]

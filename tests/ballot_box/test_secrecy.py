@@ -8,14 +8,16 @@ batch: batches themselves leave in time order by nature), (c) the order voted ma
 A linked order gives |rho| = 1; for 50 independent ranks the standard deviation of rho is 1/7, so the bound
 0.6 (over 4 standard deviations) fails by chance about once in 30,000 runs.
 
-What the test also shows: the confirmation-code chain orders a kiosk's ballots (it must, for the
-verifier); docs/sync-protocol.md ("Secrecy") explains why the poll book must therefore keep no per-kiosk
-order of voters, and what the protocol does so that it need not.
+It also checks (d) what is public by design: the confirmation codes chain no ballot to another (each binds only the
+ballot, the kiosk and the election), and the batch chain's links, published sorted by code, and the kiosk's audit
+log, which names ballots only in its ``batch_sealed`` entries, sorted by id, order a batch's ballots no better than
+chance (docs/sync-protocol.md, "What an office that records its traffic can still link").
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import sqlite3
 import time
@@ -87,7 +89,6 @@ def test_no_join_or_order_links_a_ballot_to_a_voter(tmp_path: Path, pki: TestPki
 
     voter_of_ballot: dict[str, int] = {}  # ground truth, known only to the test
     tokens: list[str] = []
-    previous = genesis
     for i, number in enumerate(civil):
         answer = client.checkin(
             CheckinRequest(
@@ -100,12 +101,8 @@ def test_no_join_or_order_links_a_ballot_to_a_voter(tmp_path: Path, pki: TestPki
         plain = PlaintextBallot(STYLE, {ContestId("shura-W1"): frozenset({CandidateId(f"W1-C{1 + i % 2}")})})
         ballot_id = secrets.token_hex(16)
         encrypted = encrypt_ballot(context, manifest, plain, ballot_id=ballot_id, seed=secrets.token_bytes(32))
-        code = confirmation_code(previous, KIOSK_ID, encrypted)
-        box.cast(
-            answer.checkin_token,
-            BallotToStore(ballot_id, STYLE, code.hex(), previous.hex(), encrypted.to_dict()),
-        )
-        previous = code.digest
+        code = confirmation_code(genesis, KIOSK_ID, encrypted)
+        box.cast(answer.checkin_token, BallotToStore(ballot_id, STYLE, code.hex(), encrypted.to_dict()))
         voter_of_ballot[ballot_id] = i
         box.seal_batches()
     box.apply(PollsAction.CLOSE, CHAIR)
@@ -129,15 +126,29 @@ def test_no_join_or_order_links_a_ballot_to_a_voter(tmp_path: Path, pki: TestPki
     assert abs(spearman(voter_rank, stored)) < BOUND
     assert abs(spearman(voter_rank, exported)) < BOUND
 
-    # (b) the traffic: within each batch, position against voter order (pooled over batches)
-    position, rank_in_batch = [], []
-    for batch_ids in state.batch_log:
-        voters_here = [voter_of_ballot[b] for b in batch_ids]
-        order = sorted(voters_here)
-        position += list(range(len(batch_ids)))
-        rank_in_batch += [order.index(v) for v in voters_here]
-    assert len(position) == VOTERS
-    assert abs(pearson(position, rank_in_batch)) < BOUND
+    # (b) the traffic: within each batch, position against voter order (pooled over batches); (d) the same for the
+    # batch's links in code order (as the record publishes them) and for the ballots in audit-log order
+    def within_batches(orders: list[list[str]]) -> float:
+        position, rank_in_batch = [], []
+        for batch_ids in orders:
+            voters_here = [voter_of_ballot[b] for b in batch_ids]
+            order = sorted(voters_here)
+            position += list(range(len(batch_ids)))
+            rank_in_batch += [order.index(v) for v in voters_here]
+        assert len(position) == VOTERS
+        return pearson(position, rank_in_batch)
+
+    assert abs(within_batches(state.batch_log)) < BOUND
+    code_of = {b: d["confirmation_code"] for b, d in state.ballots.items()}
+    assert abs(within_batches([sorted(ids, key=code_of.__getitem__) for ids in state.batch_log])) < BOUND
+    in_log: list[list[str]] = []
+    for kind, payload in db.execute("SELECT kind, payload FROM audit_log ORDER BY seq"):
+        named = json.loads(payload)
+        if kind == "batch_sealed":
+            in_log.append([b["ballot_id"] for b in named["ballots"]])
+        else:
+            assert not any(b in payload for b in voter_of_ballot), kind  # no other entry names a ballot
+    assert abs(within_batches(in_log)) < BOUND
 
     # (c) the check-in rows as stored, and the order voted marks reached the office
     token_rank = {t: i for i, t in enumerate(tokens)}
@@ -161,13 +172,9 @@ def test_no_join_or_order_links_a_ballot_to_a_voter(tmp_path: Path, pki: TestPki
         assert batch not in repr(state.checkins)
     db.close()
 
-    # The chain does order the kiosk's ballots (by design; see the module docstring).
-    by_previous = {d["previous_code"]: d for d in state.ballots.values()}
-    chained, code_hex = [], genesis.hex()
-    while code_hex in by_previous:
-        chained.append(voter_of_ballot[by_previous[code_hex]["ballot_id"]])
-        code_hex = by_previous[code_hex]["confirmation_code"]
-    assert chained == voter_rank
+    # No ballot names another (no previous code): nothing chains one voter's ballot to the next one's.
+    assert all(set(d) == {"ballot_id", "ballot_style_id", "disposition", "confirmation_code", "encrypted_ballot"}
+               for d in state.ballots.values())  # fmt: skip
 
 
 def pearson(xs: list[int], ys: list[int]) -> float:
