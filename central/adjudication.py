@@ -146,7 +146,9 @@ def decide_ballot(office: Office, ballot_id: str, decision: Decision, reason: st
             try:
                 checked = office.checker.check(
                     CheckRequest(
-                        payload=ballot.payload, kiosk_id=ballot.kiosk_id, previous_code=ballot.previous_code or ""
+                        payload=ballot.payload,
+                        kiosk_id=ballot.kiosk_id,
+                        genesis=office.checker.genesis(ballot.kiosk_id),
                     )
                 )
             except BallotRejected as exc:  # pragma: no cover  (it verified at ingest; kept for a changed checker)

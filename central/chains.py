@@ -2,8 +2,8 @@
 closes").
 
 Every batch carries the kiosk's signed chain head (``SignedChainHead``): ``central.ingest`` checks its signature and
-genesis here, extends the kiosk's chain with the batch and refuses the batch unless the chain then ends exactly at
-the head (last code and the counts of cast / challenged / provisional links). When its polls close the kiosk sends
+genesis here, extends the kiosk's batch chain with the batch and refuses the batch unless the chain then ends exactly
+at the head (its root and the counts of cast / challenged / provisional links). When its polls close the kiosk sends
 its signed chain close (``POST /v1/chain-close``): it is stored unless it contradicts what the office holds (more
 links than it states, or the same number ending elsewhere). After a close, a batch is accepted only when its head
 lies within that close. The record publishes each kiosk's certificate, close and last head
@@ -93,16 +93,16 @@ def latest_close(s: Session, kiosk_id: str) -> SignedStatement | None:
 
 def within(outer: ChainStatement, inner: ChainStatement) -> bool:
     """Whether the chain ``inner`` states can be a prefix of the chain ``outer`` states: no count beyond
-    ``outer``'s and, with as many links, the same last code."""
+    ``outer``'s and, with as many links, the same root."""
     if any(i > o for i, o in zip(inner.counts, outer.counts, strict=True)):
         return False
-    return inner.links < outer.links or inner.last_code == outer.last_code
+    return inner.links < outer.links or inner.root == outer.root
 
 
 def describe(st: ChainStatement) -> str:
     return (
         f"{st.links} links (cast {st.cast}, challenged {st.challenged}, provisional {st.provisional}) "
-        f"ending at {st.last_code[:16]}"
+        f"ending at root {st.root[:16]}"
     )
 
 

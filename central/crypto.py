@@ -51,11 +51,12 @@ class CheckerUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class CheckRequest:
     """One ballot to check: its payload as received, whether it is a challenged ballot (the payload is then a
-    ``ChallengedBallot``: the ballot and its revealed seed), the sending kiosk and the code it claims to follow."""
+    ``ChallengedBallot``: the ballot and its revealed seed), the sending kiosk and that kiosk's genesis (hex,
+    ``genesis_code(H_E, kiosk)``: what its confirmation codes are computed from)."""
 
     payload: dict[str, Any]
     kiosk_id: str
-    previous_code: str
+    genesis: str
     challenged: bool = False
 
 
@@ -72,9 +73,8 @@ class ContestCiphertexts:
 class CheckedBallot:
     """A ballot whose proofs verified (and, if challenged, whose seed opens it to valid choices).
 
-    ``code`` is the hex confirmation code the ballot gets after ``previous_code`` on its kiosk (None when the
-    claimed previous code is not a well-formed code); ingest compares it with the claimed code and links it
-    into the chain only if the previous code is the chain's head.
+    ``code`` is the hex confirmation code of the ballot at its kiosk (None when the genesis given is not a
+    well-formed code); ingest compares it with the claimed code and refuses a ballot whose code differs.
     """
 
     ballot_id: str
@@ -246,11 +246,11 @@ def check_ballot(context: ElectionContext, manifest: Manifest, request: CheckReq
         raise BallotRejected(f"proof check failed: {exc.reason}") from None
     code: str | None = None
     try:
-        previous = bytes.fromhex(request.previous_code)
+        genesis = bytes.fromhex(request.genesis)
     except ValueError:
-        previous = b""
-    if len(previous) == 32:
-        code = confirmation_code(previous, request.kiosk_id, ballot).hex()
+        genesis = b""
+    if len(genesis) == 32:
+        code = confirmation_code(genesis, request.kiosk_id, ballot).hex()
     return CheckedBallot(
         ballot.ballot_id,
         ballot.style_id,

@@ -1,4 +1,4 @@
-"""Ballot batch ingest: origin, proofs, ballot style, confirmation-code chain, idempotency, running tally.
+"""Ballot batch ingest: origin, proofs, ballot style, the kiosk's batch chain, idempotency, running tally.
 
 Order of checks for one ``BallotBatch`` (sync protocol v1):
 1. the batch's kiosk is the TLS peer (checked by the API), is in the manifest and is enrolled;
@@ -8,12 +8,15 @@ Order of checks for one ``BallotBatch`` (sync protocol v1):
 4. per ballot (CPU work, outside any lock, submitted to the checker's workers before 2. is computed and
    cancelled if 2. fails): parse and verify every proof, the wire style equals the encrypted ballot's style,
    the kiosk's centre serves that wilayat (if not: FLAGGED for the committee, Art. 6, ``central.adjudication``);
-5. inside one transaction holding the kiosk row lock: the ballots (shuffled in the batch) must extend the
-   kiosk's confirmation-code chain from its current head, each code recomputed; ballots off the chain are
-   rejected with the reason; accepted cast ballots are added to the per-contest encrypted tally;
+5. inside one transaction holding the kiosk row lock: each ballot's confirmation code is recomputed
+   (``H("confirmation"; genesis, kiosk, ballot hash)``; a ballot whose code differs is refused with the reason);
+   each of the batch's ``provisional_codes`` must be the code of a provisional envelope of this kiosk the office
+   holds, whose ballot's code recomputes, that no earlier batch linked (else the whole batch is refused); accepted
+   cast ballots are added to the per-contest encrypted tally;
 6. the batch's kiosk-signed chain head (``central.chains``; signature and genesis checked with 2.) must be where
-   the chain now ends: its last code, and the links walked (cast and challenged ballots of the batch, provisional
-   links between them) added to the previous head's counts give its counts. Otherwise the whole batch is refused
+   the kiosk's batch chain now ends: its root is ``batch_root(the kiosk's last root, kiosk, every code the batch
+   links)`` (its ballots' codes as sent and its provisional codes), and the batch's cast, challenged and
+   provisional links added to the previous head's counts give its counts. Otherwise the whole batch is refused
    (409 conflict, nothing stored). After the kiosk's chain close, a head beyond that close is refused too.
 
 A ballot id already stored (re-sent in a new batch) counts as a duplicate and changes nothing. Rejected
@@ -27,7 +30,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -58,6 +61,7 @@ from central.models import (
     TallyState,
 )
 from election.chain_statement import ChainStatement, SignedStatement
+from election.confirmation import batch_root
 from election.manifest import BallotStyleId, CentreId, KioskId, Manifest
 from sync.protocol import (
     BallotBatch,
@@ -216,7 +220,7 @@ def ingest_batch(
         CheckRequest(
             payload=b.encrypted_ballot,
             kiosk_id=kiosk_id,
-            previous_code=b.previous_code,
+            genesis=checker.genesis(kiosk_id),
             challenged=b.disposition is BallotDisposition.CHALLENGED,
         )
         for b in new
@@ -250,19 +254,19 @@ class _HeadMismatch(Exception):
 
 
 def _head_mismatch(
-    s: Session, kiosk_id: str, claimed: ChainStatement, head: str, walked: tuple[int, int, int]
+    s: Session, kiosk_id: str, claimed: ChainStatement, root: str, linked: tuple[int, int, int]
 ) -> str | None:
-    """Why the signed head ``claimed`` does not hold after the walk (None when it holds): the chain must end at its
-    last code, and the previous head's counts plus the links walked must be its counts; after the kiosk's close the
-    head must lie within the close."""
+    """Why the signed head ``claimed`` does not hold once the batch is in the chain (None when it holds): the chain
+    must end at its root, and the previous head's counts plus the batch's links must be its counts; after the
+    kiosk's close the head must lie within the close."""
     before = last_head(s, kiosk_id)
     base = before.counts if before is not None else (0, 0, 0)
-    reached = tuple(b + w for b, w in zip(base, walked, strict=True))
-    if head != claimed.last_code or reached != claimed.counts:
+    reached = tuple(b + w for b, w in zip(base, linked, strict=True))
+    if root != claimed.root or reached != claimed.counts:
         return (
             f"the batch's signed chain head ({describe(claimed)}) does not match the chain it extends "
             f"(the office's chain then has cast {reached[0]}, challenged {reached[1]}, provisional {reached[2]} "
-            f"links ending at {head[:16]})"
+            f"links ending at root {root[:16]})"
         )
     close = latest_close(s, kiosk_id)
     if close is not None and not within(close.statement, claimed):
@@ -299,15 +303,29 @@ def _store_batch(
             )
             items = [i for i in items if i.wire.ballot_id not in raced]
         claimed = signed_head.statement
-        head, walked = _extend_chain(
-            head or checker.genesis(kiosk_id),
-            items,
-            lambda: provisional_links(s, checker, kiosk_id),
-            target=claimed.last_code,
+        envelopes = _provisional_links(s, checker, kiosk_id, batch.provisional_codes)
+        if isinstance(envelopes, str):
+            raise _HeadMismatch(envelopes)
+        _refuse_wrong_codes(items)
+        linked = (
+            sum(b.disposition is BallotDisposition.CAST for b in batch.ballots),
+            sum(b.disposition is BallotDisposition.CHALLENGED for b in batch.ballots),
+            len(batch.provisional_codes),
         )
-        mismatch = _head_mismatch(s, kiosk_id, claimed, head, walked)
+        try:
+            head = batch_root(
+                bytes.fromhex(head or checker.genesis(kiosk_id)),
+                kiosk_id,
+                [_code_bytes(b.confirmation_code) for b in batch.ballots]
+                + [bytes.fromhex(c) for c in batch.provisional_codes],
+            ).hex()
+        except ValueError as exc:  # a code that is not 32 bytes of hex, or one linked twice
+            raise _HeadMismatch(f"the batch's links cannot be chained: {exc}") from None
+        mismatch = _head_mismatch(s, kiosk_id, claimed, head, linked)
         if mismatch is not None:
             raise _HeadMismatch(mismatch)  # rolls the transaction back: nothing of the batch is stored
+        for env in envelopes:
+            env.ballot = {**env.ballot, LINKED_BY: batch.batch_id}
         store_head(s, batch.batch_id, signed_head)
         tallied = [
             i for i in items if i.status is BallotStatus.ACCEPTED and i.wire.disposition is BallotDisposition.CAST
@@ -363,7 +381,7 @@ def _ballot_row(kiosk_id: str, batch_id: str, i: _Item) -> dict[str, Any]:
         "batch_id": batch_id,
         "style_id": i.wire.ballot_style_id,
         "confirmation_code": i.wire.confirmation_code,
-        "previous_code": i.wire.previous_code,
+        "previous_code": None,
         "status": i.status,
         "reason": i.reason,
         "provisional": False,
@@ -422,73 +440,61 @@ def _judge(
     return item
 
 
-def provisional_links(s: Session, checker: BallotChecker, kiosk_id: str) -> dict[str, str]:
-    """previous code -> code of this kiosk's provisional ballots whose code verifies.
+#: the member of a provisional envelope's stored ballot that names the batch linking it in the kiosk's batch chain
+LINKED_BY = "_linked_by_batch"
 
-    A kiosk chains its provisional ballots in its one confirmation-code chain (they leave in envelopes, not in
-    batches), so the batch chain passes through them; a provisional ballot links the chain as soon as its
-    envelope has arrived, whatever the committee later decides about the voter.
-    """
-    links: dict[str, str] = {}
-    for env in s.scalars(select(ProvisionalEnvelope).where(ProvisionalEnvelope.kiosk_id == kiosk_id)):
-        previous, code = env.ballot.get("previous_code"), env.ballot.get("confirmation_code")
-        if not isinstance(previous, str) or not isinstance(code, str):
-            continue
+
+def _code_bytes(code: str) -> bytes:
+    try:
+        raw = bytes.fromhex(code)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32 or raw.hex() != code:
+        raise ValueError(f"confirmation code {code[:16]!r} is not 64 lower-case hex digits")
+    return raw
+
+
+def _provisional_links(
+    s: Session, checker: BallotChecker, kiosk_id: str, codes: Sequence[str]
+) -> list[ProvisionalEnvelope] | str:
+    """The provisional envelopes a batch links (``provisional_codes``), or why the batch cannot link them: each
+    code must be the recomputed code of a provisional ballot of this kiosk the office holds (its envelope arrived
+    before the batch: the kiosk sends in outbox order) that no earlier batch linked."""
+    if not codes:
+        return []
+    found: dict[str, ProvisionalEnvelope] = {}
+    for row in s.scalars(select(ProvisionalEnvelope).where(ProvisionalEnvelope.kiosk_id == kiosk_id)):
+        held = row.ballot.get("confirmation_code")
+        if isinstance(held, str) and held in codes:
+            found[held] = row
+    out = []
+    for code in codes:
+        env = found.get(code)
+        if env is None:
+            return f"the batch links a provisional ballot the office does not hold (code {code[:16]})"
+        if env.ballot.get(LINKED_BY) is not None:
+            return f"the batch links a provisional ballot already linked by batch {env.ballot[LINKED_BY]}"
+        request = CheckRequest(env.ballot["encrypted_ballot"], kiosk_id, checker.genesis(kiosk_id))
         try:
-            checked = checker.check(
-                CheckRequest(payload=env.ballot["encrypted_ballot"], kiosk_id=kiosk_id, previous_code=previous)
-            )
+            recomputed = checker.check(request).code
         except BallotRejected:
-            continue
-        if checked.code == code:
-            links[previous] = code
-    return links
+            recomputed = None
+        if recomputed != code:
+            return f"the batch links a provisional ballot whose confirmation code does not recompute ({code[:16]})"
+        out.append(env)
+    return out
 
 
-def _extend_chain(
-    head: str,
-    items: list[_Item],
-    provisional: Callable[[], dict[str, str]] | None = None,
-    *,
-    target: str | None = None,
-) -> tuple[str, tuple[int, int, int]]:
-    """Walk the chain from ``head`` through the (shuffled) items, and through ``links`` (previous -> code) of
-    ballots that reached the office outside batches (provisional), on to ``target`` (the batch's signed last code)
-    when provisional links lead there; items not reached are rejected. Returns the end of the walk and the links
-    walked: (cast items, challenged items, provisional links)."""
-    walked = [0, 0, 0]
-    links: dict[str, str] | None = None
-    by_previous: dict[str, list[_Item]] = defaultdict(list)
+def _refuse_wrong_codes(items: list[_Item]) -> None:
+    """A ballot whose confirmation code is not the one recomputed from it is refused (its claimed code is still a
+    link of the kiosk-signed batch: the record shows it withheld). Unparseable ballots are refused already."""
     for i in items:
-        by_previous[i.wire.previous_code].append(i)
-    reached: set[int] = set()
-    while True:
-        candidates = by_previous.pop(head, [])
-        nxt = None
-        for i in candidates:
-            if i.checked is None:  # unparseable: rejected already; its claimed code keeps the chain going
-                if nxt is None:
-                    nxt = i
-                continue
-            if i.checked.code == i.wire.confirmation_code and nxt is None:
-                nxt = i
-        if nxt is not None:
-            reached.add(id(nxt))
-            head = nxt.wire.confirmation_code
-            walked[1 if nxt.wire.disposition is BallotDisposition.CHALLENGED else 0] += 1
-        elif (by_previous or (target is not None and head != target)) and provisional is not None:
-            if links is None:  # only when the batch chain has a gap or ends short: look at the envelopes (rare)
-                links = provisional()
-            if head not in links:
-                break
-            head = links.pop(head)
-            walked[2] += 1
-        else:
-            break
-    for i in items:
-        if id(i) not in reached and i.status is not BallotStatus.REFUSED:
-            i.status, i.reason = BallotStatus.REFUSED, "confirmation-code chain broken (code or previous code wrong)"
-    return head, (walked[0], walked[1], walked[2])
+        if (
+            i.checked is not None
+            and i.checked.code != i.wire.confirmation_code
+            and i.status is not BallotStatus.REFUSED
+        ):
+            i.status, i.reason = BallotStatus.REFUSED, "confirmation code does not recompute from the ballot"
 
 
 def add_to_tally(

@@ -241,7 +241,7 @@ def _verify_chunk(key: str, base_hash: str, start: int, requests: list[dict[str,
         _store(key, {"error": "the worker's election is not the office's (base hash differs)"})
         return
     checks = [
-        CheckRequest(r["payload"], str(r["kiosk_id"]), str(r["previous_code"]), bool(r["challenged"])) for r in requests
+        CheckRequest(r["payload"], str(r["kiosk_id"]), str(r["genesis"]), bool(r["challenged"])) for r in requests
     ]
     outcomes: list[CheckedBallot | BallotRejected] = []
     for r in checks:
@@ -390,7 +390,7 @@ class QueueChecker(ElectionChecker):
                     {
                         "payload": r.payload,
                         "kiosk_id": r.kiosk_id,
-                        "previous_code": r.previous_code,
+                        "genesis": r.genesis,
                         "challenged": r.challenged,
                     }
                     for r in requests[i : i + size]

@@ -11,9 +11,10 @@
 Whenever an envelope is decided (automatically or by the committee) its sealed identity is erased, so no record
 links the voter to the ballot afterwards.
 
-Chain: the kiosk chains a provisional ballot in its one confirmation-code chain like any other ballot (it leaves
-in an envelope rather than a batch), so ingest walks the batch chain through the envelopes it holds, and the
-published record lists a counted provisional ballot as a cast ballot at its place in the kiosk's chain.
+Chain: a provisional ballot's confirmation code is computed like any other (genesis, kiosk, ballot hash); it
+leaves at once in its envelope, and the kiosk's next sealed batch links it (``BallotBatch.provisional_codes``), so
+its code is in that batch's root; ingest marks the envelope linked by that batch (``central.ingest.LINKED_BY``) and
+the published record lists the ballot in that batch: cast when counted, withheld when not.
 """
 
 from __future__ import annotations
@@ -108,11 +109,13 @@ def receive_envelope(office: Office, sub: ProvisionalSubmission) -> bool:
 
 
 def _wire_ballot(env: ProvisionalEnvelope) -> BatchBallot:
-    return BatchBallot.model_validate({k: v for k, v in env.ballot.items() if k != "_submission_sha256"})
+    return BatchBallot.model_validate({k: v for k, v in env.ballot.items() if not k.startswith("_")})
 
 
-def _request(env: ProvisionalEnvelope, wire: BatchBallot) -> CheckRequest:
-    return CheckRequest(payload=wire.encrypted_ballot, kiosk_id=env.kiosk_id, previous_code=wire.previous_code)
+def _request(office: Office, env: ProvisionalEnvelope, wire: BatchBallot) -> CheckRequest:
+    return CheckRequest(
+        payload=wire.encrypted_ballot, kiosk_id=env.kiosk_id, genesis=office.checker.genesis(env.kiosk_id)
+    )
 
 
 def _open(office: Office, env: ProvisionalEnvelope, wire: BatchBallot) -> IdentityEnvelopeContent | str:
@@ -160,7 +163,7 @@ def _process_one(office: Office, envelope_id: str) -> EnvelopeStatus:
         wire = _wire_ballot(env)
         checked: CheckedBallot | None = None
         try:
-            checked = office.checker.check(_request(env, wire))
+            checked = office.checker.check(_request(office, env, wire))
             if checked.ballot_id != wire.ballot_id or checked.style_id != wire.ballot_style_id:
                 raise BallotRejected("ballot id or style differs from the encrypted ballot")
         except BallotRejected as exc:
@@ -219,7 +222,7 @@ def _count(s: Session, office: Office, env: ProvisionalEnvelope, wire: BatchBall
             batch_id=None,
             style_id=wire.ballot_style_id,
             confirmation_code=wire.confirmation_code,
-            previous_code=wire.previous_code,
+            previous_code=None,
             status=BallotStatus.ACCEPTED,
             reason="provisional",
             provisional=True,
@@ -261,7 +264,7 @@ def decide(office: Office, envelope_id: str, decision: Decision, reason: str, *,
         wire = _wire_ballot(env)
         if decision is Decision.ACCEPT:
             try:
-                checked = office.checker.check(_request(env, wire))
+                checked = office.checker.check(_request(office, env, wire))
             except BallotRejected as exc:
                 raise AdjudicationError(f"ballot does not verify: {exc.reason}") from None
             if s.get(Ballot, wire.ballot_id) is not None:

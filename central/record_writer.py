@@ -1,5 +1,5 @@
 """What the office writes into the published election record beyond ``election.record.write_record``'s layout:
-the poll book's voted counts per style, the kiosks' chains as published (with withheld links), the record's
+the poll book's voted counts per style, the kiosks' batch chains as published (with withheld links), the record's
 ``office/`` part (signed audit heads, the office's certificate); and the independent verifier run on it."""
 
 from __future__ import annotations
@@ -18,13 +18,22 @@ from sqlalchemy import func, select
 
 from central import audit
 from central.db import Database
-from central.models import Ballot, BallotStatus, EnvelopeStatus, ProvisionalEnvelope, Voter, VoterState
+from central.ingest import LINKED_BY
+from central.models import (
+    Ballot,
+    BallotStatus,
+    EnvelopeStatus,
+    KioskChainHead,
+    ProvisionalEnvelope,
+    Voter,
+    VoterState,
+)
 from election.ballot import EncryptedBallot
 from election.benaloh import ChallengedBallot
 from election.canonical import canonical_json
 from election.confirmation import ConfirmationCode, genesis_code
 from election.manifest import Manifest
-from election.record import ChainEntry, RecordError, WithheldEntry, WithheldReason
+from election.record import ChainBatch, ChainEntry, RecordError, WithheldEntry, WithheldReason
 
 
 def pollbook_counts(db: Database, manifest: Manifest) -> dict[str, int]:
@@ -52,19 +61,18 @@ def not_counted_per_style(withheld: list[Withheld]) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class Withheld:
-    """A link of a kiosk's confirmation-code chain whose ballot is not counted (a flagged ballot or provisional
-    envelope the committee did not count, a ballot refused at ingest whose link is intact). No ballot content:
-    the record's ``withheld`` entry carries the ballot hash the code commits to and the reason's category only
-    (the free-text reason stays in the office's results and audit log)."""
+    """A link of a kiosk's batch chain whose ballot is not counted (a flagged ballot or provisional envelope the
+    committee did not count, a ballot refused at ingest). No ballot content: the record's ``withheld`` entry carries
+    the ballot hash the code commits to and the reason's category only (the free-text reason stays in the office's
+    results and audit log)."""
 
     kiosk_id: str
     ballot_id: str
     confirmation_code: str
-    previous_code: str
     reason: str
     category: WithheldReason
     ballot_hash: str
-    in_chain: bool = False  # written into the published chain (its link holds and follows the code before it)
+    in_chain: bool = False  # written into a published batch (a batch the kiosk signed links it; its code holds)
     #: the style of a cast ballot (not challenged, not provisional) whose voter may have been marked voted;
     #: None for the others (``not_counted_per_style``); not published with the link
     voter_style: str | None = None
@@ -74,25 +82,20 @@ class Withheld:
             "kiosk_id": self.kiosk_id,
             "ballot_id": self.ballot_id,
             "confirmation_code": self.confirmation_code,
-            "previous_code": self.previous_code,
             "reason": self.reason,
             "category": self.category.value,
             "in_chain": self.in_chain,
         }
 
-    def entry(self) -> WithheldEntry | None:
-        """The record's ``withheld`` chain entry, or None when the link does not re-compute (not a chain link)."""
+    def entry(self, genesis: bytes) -> WithheldEntry | None:
+        """The record's ``withheld`` link, or None when its code does not re-compute from its ballot hash."""
         try:
             e = WithheldEntry(
-                self.ballot_id,
-                bytes.fromhex(self.confirmation_code),
-                bytes.fromhex(self.previous_code),
-                bytes.fromhex(self.ballot_hash),
-                self.category,
+                self.ballot_id, bytes.fromhex(self.confirmation_code), bytes.fromhex(self.ballot_hash), self.category
             )
         except (ValueError, RecordError):
             return None
-        return e if e.link_holds(self.kiosk_id) else None
+        return e if e.link_holds(genesis, self.kiosk_id) else None
 
 
 def _payload_hash(payload: Any, challenged: bool) -> str:
@@ -109,125 +112,94 @@ def _category(status: BallotStatus) -> WithheldReason:
     return WithheldReason.REFUSED_AT_INGEST
 
 
-@dataclass(frozen=True)
-class _Link:
-    ballot_id: str
-    code: str
-    previous: str
-    ballot: Ballot | None  # a counted (or challenged) ballot: published in full
-    withheld: Withheld | None
+def record_chains(db: Database, base_hash: bytes) -> tuple[dict[str, tuple[ChainBatch, ...]], list[Withheld]]:
+    """Every kiosk's batch chain as the record publishes it (``kiosk_chains/<kiosk>.json`` through ``write_record``,
+    which sorts each batch's links and computes the roots): the ONE place that decides what the published chains
+    contain.
 
-
-def record_chains(db: Database, base_hash: bytes) -> tuple[dict[str, tuple[ChainEntry, ...]], list[Withheld]]:
-    """Every kiosk chain as the record publishes it (``kiosk_chains/<kiosk>.json`` through ``write_record``): the
-    ONE place that decides what the published chains contain.
-
-    Links are ordered by following previous codes from each chain start; a provisional ballot is a link of its
-    kiosk's one chain. Counted cast ballots (provisional ones included) and challenged ballots become entries.
-    A withheld link (in a chain, not counted) becomes a ``withheld`` entry at its place (ballot id, code, previous
-    code, ballot hash, reason category; no ballot content: docs/election-record.md) when its code re-computes and
-    its previous code is the code before it; a refused ballot that is no link of the chain (its code or previous
-    code wrong) is left out. All are also returned apart (``in_chain`` says which were written)."""
+    A kiosk's batches are those the office accepted, in the order of their signed heads (each has more links than
+    the one before). A batch's links are its ballots (stored with its batch id, refused ones included) and the
+    provisional ballots it linked (``central.ingest.LINKED_BY`` on their envelopes). Counted cast ballots
+    (provisional ones included) and challenged ballots become entries; a link not counted (refused at ingest,
+    flagged and not counted by the committee, a provisional envelope not counted) becomes a ``withheld`` entry
+    (ballot id, code, ballot hash, reason category; no ballot content: docs/election-record.md). A ballot still
+    awaiting the committee is in no published batch yet (its batch's root then does not recompute: the record is
+    not final). Withheld links are also returned apart (``in_chain``: written into a batch)."""
     with db.transaction() as s:
-        counted = list(s.scalars(select(Ballot).where(Ballot.status == BallotStatus.ACCEPTED)))
-        refused = s.execute(
-            select(
-                Ballot.kiosk_id,
-                Ballot.ballot_id,
-                Ballot.confirmation_code,
-                Ballot.previous_code,
-                Ballot.reason,
-                Ballot.payload,
-                Ballot.spoiled,
-                Ballot.status,
-                Ballot.style_id,
-                Ballot.provisional,
-            ).where(Ballot.status.in_([BallotStatus.REJECTED, BallotStatus.REFUSED]))
-        ).all()
-        envelopes = s.execute(
-            select(ProvisionalEnvelope.kiosk_id, ProvisionalEnvelope.ballot, ProvisionalEnvelope.reason).where(
-                ProvisionalEnvelope.status == EnvelopeStatus.REJECTED
+        heads = s.execute(
+            select(KioskChainHead.kiosk_id, KioskChainHead.batch_id).order_by(
+                KioskChainHead.kiosk_id, KioskChainHead.links
             )
         ).all()
-    links: dict[str, list[_Link]] = defaultdict(list)
-    for b in counted:
-        links[b.kiosk_id].append(_Link(b.ballot_id, b.confirmation_code or "", b.previous_code or "", b, None))
-    held = {b.ballot_id for b in counted}
-    refusals = [
-        (
-            r.kiosk_id,
-            r.ballot_id,
-            r.confirmation_code,
-            r.previous_code,
-            r.reason,
-            _category(r.status),
-            _payload_hash(r.payload, r.spoiled),
-            None if r.spoiled or r.provisional else r.style_id,
+        ballots = list(s.scalars(select(Ballot).where(Ballot.status != BallotStatus.FLAGGED)))
+        envelopes = s.execute(
+            select(
+                ProvisionalEnvelope.kiosk_id,
+                ProvisionalEnvelope.ballot,
+                ProvisionalEnvelope.status,
+                ProvisionalEnvelope.reason,
+            )
+        ).all()
+    linked_by = {str(e.ballot.get("ballot_id")): e.ballot.get(LINKED_BY) for e in envelopes}
+    links: dict[str, list[ChainEntry]] = defaultdict(list)  # batch id -> its links
+    withheld: list[Withheld] = []
+    genesis: dict[str, bytes] = {}
+
+    def start(kiosk: str) -> bytes:
+        if kiosk not in genesis:
+            genesis[kiosk] = genesis_code(base_hash, kiosk)
+        return genesis[kiosk]
+
+    def add_withheld(w: Withheld, batch_id: str | None) -> None:
+        entry = w.entry(start(w.kiosk_id)) if batch_id is not None else None
+        withheld.append(replace(w, in_chain=entry is not None))
+        if entry is not None and batch_id is not None:
+            links[batch_id].append(entry)
+
+    for b in ballots:
+        batch_id = linked_by.get(b.ballot_id) if b.provisional else b.batch_id
+        code = b.confirmation_code or ""
+        if b.status is BallotStatus.ACCEPTED:
+            if batch_id is None:
+                continue
+            confirmation = ConfirmationCode(b.kiosk_id, b.ballot_id, bytes.fromhex(code))
+            if b.spoiled:
+                challenged = ChallengedBallot.from_dict(b.payload)
+                links[batch_id].append((challenged.ballot, confirmation, challenged))
+            else:
+                links[batch_id].append((EncryptedBallot.from_dict(b.payload), confirmation, None))
+            continue
+        w = Withheld(
+            b.kiosk_id,
+            b.ballot_id,
+            code,
+            b.reason or "",
+            _category(b.status),
+            _payload_hash(b.payload, b.spoiled),
+            voter_style=None if b.spoiled or b.provisional else b.style_id,
         )
-        for r in refused
-    ]
-    refusals += [
-        (
+        add_withheld(w, batch_id)
+    counted = {b.ballot_id for b in ballots}
+    for e in envelopes:
+        ballot_id, code = e.ballot.get("ballot_id"), e.ballot.get("confirmation_code")
+        if e.status is not EnvelopeStatus.REJECTED or ballot_id in counted:
+            continue
+        if not isinstance(ballot_id, str) or not isinstance(code, str):
+            continue
+        w = Withheld(
             e.kiosk_id,
-            e.ballot.get("ballot_id"),
-            e.ballot.get("confirmation_code"),
-            e.ballot.get("previous_code"),
+            ballot_id,
+            code,
             f"provisional, not counted: {e.reason or ''}",
             WithheldReason.PROVISIONAL_NOT_COUNTED,
             _payload_hash(e.ballot.get("encrypted_ballot"), False),
-            None,  # the committee found the voter had voted elsewhere: counted there
+            voter_style=None,  # the committee found the voter had voted elsewhere: counted there
         )
-        for e in envelopes
-    ]
-    for kiosk, ballot_id, code, previous, reason, category, digest, voter_style in refusals:
-        if isinstance(ballot_id, str) and isinstance(code, str) and isinstance(previous, str) and ballot_id not in held:
-            held.add(ballot_id)
-            w = Withheld(kiosk, ballot_id, code, previous, reason or "", category, digest, voter_style=voter_style)
-            links[kiosk].append(_Link(ballot_id, code, previous, None, w))
-    chains: dict[str, tuple[ChainEntry, ...]] = {}
-    withheld: list[Withheld] = []
-    for kiosk, kiosk_links in sorted(links.items()):
-        entries: list[ChainEntry] = []
-        head = genesis_code(base_hash, kiosk).hex()
-        for link in _in_chain_order(kiosk_links):
-            if link.withheld is not None:
-                entry = link.withheld.entry() if link.previous == head else None
-                withheld.append(replace(link.withheld, in_chain=entry is not None))
-                if entry is not None:
-                    entries.append(entry)
-                    head = link.code
-                continue
-            head = link.code
-            row = link.ballot
-            assert row is not None
-            code = ConfirmationCode(row.kiosk_id, row.ballot_id, bytes.fromhex(link.code))
-            if row.spoiled:
-                challenged = ChallengedBallot.from_dict(row.payload)
-                entries.append((challenged.ballot, code, challenged))
-            else:
-                entries.append((EncryptedBallot.from_dict(row.payload), code, None))
-        if entries:
-            chains[kiosk] = tuple(entries)
-    return chains, withheld
-
-
-def _in_chain_order(links: list[_Link]) -> list[_Link]:
-    """Follow previous codes from each start (a previous code that is no link's code); links that are reached
-    from no start (a fork, a cycle) come last, in a stable order."""
-    nxt: dict[str, _Link] = {}
-    for link in sorted(links, key=lambda x: (x.withheld is not None, x.ballot_id)):
-        nxt.setdefault(link.previous, link)  # a counted ballot wins a fork over a withheld one
-    codes = {link.code for link in links}
-    ordered: list[_Link] = []
-    seen: set[str] = set()
-    for start in sorted({link.previous for link in links} - codes):
-        cur = nxt.get(start)
-        while cur is not None and cur.ballot_id not in seen:
-            ordered.append(cur)
-            seen.add(cur.ballot_id)
-            cur = nxt.get(cur.code)
-    ordered += sorted((x for x in links if x.ballot_id not in seen), key=lambda x: x.ballot_id)
-    return ordered
+        add_withheld(w, e.ballot.get(LINKED_BY))
+    chains: dict[str, list[ChainBatch]] = defaultdict(list)
+    for kiosk, batch_id in heads:
+        chains[kiosk].append(tuple(links.get(batch_id, ())))
+    return {kiosk: tuple(batches) for kiosk, batches in sorted(chains.items())}, withheld
 
 
 def run_verifier(record_dir: Path) -> tuple[bool, str]:

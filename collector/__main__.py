@@ -57,7 +57,7 @@ def _handover(config: CollectorConfig, collector: Collector) -> RemotePart:
         client.close()
     print(
         f"handed over: {done.checked_in} voters checked in, {done.already_voted} had voted in person (voided), "
-        f"{done.batches} batch(es), chain head {done.last_code}"
+        f"{done.batches} batch(es), chain root {done.last_root}"
     )
     return done.part
 

@@ -6,9 +6,10 @@ collector's enrolled kiosk certificate and key:
    leaves, so the office cannot pair a check-in with a ballot by timing; a voter the poll book already marks as
    voted (an in-person vote the office could not report in time) is answered so, and that credential is voided
    here instead of counted;
-2. the counted ballots are chained in the order of their ballot hashes (random, public, and independent of the
-   voters and of when they voted) with confirmation codes from the collector's genesis code, sent in signed
-   batches of at most 500 with the signed chain head of each, then the signed chain close.
+2. the counted ballots, in the order of their ballot hashes (random, public, and independent of the voters and of
+   when they voted), with confirmation codes from the collector's genesis code, are sent in signed batches of at
+   most 500, each a link of the collector's batch chain with its signed chain head (the batch's root), then the
+   signed chain close.
 
 The office's ingest, tally, record, guardians and verifier then treat them as any kiosk's ballots. Batch ids and
 check-in keys are derived from the content, so a lost answer can be resent; the handover as a whole is run once
@@ -28,7 +29,7 @@ from collector.record import CountedBallot, RemotePart, remote_part
 from collector.service import VOID_IN_PERSON
 from election.ballot import EncryptedBallot
 from election.chain_statement import ChainStatement, StatementKind
-from election.confirmation import confirmation_code, genesis_code
+from election.confirmation import batch_root, confirmation_code, genesis_code
 from election.manifest import Manifest
 from sync.client import SyncClient
 from sync.protocol import (
@@ -55,7 +56,7 @@ class Handover:
     checked_in: int
     already_voted: int
     batches: int
-    last_code: str
+    last_root: str
 
 
 def _key(label: str, *parts: str) -> str:
@@ -102,34 +103,29 @@ def hand_over(
         part = remote_part(db, collector_id)
     ballots: list[CountedBallot] = sorted(part.counted, key=lambda c: c.ballot_hash)
     genesis = genesis_code(base_hash, collector_id)
-    previous = genesis
-    links: list[BatchBallot] = []
-    for counted in ballots:
-        ballot = EncryptedBallot.from_dict(counted.ballot)
-        code = confirmation_code(previous, collector_id, ballot)
-        links.append(
-            BatchBallot(
-                ballot_id=counted.ballot_id,
-                ballot_style_id=counted.style_id,
-                disposition=BallotDisposition.CAST,
-                confirmation_code=code.hex(),
-                previous_code=previous.hex(),
-                encrypted_ballot=counted.ballot,
-            )
+    links = [
+        BatchBallot(
+            ballot_id=counted.ballot_id,
+            ballot_style_id=counted.style_id,
+            disposition=BallotDisposition.CAST,
+            confirmation_code=confirmation_code(genesis, collector_id, EncryptedBallot.from_dict(counted.ballot)).hex(),
+            encrypted_ballot=counted.ballot,
         )
-        previous = code.digest
+        for counted in ballots
+    ]
     batches = 0
+    root = genesis
     for start in range(0, len(links), MAX_BATCH):
         chunk = links[start : start + MAX_BATCH]
-        head = ChainStatement(
-            StatementKind.HEAD, collector_id, genesis.hex(), chunk[-1].confirmation_code, start + len(chunk), 0, 0
-        )
-        shuffled = sorted(chunk, key=lambda b: b.ballot_id)  # not the chain's order
-        batch_id = _key("sanduq/remote-batch/v1", collector_id, head.last_code)
+        root = batch_root(root, collector_id, [bytes.fromhex(b.confirmation_code) for b in chunk])
+        head = ChainStatement(StatementKind.HEAD, collector_id, genesis.hex(), root.hex(), start + len(chunk), 0, 0)
+        shuffled = sorted(chunk, key=lambda b: b.ballot_id)  # not the order of ballot hashes
+        batch_id = _key("sanduq/remote-batch/v1", collector_id, head.root)
         unsigned = BallotBatch.model_construct(
             kiosk_id=collector_id,
             batch_id=batch_id,
             ballots=shuffled,
+            provisional_codes=[],
             chain_head=signed_head(head, signer.sign(head.signing_bytes())),
             signature="",
         )
@@ -137,14 +133,15 @@ def hand_over(
             kiosk_id=collector_id,
             batch_id=batch_id,
             ballots=shuffled,
+            provisional_codes=[],
             chain_head=unsigned.chain_head,
             signature=signer.sign(signing_bytes(unsigned)),
         )
         client.send_batch(to_wire(batch))
         batches += 1
-    close = ChainStatement(StatementKind.CLOSE, collector_id, genesis.hex(), previous.hex(), len(links), 0, 0, 1)
+    close = ChainStatement(StatementKind.CLOSE, collector_id, genesis.hex(), root.hex(), len(links), 0, 0, 1)
     submission = ChainCloseSubmission(
         kiosk_id=collector_id, close=signed_close(close, signer.sign(close.signing_bytes()))
     )
     client.send_chain_close(to_wire(submission))
-    return Handover(part, len(part.counted), already, batches, previous.hex())
+    return Handover(part, len(part.counted), already, batches, root.hex())

@@ -37,7 +37,7 @@ from central.chains import kiosk_statements
 from central.errors import ResultsError
 from central.office import Office
 from election.canonical import json_hash
-from election.record import ElectionRecord, WithheldEntry, write_record
+from election.record import ElectionRecord, entry_code, write_record
 from election.tally import EncryptedTally
 from sync.protocol import ErrorCode
 
@@ -100,11 +100,12 @@ def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def _chain_codes(record: ElectionRecord) -> dict[str, list[str]]:
-    """Each chain's codes in order: they commit to every ballot and withheld link, so they identify the chains."""
+def _chain_codes(record: ElectionRecord) -> dict[str, list[list[str]]]:
+    """Each chain's batches in order, each its codes sorted: they commit to every ballot and withheld link and to the
+    batches' composition, so they identify the chains."""
     return {
-        kiosk: [e.code.hex() if isinstance(e, WithheldEntry) else e[1].hex() for e in entries]
-        for kiosk, entries in sorted(record.chains.items())
+        kiosk: [sorted(entry_code(e).hex() for e in batch) for batch in batches]
+        for kiosk, batches in sorted(record.chains.items())
     }
 
 

@@ -91,7 +91,7 @@ def test_counted_remote_ballots_reach_the_office_tally(
         central.close()
     assert done.checked_in == 2 and done.already_voted == 1 and done.batches == 1
     assert accepted_ids(view, COLLECTOR_ID) == {last["10000001"].ballot_id, last["10000002"].ballot_id}
-    assert view.chain_heads[COLLECTOR_ID] == done.last_code
+    assert view.chain_heads[COLLECTOR_ID] == done.last_root
     assert view.voted == 3  # two remote voters and the one who voted in person
     statuses = {s["ballot_id"]: s["status"] for s in done.part.files["remote/submissions.json"]["submissions"]}
     assert statuses[last["10000003"].ballot_id] == "voided"
@@ -99,7 +99,7 @@ def test_counted_remote_ballots_reach_the_office_tally(
     counted = [
         BatchBallot(
             ballot_id=c.ballot_id, ballot_style_id=c.style_id, disposition=BallotDisposition.CAST,
-            confirmation_code="0" * 64, previous_code="0" * 64, encrypted_ballot=c.ballot,
+            confirmation_code="0" * 64, encrypted_ballot=c.ballot,
         )
         for c in done.part.counted
     ]  # fmt: skip

@@ -134,10 +134,10 @@ def build_election(root: Path) -> RealElection:
 
 
 def chained(box: BallotBox, ballot: EncryptedBallot, kiosk_id: str = KIOSK_ID) -> BallotToStore:
-    """``ballot`` chained after the kiosk's current head, as the voting session hands it to the ballot box."""
-    previous = box.chain_head
-    code = confirmation_code(bytes.fromhex(previous), kiosk_id, ballot)
-    return BallotToStore(ballot.ballot_id, ballot.style_id, code.hex(), previous, ballot.to_dict())
+    """``ballot`` with its confirmation code (from the kiosk's genesis), as the voting session hands it to the
+    ballot box."""
+    code = confirmation_code(bytes.fromhex(box.genesis), kiosk_id, ballot)
+    return BallotToStore(ballot.ballot_id, ballot.style_id, code.hex(), ballot.to_dict())
 
 
 def roll(count: int, first: int = 90_000_000, wilayat: str = WILAYAT) -> list[str]:

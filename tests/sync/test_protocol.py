@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from election.chain_statement import ChainStatement, StatementKind
+from election.confirmation import batch_root
 from sync.protocol import (
     ALL_MODELS,
     MAX_BATCH_BALLOTS,
@@ -123,24 +124,39 @@ def test_voter_messages_and_ballot_messages_share_no_identifying_field() -> None
 
 def make_batch(n: int) -> tuple[BallotBatch, object]:
     signer = new_signer()
-    ballots, prev = [], GENESIS
-    for _ in range(n):
-        b = next_ballot(prev)
-        prev = b.confirmation_code
-        ballots.append(b.as_wire(BallotDisposition.CAST))
-    statement = ChainStatement(StatementKind.HEAD, "K-001", GENESIS, prev, n, 0, 0)
+    ballots = [next_ballot().as_wire(BallotDisposition.CAST) for _ in range(n)]
+    root = batch_root(bytes.fromhex(GENESIS), "K-001", [bytes.fromhex(b.confirmation_code) for b in ballots])
+    statement = ChainStatement(StatementKind.HEAD, "K-001", GENESIS, root.hex(), n, 0, 0)
     head = signed_head(statement, signer.sign(statement.signing_bytes()))
     unsigned = BallotBatch.model_construct(
-        kiosk_id="K-001", batch_id=secrets.token_hex(16), ballots=ballots, chain_head=head, signature=""
+        kiosk_id="K-001",
+        batch_id=secrets.token_hex(16),
+        ballots=ballots,
+        provisional_codes=[],
+        chain_head=head,
+        signature="",
     )
     batch = BallotBatch(
         kiosk_id="K-001",
         batch_id=unsigned.batch_id,
         ballots=ballots,
+        provisional_codes=[],
         chain_head=head,
         signature=signer.sign(signing_bytes(unsigned)),
     )
     return batch, signer
+
+
+def test_a_batch_orders_nothing_its_provisional_codes_are_sorted_and_no_code_repeats() -> None:
+    batch, _ = make_batch(2)
+    data = json.loads(to_wire(batch))
+    assert "previous_code" not in data["ballots"][0]  # nothing in a batch chains one ballot to another
+    for codes in (["ff" * 32, "00" * 32], ["aa" * 32, "aa" * 32], [data["ballots"][0]["confirmation_code"]]):
+        with pytest.raises(MalformedMessage):
+            parse_message(BallotBatch, {**data, "provisional_codes": codes})
+    with pytest.raises(MalformedMessage, match="at least one"):
+        parse_message(BallotBatch, {**data, "ballots": [], "provisional_codes": []})
+    assert parse_message(BallotBatch, {**data, "ballots": [], "provisional_codes": ["aa" * 32]}).ballots == []
 
 
 def test_batch_signature_covers_every_ballot() -> None:
@@ -160,8 +176,8 @@ def test_batches_are_bounded_and_ballots_unique() -> None:
     data["ballots"] = [data["ballots"][0]] * (MAX_BATCH_BALLOTS + 1)
     with pytest.raises(MalformedMessage, match="ballots"):
         parse_message(BallotBatch, data)
-    data["ballots"] = []
-    with pytest.raises(MalformedMessage, match="ballots"):
+    data["ballots"] = []  # and no provisional link either
+    with pytest.raises(MalformedMessage, match="at least one ballot"):
         parse_message(BallotBatch, data)
 
 

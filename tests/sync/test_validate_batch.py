@@ -28,7 +28,7 @@ HEAD = {
     "statement": "chain-head",
     "kiosk_id": "K-PC-001-1",
     "genesis": "ab" * 32,
-    "last_code": "cd" * 32,
+    "root": "cd" * 32,
     "cast": 3,
     "challenged": 1,
     "provisional": 0,
@@ -42,7 +42,6 @@ def _ballot(n: int, payload: dict[str, Any], disposition: str = "cast") -> dict[
         "ballot_style_id": "BS-MA-04",
         "disposition": disposition,
         "confirmation_code": f"code{n:06d}+/=",
-        "previous_code": f"prev{n:06d}_-",
         "encrypted_ballot": payload,
     }
 
@@ -53,6 +52,7 @@ def _batch(*payloads: dict[str, Any]) -> dict[str, Any]:
         "kiosk_id": "K-PC-001-1",
         "batch_id": "0123456789abcdef" * 2,
         "ballots": [_ballot(n, p, "challenged" if n % 2 else "cast") for n, p in enumerate(payloads)],
+        "provisional_codes": ["ef" * 32],
         "chain_head": HEAD,
         "signature": SIG,
     }
