@@ -19,7 +19,8 @@ Order of checks for one ``BallotBatch`` (sync protocol v1):
    provisional links added to the previous head's counts give its counts. Otherwise the whole batch is refused
    (409 conflict, nothing stored). After the kiosk's chain close, a head beyond that close is refused too.
 
-A ballot id already stored (re-sent in a new batch) counts as a duplicate and changes nothing. Rejected
+A batch id already stored with the same bytes is a replay (the stored receipt again); a NEW batch holding a ballot
+an earlier batch brought is refused whole (409: a ballot is a link of one batch only; no kiosk does that). Rejected
 ballots are stored with their reason (status ``refused``: never counted; ``rejected`` is only the committee's
 decision on a flagged ballot), rejected batches in ``rejected_submissions``.
 """
@@ -302,6 +303,9 @@ def _store_batch(
                 s.scalars(select(Ballot.ballot_id).where(Ballot.ballot_id.in_([i.wire.ballot_id for i in items])))
             )
             items = [i for i in items if i.wire.ballot_id not in raced]
+        if len(items) != len(ids):  # a ballot is a link of ONE batch of the kiosk's batch chain
+            held = sorted(set(ids) - {i.wire.ballot_id for i in items})
+            raise _HeadMismatch(f"the batch holds {len(held)} ballot(s) an earlier batch linked, e.g. {held[0]}")
         claimed = signed_head.statement
         envelopes = _provisional_links(s, checker, kiosk_id, batch.provisional_codes)
         if isinstance(envelopes, str):

@@ -26,7 +26,7 @@ from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
 from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
 from election.chain_statement import ChainStatement, StatementKind
-from election.confirmation import confirmation_code, genesis_code
+from election.confirmation import batch_root, confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest
 from election.sample import random_plaintext
@@ -66,7 +66,10 @@ class SimKiosk:
     kiosk_id: str
     app: Any
     head: bytes = b""
+    """The root of the kiosk's last batch (its genesis before the first)."""
     pending: list[BatchBallot] = field(default_factory=list)
+    #: codes of provisional ballots sent since the last batch: the next batch links them
+    provisional_codes: list[str] = field(default_factory=list)
     #: links of the chain so far (cast, challenged, provisional), for the signed chain head and close
     links: list[int] = field(default_factory=lambda: [0, 0, 0])
     closes: int = 0
@@ -76,7 +79,8 @@ class SimKiosk:
         self.key = pair.key()
         self.cert_pem = pair.cert().public_bytes(Encoding.PEM).decode()
         self.http = client_for(self.app, self.cert_pem)
-        self.head = genesis_code(self.election.context.base_hash, self.kiosk_id)
+        self.genesis = genesis_code(self.election.context.base_hash, self.kiosk_id)
+        self.head = self.genesis
 
     @property
     def centre_id(self) -> str:
@@ -108,11 +112,11 @@ class SimKiosk:
         choices: dict[str, list[str]] | None = None,
         tamper: bool = False,
     ) -> BatchBallot:
-        """A ballot encrypted as the kiosk does; ``chain=False`` leaves the kiosk's chain head where it was (a
-        forged or lost ballot); ``challenged`` spoils it and reveals its seed (the wire carries the
+        """A ballot encrypted as the kiosk does, with its confirmation code; ``chain=False`` leaves it out of the
+        kiosk's counts (a forged or lost ballot); ``challenged`` spoils it and reveals its seed (the wire carries the
         ``ChallengedBallot``, as the kiosk sends it); ``choices`` (contest id -> candidate ids) instead of a random
         vote; ``tamper`` swaps the range proofs of the first two selections after encryption (the ballot parses,
-        its proofs fail) and chains the tampered ballot (its link holds)."""
+        its proofs fail) and counts the tampered ballot (its code holds)."""
         m, ctx = self.election.manifest, self.election.context
         if choices is None:
             plain = random_plaintext(m, BallotStyleId(style_id), os.urandom)
@@ -128,17 +132,14 @@ class SimKiosk:
             sel = data["contests"][0]["selections"]
             sel[0]["proof"], sel[1]["proof"] = sel[1]["proof"], sel[0]["proof"]
             ballot = EncryptedBallot.from_dict(data)
-        previous = self.head
-        code = confirmation_code(previous, self.kiosk_id, ballot)
+        code = confirmation_code(self.genesis, self.kiosk_id, ballot)
         if chain:
-            self.head = code.digest
             self.links[1 if challenged else 0] += 1
         return BatchBallot(
             ballot_id=ballot.ballot_id,
             ballot_style_id=style_id,
             disposition=BallotDisposition.CHALLENGED if challenged else BallotDisposition.CAST,
             confirmation_code=code.hex(),
-            previous_code=previous.hex(),
             encrypted_ballot=challenge_ballot(ballot, seed).to_dict() if challenged else ballot.to_dict(),
         )
 
@@ -165,24 +166,39 @@ class SimKiosk:
         return ChainStatement(kind, self.kiosk_id, genesis, self.head.hex(), cast, challenged, provisional, seq)
 
     def make_batch(self, ballots: list[BatchBallot] | None = None) -> BallotBatch:
+        """The next batch of the kiosk's batch chain: ``ballots`` (the pending ones by default) and the provisional
+        ballots sent since the last batch; the kiosk's head moves to its root."""
         ballots = list(self.pending if ballots is None else ballots)
         self.pending = []
+        provisional, self.provisional_codes = sorted(self.provisional_codes), []
         secrets.SystemRandom().shuffle(ballots)
+        codes = [bytes.fromhex(b.confirmation_code) for b in ballots] + [bytes.fromhex(c) for c in provisional]
+        self.head = batch_root(self.head, self.kiosk_id, codes)
         statement = self.statement()
         head = signed_head(statement, self.sign(statement.signing_bytes()))
         unsigned = BallotBatch.model_construct(
-            kiosk_id=self.kiosk_id, batch_id=secrets.token_hex(16), ballots=ballots, chain_head=head, signature=""
+            kiosk_id=self.kiosk_id,
+            batch_id=secrets.token_hex(16),
+            ballots=ballots,
+            provisional_codes=provisional,
+            chain_head=head,
+            signature="",
         )
         return BallotBatch(
             kiosk_id=self.kiosk_id,
             batch_id=unsigned.batch_id,
             ballots=ballots,
+            provisional_codes=provisional,
             chain_head=head,
             signature=self.sign(signing_bytes(unsigned)),
         )
 
     def close(self) -> Any:
-        """Sign and send the chain close (POST /v1/chain-close), as the kiosk does when its polls close."""
+        """Sign and send the chain close (POST /v1/chain-close), as the kiosk does when its polls close: first the
+        batch that links the provisional ballots sent since the last batch, if any (the close is at a batch's root)."""
+        if self.provisional_codes:
+            r = self.send(self.make_batch([]))
+            assert r.status_code == 200, r.text
         statement = self.statement(StatementKind.CLOSE)
         self.closes += 1
         close = signed_close(statement, self.sign(statement.signing_bytes()))
@@ -192,9 +208,10 @@ class SimKiosk:
         return self.post("/v1/batches", batch.model_dump(mode="json"))
 
     def provisional(self, civil_number: str, style_id: str) -> tuple[ProvisionalSubmission, Any]:
-        ballot = self.encrypt(style_id)  # the kiosk chains a provisional ballot like any other
+        ballot = self.encrypt(style_id)  # a code like any other ballot's; the next batch links it
         self.links[0] -= 1
         self.links[2] += 1
+        self.provisional_codes.append(ballot.confirmation_code)
         envelope_id = secrets.token_hex(16)
         content = IdentityEnvelopeContent(
             envelope_id=envelope_id,

@@ -38,12 +38,12 @@ def test_a_batch_whose_signed_head_does_not_match_its_chain_is_refused_whole(
     r = k.send(k.make_batch(ballots))
     assert r.status_code == 409 and "does not match the chain it extends" in r.json()["detail"], r.text
     k.links[0] -= 1
-    r = k.send(k.make_batch([k.cast("BS-MA-04")]))  # the next ballot alone: a gap before it, refused too
+    r = k.send(k.make_batch([k.cast("BS-MA-04")]))  # chained from the refused batch's root: refused too
     assert r.status_code == 409 and "does not match the chain it extends" in r.json()["detail"], r.text
     with office.db.transaction() as s:
         assert s.scalars(select(Ballot).where(Ballot.kiosk_id == "K-PC-003-1")).first() is None
         assert s.scalars(select(KioskChainHead).where(KioskChainHead.kiosk_id == "K-PC-003-1")).first() is None
-    k.head, k.links = bytes.fromhex(ballots[-1].confirmation_code), [2, 0, 0]
+    k.head, k.links = k.genesis, [2, 0, 0]
     r = k.send(k.make_batch(ballots))  # the same ballots with the kiosk's true head: accepted
     assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
 
@@ -105,17 +105,23 @@ def test_the_close_is_verified_stored_idempotent_and_bounds_later_batches(
 def test_provisional_links_after_the_batchs_last_ballot_are_counted_in_its_head_and_the_close(
     kiosks: dict[str, SimKiosk], office: Office
 ) -> None:
-    """A provisional ballot leaves in its own envelope, before the batch sealed after it: the office walks its link
-    to reach the head's last code, and counts it as provisional (head and close)."""
+    """A provisional ballot leaves in its own envelope, before the batch sealed after it, which links it
+    (``provisional_codes``): the office finds its envelope, puts its code in the batch's root and counts it as
+    provisional (head and close); a later batch cannot link it again."""
     k = kiosks["K-PC-001-2"]
     k.cast("BS-MU-01")
-    _, answer = k.provisional("12000099", "BS-MU-01")  # chained after the cast ballot, sent before the batch
+    sub, answer = k.provisional("12000099", "BS-MU-01")  # sent before the batch that links it
     assert answer.status_code == 200, answer.text
     assert k.links == [1, 0, 1]
     r = k.send(k.make_batch())
     assert r.status_code == 200 and r.json()["accepted"] == 1, r.text
     with office.db.transaction() as s:
         head = s.scalars(select(KioskChainHead).where(KioskChainHead.kiosk_id == "K-PC-001-2")).one().statement
-    assert (head["cast"], head["provisional"], head["last_code"]) == (1, 1, k.head.hex())
+    assert (head["cast"], head["provisional"], head["root"]) == (1, 1, k.head.hex())
+    root, links = k.head, list(k.links)
+    k.provisional_codes, k.links[2] = [sub.ballot.confirmation_code], 2  # the same provisional ballot linked again
+    r = k.send(k.make_batch([]))
+    assert r.status_code == 409 and "already linked by batch" in r.json()["detail"], r.text
+    k.head, k.links = root, links
     r = k.close()
     assert r.status_code == 200 and r.json()["duplicate"] is False, r.text

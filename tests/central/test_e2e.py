@@ -159,9 +159,11 @@ def test_replayed_batch_is_answered_once_and_counted_once(kiosks: dict[str, SimK
         before = s.get_one(TallyState, "shura-MU-02").ballots
     second = k.send(batch).json()
     assert second == {**first, "duplicate_batch": True}
-    # The same ballots re-sent inside a new batch are duplicates, not new votes.
-    again = k.send(k.make_batch(batch.ballots)).json()
-    assert again["accepted"] == 0 and again["duplicate_ballots"] == 1
+    # The same ballots re-sent inside a new batch are refused whole: a ballot is a link of one batch only.
+    root = k.head
+    again = k.send(k.make_batch(batch.ballots))
+    assert again.status_code == 409 and "an earlier batch linked" in again.json()["detail"], again.text
+    k.head = root
     with office.db.transaction() as s:
         assert s.get_one(TallyState, "shura-MU-02").ballots == before
 
@@ -176,7 +178,6 @@ def test_tampered_batches_are_rejected_and_logged(kiosks: dict[str, SimKiosk], o
     assert r.status_code == 422 and r.json()["error"] == "bad_signature"
     # 2. The same batch id with other content: conflict.
     k.send(batch)
-    k.head = bytes.fromhex(batch.ballots[0].previous_code)
     other = k.make_batch([k.encrypt("BS-MU-02")])
     clash = other.model_copy(update={"batch_id": batch.batch_id})
     r = k.send(clash)

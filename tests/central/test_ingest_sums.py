@@ -32,7 +32,7 @@ def test_chunk_sums_equal_one_by_one_and_a_refused_ballot_is_never_in_them(
 ) -> None:
     sim = SimKiosk(election, KIOSK, app=None)
     wires = [sim.encrypt(style) for style in ["BS-MA-04", "BS-MU-01"] * 6 + ["BS-MA-04"] * 6]
-    requests = [CheckRequest(w.encrypted_ballot, KIOSK, w.previous_code) for w in wires]
+    requests = [CheckRequest(w.encrypted_ballot, KIOSK, sim.genesis.hex()) for w in wires]
     pending = checker.submit_many(requests)
     outcomes = pending.outcomes()
     sums = pending.sums()
@@ -40,7 +40,7 @@ def test_chunk_sums_equal_one_by_one_and_a_refused_ballot_is_never_in_them(
     assert sums and sum(p.ballots for p in sums) == len(wires)  # every verified cast ballot is in one chunk sum
     items = [_Item(w, n, o) for n, (w, o) in enumerate(zip(wires, outcomes, strict=True))]  # type: ignore[arg-type]
     contests = sorted({c for o in outcomes if isinstance(o, CheckedBallot) for c in o.contest_ids})
-    refused = items[7]  # e.g. off the chain: refused after the workers summed its chunk
+    refused = items[7]  # e.g. its code wrong: refused after the workers summed its chunk
     refused.status = BallotStatus.REJECTED
     tallied = [i for i in items if i is not refused]
     used, singles = _addends(tallied, sums)

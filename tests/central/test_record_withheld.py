@@ -40,8 +40,8 @@ def test_a_provisional_ballot_rejected_by_the_committee_is_withheld_mid_chain_an
         assert k.voted(answer["checkin_token"]).status_code == 200
 
     vote(1)
-    # The office was unreachable for a second attempt of voter 1, who has voted already: a provisional ballot in
-    # the middle of the kiosk's chain, which the committee will not count.
+    # The office was unreachable for a second attempt of voter 1, who has voted already: a provisional ballot,
+    # linked by the kiosk's next batch, which the committee will not count.
     envelope, ack = k.provisional("30000001", "BS-MU-01")
     assert ack.status_code == 200
     vote(2)
@@ -64,17 +64,17 @@ def test_a_provisional_ballot_rejected_by_the_committee_is_withheld_mid_chain_an
     assert results["contests"]["shura-MU-01"]["electronic"]["ballots"] == 3  # the withheld ballot is not counted
 
     record = Path(results["record_dir"])
-    entries = json.loads((record / "kiosk_chains" / f"{KIOSK}.json").read_text())["entries"]
-    assert [e["status"] for e in entries] == ["cast", "withheld", "cast", "cast"]
-    assert entries[1] == {
+    batches = json.loads((record / "kiosk_chains" / f"{KIOSK}.json").read_text())["batches"]
+    (batch,) = batches  # the provisional ballot is a link of the batch sealed after it
+    assert sorted(e["status"] for e in batch["links"]) == ["cast", "cast", "cast", "withheld"]
+    assert [e["code"] for e in batch["links"]] == sorted(e["code"] for e in batch["links"])
+    assert {
         "status": "withheld",
         "ballot_id": envelope.ballot.ballot_id,
         "code": envelope.ballot.confirmation_code,
-        "previous_code": entries[0]["code"],
         "ballot_hash": hashlib.sha256(canonical_json(envelope.ballot.encrypted_ballot)).hexdigest(),
         "reason": "provisional-not-counted",
-    }
-    assert entries[2]["code"] != entries[1]["code"]
+    } in batch["links"]
     # No content of the withheld ballot anywhere in the record, and not a word of the committee's reason.
     published_files = [p.read_text() for p in record.rglob("*.json")]
     ciphertext = envelope.ballot.encrypted_ballot["contests"][0]["selections"][0]["ciphertext"]["alpha"]
@@ -86,9 +86,10 @@ def test_a_provisional_ballot_rejected_by_the_committee_is_withheld_mid_chain_an
     assert verify_record(record, out), out.getvalue()
     assert "1 withheld, not counted (provisional-not-counted: 1)" in out.getvalue()
     assert "3 cast ballots = 3 poll-book check-ins, per style (1 withheld not counted)" in out.getvalue()
-    # Without the withheld entry the chain has a gap, which the verifier catches.
+    # Without the withheld entry the batch's root does not recompute, which the verifier catches.
     chain_file = record / "kiosk_chains" / f"{KIOSK}.json"
-    chain_file.write_text(json.dumps({"kiosk": KIOSK, "entries": [e for e in entries if e["status"] != "withheld"]}))
+    batch["links"] = [e for e in batch["links"] if e["status"] != "withheld"]
+    chain_file.write_text(json.dumps({"format_version": 2, "kiosk": KIOSK, "batches": [batch]}))
     out = io.StringIO()
     assert not verify_record(record, out)
-    assert "FAIL  confirmation code chains:" in out.getvalue() and "chain broken" in out.getvalue()
+    assert "FAIL  confirmation code chains:" in out.getvalue() and "its root does not recompute" in out.getvalue()
