@@ -22,12 +22,13 @@ from typing import Any
 
 import pytest
 from nacl.public import PrivateKey
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from central.api import create_app
 from central.crypto import CheckRequest
 from central.ingest import add_to_tally
-from central.models import Ballot, BallotStatus, Kiosk, KioskChainClose, TallyState, Voter, VoterState
+from central.models import Ballot, BallotStatus, KioskChainClose, KioskChainHead, TallyState, Voter, VoterState
 from central.office import Office
 from election.ballot import PlaintextBallot, encrypt_ballot
 from election.benaloh import challenge_ballot
@@ -159,7 +160,7 @@ def test_the_record_publishes_each_kiosks_signed_close_and_names_the_kiosk_that_
 
     results, record = _publish(day, election)
     published = json.loads((record / "kiosks" / f"{CLOSED}.json").read_text(encoding="utf-8"))
-    assert published["close"] == held and published["last_head"]["last_code"] == own.last_code
+    assert published["close"] == held and published["last_head"]["root"] == own.root
     unclosed = json.loads((record / "kiosks" / f"{UNCLOSED}.json").read_text(encoding="utf-8"))
     assert unclosed["close"] is None and unclosed["last_head"]["cast"] == 1
 
@@ -168,52 +169,62 @@ def test_the_record_publishes_each_kiosks_signed_close_and_names_the_kiosk_that_
     assert not ok
     line = _closes_line(output)
     assert line.startswith("FAIL") and f"kiosk {UNCLOSED} never closed its chain" in line, line
-    head = unclosed["last_head"]["last_code"][:16]
-    assert f"last signed head: 1 links (cast 1, challenged 0, provisional 0) ending at {head}" in line
+    head = unclosed["last_head"]["root"][:16]
+    assert f"last signed head: 1 links (cast 1, challenged 0, provisional 0) ending at root {head}" in line
     ok, output = _verify(record, allow_unclosed=(UNCLOSED,))
     assert ok, output
     assert f"accepted by --allow-unclosed: {UNCLOSED}" in _closes_line(output)
 
 
+def _last_batch(s: Session) -> str:
+    """The batch id of the kiosk's last accepted batch (its signed head has the most links)."""
+    return (
+        s.scalars(
+            select(KioskChainHead.batch_id)
+            .where(KioskChainHead.kiosk_id == CLOSED)
+            .order_by(KioskChainHead.links.desc())
+        ).first()
+        or ""
+    )
+
+
 def _forge_appended_ballot(office: Office, election: Election) -> None:
-    """The office appends a valid ballot for candidate 1 after the chain's last code, counts it and marks one
-    more voter voted: the chain, the tally and the poll book all agree."""
+    """The office adds a valid ballot for candidate 1 to the kiosk's last batch, counts it and marks one more voter
+    voted: the record's batch chain (its roots recomputed by the writer), the tally and the poll book all agree."""
     with office.db.transaction() as s:
-        last = s.scalar(select(Kiosk.chain_head).where(Kiosk.kiosk_id == CLOSED))
-        assert last is not None
         first = election.manifest.styles_by_id[BallotStyleId(STYLE)].contests[0]
         plain = PlaintextBallot(
             BallotStyleId(STYLE), {ContestId(first.contest): frozenset({CandidateId(first.candidates[0])})}
         )
         forged = encrypt_ballot(election.context, election.manifest, plain, ballot_id=secrets.token_hex(16),
                                 seed=os.urandom(32))  # fmt: skip
-        code = confirmation_code(bytes.fromhex(last), CLOSED, forged)
-        checked = office.checker.check(CheckRequest(payload=forged.to_dict(), kiosk_id=CLOSED, previous_code=last))
+        genesis = office.checker.genesis(CLOSED)
+        code = confirmation_code(bytes.fromhex(genesis), CLOSED, forged)
+        checked = office.checker.check(CheckRequest(payload=forged.to_dict(), kiosk_id=CLOSED, genesis=genesis))
         assert checked.code == code.hex()
         s.add(
             Ballot(
-                ballot_id=forged.ballot_id, kiosk_id=CLOSED, batch_id=None, style_id=STYLE,
-                confirmation_code=code.hex(), previous_code=last, status=BallotStatus.ACCEPTED, reason=None,
+                ballot_id=forged.ballot_id, kiosk_id=CLOSED, batch_id=_last_batch(s), style_id=STYLE,
+                confirmation_code=code.hex(), previous_code=None, status=BallotStatus.ACCEPTED, reason=None,
                 provisional=False, spoiled=False, payload=forged.to_dict(),
             )
         )  # fmt: skip
         add_to_tally(s, office.checker, [checked])
-        s.execute(update(Kiosk).where(Kiosk.kiosk_id == CLOSED).values(chain_head=code.hex()))
         spare = s.scalars(select(Voter).where(Voter.state == VoterState.NOT_VOTED).limit(1)).one()
         spare.state = VoterState.VOTED
 
 
 def _drop_last_ballot(office: Office) -> None:
-    """The office deletes the chain's last cast ballot, recomputes its tally from the ballots left and unmarks one
-    voter: the tally, the poll book and the (shorter) chain agree."""
+    """The office deletes a cast ballot of the kiosk's last batch, recomputes its tally from the ballots left and
+    unmarks one voter: the tally, the poll book and the (shorter) batch chain agree."""
     with office.db.transaction() as s:
-        rows = list(s.scalars(select(Ballot).where(Ballot.kiosk_id == CLOSED)))
-        previous = {b.previous_code for b in rows}
-        last = next(b for b in rows if b.confirmation_code not in previous)
-        assert not last.spoiled, "the challenge is the first link, the last is a cast ballot"
+        last = next(
+            b
+            for b in s.scalars(select(Ballot).where(Ballot.kiosk_id == CLOSED, Ballot.batch_id == _last_batch(s)))
+            if not b.spoiled
+        )
         s.delete(last)
         s.flush()
-        s.execute(update(Kiosk).where(Kiosk.kiosk_id == CLOSED).values(chain_head=last.previous_code))
         for row in s.scalars(select(TallyState)):  # the tally recomputed from nothing
             row.state, row.ballots = office.checker.empty_tally(row.contest_id), 0
         s.flush()
@@ -222,7 +233,7 @@ def _drop_last_ballot(office: Office) -> None:
         ).all()
         checked = [
             office.checker.check(
-                CheckRequest(payload=b.payload, kiosk_id=b.kiosk_id, previous_code=b.previous_code or "")
+                CheckRequest(payload=b.payload, kiosk_id=b.kiosk_id, genesis=office.checker.genesis(b.kiosk_id))
             )
             for b in counted
         ]

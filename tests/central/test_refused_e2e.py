@@ -43,8 +43,8 @@ def test_a_tampered_proof_is_refused_and_never_counted_or_published_as_a_ballot(
         assert kiosk.voted(answer["checkin_token"]).json()["status"] == "recorded"
         if n == 1:
             # A voter whose ballot's proofs were altered after encryption (a corrupted disk, a bad kiosk), sealed
-            # by the kiosk in the batch: its code holds (a link of the batch's root), its proofs do not. It votes for the
-            # third candidate. The voter is marked voted like any other.
+            # by the kiosk in the batch: its code holds (a link of the batch's root), its proofs do not. It votes
+            # for the third candidate. The voter is marked voted like any other.
             answer = kiosk.checkin(voters[3]).json()
             bad = kiosk.encrypt("BS-MU-01", choices={CONTEST: [candidates[2]]}, tamper=True)
             kiosk.pending.append(bad)

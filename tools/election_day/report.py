@@ -151,7 +151,7 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
                 continue
             body.append(f"<tr><td>{html.escape(c['kiosk'])}</td><td>#{close['close_seq']}</td><td>{close['cast']}</td>"
                         f"<td>{close['challenged']}</td><td>{close['provisional']}</td>"
-                        f"<td><code>{html.escape(close['last_code'])}</code></td>"
+                        f"<td><code>{html.escape(close['root'])}</code></td>"
                         f"<td><code>{html.escape(close['signature'][:32])}...</code></td></tr>")  # fmt: skip
         body.append("</table><p>Each kiosk signed its close when its polls closed; the record publishes it in "
                     "kiosks/&lt;kiosk&gt;.json and election.verify checks that every chain ends exactly there "

@@ -421,11 +421,11 @@ def kiosk_closes(log: DayLog, record: Path) -> list[dict[str, Any]]:
             log.note(f"{data['kiosk']}: unused (no batch, no chain close)")
         elif close is None:
             log.note(f"{data['kiosk']}: NO signed chain close (last signed head: {head['cast']} cast, "
-                     f"{head['challenged']} challenged, {head['provisional']} provisional, last code "
-                     f"{head['last_code'][:16]}...)")  # fmt: skip
+                     f"{head['challenged']} challenged, {head['provisional']} provisional, root "
+                     f"{head['root'][:16]}...)")  # fmt: skip
         else:
             log.note(f"{data['kiosk']}: signed chain close #{close['close_seq']}: cast {close['cast']}, challenged "
-                     f"{close['challenged']}, provisional {close['provisional']}, last code {close['last_code'][:16]}"
+                     f"{close['challenged']}, provisional {close['provisional']}, root {close['root'][:16]}"
                      f"..., signature {close['signature'][:24]}...")  # fmt: skip
     return rows
 
