@@ -192,7 +192,7 @@ def _post_all(sim: SimKiosk, bodies: list[bytes]) -> None:
 def _ceiling(office: Office, ballots: list[Any], kiosk: str) -> float:
     """Verification only (parse + proofs + codes) of the same ballots on the office's own pool: ballots/s."""
     requests = [
-        CheckRequest(payload=b.encrypted_ballot, kiosk_id=kiosk, previous_code=b.previous_code) for b in ballots
+        CheckRequest(payload=b.encrypted_ballot, kiosk_id=kiosk, genesis=office.checker.genesis(kiosk)) for b in ballots
     ]
     t = time.perf_counter()
     for i in range(0, len(requests), BATCH):
@@ -621,20 +621,18 @@ def _reduced_record(
 
     kiosk = manifest.kiosks[0].id
     acc = TallyAccumulator(context, manifest)
-    previous = genesis_code(context.base_hash, kiosk)
+    genesis = genesis_code(context.base_hash, kiosk)
     chain = []
     for i, style in enumerate(manifest.ballot_styles):
         plain = random_plaintext(manifest, style.id, os.urandom)
         ballot = encrypt_ballot(context, manifest, plain, ballot_id=f"reduced-{i:04d}", seed=os.urandom(32))
         acc.add(ballot)
-        code = confirmation_code(previous, kiosk, ballot)
-        chain.append((ballot, code, None))
-        previous = code.digest
+        chain.append((ballot, confirmation_code(genesis, kiosk, ballot), None))
     tally = acc.result()
     plain_tally, shares = decrypt_with(context, manifest, tally, secrets, [1, 3], os.urandom)
     counts: dict[str, int] = {str(s.id): 1 for s in manifest.ballot_styles}
     closes = sample_kiosk_statements(  # TEST MATERIAL key: the kiosk's signed chain close (the verifier's closes check)
-        context.base_hash, {kiosk: [(code.hex(), "cast") for _, code, _ in chain]}, os.urandom
+        context.base_hash, {kiosk: [[(code.hex(), "cast") for _, code, _ in chain]]}, os.urandom
     )
     write_record(
         out,
@@ -642,7 +640,7 @@ def _reduced_record(
             manifest,
             context,
             tuple(guardians),
-            {kiosk: tuple(chain)},
+            {kiosk: (tuple(chain),)},  # one batch
             tally,
             tuple(shares),
             plain_tally,

@@ -51,11 +51,11 @@ from bench.bench_ballots import PEER_PYTHON, QUIET_REF_US, floor_tally, floor_ve
 from election.ballot import encrypt_ballot
 from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
-from election.confirmation import confirmation_code, genesis_code
+from election.confirmation import batch_root, confirmation_code, genesis_code
 from election.context import ElectionContext
 from election.elgamal import Ciphertext
 from election.manifest import BallotStyleId, ContestId, Manifest
-from election.record import ElectionRecord, write_record
+from election.record import CHAIN_FORMAT_VERSION, ElectionRecord, write_record
 from election.sample import decrypt_with, random_plaintext, run_key_ceremony
 from election.sample_kiosks import sample_kiosk_statements
 from election.sample_office import write_sample_office_part
@@ -65,9 +65,11 @@ from tools.sample_record import SeededRandom
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "bench"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: kiosk chains as batch chains (issue 15 point 2)
 #: one ballot in this many is challenged (a Benaloh challenge: published with its seed, never counted)
 CHALLENGE_EVERY = 200
+BATCH = 10
+"""Links per sealed batch of the generated kiosks (the ballot box's default ``min_batch``)."""
 NATIONAL = 500_000
 TARGET_MINUTES = 30.0
 TARGET_FLOOR_RATIO = 1.3
@@ -107,15 +109,14 @@ def _encrypt_kiosks(task: tuple[str, int, list[tuple[str, list[tuple[int, str, b
     pollbook: dict[str, int] = {}
     cast_ids: list[str] = []
     for kiosk, ballots in kiosks:
-        previous = genesis_code(context.base_hash, kiosk)
+        genesis = genesis_code(context.base_hash, kiosk)
         chain: list[dict[str, str]] = []
         links[kiosk] = []
         for number, style, challenged in ballots:
             nonce_seed = rng(32)
             plaintext = random_plaintext(manifest, BallotStyleId(style), rng)
             ballot = encrypt_ballot(context, manifest, plaintext, ballot_id=f"{kiosk}-{number:06d}", seed=nonce_seed)
-            code = confirmation_code(previous, kiosk, ballot)
-            previous = code.digest
+            code = confirmation_code(genesis, kiosk, ballot)
             status = "challenged" if challenged else "cast"
             if challenged:
                 acc.mark_challenged(ballot.ballot_id)
@@ -130,7 +131,17 @@ def _encrypt_kiosks(task: tuple[str, int, list[tuple[str, list[tuple[int, str, b
                        {"kiosk": kiosk, "confirmation_code": code.hex(), "ballot": ballot.to_dict()})  # fmt: skip
             chain.append({"ballot_id": ballot.ballot_id, "code": code.hex(), "status": status})
             links[kiosk].append((code.hex(), status))
-        _write(Path(root) / "kiosk_chains" / f"{kiosk}.json", {"kiosk": kiosk, "entries": chain})
+        # sealed in batches of BATCH links, in the order made, each batch's links sorted by code (as a kiosk's)
+        root_code, batches = genesis, []
+        for i in range(0, len(chain), BATCH):
+            part = sorted(chain[i : i + BATCH], key=lambda e: e["code"])
+            after = batch_root(root_code, kiosk, [bytes.fromhex(e["code"]) for e in part])
+            batches.append({"previous_root": root_code.hex(), "root": after.hex(), "links": part})
+            root_code = after
+        _write(
+            Path(root) / "kiosk_chains" / f"{kiosk}.json",
+            {"format_version": CHAIN_FORMAT_VERSION, "kiosk": kiosk, "batches": batches},
+        )
     return {"tally": acc.result().to_dict(), "cast": cast_ids, "links": links, "pollbook": pollbook}
 
 
@@ -182,6 +193,7 @@ def build_record(root: Path, ballots: int, jobs: int) -> dict[str, Any]:
         for st, n in r["pollbook"].items():
             pollbook[st] += n
         links.update({k: [(x[0], x[1]) for x in v] for k, v in r["links"].items()})
+    batched = {k: [v[i : i + BATCH] for i in range(0, len(v), BATCH)] for k, v in links.items()}
     result, shares = decrypt_with(context, manifest, tally, guardians, [1, 3, 5], rng)
     rest = partial / "rest"
     write_record(
@@ -189,7 +201,7 @@ def build_record(root: Path, ballots: int, jobs: int) -> dict[str, Any]:
         ElectionRecord(
             manifest=manifest, context=context, guardians=tuple(records), chains={}, tally=tally,
             shares=tuple(shares), result=result, pollbook_counts=pollbook,
-            kiosks=sample_kiosk_statements(context.base_hash, links, rng),
+            kiosks=sample_kiosk_statements(context.base_hash, batched, rng),
         ),
     )  # fmt: skip
     write_sample_office_part(rest, manifest, tally, rng)
