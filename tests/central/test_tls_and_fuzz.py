@@ -3,57 +3,20 @@ OpenAPI description fuzzed with schemathesis (in-process ASGI) never produces a 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import ssl
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from central.tls import TlsH11Protocol
+from tests.central.https import https_office
 
 pytestmark = pytest.mark.integration
-
-
-@contextlib.contextmanager
-def tls_server(app, election) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    pki = election.pki
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="off",
-        http=TlsH11Protocol,
-        ssl_certfile=str(pki.central_server.cert_path),
-        ssl_keyfile=str(pki.central_server.key_path),
-        ssl_ca_certs=str(pki.kiosk_ca.cert_path),
-        ssl_cert_reqs=ssl.CERT_OPTIONAL,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_kiosk_identity_comes_from_the_tls_client_certificate(app, election, kiosks) -> None:
@@ -63,7 +26,8 @@ def test_kiosk_identity_comes_from_the_tls_client_certificate(app, election, kio
     ca_with_cert = ssl.create_default_context(cafile=str(pki.central_server.cert_path.parent / "ca.pem"))
     ca_with_cert.load_cert_chain(str(kiosk.cert_path), str(kiosk.key_path))
     body = {"kiosk_id": "K-PC-003-1", "centre_id": "PC-003", "civil_number": "55555555", "idempotency_key": "0" * 32}
-    with tls_server(app, election) as base:
+    with https_office(app, election) as office:
+        base = office.base
         with httpx.Client(verify=ca_with_cert) as c:
             r = c.post(base + "/v1/checkins", json=body)
             assert r.status_code == 200 and r.json()["status"] == "not_on_roll"
