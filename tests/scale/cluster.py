@@ -50,6 +50,8 @@ class Cluster:
     port: int = 0
     instances_killed: int = 0
     workers_killed: int = 0
+    jobs_in_flight_at_kill: int = 0
+    """jobs in 'doing' right after the SIGKILLs (the killed worker's, which nobody finishes, among them)"""
 
     @classmethod
     def create(cls, election: RealElection, database_url: str, work: Path, *, queue_timeout: float = 5.0) -> Cluster:
