@@ -200,7 +200,8 @@ def test_kiosk_database_disk_full(fault_day: FaultDay, tmp_path: Path) -> None:
         bigger.mkdir()
         for f in disk.glob("ballot-box.sqlite3*"):
             shutil.copy(f, bigger / f.name)
-        code, lines = fault_day.run(KHASAB, "--db", str(bigger / "ballot-box.sqlite3"), "--drain-timeout", "150", timeout=240)
+        moved = str(bigger / "ballot-box.sqlite3")
+        code, lines = fault_day.run(KHASAB, "--db", moved, "--drain-timeout", "150", timeout=240)
         assert code == 0 and status_of(lines)["delivered"]
         view = fault_day.office_view([v.civil_number for v in voters])
         assert view["voted"] == len(cast) and ids_unique(view)
