@@ -26,6 +26,7 @@ from tools.election_day.supervisor import wait_for_port
 pytestmark = pytest.mark.integration
 
 UNIFIED, KHASAB, BUKHA = "K-PC-001-1", "K-PC-002-1", "K-PC-003-1"
+SPARE = "K-PC-001-2"  # the unified centre's second kiosk, used by the disk-full test only
 
 
 def status_of(lines: list[str]) -> dict[str, Any]:
@@ -183,14 +184,15 @@ def test_kiosk_database_disk_full(fault_day: FaultDay, tmp_path: Path) -> None:
     if not _mount_tmpfs(disk, "600k"):
         pytest.fail("mounting a small tmpfs needs root (the suite runs as root in CI)")
     try:
-        voters = fault_day.voters(12, KHASAB)
+        voters = fault_day.voters(12, SPARE)
         fault_day.script(voters)
         db = disk / "ballot-box.sqlite3"
-        # A fresh kiosk database on the tiny disk (the shared kiosk directory stays intact).
-        code, lines = fault_day.run(KHASAB, "--phase", "morning", "--db", str(db), "--drain-timeout", "30")
+        # A fresh kiosk database on the tiny disk, for a kiosk no other test has synced: the office refuses a fresh
+        # database of a kiosk whose chain it already holds (its batch chain would restart from genesis).
+        code, lines = fault_day.run(SPARE, "--phase", "morning", "--db", str(db), "--drain-timeout", "30")
         assert code == 3, lines[-20:]
         assert any("KIOSK STORAGE PROBLEM" in line and "disk is full" in line for line in lines)
-        outcomes = fault_day.last(KHASAB, voters)
+        outcomes = fault_day.last(SPARE, voters)
         cast = [v for v in voters if outcomes[v.id]["outcome"] == "cast"]
         refused = [v for v in voters if outcomes[v.id]["outcome"] == "refused"]
         assert cast and refused, "the disk must fill up in the middle of the voters: change its size"
@@ -201,7 +203,7 @@ def test_kiosk_database_disk_full(fault_day: FaultDay, tmp_path: Path) -> None:
         for f in disk.glob("ballot-box.sqlite3*"):
             shutil.copy(f, bigger / f.name)
         moved = str(bigger / "ballot-box.sqlite3")
-        code, lines = fault_day.run(KHASAB, "--db", moved, "--drain-timeout", "150", timeout=240)
+        code, lines = fault_day.run(SPARE, "--db", moved, "--drain-timeout", "150", timeout=240)
         assert code == 0 and status_of(lines)["delivered"]
         view = fault_day.office_view([v.civil_number for v in voters])
         assert view["voted"] == len(cast) and ids_unique(view)
