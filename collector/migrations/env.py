@@ -1,30 +1,7 @@
-"""Alembic environment: runs migrations online against the URL set by ``collector.db.alembic_config``."""
-
-from __future__ import annotations
-
-from alembic import context
-from sqlalchemy import create_engine, pool
+"""Alembic environment of the vote collector: runs migrations online against the URL set by
+``collector.db.alembic_config`` (the body is shared with the office: ``sync.database``)."""
 
 from collector.models import Base
+from sync.database import run_env_migrations
 
-config = context.config
-target_metadata = Base.metadata
-
-
-def run_migrations_online() -> None:
-    url = config.get_main_option("sqlalchemy.url")
-    if url is None:
-        raise RuntimeError("sqlalchemy.url is not set")
-    engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.connect() as connection:
-        context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=url.startswith("sqlite")
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
-
-
-if context.is_offline_mode():
-    raise RuntimeError("offline (SQL script) migrations are not supported")
-run_migrations_online()
+run_env_migrations(Base.metadata)
