@@ -91,19 +91,9 @@ class RemoteCard(PcscCard):
             lambda n: statement.nonce,
             profiles=base.profiles,
         )
-        try:
-            result = signer.authenticate(self._conn, self._read, pin.reveal())
-        except BaseException:
-            self.close()
-            raise
-        if isinstance(result, AuthFailure):
-            self.last_refusal = result
-            if result.reason is FailureReason.WRONG_PIN:
-                return ev.PinRejected(result.tries_left or 0)
-            if result.reason is FailureReason.PIN_BLOCKED:
-                return ev.PinRejected(0)
-            self.close()
-            return card_failure(result)
+        result = self.try_pin(signer, pin)
+        if not isinstance(result, Authenticated):
+            return result
         if result.challenge.digest != statement.digest:  # the authenticator signed another statement: a bug
             self.close()
             return ev.Failed(ev.Failure.INTERNAL)

@@ -105,9 +105,19 @@ class PcscCard:
     def verify_pin(self, pin: Secret) -> ev.PinAccepted | ev.PinRejected | ev.Failed:
         if self._conn is None or self._read is None:
             return ev.Failed(ev.Failure.CARD_REMOVED)
-        # The card layer verifies the PIN and signs the challenge in one call (one PIN try, never retried).
+        result = self.try_pin(self.authenticator, pin)
+        if not isinstance(result, Authenticated):
+            return result
+        self._auth = result
+        return ev.PinAccepted()
+
+    def try_pin(self, signer: CardAuthenticator, pin: Secret) -> Authenticated | ev.PinRejected | ev.Failed:
+        """One PIN try on the card ``read()`` accepted, signed by ``signer`` (the card layer verifies the PIN
+        and signs the challenge in one call, never retried). A wrong or blocked PIN is ``PinRejected`` with the
+        tries left and keeps the card; any other refusal closes it. Shared by the kiosk and the voter app."""
+        assert self._conn is not None and self._read is not None
         try:
-            result = self.authenticator.authenticate(self._conn, self._read, pin.reveal())
+            result = signer.authenticate(self._conn, self._read, pin.reveal())
         except BaseException:
             self.close()
             raise
@@ -119,8 +129,7 @@ class PcscCard:
                 return ev.PinRejected(0)
             self.close()
             return card_failure(result)
-        self._auth = result
-        return ev.PinAccepted()
+        return result
 
     def authenticate(self) -> ev.VoterAuthenticated | ev.StaffAuthenticated | ev.Failed:
         auth = self._auth
