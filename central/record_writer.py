@@ -1,6 +1,8 @@
 """What the office writes into the published election record beyond ``election.record.write_record``'s layout:
 the poll book's voted counts per style, the kiosks' batch chains as published (with withheld links), the record's
-``office/`` part (signed audit heads, the office's certificate); and the independent verifier run on it."""
+``office/`` part (signed audit heads, the office's certificate), the parts that come from outside the office's
+database (``remote/`` from the vote collector, ``package/`` from the signed election package: ``outside_parts``);
+and the independent verifier run on it."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sqlalchemy import func, select
 
 from central import audit
 from central.db import Database
+from central.errors import ResultsError
 from central.ingest import LINKED_BY
 from central.models import (
     Ballot,
@@ -33,6 +36,7 @@ from election.benaloh import ChallengedBallot
 from election.canonical import canonical_json
 from election.confirmation import ConfirmationCode, genesis_code
 from election.manifest import Manifest
+from election.package import PackageError, record_members
 from election.record import ChainBatch, ChainEntry, RecordError, WithheldEntry, WithheldReason
 
 
@@ -202,12 +206,14 @@ def record_chains(db: Database, base_hash: bytes) -> tuple[dict[str, tuple[Chain
     return {kiosk: tuple(batches) for kiosk, batches in sorted(chains.items())}, withheld
 
 
-def run_verifier(record_dir: Path) -> tuple[bool, str]:
-    """``python -m election.verify <dir>`` in a separate process: its exit status is the verdict."""
+def run_verifier(record_dir: Path, commission_key: Path | None = None) -> tuple[bool, str]:
+    """``python -m election.verify <dir>`` in a separate process: its exit status is the verdict. With the
+    commission's key (``--commission-key``) the verifier also ties the record's certificates to the package."""
     if importlib.util.find_spec("election.verify") is None:
         return False, "election.verify is not available in this installation"
+    key = ["--commission-key", str(commission_key)] if commission_key is not None and commission_key.is_file() else []
     done = subprocess.run(
-        [sys.executable, "-m", "election.verify", str(record_dir)],
+        [sys.executable, "-m", "election.verify", str(record_dir), *key],
         capture_output=True,
         text=True,
         check=False,
@@ -228,3 +234,68 @@ def write_office_part(db: Database, signer: audit.OfficeSigner | None, record_di
     (record_dir / OFFICE_HEADS).write_text(json.dumps({"heads": heads}, indent=1, sort_keys=True), encoding="utf-8")
     cert = signer.certificate_pem if signer is not None else ""
     (record_dir / OFFICE_CERTIFICATE).write_text(cert, encoding="ascii")
+
+
+#: ``<election dir>/remote/``: the vote collector's record part as ``python -m collector handover --out DIR`` writes
+#: it (docs/remote-voting.md, section 7), copied into the office's election directory after the handover
+REMOTE_DIR = "remote"
+REMOTE_FILES = ("credentials.json", "voided.json", "submissions.json", "counts.json")
+#: ``<election dir>/election-package.sanduq``: the signed election package the kiosks were given
+PACKAGE_FILE = "election-package.sanduq"
+#: ``<election dir>/commission.pub``: the commission's public key the office's own verifier run checks it with
+COMMISSION_KEY_FILE = "commission.pub"
+MAX_PART_BYTES = 1 << 30
+
+
+def remote_part_files(election_dir: Path, manifest: Manifest) -> dict[str, bytes]:
+    """The record part ``remote/`` (path in the record -> bytes, unchanged) of an election with remote voting;
+    nothing for an election without. Raises ResultsError when the collector's part is not there yet: the office
+    never serves a record without the remote ballots' credentials (the guardians would refuse it)."""
+    if manifest.remote_voting is None:
+        return {}
+    directory = election_dir / REMOTE_DIR
+    missing = [name for name in REMOTE_FILES if not (directory / name).is_file()]
+    if missing:
+        raise ResultsError(
+            f"the vote collector's record part is not in {directory} (missing {', '.join(missing)}): after the "
+            "collector's handover, copy the remote/ it wrote (python -m collector handover --out DIR) there"
+        )
+    files: dict[str, bytes] = {}
+    for name in REMOTE_FILES:
+        path = directory / name
+        if path.stat().st_size > MAX_PART_BYTES:
+            raise ResultsError(f"{path}: larger than any record part")
+        data = path.read_bytes()
+        try:
+            parsed = json.loads(data)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise ResultsError(f"{path}: not a JSON object (the collector's remote/{name})")
+        files[f"{REMOTE_DIR}/{name}"] = data
+    return files
+
+
+def package_part_files(election_dir: Path) -> dict[str, bytes]:
+    """The record part ``package/`` (docs/election-record.md): the package's signed index, its signature, manifest,
+    election context and trust files, byte for byte, when the office holds the package (``PACKAGE_FILE``)."""
+    path = election_dir / PACKAGE_FILE
+    if not path.is_file():
+        return {}
+    try:
+        members = record_members(path.read_bytes(), archive_name=path.name)
+    except PackageError as exc:
+        raise ResultsError(f"the election package {path} cannot be published: {exc}") from None
+    return {f"package/{name}": data for name, data in members.items()}
+
+
+def outside_parts(election_dir: Path, manifest: Manifest) -> dict[str, bytes]:
+    """The record's files that do not come from the office's database: ``remote/`` and ``package/``."""
+    return {**remote_part_files(election_dir, manifest), **package_part_files(election_dir)}
+
+
+def write_files(record_dir: Path, files: dict[str, bytes]) -> None:
+    for relative, data in files.items():
+        path = record_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)

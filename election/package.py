@@ -13,6 +13,8 @@ election/schemas/package-index.schema.json):
     trust/card-intermediates/*.pem  issuing CAs (cards hold only their own certificate)
     trust/kiosk-ca.pem              the CA of kiosk certificates (mutual TLS, audit signatures)
     trust/central-ca.pem            the CA of the central office's TLS certificate (pinned by kiosks)
+    trust/collector.pem             optional: the vote collector's TLS certificate, pinned by the voter app
+                                    (elections with remote_voting; docs/remote-voting.md section 11)
     trust/card-policies.json        optional: card certificate policy OIDs (staff-card CAs, eID authentication)
     crl/*.crl                       revocation lists (DER) for every level of the card PKI (issuing CAs and
                                     the roots' CRLs covering the CAs)
@@ -55,6 +57,7 @@ CARD_ROOTS_DIR = "trust/card-roots/"
 CARD_INTERMEDIATES_DIR = "trust/card-intermediates/"
 KIOSK_CA = "trust/kiosk-ca.pem"
 CENTRAL_CA = "trust/central-ca.pem"
+COLLECTOR_CERT = "trust/collector.pem"
 CRL_DIR = "crl/"
 CARD_POLICIES = "trust/card-policies.json"
 ELECTION_CONTEXT = "keys/election-context.json"
@@ -216,6 +219,30 @@ def load_package(data: bytes, commission_key: Ed25519PublicKey, *, archive_name:
         warnings=warnings,
         card_policies=_card_policies(members),
     )
+
+
+#: what the election record publishes of the package (record part ``package/``, docs/election-record.md): the
+#: signed index and its signature, the manifest and election context as packaged, and every trust file
+RECORD_MEMBERS = (INDEX, SIGNATURE, MANIFEST, ELECTION_CONTEXT)
+TRUST_DIR = "trust/"
+
+
+def record_members(data: bytes, *, archive_name: str = "package") -> dict[str, bytes]:
+    """The package's members the election record publishes (``RECORD_MEMBERS`` and every ``trust/`` file), byte
+    for byte, after checking each against the index's hash. The signature is NOT checked here: whoever holds the
+    record checks it with the commission key they trust (the verifier's ``package`` check)."""
+    members = _read_members(data, archive_name)
+    if INDEX not in members or SIGNATURE not in members:
+        raise PackageError(INDEX, "missing: the package has no signed index")
+    index = _parse_index(members[INDEX])
+    chosen = {p: b for p, b in members.items() if p in RECORD_MEMBERS or p.startswith(TRUST_DIR)}
+    for path, content in chosen.items():
+        if path in (INDEX, SIGNATURE):
+            continue
+        entry = index["files"].get(path)
+        if entry is None or entry["sha256"] != sha256_hex(content) or entry["size"] != len(content):
+            raise PackageError(path, "content does not match its signed hash (the file was changed)")
+    return dict(sorted(chosen.items()))
 
 
 def _card_policies(members: Mapping[str, bytes]) -> CardPolicies | None:

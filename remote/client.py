@@ -108,6 +108,22 @@ def make_submission(
     return Submission(submission_id, sequence, ballot, json.dumps(body, separators=(",", ":")).encode("utf-8"))
 
 
+NOT_PINNED: Final = (
+    "the server is not the election's vote collector: its TLS certificate is not the one the signed election "
+    "package pins (trust/collector.pem); nothing was sent"
+)
+
+
+def _not_the_pinned_certificate(exc: BaseException) -> bool:
+    """Whether the TLS handshake failed because the server's certificate is not the pinned one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class CollectorClient:
     def __init__(
         self,
@@ -146,6 +162,8 @@ class CollectorClient:
                 status = reply.status_code
                 retry = reply.headers.get("Retry-After")
         except httpx.HTTPError as exc:
+            if _not_the_pinned_certificate(exc):
+                raise Unreachable(f"{what}: {NOT_PINNED}") from None
             raise Unreachable(f"{what}: {type(exc).__name__}") from None
         if status >= 500 or status in (301, 302, 303, 307, 308):
             raise Unreachable(f"{what}: HTTP {status}")

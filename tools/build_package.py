@@ -1,12 +1,15 @@
 """Build and sign an election package from a definition directory.
 
-    python -m tools.build_package <definition dir> --out <package file> --pki out/test-pki
+    python -m tools.build_package <definition dir> --out <package file> --pki out/test-pki \
+        [--election-context FILE] [--central-envelope-key FILE] [--collector-cert PEM]
 
 The definition directory holds manifest.json, the photos it references and, optionally, recorded audio
 clips. Clips the election office did not record are synthesised with espeak-ng in Arabic and English
 (cached, so a rebuild re-synthesises nothing). Trust anchors, revocation lists and the commission's
-signing key come from a PKI directory (the test PKI in development). The package is loaded back and
-verified before the command reports success.
+signing key come from a PKI directory (the test PKI in development). An election with remote voting
+(``remote_voting`` in the manifest) needs ``--collector-cert``: the vote collector's TLS certificate (PEM), packaged
+as ``trust/collector.pem`` and signed in the index as every file; the voter app pins it (docs/remote-voting.md,
+section 11). The package is loaded back and verified before the command reports success.
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from devtools.test_pki import TestPki, load
 from election.audio_clips import CLIP_INDEX
 from election.manifest import Candidate, Language, Manifest, ManifestError
 from election.package import (
@@ -31,6 +36,7 @@ from election.package import (
     CARD_ROOTS_DIR,
     CENTRAL_CA,
     CENTRAL_ENVELOPE_KEY,
+    COLLECTOR_CERT,
     CRL_DIR,
     ELECTION_CONTEXT,
     KIOSK_CA,
@@ -43,7 +49,6 @@ from election.package import (
 from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
 from tools.audio_catalogue import catalogue_jobs, clip_index
 from tools.console import Progress, table
-from tools.test_pki import TestPki, load
 
 DEFAULT_AUDIO_CACHE = Path("out/audio-cache")
 
@@ -75,6 +80,7 @@ def build(
     audio_cache: Path = DEFAULT_AUDIO_CACHE,
     election_context: Path | None = None,
     central_envelope_key: Path | None = None,
+    collector_cert: Path | None = None,
     created: dt.datetime | None = None,
     quiet: bool = False,
 ) -> BuildResult:
@@ -90,6 +96,8 @@ def build(
         raise BuildError(f"{manifest_path}: {exc}") from None
 
     files: dict[str, bytes] = {MANIFEST: manifest_bytes}
+    if collector_cert is not None or manifest.remote_voting is not None:
+        files[COLLECTOR_CERT] = _collector_certificate(manifest, collector_cert)
     for contest in manifest.contests:
         for candidate in contest.candidates:
             files[candidate.photo] = _read(definition, candidate.photo, f"the photo of candidate {candidate.id!r}")
@@ -119,6 +127,29 @@ def build(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(archive)
     return BuildResult(out, package, recorded, len(to_synthesise))
+
+
+def _collector_certificate(manifest: Manifest, path: Path | None) -> bytes:
+    """``trust/collector.pem``: the collector's TLS certificate, for an election with remote voting only."""
+    if manifest.remote_voting is None:
+        raise BuildError("--collector-cert given, but the manifest has no remote_voting (no vote collector to pin)")
+    if path is None:
+        raise BuildError(
+            "the manifest has remote_voting: give the vote collector's TLS certificate with --collector-cert PEM "
+            f"(packaged as {COLLECTOR_CERT}; the voter app trusts no other)"
+        )
+    try:
+        data = path.read_bytes()
+        certificate = x509.load_pem_x509_certificate(data)
+    except OSError as exc:
+        raise BuildError(f"{path}: cannot be read ({exc.strerror})") from None
+    except ValueError:
+        raise BuildError(f"{path}: not a PEM certificate (the collector's TLS certificate)") from None
+    try:
+        certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        raise BuildError(f"{path}: the certificate names no host (no subjectAltName) for the voter app") from None
+    return certificate.public_bytes(Encoding.PEM)
 
 
 def _read(definition: Path, relative: str, what: str) -> bytes:
@@ -226,10 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.build_package", description=__doc__.split("\n")[0])
     parser.add_argument("definition", type=Path, help="definition directory (manifest.json, photos/, audio/)")
     parser.add_argument("--out", type=Path, required=True, help="package file to write")
-    parser.add_argument("--pki", type=Path, default=Path("out/test-pki"), help="PKI directory (tools.test_pki)")
+    parser.add_argument("--pki", type=Path, default=Path("out/test-pki"), help="PKI directory (devtools.test_pki)")
     parser.add_argument("--audio-cache", type=Path, default=DEFAULT_AUDIO_CACHE)
     parser.add_argument("--election-context", type=Path, help="election public key and base hash (JSON)")
     parser.add_argument("--central-envelope-key", type=Path, help="central office X25519 public key (32 bytes)")
+    parser.add_argument(
+        "--collector-cert", type=Path,
+        help=f"the vote collector's TLS certificate (PEM), packaged as {COLLECTOR_CERT}: needed with remote_voting",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         pki = load(args.pki)
@@ -244,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
             audio_cache=args.audio_cache,
             election_context=args.election_context,
             central_envelope_key=args.central_envelope_key,
+            collector_cert=args.collector_cert,
         )
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)

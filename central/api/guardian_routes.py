@@ -8,9 +8,10 @@ still change (the office would refuse the share on upload).
 
 - ``GET /api/guardian/record``: the election record before decryption, as a tar archive (one top-level directory
   ``record/``, written by ``election.record.write_record``): manifest, context, guardians, cast and challenged
-  ballots, kiosk chains, the kiosks' statements when the record has them, and ``tally/encrypted_tally.json`` as the
-  office claims it; no shares, results or poll-book counts. This is what ``python -m election.guardian
-  decrypt-share|compensate`` takes: the guardian recomputes the tally from the ballots and refuses any other.
+  ballots, kiosk chains, the kiosks' statements when the record has them, the vote collector's ``remote/`` part and
+  the election package's ``package/`` part (``central.record_writer.outside_parts``), and
+  ``tally/encrypted_tally.json`` as the office claims it; no shares, results or poll-book counts. This is what
+  ``python -m election.guardian decrypt-share|compensate`` takes: the guardian recomputes the tally from the ballots and refuses any other.
 - ``GET /api/guardian/tally``: the office's encrypted tally alone (``EncryptedTally.to_dict()``), for reading;
   the guardian CLI no longer decrypts a bare tally.
 - ``GET /api/guardian/election``: the public facts to check it against: the election context (base hash,
@@ -113,11 +114,16 @@ def record_archive(office: Office) -> Path:
     """The pre-decryption record's tar archive, written once per content (the frozen tally, the chains' codes and
     the kiosks' statements name it) under ``<record_dir>/pre-decryption/``: a public GET re-sends the file."""
     election_record = pre_decryption_record(office)
+    try:  # remote/ (the vote collector's) and package/: 409 until the collector's part is there
+        outside = record_writer.outside_parts(office.config.election_dir, office.manifest)
+    except ResultsError as exc:
+        raise ApiError(409, ErrorCode.CONFLICT, str(exc)) from None
     key = json_hash(
         {
             "tally": election_record.tally.to_dict(),
             "chains": _chain_codes(election_record),
             "kiosks": {k: v.to_dict() for k, v in sorted(election_record.kiosks.items())},
+            "outside": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(outside.items())},
         }
     )
     cache = office.config.record_dir / "pre-decryption"
@@ -128,6 +134,7 @@ def record_archive(office: Office) -> Path:
     scratch = Path(tempfile.mkdtemp(prefix="writing-", dir=cache))
     try:
         write_record(scratch / "record", election_record)
+        record_writer.write_files(scratch / "record", outside)
         with tarfile.open(scratch / "record.tar", "w", format=tarfile.PAX_FORMAT) as tar:
             tar.add(scratch / "record", arcname="record", filter=_normalised)
         os.replace(scratch / "record.tar", archive)  # atomic: a concurrent request sees the whole file or none

@@ -35,7 +35,7 @@ from election.verify.primitives import (
     small,
 )
 from election.verify.remote import FILES as REMOTE_FILES
-from election.verify.remote import check_remote
+from election.verify.remote import check_remote, check_remote_turnout
 from election.verify.shard import Shard, ballot_names
 from election.verify.strict_json import load, load_with_digest
 
@@ -88,6 +88,9 @@ class State:
     merge: tuple[Path, ...] = ()
     #: in a shard run, the SHA-256 of the bytes of each ballot file checked, by its name relative to ``ballots/``
     file_digests: dict[str, bytes] = field(default_factory=dict)
+    #: the vote collector of ``remote/`` and its counted ballots (ballot id -> style), for check ``remote-turnout``
+    remote_collector: str | None = None
+    remote_counted: dict[str, str] = field(default_factory=dict)
 
     @property
     def m(self) -> Manifest:
@@ -690,7 +693,8 @@ CHECKS: list[Check] = [
     Check("turnout", "turnout against poll book", check_turnout, ("ballots", "chains")),
     Check("closes", "kiosk chain closes", check_closes, ("chains",), before_decryption=True),
     Check("office-audit", "office's signed audit heads", check_office_audit, ("parameters", "tally")),
-    Check("remote", "remote ballots by credential", check_remote, ("ballots",)),  # not yet in the guardians' archive
+    Check("remote", "remote ballots by credential", check_remote, ("ballots",), before_decryption=True),
+    Check("remote-turnout", "remote turnout against poll book", check_remote_turnout, ("remote",)),
 ]
 
 #: Every part of a record (docs/election-record.md), with the check that reads it; one line per part. A file or

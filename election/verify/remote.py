@@ -13,9 +13,12 @@ What is checked (each failure is ``Invalid`` naming the credential or ballot):
   it has the credential's highest sequence, every other one is superseded;
 - the counted submissions are exactly the cast ballots of the collector (``ballots/cast/``, kiosk =
   collector id), with the same ballot hash and the credential's style; the counts file matches the lists;
-- turnout across kiosks and remote voting: per ballot style, the counted remote ballots are at most the poll
-  book's check-ins minus the kiosks' cast ballots (so no more credentials counted than remote voters in the poll
-  book), when ``pollbook_counts.json`` is in the record.
+
+Check ``remote`` needs nothing decryption makes: the guardians run it on the pre-decryption record (the office
+puts ``remote/`` in it) before they make a share. Check ``remote-turnout`` (published record only: the poll book's
+counts are published with the results): turnout across kiosks and remote voting: per ballot style, the counted
+remote ballots are at most the poll book's check-ins minus the kiosks' cast ballots (so no more credentials counted
+than remote voters in the poll book).
 """
 
 from __future__ import annotations
@@ -179,24 +182,33 @@ def check_remote(s: Any, progress: Progress) -> str:
     }
     if counts != expected:
         raise Invalid(f"remote/counts.json does not match the lists (they give {expected})")
-    turnout = ""
-    book_path = s.root / "pollbook_counts.json"
-    if book_path.is_file():
-        book = load(book_path)
-        per_book = book.get("ballots_per_style", {}) if isinstance(book, dict) else {}
-        kiosk_cast: Counter[str] = Counter(info[1] for info in s.cast.values() if info[0] != collector_id)
-        remote_cast: Counter[str] = Counter(style for _h, style in counted.values())
-        over = sorted(st for st in remote_cast if remote_cast[st] > int(per_book.get(st, 0)) - kiosk_cast[st])
-        if over:
-            raise Invalid(
-                f"more remote ballots counted than remote voters in the poll book for style(s) {', '.join(over)}"
-            )
-        turnout = f"; turnout {sum(kiosk_cast.values())} at kiosks + {len(counted)} remote"
+    s.remote_collector = collector_id
+    s.remote_counted = {bid: style for bid, (_hash, style) in counted.items()}
     progress(1, 1)
     return (
         f"{len(credentials)} credentials ({len(voided)} voided), {len(submissions)} signed submissions, "
-        f"{len(counted)} counted (each its credential's last){turnout}"
+        f"{len(counted)} counted (each its credential's last)"
     )
 
 
-__all__ = ["check_remote"]
+def check_remote_turnout(s: Any, progress: Progress) -> str:
+    """Per ballot style, counted remote ballots <= the poll book's check-ins minus the other kiosks' cast ballots."""
+    if s.remote_collector is None:
+        return "no remote voting in this election"
+    book = load(s.root / "pollbook_counts.json")
+    per_book = book.get("ballots_per_style") if isinstance(book, dict) else None
+    if not isinstance(per_book, dict) or not all(type(v) is int for v in per_book.values()):
+        raise Invalid("pollbook_counts.json: ballots_per_style must map ballot styles to counts")
+    kiosk_cast: Counter[str] = Counter(info[1] for info in s.cast.values() if info[0] != s.remote_collector)
+    remote_cast: Counter[str] = Counter(s.remote_counted.values())
+    progress(1, 1)
+    over = sorted(st for st in remote_cast if remote_cast[st] > int(per_book.get(st, 0)) - kiosk_cast[st])
+    if over:
+        raise Invalid(f"more remote ballots counted than remote voters in the poll book for style(s) {', '.join(over)}")
+    return (
+        f"turnout {sum(kiosk_cast.values())} at kiosks + {len(s.remote_counted)} remote <= "
+        f"{sum(int(v) for v in per_book.values())} poll-book check-ins"
+    )
+
+
+__all__ = ["check_remote", "check_remote_turnout"]

@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from devtools.sample_election import build_sample_record
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.canonical import canonical_json
 from election.manifest import Manifest
 from election.remote_statement import BallotStatement, credential_hex
-from election.sample import build_sample_record
 from election.verify.__main__ import verify_record
-from tools.sample_record import SeededRandom, build_test_manifest
 
 COLLECTOR = "REMOTE-01"
 
@@ -115,10 +115,10 @@ def record(sample: tuple[Path, dict[str, Any]], tmp_path: Path) -> Path:
     return copy
 
 
-def run(root: Path) -> tuple[bool, str]:
+def run(root: Path, check: str = "remote ballots by credential") -> tuple[bool, str]:
     out = io.StringIO()
     ok = verify_record(root, out, jobs=1)
-    line = next((x for x in out.getvalue().splitlines() if "remote ballots by credential:" in x), "")
+    line = next((x for x in out.getvalue().splitlines() if f"{check}:" in x), "")
     return ok, line
 
 
@@ -138,6 +138,8 @@ def test_the_honest_record_verifies_with_its_remote_part(record: Path) -> None:
     ok, line = run(record)
     assert ok, line
     assert "counted (each its credential's last)" in line and "remote" in line and "1 voided" in line
+    ok, turnout = run(record, "remote turnout against poll book")
+    assert "at kiosks +" in turnout and "remote <=" in turnout and turnout.startswith("PASS")
 
 
 def test_a_superseded_ballot_counted_fails(record: Path) -> None:
@@ -215,7 +217,7 @@ def test_more_remote_ballots_than_remote_voters_in_the_poll_book_fails(
     book = json.loads(path.read_text())
     book["ballots_per_style"][style] -= 1
     path.write_bytes(canonical_json(book))
-    ok, line = run(record)
+    ok, line = run(record, "remote turnout against poll book")
     assert not ok and "more remote ballots counted than remote voters in the poll book" in line
 
 
