@@ -11,7 +11,8 @@ still change (the office would refuse the share on upload).
   ballots, kiosk chains, the kiosks' statements when the record has them, the vote collector's ``remote/`` part and
   the election package's ``package/`` part (``central.record_writer.outside_parts``), and
   ``tally/encrypted_tally.json`` as the office claims it; no shares, results or poll-book counts. This is what
-  ``python -m election.guardian decrypt-share|compensate`` takes: the guardian recomputes the tally from the ballots and refuses any other.
+  ``python -m election.guardian decrypt-share|compensate`` takes: the guardian recomputes the tally from the
+  ballots and refuses any other.
 - ``GET /api/guardian/tally``: the office's encrypted tally alone (``EncryptedTally.to_dict()``), for reading;
   the guardian CLI no longer decrypts a bare tally.
 - ``GET /api/guardian/election``: the public facts to check it against: the election context (base hash,
