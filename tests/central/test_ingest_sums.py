@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from central.crypto import CheckedBallot, CheckRequest, ContestSum, ElectionChecker
-from central.ingest import _addends, _Item
+from central.ingest.judging import BallotItem
+from central.ingest.tally import addends
 from central.models import BallotStatus
 from tests.central.kiosksim import Election, SimKiosk
 
@@ -38,12 +39,12 @@ def test_chunk_sums_equal_one_by_one_and_a_refused_ballot_is_never_in_them(
     sums = pending.sums()
     assert all(isinstance(o, CheckedBallot) for o in outcomes)
     assert sums and sum(p.ballots for p in sums) == len(wires)  # every verified cast ballot is in one chunk sum
-    items = [_Item(w, n, o) for n, (w, o) in enumerate(zip(wires, outcomes, strict=True))]  # type: ignore[arg-type]
+    items = [BallotItem(w, n, o) for n, (w, o) in enumerate(zip(wires, outcomes, strict=True))]  # type: ignore[arg-type]
     contests = sorted({c for o in outcomes if isinstance(o, CheckedBallot) for c in o.contest_ids})
     refused = items[7]  # e.g. its code wrong: refused after the workers summed its chunk
     refused.status = BallotStatus.REJECTED
     tallied = [i for i in items if i is not refused]
-    used, singles = _addends(tallied, sums)
+    used, singles = addends(tallied, sums)
     assert all(refused.index not in p.indices for p in used)  # its chunk's sums are not used ...
     assert any(p.indices for p in used)  # ... the other chunks' are
     assert refused.checked not in singles
