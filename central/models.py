@@ -114,7 +114,6 @@ class Ballot(Base):
     batch_id: Mapped[str | None] = mapped_column(String(64))
     style_id: Mapped[str] = mapped_column(String(64))
     confirmation_code: Mapped[str | None] = mapped_column(String(128), index=True)
-    previous_code: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[BallotStatus] = mapped_column(_enum(BallotStatus))
     reason: Mapped[str | None] = mapped_column(Text)
     provisional: Mapped[bool] = mapped_column(default=False)

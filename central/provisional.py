@@ -222,7 +222,6 @@ def _count(s: Session, office: Office, env: ProvisionalEnvelope, wire: BatchBall
             batch_id=None,
             style_id=wire.ballot_style_id,
             confirmation_code=wire.confirmation_code,
-            previous_code=None,
             status=BallotStatus.ACCEPTED,
             reason="provisional",
             provisional=True,

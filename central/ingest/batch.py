@@ -220,7 +220,6 @@ def _ballot_row(kiosk_id: str, batch_id: str, i: BallotItem) -> dict[str, Any]:
         "batch_id": batch_id,
         "style_id": i.wire.ballot_style_id,
         "confirmation_code": i.wire.confirmation_code,
-        "previous_code": None,
         "status": i.status,
         "reason": i.reason,
         "provisional": False,

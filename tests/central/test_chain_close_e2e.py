@@ -205,7 +205,7 @@ def _forge_appended_ballot(office: Office, election: Election) -> None:
         s.add(
             Ballot(
                 ballot_id=forged.ballot_id, kiosk_id=CLOSED, batch_id=_last_batch(s), style_id=STYLE,
-                confirmation_code=code.hex(), previous_code=None, status=BallotStatus.ACCEPTED, reason=None,
+                confirmation_code=code.hex(), status=BallotStatus.ACCEPTED, reason=None,
                 provisional=False, spoiled=False, payload=forged.to_dict(),
             )
         )  # fmt: skip
