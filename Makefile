@@ -11,7 +11,7 @@ venv:
 
 ## The main job on the embedded defaults (SQLite, virtual cards, no display needed).
 demo: venv
-	@$(PY) -m tools.demo
+	@$(PY) -m devtools.demo
 
 ## The whole test suite: lint, types, then every test (unit, property, integration, ui, e2e).
 test: venv lint

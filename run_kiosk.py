@@ -159,8 +159,8 @@ def demo_voters(manifest: Manifest, per_wilayat: int = 20) -> dict[str, WilayatC
 def demo_world(
     *, seed: int = 2023, polls_open: bool = True, config: SessionConfig | None = None, photos: bool = True
 ) -> DemoWorld:
+    from devtools.demo_election.build import Scale, build_definition
     from kiosk.app import KioskServices
-    from tools.demo_election.build import Scale, build_definition
 
     definition = build_definition(Scale.SMALL, seed)
     manifest = definition.manifest
@@ -252,7 +252,7 @@ class VirtualDeck:
         return self.insert(spec.civil_number)
 
     def insert(self, ref: str) -> str:
-        from tools.virtual_card.card import VirtualCard
+        from devtools.virtual_card.card import VirtualCard
 
         self.harness.insert(VirtualCard.from_files(self.pki.card(ref), self.profile))
         return f"virtual card {ref} (PIN {DEMO_PIN})"
@@ -289,6 +289,9 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     from cryptography.hazmat.primitives import hashes
     from nacl.public import PrivateKey
 
+    from devtools import test_pki
+    from devtools.demo_election.build import Scale, build_definition
+    from devtools.virtual_card.harness import PcscHarness
     from election.confirmation import genesis_code
     from kiosk.adapters.ballots import RealBallots
     from kiosk.adapters.card import PcscCard
@@ -301,9 +304,6 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     from kiosk.card.session import CardAuthenticator
     from kiosk.polls import PollsAction, StaffCard, StaffRole
     from sync.signing import Signer
-    from tools import test_pki
-    from tools.demo_election.build import Scale, build_definition
-    from tools.virtual_card.harness import PcscHarness
 
     definition = build_definition(Scale.SMALL, 2023)
     manifest = definition.manifest

@@ -5,7 +5,7 @@
    signed head) in WAL mode with synchronous=FULL. Peer: a plain sqlite3 INSERT + COMMIT of the same bytes with
    the same pragmas (the durability floor).
 2. Sync throughput against the REAL central office: ``python -m central serve`` (uvicorn, mutual TLS, ballots
-   verified by its process pool, PostgreSQL from tests/pg.py) over loopback; sealed, signed batches of 100 real
+   verified by its process pool, PostgreSQL from devtools/pg.py) over loopback; sealed, signed batches of 100 real
    ballots posted by the sync worker; every ballot is checked accepted in the office's database afterwards.
    Peer: the same bodies posted by the same HTTPS client to an endpoint that only reads the body (transport
    floor).
@@ -29,12 +29,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from central.crypto import default_workers
-from election.ballot import EncryptedBallot
-from kiosk.ballot_box import BallotBox
-from sync.client import SyncClient
-from sync.worker import SyncWorker, WorkerConfig
-from tests.pg import PostgresServer
-from tests.sync.real_office import (
+from devtools.pg import PostgresServer
+from devtools.real_office import (
     KIOSK_ID,
     STYLE,
     CentralOffice,
@@ -44,7 +40,11 @@ from tests.sync.real_office import (
     central_view,
     chained,
 )
-from tests.sync.tls_server import TlsServer
+from devtools.tls_server import TlsServer
+from election.ballot import EncryptedBallot
+from kiosk.ballot_box import BallotBox
+from sync.client import SyncClient
+from sync.worker import SyncWorker, WorkerConfig
 
 OUT = Path("out/bench/ballot_box.json")
 CASTS = 300
@@ -202,7 +202,7 @@ def main() -> None:
     )
     notes.append(
         f"Sync: python -m central serve (uvicorn + central.tls mutual TLS, {workers} verification processes, "
-        "PostgreSQL with fsync off as in tests/pg.py); includes the office's first-use start of its worker "
+        "PostgreSQL with fsync off as in devtools/pg.py); includes the office's first-use start of its worker "
         "processes; every ballot checked accepted in the office's database afterwards."
     )
     notes.append("One run on a shared, noisy 2-core machine: compare the ratios, not the absolute figures.")

@@ -35,12 +35,12 @@ from typing import Any
 
 from nacl._sodium import ffi, lib  # type: ignore[import-not-found]  # the reference probe calls libsodium directly
 
+from devtools.sample_election import decrypt_with, run_key_ceremony
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot, verify_ballot
 from election.context import ElectionContext
 from election.dlog import DiscreteLog
 from election.group import Scalar, base_mul, point_add, point_base_mul, point_mul
 from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest
-from election.sample import decrypt_with, run_key_ceremony
 from election.tally import TallyAccumulator
 
 ROOT = Path(__file__).resolve().parent.parent

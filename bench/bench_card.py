@@ -31,6 +31,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store
 
+from devtools import test_pki
+from devtools.test_pki import x509_build as xb
+from devtools.virtual_card.card import VirtualCard
+from devtools.virtual_card.harness import PcscHarness
 from kiosk.card import trust as card_pki
 from kiosk.card.apdu import CommandApdu
 from kiosk.card.identity import CardIdentity
@@ -45,10 +49,6 @@ from kiosk.card.pki import (
 from kiosk.card.profile import load_named_profile
 from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
 from kiosk.card.transport import PcscConnection
-from tools import test_pki
-from tools.test_pki import x509_build as xb
-from tools.virtual_card.card import VirtualCard
-from tools.virtual_card.harness import PcscHarness
 
 OUT = Path("out/bench/card.json")
 CRL_SERIALS = 100_000
@@ -132,7 +132,7 @@ def main() -> int:
     )
     rows: list[dict[str, Any]] = []
     notes = [
-        "virtual card (tools/virtual_card) over vpcd in an isolated pcscd; profile oman_ias (ECDSA P-256, T=0)",
+        "virtual card (devtools/virtual_card) over vpcd in an isolated pcscd; profile oman_ias (ECDSA P-256, T=0)",
         "whole path = connect + read identity/certificate + PIN status + VERIFY + MSE/PSO signature + all checks;"
         " it starts when pcscd reports the card, so pcscd's own detection delay is a separate row",
         "the sessions validate against the package's CRLs including the 100,000-serial card-CA CRL",

@@ -1,4 +1,4 @@
-"""Central office benchmark against a real PostgreSQL 15 (started by tests.pg).
+"""Central office benchmark against a real PostgreSQL 15 (started by devtools.pg).
 
 1. check-ins per second (check-in + voted mark over HTTP/ASGI, one kiosk at a time);
 2. ballots ingested per second with full verification (proofs, chain, tally update), batches of 50, with the
@@ -36,6 +36,11 @@ from central.crypto import CheckRequest
 from central.db import migrate
 from central.models import GuardianShare
 from central.office import Office, enrol_kiosk
+from devtools.central_office import NOW, Clock, make_office, small_election, write_election
+from devtools.kiosksim import Election, SimKiosk
+from devtools.pg import PostgresServer
+from devtools.sample_election import random_plaintext, run_key_ceremony
+from devtools.sample_election.kiosks import sample_kiosk_statements
 from election.ballot import BLANK_LABEL, encrypt_ballot
 from election.canonical import canonical_json
 from election.context import ElectionContext
@@ -45,16 +50,10 @@ from election.group import Scalar
 from election.manifest import BallotStyleId, ContestId, Manifest, WilayatCode
 from election.record import ElectionRecord, write_record
 from election.roll import CivilNumber, RollEntry, load_roll
-from election.sample import random_plaintext, run_key_ceremony
-from election.sample_kiosks import sample_kiosk_statements
 from election.tally import EncryptedTally, TallyAccumulator, ballot_ids_hash
 from election.verify.checks import State, check_decryption, check_parameters
 from election.verify.primitives import small
 from election.verify.strict_json import load
-from tests.central.conftest import NOW, Clock, make_office
-from tests.central.kiosksim import Election, SimKiosk
-from tests.central.screenshots import _election, write_election
-from tests.pg import PostgresServer
 
 Row = dict[str, object]
 
@@ -116,7 +115,7 @@ def _primitive_times() -> dict[str, float]:
 
 
 def bench_checkins(pg: PostgresServer, tmp: Path, rows: list[Row]) -> None:
-    election = _election(tmp / "checkins")
+    election = small_election(tmp / "checkins")
     office = make_office(election, pg.create_database(), tmp / "record-checkins", Clock(NOW), workers=0)
     try:
         app = create_app(office)
@@ -154,7 +153,7 @@ class _Scenario:
 def _national_election(root: Path, kiosks: int) -> tuple[Election, list[str]]:
     """The national demo definition (63 wilayats, 843 candidates), a real key ceremony, kiosk certificates for
     ``kiosks`` kiosks of unified centres (they serve every wilayat, so every style is tallied, not flagged)."""
-    from tools.demo_election.build import build_definition
+    from devtools.demo_election.build import build_definition
 
     manifest = build_definition("national", 2023).manifest
     unified = {c.id for c in manifest.centres if c.unified}
@@ -277,7 +276,7 @@ def bench_ingest(
 ) -> None:
     scenarios: list[_Scenario] = []
     if small:
-        election = _election(tmp / "small")
+        election = small_election(tmp / "small")
         for style, kiosk in INGEST_STYLES:
             contest = election.manifest.contests_by_id[
                 election.manifest.styles_by_id[BallotStyleId(style)].contest_ids[0]
@@ -432,7 +431,7 @@ def bench_national(pg: PostgresServer, tmp: Path, rows: list[Row], notes: list[s
         [
             sys.executable,
             "-m",
-            "tools.demo_election",
+            "devtools.demo_election",
             "--scale",
             "national",
             "--roll-size",
@@ -583,7 +582,7 @@ def bench_national(pg: PostgresServer, tmp: Path, rows: list[Row], notes: list[s
     )
     extrapolated = per_ballot * BALLOTS
     notes.append(
-        "national: definition from tools.demo_election (63 wilayats, 90 seats, 843 candidates), 3 guardians, "
+        "national: definition from devtools.demo_election (63 wilayats, 90 seats, 843 candidates), 3 guardians, "
         f"quorum 2; roll of {ROLL_SIZE:,} voters loaded into PostgreSQL and {BALLOTS:,} of them marked voted "
         f"(setup, not timed: {', '.join(f'{k} {v:.1f} s' for k, v in setup.items())}). The encrypted tally is "
         "built directly: each per-candidate and blank total (plausible random counts summing per contest to "
@@ -616,8 +615,8 @@ def _reduced_record(
     out: Path, manifest: Manifest, context: ElectionContext, guardians: Any, secrets: Any
 ) -> tuple[int, float]:
     """A consistent record: one real ballot per style, chained on one kiosk, real tally and shares."""
+    from devtools.sample_election import decrypt_with
     from election.confirmation import confirmation_code, genesis_code
-    from election.sample import decrypt_with
 
     kiosk = manifest.kiosks[0].id
     acc = TallyAccumulator(context, manifest)
@@ -667,9 +666,9 @@ def bench_hardening(pg: PostgresServer, tmp: Path, rows: list[Row], notes: list[
     kiosk's batches go to the two apps in turn (A B B A ...), so that the machine's noise and any drift fall on both
     alike. Issue 15 asks for the hardened ingest within 5% of the other."""
     from central.api.limits import RequestLimits
-    from tests.central.kiosksim import client_for
+    from devtools.kiosksim import client_for
 
-    election = _election(tmp / "hardening")
+    election = small_election(tmp / "hardening")
     office = _office_for(election, pg, tmp / "hardening-record", [HARDENING_KIOSK], workers=0)
     try:
         hardened = create_app(office)

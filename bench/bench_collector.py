@@ -2,7 +2,7 @@
 
 What is built: the national demo definition (63 wilayats, 843 candidates) with a remote-voting window, a real
 2-of-3 key ceremony, the collector (collector.api over uvicorn, real TLS on loopback) in 2 forked worker
-processes sharing one port (SO_REUSEPORT) on a real PostgreSQL 15 (tests.pg), 10,000 registered credentials
+processes sharing one port (SO_REUSEPORT) on a real PostgreSQL 15 (devtools.pg), 10,000 registered credentials
 (simulated voters, inserted in the database directly: registration with a card is not measured here), each
 ballot a fresh national-size encryption (every style, each voter's own) signed by its credential. Full
 verification per submission: the credential's Ed25519 signature, every point and proof of the ballot
@@ -47,17 +47,17 @@ from collector.election_data import ElectionData
 from collector.limits import Limiter, RateLimits
 from collector.models import CredentialRow
 from collector.service import Collector
+from devtools import test_pki
+from devtools.demo_election.build import build_definition
+from devtools.pg import PostgresServer
+from devtools.sample_election import random_plaintext, run_key_ceremony
 from election.ballot import encrypt_ballot, parse_and_verify_ballot
 from election.canonical import canonical_json
 from election.context import ElectionContext
 from election.manifest import KioskId, Manifest
 from election.remote_statement import BallotStatement, credential_hex
 from election.roll import CivilNumber, RollEntry
-from election.sample import random_plaintext, run_key_ceremony
 from kiosk.card.trust import TrustAnchors
-from tests.pg import PostgresServer
-from tools import test_pki
-from tools.demo_election.build import build_definition
 
 OUT = Path("out/bench/collector.json")
 COLLECTOR_ID = "REMOTE-01"

@@ -21,6 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from devtools.election_day.plan import Phase
+from devtools.election_day.plan import Voter as ScriptedVoter
+from devtools.election_day.small_day import start_small_day, stop_small_day
 from election.manifest import CandidateId, Manifest, WilayatCode
 from election.roll import Roll
 from kiosk.driver import InlineLoop, Ports, SessionDriver
@@ -29,9 +32,6 @@ from kiosk.ports import SilentSpeaker
 from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev
 from kiosk.session.model import KioskMode
-from tools.election_day.plan import Phase
-from tools.election_day.plan import Voter as ScriptedVoter
-from tools.election_day.small_day import start_small_day, stop_small_day
 
 OUT = Path("out/bench/election_day.json")
 KIOSK = "K-PC-001-1"  # the unified centre: serves every wilayat

@@ -1,6 +1,6 @@
 """Office instances and verification workers: ingest on one core against two, in one run (issue 20).
 
-Two complete clusters are built (``tests.scale.cluster``): each its own PostgreSQL 15, HAProxy in TCP mode (TLS
+Two complete clusters are built (``devtools.cluster``): each its own PostgreSQL 15, HAProxy in TCP mode (TLS
 passed through), ``python -m central serve`` instances and ``python -m central worker`` processes with
 ``[ingest] queue = true``. Cluster A has one instance and one worker, cluster B two of each. EVERY process of a
 cluster (PostgreSQL's postmaster and backends, HAProxy, instances, workers) is pinned with ``taskset``: A to one
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools.cluster import Cluster
+from devtools.kiosksim import Election, SimKiosk
+from devtools.pg import PostgresServer
+from devtools.real_office import RealElection, build_election
 from election.canonical import canonical_json
 from sync.client import SyncClient
-from tests.central.kiosksim import Election, SimKiosk
-from tests.pg import PostgresServer
-from tests.scale.cluster import Cluster
-from tests.sync.real_office import RealElection, build_election
 
 BATCH = 50
 STYLE = "BS-MA-04"

@@ -48,6 +48,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.bench_ballots import PEER_PYTHON, QUIET_REF_US, floor_tally, floor_verify, probe
+from devtools.sample_election import decrypt_with, random_plaintext, run_key_ceremony
+from devtools.sample_election.kiosks import sample_kiosk_statements
+from devtools.sample_election.office import write_sample_office_part
+from devtools.sample_record import SeededRandom
 from election.ballot import encrypt_ballot
 from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
@@ -56,12 +60,8 @@ from election.context import ElectionContext
 from election.elgamal import Ciphertext
 from election.manifest import BallotStyleId, ContestId, Manifest
 from election.record import CHAIN_FORMAT_VERSION, ElectionRecord, write_record
-from election.sample import decrypt_with, random_plaintext, run_key_ceremony
-from election.sample_kiosks import sample_kiosk_statements
-from election.sample_office import write_sample_office_part
 from election.tally import EncryptedTally, TallyAccumulator, ballot_ids_hash
 from election.verify.checks import CHECKS
-from tools.sample_record import SeededRandom
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "bench"
@@ -77,7 +77,7 @@ TARGET_MIB = 500.0
 
 
 def national_manifest() -> Manifest:
-    from tools.demo_election.build import build_definition
+    from devtools.demo_election.build import build_definition
 
     return build_definition("national", 2023).manifest
 

@@ -12,9 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from election.manifest import Manifest
-from election.roll import load_roll
-from tools.demo_election import (
+from devtools.demo_election import (
     DefinitionExistsError,
     Scale,
     build_definition,
@@ -23,7 +21,9 @@ from tools.demo_election import (
     small_manifest,
     write_definition,
 )
-from tools.demo_election.__main__ import main
+from devtools.demo_election.__main__ import main
+from election.manifest import Manifest
+from election.roll import load_roll
 
 
 @pytest.fixture(scope="module")

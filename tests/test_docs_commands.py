@@ -91,7 +91,7 @@ def _python_args(words: list[str]) -> list[str]:
 def test_the_docs_show_commands() -> None:
     """The extraction finds the commands (a broken extractor would make every other test here vacuous)."""
     targets = {c.target for c in COMMANDS}
-    assert {"central", "election.verify", "election.guardian", "tools.test_pki", "make demo"} <= targets
+    assert {"central", "election.verify", "election.guardian", "devtools.test_pki", "make demo"} <= targets
     assert any(c.words[:4] == ["python", "-m", "central", "import-roll"] for c in COMMANDS)
 
 
@@ -187,14 +187,14 @@ def _start_it_block() -> list[str]:
 def _demo_office_election(cwd: Path) -> None:
     """What ``make demo`` leaves for the office: out/demo/definition-small (the documented generator) and
     out/demo/day/central-election (manifest, key-ceremony context, guardian records, envelope key), made here
-    the way tools/election_day/run.py makes it but with the quick in-process key ceremony."""
+    the way devtools/election_day/run.py makes it but with the quick in-process key ceremony."""
     from nacl.public import PrivateKey
 
+    from devtools.sample_election import run_key_ceremony
     from election.manifest import Manifest
-    from election.sample import run_key_ceremony
 
     result = _run(
-        [sys.executable, "-m", "tools.demo_election", "--scale", "small", "--out", "out/demo/definition-small"], cwd
+        [sys.executable, "-m", "devtools.demo_election", "--scale", "small", "--out", "out/demo/definition-small"], cwd
     )
     assert result.returncode == 0, result.stderr
     definition = cwd / "out" / "demo" / "definition-small"
@@ -236,7 +236,7 @@ def test_central_start_it_runs_as_written(tmp_path: Path) -> None:
 
     # The same commands with bad input: one line each, exit 2, no traceback, nothing changed at the office.
     (tmp_path / "bad.csv").write_text("x,y\n", encoding="utf-8")
-    other = _run([sys.executable, "-m", "tools.test_pki", "--out", "out/other-pki", "--kiosks", "1"], tmp_path)
+    other = _run([sys.executable, "-m", "devtools.test_pki", "--out", "out/other-pki", "--kiosks", "1"], tmp_path)
     assert other.returncode == 0, other.stderr
     config = ["--config", "config/central.toml"]
     refusals = {

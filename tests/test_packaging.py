@@ -19,9 +19,10 @@ PACKAGES = ("election", "kiosk", "sync", "central", "collector", "remote", "tool
 def test_the_wheel_carries_the_data_and_the_entry_points(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path)]
-    # Built from a copy of what the wheel takes (setuptools writes build/ and *.egg-info beside the sources).
+    # Built from a copy of what the wheel takes (setuptools writes build/ and *.egg-info beside the sources), and of
+    # the development doubles (devtools/), which the wheel must leave out.
     source = tmp_path / "source"
-    for item in (*PACKAGES, "pyproject.toml", "run_kiosk.py"):
+    for item in (*PACKAGES, "devtools", "pyproject.toml", "run_kiosk.py"):
         if (ROOT / item).is_dir():
             shutil.copytree(ROOT / item, source / item, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -52,7 +53,9 @@ def test_the_wheel_carries_the_data_and_the_entry_points(tmp_path: Path) -> None
         "sanduq-verify = election.verify.__main__:main",
     ):
         assert line in scripts, scripts
-    assert not any(n.startswith(("tests/", "bench/", "out/")) for n in names), "test or bench files in the wheel"
+    assert not any(n.startswith(("tests/", "bench/", "out/", "devtools/")) for n in names), (
+        "test, bench or development-double files in the wheel"
+    )
 
 
 def test_product_code_finds_its_data_through_importlib_resources() -> None:

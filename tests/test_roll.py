@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from devtools.demo_election import small_manifest
 from election.roll import (
     MAX_REPORTED_PROBLEMS,
     CivilNumberError,
@@ -13,7 +14,6 @@ from election.roll import (
     load_roll,
     parse_civil_number,
 )
-from tools.demo_election import small_manifest
 
 HEADER = "civil_number,wilayat,eligible,name_ar,name_en,birth_date"
 

@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("package", type=Path)
     parser.add_argument("--pki", type=Path, default=Path("out/test-pki"), help="PKI with the commission key")
     args = parser.parse_args(argv)
-    from tools.test_pki import load
+    from devtools.test_pki import load
 
     started = time.perf_counter()
     try:

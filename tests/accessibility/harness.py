@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from devtools.demo_election.build import small_manifest
 from election.audio_clips import ClipIndex
 from election.manifest import Language, Manifest
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, FakePlayer
@@ -19,7 +20,6 @@ from kiosk.session import events as ev
 from kiosk.session.model import CardKind, ClipId, KioskMode, Phase
 from kiosk.session.voter_state import SessionState
 from tools.audio_catalogue import clip_index
-from tools.demo_election.build import small_manifest
 
 MANIFEST = small_manifest()
 INDEX = clip_index(MANIFEST)

@@ -31,14 +31,14 @@ def _tone(seconds: float, out: Path) -> None:
 @pytest.fixture(scope="module")
 def small_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     import tools.speech
+    from devtools.test_pki import load
     from tools.build_package import build
-    from tools.test_pki import load
 
     root = tmp_path_factory.mktemp("audio")
     definition, pki = root / "definition", root / "pki"
     for argv in (
-        ["-m", "tools.demo_election", "--scale", "small", "--seed", "7", "--out", str(definition)],
-        ["-m", "tools.test_pki", "--out", str(pki), "--voters", "3", "--kiosks", "1"],
+        ["-m", "devtools.demo_election", "--scale", "small", "--seed", "7", "--out", str(definition)],
+        ["-m", "devtools.test_pki", "--out", str(pki), "--voters", "3", "--kiosks", "1"],
     ):
         subprocess.run([sys.executable, *argv], check=True, capture_output=True)
     tones = root / "tones"

@@ -4,11 +4,11 @@ import datetime as dt
 
 import pytest
 
+from devtools.pg import pg_database, pg_server  # noqa: F401  (PostgreSQL for the real central office)
+from devtools.test_pki import generate
+from devtools.test_pki.model import TestPki
 from sync.signing import Signer
 from tests.ballot_box.kit import KIOSK_ID
-from tests.pg import pg_database, pg_server  # noqa: F401  (PostgreSQL for the real central office)
-from tools.test_pki import generate
-from tools.test_pki.model import TestPki
 
 
 @pytest.fixture(scope="session")

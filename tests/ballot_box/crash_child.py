@@ -22,13 +22,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from devtools.real_office import CENTRE_ID, KIOSK_ID, chained, read_pool
 from election.ballot import EncryptedBallot
 from kiosk.ballot_box import BallotBox
 from sync.client import SyncClient, TlsIdentity, Unreachable
 from sync.protocol import CheckinRequest, CheckinStatus
 from sync.signing import Signer
 from sync.worker import SyncWorker, WorkerConfig
-from tests.sync.real_office import CENTRE_ID, KIOSK_ID, chained, read_pool
 
 
 def check_in_voters(client: SyncClient, first: int, count: int) -> list[tuple[str, str]]:

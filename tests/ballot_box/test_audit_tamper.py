@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.test_pki.model import TestPki
 from kiosk.audit import main as audit_main
 from sync.signing import Signer
 from tests.ballot_box.kit import KIOSK_ID, cast_one, new_signer, open_box
-from tools.test_pki.model import TestPki
 
 ROOT = Path(__file__).resolve().parents[2]
 

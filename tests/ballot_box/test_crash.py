@@ -29,14 +29,7 @@ from typing import IO
 
 import pytest
 
-from kiosk.audit import verify_database
-from kiosk.ballot_box import BallotBox
-from kiosk.polls import PollsAction
-from sync.client import SyncClient
-from sync.signing import PublicKey, load_cert_public_key
-from sync.worker import SyncWorker, WorkerConfig
-from tests.ballot_box.kit import CHAIR
-from tests.sync.real_office import (
+from devtools.real_office import (
     KIOSK_ID,
     CentralOffice,
     RealElection,
@@ -49,6 +42,13 @@ from tests.sync.real_office import (
     tally_of,
     write_pool,
 )
+from kiosk.audit import verify_database
+from kiosk.ballot_box import BallotBox
+from kiosk.polls import PollsAction
+from sync.client import SyncClient
+from sync.signing import PublicKey, load_cert_public_key
+from sync.worker import SyncWorker, WorkerConfig
+from tests.ballot_box.kit import CHAIR
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 200

@@ -25,10 +25,13 @@ from pathlib import Path
 
 import pytest
 
+from devtools.sample_election import run_key_ceremony
+from devtools.sample_record import SeededRandom, build_test_manifest
+from devtools.test_pki.model import TestPki
+from devtools.tls_server import TlsServer
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot, verify_ballot
 from election.confirmation import confirmation_code, genesis_code
 from election.manifest import BallotStyleId, CandidateId, ContestId
-from election.sample import run_key_ceremony
 from kiosk.ballot_box import BallotBox, BallotToStore
 from kiosk.polls import PollsAction
 from sync.client import SyncClient, TlsIdentity
@@ -37,9 +40,6 @@ from sync.signing import Signer, load_cert_public_key
 from sync.worker import SyncWorker, WorkerConfig
 from tests.ballot_box.kit import CENTRE_ID, CHAIR, KIOSK_ID
 from tests.sync.fake_office import FakeOfficeState, create_fake_office
-from tests.sync.tls_server import TlsServer
-from tools.sample_record import SeededRandom, build_test_manifest
-from tools.test_pki.model import TestPki
 
 VOTERS = 50
 BOUND = 0.6

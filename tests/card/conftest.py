@@ -1,1 +1,1 @@
-from tools.virtual_card.pytest_fixtures import card_anchors, card_pki, pcsc, pcsc_harness  # noqa: F401
+from devtools.virtual_card.pytest_fixtures import card_anchors, card_pki, pcsc, pcsc_harness  # noqa: F401

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
+from devtools.virtual_card.card import VirtualCard
 from kiosk.card.apdu import CommandApdu, ResponseApdu
 from kiosk.card.transport import CardRemovedError, exchange_t0
-from tools.virtual_card.card import VirtualCard
 
 
 class ScriptedChannel:

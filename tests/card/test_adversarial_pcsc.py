@@ -17,15 +17,15 @@ from collections.abc import Callable
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from devtools import test_pki
+from devtools.virtual_card.card import CardMode, VirtualCard
+from devtools.virtual_card.harness import PcscHarness
 from kiosk.adapters.card import PcscCard
 from kiosk.card.profile import CardProfile, Timeouts, load_named_profile
 from kiosk.card.results import AuthFailure, FailureReason
 from kiosk.card.session import CardAuthenticator, CardRead
 from kiosk.session import events as ev
 from kiosk.session.model import Secret
-from tools import test_pki
-from tools.virtual_card.card import CardMode, VirtualCard
-from tools.virtual_card.harness import PcscHarness
 
 pytestmark = pytest.mark.integration
 

@@ -11,14 +11,14 @@ import time
 
 import pytest
 
+from devtools.test_pki import BadKind
+from devtools.virtual_card.card import VirtualCard
+from devtools.virtual_card.harness import PcscHarness
 from kiosk.card.monitor import CardInserted, CardMonitor, CardRemoved, DaemonBack, DaemonGone
 from kiosk.card.profile import load_named_profile
 from kiosk.card.results import AuthFailure, FailureReason
 from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
 from kiosk.card.transport import PcscConnection
-from tools.test_pki import BadKind
-from tools.virtual_card.card import VirtualCard
-from tools.virtual_card.harness import PcscHarness
 
 pytestmark = pytest.mark.integration
 
@@ -177,7 +177,7 @@ def test_pcscd_dying_mid_session_is_reported_not_raised(pcsc: PcscHarness, card_
 def test_virtual_card_cli_inserts_and_removes(pcsc: PcscHarness, card_pki) -> None:
     import sys
 
-    command = [sys.executable, "-m", "tools.virtual_card"]
+    command = [sys.executable, "-m", "devtools.virtual_card"]
     port = str(pcsc.port + 1)  # slot 1
     proc = subprocess.Popen([*command, "insert", "staff-pw-1", "--pki", str(card_pki.out_dir), "--port", port],
                             stdout=subprocess.PIPE, text=True)  # fmt: skip

@@ -12,14 +12,14 @@ import secrets
 import pytest
 from cryptography.hazmat.primitives import hashes
 
+from devtools import test_pki
+from devtools.virtual_card.card import VirtualCard
+from devtools.virtual_card.harness import PcscHarness
 from kiosk.adapters.card import PcscCard
 from kiosk.card.profile import load_named_profile
 from kiosk.card.session import CardAuthenticator
 from kiosk.session import events as ev
 from kiosk.session.model import Secret
-from tools import test_pki
-from tools.virtual_card.card import VirtualCard
-from tools.virtual_card.harness import PcscHarness
 
 pytestmark = pytest.mark.integration
 

@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
+from devtools import test_pki
+from devtools.test_pki import BadKind
 from kiosk.card.identity import CardIdentity
 from kiosk.card.pki import (
     CertificateAccepted,
@@ -24,8 +26,6 @@ from kiosk.card.pki import (
 from kiosk.card.profile import EcdsaFormat, load_named_profile
 from kiosk.card.results import AuthFailure, FailureReason
 from sync.staff_roles import StaffRole
-from tools import test_pki
-from tools.test_pki import BadKind
 
 NOW = dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -90,7 +90,7 @@ def test_stale_or_missing_crl_fails_closed(pki, anchors) -> None:
 
 def test_crl_signed_by_another_key_is_ignored(pki, anchors) -> None:
     """A CRL that names the card CA but is signed by the rogue CA does not count as revocation data."""
-    from tools.test_pki import x509_build as xb
+    from devtools.test_pki import x509_build as xb
 
     rogue_key = xb.new_key()
     fake = xb.make_crl(xb.Issuer(pki.card_ca.cert(), rogue_key), [], NOW, NOW + dt.timedelta(days=1), 9)

@@ -8,14 +8,14 @@ import secrets
 
 import pytest
 
+from devtools import test_pki
+from devtools.test_pki import BadKind
+from devtools.virtual_card.card import CardMode, VirtualCard
 from kiosk.card.pki import TrustAnchors
 from kiosk.card.profile import CardProfile, EcdsaFormat, SigningMethod, load_named_profile
 from kiosk.card.results import AuthFailure, FailureReason
 from kiosk.card.session import Authenticated, CardAuthenticator, CardRead
 from sync.staff_roles import StaffRole
-from tools import test_pki
-from tools.test_pki import BadKind
-from tools.virtual_card.card import CardMode, VirtualCard
 
 from .fakes import VirtualCardChannel
 

@@ -19,7 +19,7 @@ from central.models import Ballot, BallotStatus
 from central.office import Office
 from central.provisional import Decision
 from central.tls import TlsH11Protocol
-from tests.central.kiosksim import Election, SimKiosk
+from devtools.kiosksim import Election, SimKiosk
 
 KHASAB = "K-PC-002-1"  # a kiosk of a centre that serves Khasab (MU-01) only
 

@@ -16,7 +16,7 @@ import httpx
 import uvicorn
 
 from central.tls import TlsH11Protocol
-from tests.central.kiosksim import Election, SimKiosk
+from devtools.kiosksim import Election, SimKiosk
 
 
 class Https:

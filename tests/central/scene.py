@@ -16,10 +16,10 @@ import uvicorn
 
 from central import ceremony, closing, manual, pollbook, results
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk, close_chains
+from devtools.sample_election import decrypt_with
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
-from tests.central.kiosksim import Election, SimKiosk, close_chains
 
 CHROMIUM_ARGS = [
     "--headless",

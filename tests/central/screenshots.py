@@ -7,7 +7,6 @@ the results of a second office whose record the verifier rejected (NOT VERIFIED)
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,42 +16,11 @@ from playwright.sync_api import sync_playwright
 from central import record_writer
 from central.api import create_app
 from central.office import Office, enrol_kiosk
-from election.manifest import Manifest
-from tests.central.conftest import NOW, Clock, make_office
+from devtools.central_office import NOW, Clock, make_office, small_election
+from devtools.kiosksim import Election, SimKiosk
+from devtools.pg import PostgresServer
 from tests.central.dashboard_scene import committee_rejects_one, short_code
-from tests.central.kiosksim import Election, SimKiosk
 from tests.central.scene import CHROMIUM_ARGS, populate, serve
-from tests.pg import PostgresServer
-
-
-def _election(root: Path) -> Election:
-    """The small demo election with every kiosk enrolled (see ``write_election``)."""
-    from tools.demo_election.build import small_manifest
-
-    manifest = small_manifest()
-    return write_election(root, manifest, [k.id for k in manifest.kiosks])
-
-
-def write_election(root: Path, manifest: Manifest, kiosk_ids: list[str]) -> Election:
-    """A real 3-guardian (quorum 2) key ceremony for ``manifest``, a test PKI with certificates for ``kiosk_ids``,
-    the office's envelope key, and the election files the office reads, under ``root``."""
-    import json
-
-    from nacl.public import PrivateKey
-
-    from election.sample import run_key_ceremony
-    from tools.test_pki import generate
-
-    context, guardians, secrets = run_key_ceremony(manifest.manifest_hash, 3, 2, os.urandom)
-    pki = generate(root / "pki", [], kiosk_ids, now=NOW)
-    envelope = PrivateKey.generate()
-    (root / "election" / "guardians").mkdir(parents=True)
-    (root / "election" / "manifest.json").write_text(json.dumps(manifest.to_dict()), encoding="utf-8")
-    (root / "election" / "election-context.json").write_text(json.dumps(context.to_dict()), encoding="utf-8")
-    for g in guardians:
-        (root / "election" / "guardians" / f"guardian-{g.sequence}.json").write_text(json.dumps(g.to_dict()))
-    (root / "envelope.key").write_text(bytes(envelope).hex())
-    return Election(manifest, context, guardians, secrets, pki, envelope.public_key, root)
 
 
 def _office(election: Election, pg: PostgresServer, root: Path, clock: Clock) -> tuple[Office, Any]:
@@ -99,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, PostgresServer.started() as pg:
-        election = _election(Path(tmp))
+        election = small_election(Path(tmp))
         clock = Clock(NOW)
         office, app = _office(election, pg, Path(tmp) / "record", clock)
         kiosks: dict[str, SimKiosk] = {k.id: SimKiosk(election, k.id, app) for k in election.manifest.kiosks}

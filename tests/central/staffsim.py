@@ -41,7 +41,7 @@ def publish_results(http: Any, office: Any, election: Any, admin: dict[str, str]
     import os
 
     from central.closing import encrypted_tally
-    from election.sample import decrypt_with
+    from devtools.sample_election import decrypt_with
 
     tally = encrypted_tally(office)
     _, shares = decrypt_with(election.context, election.manifest, tally, election.secrets, guardians, os.urandom)

@@ -18,11 +18,11 @@ from central.closing import encrypted_tally
 from central.models import Ballot, BallotStatus, Kiosk, TallyState
 from central.office import Office
 from central.provisional import process_envelopes
+from devtools.kiosksim import Election, SimKiosk, client_for, close_chains
+from devtools.sample_election import decrypt_with
 from election.canonical import canonical_json
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
-from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from devtools.kiosksim import SimKiosk
 from election.canonical import canonical_json
 from sync.protocol import MAX_ENCRYPTED_BALLOT_BYTES
-from tests.central.kiosksim import SimKiosk
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 
 from central.models import KioskAuditEntry, RejectedSubmission
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk
 from kiosk.ballot_box import BallotBox
 from kiosk.polls import PollsAction
 from sync.audit_entry import head_signing_bytes
 from sync.signing import Signer
 from tests.ballot_box.kit import CHAIR
-from tests.central.kiosksim import Election, SimKiosk
 
 pytestmark = pytest.mark.integration
 

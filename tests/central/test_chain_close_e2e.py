@@ -30,22 +30,22 @@ from central.crypto import CheckRequest
 from central.ingest import add_to_tally
 from central.models import Ballot, BallotStatus, KioskChainClose, KioskChainHead, TallyState, Voter, VoterState
 from central.office import Office
+from devtools.central_office import Clock, make_office
+from devtools.kiosksim import Election, client_for
+from devtools.pg import PostgresServer
+from devtools.real_office import CentralOffice, RealElection, chained
+from devtools.sample_election import random_plaintext
 from election.ballot import PlaintextBallot, encrypt_ballot
 from election.benaloh import challenge_ballot
 from election.confirmation import confirmation_code
 from election.manifest import BallotStyleId, CandidateId, ContestId
-from election.sample import random_plaintext
 from election.verify.__main__ import verify_record
 from kiosk.ballot_box import BallotBox
 from kiosk.polls import PollsAction
 from sync.client import SyncClient
 from sync.protocol import CheckinRequest, CheckinStatus
 from tests.ballot_box.kit import CHAIR
-from tests.central.conftest import Clock, make_office
-from tests.central.kiosksim import Election, client_for
 from tests.central.staffsim import login, publish_results
-from tests.pg import PostgresServer
-from tests.sync.real_office import CentralOffice, RealElection, chained
 from tests.sync.worker_kit import make_worker, wait_until_drained
 
 pytestmark = pytest.mark.integration

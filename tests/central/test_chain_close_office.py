@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from central.models import Ballot, KioskChainClose, KioskChainHead
 from central.office import Office
+from devtools.kiosksim import SimKiosk
 from election.chain_statement import StatementKind
 from sync.protocol import signed_close
-from tests.central.kiosksim import SimKiosk
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ from central import closing
 from central.dashboard.live import LiveFeed
 from central.dashboard.pages import install_feed
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk
 from tests.central.dashboard_scene import tls_serve, trust
-from tests.central.kiosksim import Election, SimKiosk
 from tests.central.scene import CHROMIUM_ARGS, populate
 
 pytestmark = [pytest.mark.integration, pytest.mark.ui]

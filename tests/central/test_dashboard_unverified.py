@@ -13,7 +13,7 @@ from playwright.sync_api import sync_playwright
 
 from central import record_writer, results
 from central.office import Office
-from tests.central.kiosksim import Election, SimKiosk
+from devtools.kiosksim import Election, SimKiosk
 from tests.central.scene import CHROMIUM_ARGS, populate, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.ui]

@@ -12,9 +12,9 @@ from central import audit, pollbook
 from central.models import Ballot, BallotStatus, RejectedSubmission, TallyState, Voter, VoterState
 from central.office import Office
 from central.pollbook import CheckInOutcome
+from devtools.kiosksim import SimKiosk
 from election.manifest import KioskId, WilayatCode
 from election.roll import CivilNumber, RollEntry
-from tests.central.kiosksim import SimKiosk
 
 pytestmark = pytest.mark.integration
 
@@ -246,7 +246,7 @@ def test_ballots_are_verified_in_worker_processes_that_end_with_the_app(
     from central.api import create_app
     from central.chains import last_head
     from central.models import Kiosk
-    from tests.central.conftest import make_office
+    from devtools.central_office import make_office
 
     other = make_office(election, pg_database, tmp_path / "record", clock, workers=2)
     try:

@@ -14,12 +14,12 @@ from central.api import create_app
 from central.config import CentralConfig
 from central.db import migrate
 from central.office import Office
+from devtools.central_office import NOW, Clock
+from devtools.demo_election.build import small_manifest
+from devtools.kiosksim import Election, client_for
 from election.guardian.__main__ import main as guardian
 from election.tally import EncryptedTally
-from tests.central.conftest import NOW, Clock
-from tests.central.kiosksim import Election, client_for
 from tests.central.staffsim import login
-from tools.demo_election.build import small_manifest
 
 PASSPHRASE = "guardian export test (TEST MATERIAL)"  # a test vault passphrase
 

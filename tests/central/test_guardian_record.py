@@ -16,10 +16,10 @@ import pytest
 
 from central import pollbook
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk, client_for
 from election.guardian.__main__ import main as guardian
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from tests.central.kiosksim import Election, SimKiosk, client_for
 from tests.central.staffsim import login
 from tests.election.ceremony_dir import SCRYPT_N, write_ceremony_dir
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from central.models import TallyState
 from central.office import Office
-from tests.central.kiosksim import Election, SimKiosk
+from devtools.kiosksim import Election, SimKiosk
 from tests.central.test_guardian_record import ceremony_for, decrypt, vote_and_close
 
 pytestmark = pytest.mark.integration

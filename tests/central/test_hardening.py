@@ -29,11 +29,11 @@ import httpx
 import pytest
 
 from central.api.login_limits import WINDOW
+from devtools.real_office import CENTRE_ID, KIOSK_ID, CentralOffice, RealElection, build_election, free_port, roll
+from devtools.test_pki import x509_build as xb
 from sync.client import SyncClient
 from sync.protocol import Backlog, Heartbeat, KioskPollsState
 from tests.central.staffsim import login
-from tests.sync.real_office import CENTRE_ID, KIOSK_ID, CentralOffice, RealElection, build_election, free_port, roll
-from tools.test_pki import x509_build as xb
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from central.crypto import CheckedBallot, CheckRequest, ContestSum, ElectionChec
 from central.ingest.judging import BallotItem
 from central.ingest.tally import addends
 from central.models import BallotStatus
-from tests.central.kiosksim import Election, SimKiosk
+from devtools.kiosksim import Election, SimKiosk
 
 KIOSK = "K-PC-001-1"  # unified centre: every style is counted
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from central.office import Office
-from tests.central.kiosksim import SimKiosk, client_for
+from devtools.kiosksim import SimKiosk, client_for
 
 pytestmark = pytest.mark.integration
 

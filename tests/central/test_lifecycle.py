@@ -22,12 +22,12 @@ from central.api import create_app
 from central.closing import encrypted_tally, tally_hash
 from central.models import AuditEntry, Ballot, ProvisionalEnvelope, TallyState, Voter, VoterState
 from central.office import Office, enrol_kiosk
+from devtools.central_office import NOW, Clock, make_office
+from devtools.kiosksim import Election, SimKiosk, client_for
+from devtools.sample_election import decrypt_with
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
-from tests.central.conftest import NOW, Clock, make_office
 from tests.central.https import https_office
-from tests.central.kiosksim import Election, SimKiosk, client_for
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration

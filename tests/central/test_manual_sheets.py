@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from central.models import AuditEntry, ManualSheet, SheetStatus
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk
 from tests.central.https import https_office
-from tests.central.kiosksim import Election, SimKiosk
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration

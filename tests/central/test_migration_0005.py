@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
 from central.db import alembic_config, migrate
-from tests.pg import PostgresServer
+from devtools.pg import PostgresServer
 
 ROWS = {
     "b-refused": "proof check failed: range proof of selection C-1",

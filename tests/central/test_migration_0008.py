@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from central.db import migrate
 from central.ingest import arrival_minute
-from tests.pg import PostgresServer
+from devtools.pg import PostgresServer
 
 AT = dt.datetime(2026, 10, 27, 9, 41, 27, 123456, tzinfo=dt.UTC)
 

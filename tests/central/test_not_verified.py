@@ -17,11 +17,11 @@ from central import pollbook
 from central.closing import encrypted_tally
 from central.models import AuditEntry
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk
+from devtools.sample_election import decrypt_with
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
 from tests.central.https import https_office
-from tests.central.kiosksim import Election, SimKiosk
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from devtools.demo_election.build import small_manifest
 from election.canonical import canonical_json, json_hash
 from election.verify.checks import State
 from election.verify.office_audit import SIGNING_PREFIX, check_office_audit
 from election.verify.primitives import Invalid
-from tools.demo_election.build import small_manifest
 
 MANIFEST = small_manifest()
 TALLY = {"base_hash": "ab" * 32, "contests": {}, "ballots_per_contest": {}}

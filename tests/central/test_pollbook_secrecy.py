@@ -23,10 +23,10 @@ from central.auth import AuthError
 from central.config import ConfigError, parse_config
 from central.models import Kiosk, Voter
 from central.office import Office, enrol_kiosk
+from devtools.central_office import NOW, Clock, make_office
+from devtools.kiosksim import Election, SimKiosk
 from election.manifest import KioskId, WilayatCode
 from election.roll import CivilNumber, RollEntry
-from tests.central.conftest import NOW, Clock, make_office
-from tests.central.kiosksim import Election, SimKiosk
 
 pytestmark = pytest.mark.integration
 

@@ -15,10 +15,10 @@ from sqlalchemy import create_engine, select, text
 from central import closing, phase, pollbook
 from central.models import Ballot, BallotStatus
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from tests.central.https import https_office
-from tests.central.kiosksim import Election, SimKiosk
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration

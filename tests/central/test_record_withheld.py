@@ -13,11 +13,11 @@ import pytest
 from central import pollbook
 from central.office import Office
 from central.provisional import process_envelopes
+from devtools.kiosksim import Election, SimKiosk, client_for, close_chains
 from election.canonical import canonical_json
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
 from election.verify.__main__ import verify_record
-from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration

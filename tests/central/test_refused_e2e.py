@@ -13,9 +13,9 @@ from sqlalchemy import select
 from central import pollbook
 from central.models import Ballot, BallotStatus, PublishedResult, TallyState
 from central.office import Office
+from devtools.kiosksim import Election, SimKiosk, client_for, close_chains
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login, publish_results
 
 pytestmark = pytest.mark.integration

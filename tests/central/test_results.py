@@ -15,10 +15,10 @@ from central import pollbook
 from central.closing import encrypted_tally
 from central.office import Office
 from central.provisional import process_envelopes
+from devtools.kiosksim import Election, SimKiosk, client_for, close_chains
+from devtools.sample_election import decrypt_with
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
-from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration
@@ -131,9 +131,9 @@ def test_staff_login_refuses_a_revoked_card_and_a_stale_crl(
     from cryptography.hazmat.primitives.serialization import Encoding
 
     from central.api import create_app
-    from tests.central.conftest import make_office
+    from devtools.central_office import make_office
+    from devtools.test_pki import issue_crl
     from tests.central.staffsim import attempt_login
-    from tools.test_pki import issue_crl
 
     def office_with(crl_name: str, this: object, until: object) -> tuple[Office, Any]:
         crl = issue_crl(election.pki, this_update=this, next_update=until, revoke=["staff-cm-2"], issuer="staff_ca")  # type: ignore[arg-type]

@@ -18,9 +18,9 @@ from central.config import CentralConfig
 from central.db import Database
 from central.models import AuditEntry, AuditHead
 from central.office import Office
-from tests.central.conftest import NOW, Clock, make_office
+from devtools.central_office import NOW, Clock, make_office
+from devtools.kiosksim import Election
 from tests.central.https import https_office
-from tests.central.kiosksim import Election
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration

@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from central.models import AuditEntry, StaffToken
 from central.office import Office
-from tests.central.conftest import NOW, Clock, make_office
+from devtools.central_office import NOW, Clock, make_office
+from devtools.kiosksim import Election
+from devtools.test_pki import issue_crl
 from tests.central.https import https_office
-from tests.central.kiosksim import Election
 from tests.central.staffsim import attempt_login, login
-from tools.test_pki import issue_crl
 
 pytestmark = pytest.mark.integration
 

@@ -18,10 +18,10 @@ from central import audit, pollbook
 from central.closing import encrypted_tally
 from central.office import Office
 from central.results import winners
+from devtools.kiosksim import Election, SimKiosk, client_for, close_chains
+from devtools.sample_election import decrypt_with
 from election.manifest import WilayatCode
 from election.roll import CivilNumber, RollEntry
-from election.sample import decrypt_with
-from tests.central.kiosksim import Election, SimKiosk, client_for, close_chains
 from tests.central.staffsim import login
 
 pytestmark = pytest.mark.integration

@@ -51,7 +51,7 @@ def test_openapi_fuzzing_with_credentials_reaches_every_operation_without_a_serv
     and every operation answered something other than 401 at least once."""
 
     from central.tls import _WithTls
-    from tests.central.kiosksim import client_for
+    from devtools.kiosksim import client_for
     from tests.central.staffsim import login
 
     pair = election.pki.kiosks["K-PC-001-1"]
@@ -90,7 +90,7 @@ def test_dashboard_pages_outside_the_schema_answer_no_server_error(app) -> None:
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from tests.central.kiosksim import client_for
+    from devtools.kiosksim import client_for
 
     text = st.text(st.characters(codec="utf-8"), max_size=40)
     with client_for(app, None) as http:
@@ -115,7 +115,7 @@ def test_stateful_fuzzing_follows_the_links_between_operations_without_a_server_
     release, a challenge's nonce into a login, a sheet's id into its approval...), as schemathesis infers the
     links from the schema; with a kiosk certificate and an administrator's token. No answer is a 5xx."""
     from central.tls import _WithTls
-    from tests.central.kiosksim import client_for
+    from devtools.kiosksim import client_for
     from tests.central.staffsim import login
 
     pem = election.pki.kiosks["K-PC-001-1"].cert_path.read_text()

@@ -30,18 +30,18 @@ from collector.election_data import ElectionData
 from collector.limits import Limiter, RateLimits
 from collector.server import Tls, servers
 from collector.service import Collector
+from devtools import test_pki
+from devtools.demo_election.build import small_manifest
+from devtools.pg import pg_database, pg_server  # noqa: F401  (fixtures re-exported for this directory)
+from devtools.sample_election import random_plaintext, run_key_ceremony
 from election.ballot import EncryptedBallot, encrypt_ballot
 from election.canonical import canonical_json
 from election.context import ElectionContext
 from election.manifest import KioskId, Manifest
 from election.remote_statement import BallotStatement, CardPurpose, card_nonce, credential_hex
 from election.roll import CivilNumber, RollEntry
-from election.sample import random_plaintext, run_key_ceremony
 from kiosk.card.pki import Challenge
 from kiosk.card.trust import TrustAnchors
-from tests.pg import pg_database, pg_server  # noqa: F401  (fixtures re-exported for this directory)
-from tools import test_pki
-from tools.demo_election.build import small_manifest
 
 COLLECTOR_ID = "REMOTE-01"
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0)  # both windows open (the test PKI's CRLs are current now)

@@ -16,12 +16,12 @@ from nacl.public import PrivateKey
 from central.pollbook import import_roll
 from collector.handover import hand_over
 from collector.service import Collector
+from devtools.real_office import CentralOffice, RealElection, accepted_ids, central_view, expected_tally, tally_of
+from devtools.test_pki import generate as generate_pki
 from sync.client import SyncClient, TlsIdentity
 from sync.protocol import BallotDisposition, BatchBallot, CheckinRequest, CheckinStatus, VotedMark
 from sync.signing import Signer
 from tests.collector.conftest import COLLECTOR_ID, RemoteElection, Served, VoterApp
-from tests.sync.real_office import CentralOffice, RealElection, accepted_ids, central_view, expected_tally, tally_of
-from tools.test_pki import generate as generate_pki
 
 pytestmark = pytest.mark.integration
 

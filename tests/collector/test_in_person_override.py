@@ -17,6 +17,7 @@ from central.office import Office, enrol_kiosk
 from central.pollbook import import_roll
 from collector.handover import hand_over
 from collector.record import remote_part
+from devtools.pg import PostgresServer
 from sync.client import SyncClient, TlsIdentity
 from sync.protocol import CheckinRelease, CheckinRequest, CheckinResponse, CheckinStatus, ReleaseReason, VotedMark
 from sync.remote_link import RemoteLinkConfig
@@ -24,7 +25,6 @@ from sync.signing import Signer
 from tests.central.https import https_office
 from tests.collector.conftest import COLLECTOR_ID, RemoteElection, Served, VoterApp
 from tests.collector.test_handover import office_election
-from tests.pg import PostgresServer
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""The collector on PostgreSQL (the production database; a real server from tests/pg.py), through real HTTPS:
+"""The collector on PostgreSQL (the production database; a real server from devtools/pg.py), through real HTTPS:
 its migration, registration, re-voting, a resend, the in-person override and the record part."""
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.election_day.plan import make_plan
+from devtools.election_day.report import write_report
+from devtools.election_day.run import run_day
 from election.manifest import Manifest
 from election.roll import load_roll
-from tools.election_day.plan import make_plan
-from tools.election_day.report import write_report
-from tools.election_day.run import run_day
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,13 +23,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_a_short_election_day_verifies_and_matches_the_script(tmp_path: Path) -> None:
     definition = tmp_path / "definition-small"
     py = [sys.executable, "-m"]
-    subprocess.run([*py, "tools.demo_election", "--scale", "small", "--seed", "7", "--out", str(definition),
+    subprocess.run([*py, "devtools.demo_election", "--scale", "small", "--seed", "7", "--out", str(definition),
                     "--force"], check=True, capture_output=True)  # fmt: skip
     manifest = Manifest.from_dict(json.loads((definition / "manifest.json").read_text(encoding="utf-8")))
     plan = make_plan(manifest, load_roll(definition / "roll.csv", manifest), seed=7, voters=45)
     kiosks = [a for k in manifest.kiosks for a in ("--kiosk-id", k.id)]
     revoke = [a for c in plan.revoked for a in ("--revoke", c)]
-    subprocess.run([*py, "tools.test_pki", "--out", str(tmp_path / "pki"), "--roll", str(definition / "roll.csv"),
+    subprocess.run([*py, "devtools.test_pki", "--out", str(tmp_path / "pki"), "--roll", str(definition / "roll.csv"),
                     *kiosks, *revoke], check=True, capture_output=True)  # fmt: skip
 
     ok = run_day(tmp_path, definition, tmp_path / "pki", plan, manifest,

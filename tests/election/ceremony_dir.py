@@ -1,17 +1,17 @@
 """A ceremony directory for ``python -m election.guardian`` holding the guardians of an in-process key ceremony
-(``election.sample.run_key_ceremony``), their secrets sealed in vaults as ``commit`` and ``verify-shares`` leave
-them: lets a test run the real decryption CLI without running every ceremony step first. TEST MATERIAL."""
+(``devtools.sample_election.run_key_ceremony``), their secrets sealed in vaults as ``commit`` and ``verify-shares``
+leave them: lets a test run the real decryption CLI without running every ceremony step first. TEST MATERIAL."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+from devtools.sample_election import GuardianSecrets
 from election.canonical import canonical_json
 from election.context import ElectionContext
 from election.guardian.vault import seal
 from election.keyceremony import GuardianRecord
-from election.sample import GuardianSecrets
 
 SCRYPT_N = 1024  # the vaults' test cost; the CLI takes it with --scrypt-n
 

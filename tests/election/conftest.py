@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.sample_election import GuardianSecrets, run_key_ceremony
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.context import ElectionContext
 from election.keyceremony import GuardianRecord
 from election.manifest import Manifest
-from election.sample import GuardianSecrets, run_key_ceremony
-from tools.sample_record import SeededRandom, build_test_manifest
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devtools.sample_election import run_key_ceremony
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.ballot import BLANK_LABEL, PlaintextBallot, encrypt_ballot
 from election.canonical import canonical_json
 from election.confirmation import ConfirmationCode, confirmation_code, genesis_code
@@ -25,10 +27,8 @@ from election.decryption import compute_share
 from election.group import GroupElement, HashPart, Scalar, base_mul, hash_bytes, hash_to_scalar
 from election.keyceremony import public_share_value
 from election.manifest import BallotStyleId, CandidateId, ContestId
-from election.sample import run_key_ceremony
 from election.tally import TallyAccumulator, ballot_ids_hash
 from election.verify.primitives import lagrange
-from tools.sample_record import SeededRandom, build_test_manifest
 
 PREFIX = b"sanduq/v1/"
 

@@ -12,14 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devtools.sample_election import run_key_ceremony
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.ballot import PlaintextBallot, encrypt_ballot
 from election.benaloh import challenge_ballot
 from election.canonical import canonical_json
 from election.confirmation import confirmation_code, genesis_code
 from election.group import G, Scalar, base_mul, hash_to_scalar
 from election.manifest import BallotStyleId, CandidateId, ContestId
-from election.sample import run_key_ceremony
-from tools.sample_record import SeededRandom, build_test_manifest
 
 
 def vectors() -> dict[str, Any]:

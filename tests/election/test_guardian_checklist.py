@@ -17,17 +17,17 @@ from typing import Any
 
 import pytest
 
+from devtools.sample_election import build_sample_record, run_key_ceremony
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.ballot import EncryptedBallot
 from election.canonical import canonical_json
 from election.confirmation import batch_root
 from election.context import ElectionContext
 from election.guardian.__main__ import main
 from election.manifest import Manifest
-from election.sample import build_sample_record, run_key_ceremony
 from election.tally import TallyAccumulator
 from election.verify.__main__ import verify_record
 from tests.election.ceremony_dir import write_ceremony_dir
-from tools.sample_record import SeededRandom, build_test_manifest
 
 PASSPHRASE = "guardian checklist test (TEST MATERIAL)"  # a test vault passphrase
 SEED = 21

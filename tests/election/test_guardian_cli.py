@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+from devtools.sample_election import random_plaintext
+from devtools.sample_election.kiosks import sample_kiosk_statements
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.ballot import encrypt_ballot
 from election.canonical import canonical_json
 from election.confirmation import confirmation_code, genesis_code
@@ -14,10 +17,7 @@ from election.guardian.__main__ import main
 from election.guardian.vault import VaultError, open_vault, seal
 from election.keyceremony import GuardianRecord
 from election.record import ChainEntry, ElectionRecord, read_context, write_record
-from election.sample import random_plaintext
-from election.sample_kiosks import sample_kiosk_statements
 from election.tally import TallyAccumulator
-from tools.sample_record import SeededRandom, build_test_manifest
 
 
 def g(ceremony, command, sequence, passphrase_file, *extra):

@@ -6,6 +6,7 @@ import dataclasses
 import nacl.public
 import pytest
 
+from devtools.sample_record import SeededRandom
 from election.context import ContextError, ElectionContext
 from election.group import ONE, base_mul
 from election.keyceremony import (
@@ -20,7 +21,6 @@ from election.keyceremony import (
     share_is_valid,
     verify_revealed_share,
 )
-from tools.sample_record import SeededRandom
 
 
 def test_context_binds_every_commitment(context) -> None:

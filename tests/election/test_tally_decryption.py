@@ -5,14 +5,14 @@ import random
 
 import pytest
 
+from devtools.sample_election import decrypt_with, random_plaintext
+from devtools.sample_record import SeededRandom
 from election.ballot import BLANK_LABEL, encrypt_ballot
 from election.benaloh import challenge_ballot
 from election.decryption import DecryptionError, PartialDecryption, compute_share, decrypt_tally
 from election.dlog import DiscreteLog, DiscreteLogError
 from election.group import IDENTITY, G, Scalar, small_multiple
-from election.sample import decrypt_with, random_plaintext
 from election.tally import EncryptedTally, TallyAccumulator, TallyError
-from tools.sample_record import SeededRandom
 
 DLOG = DiscreteLog(max_value=1000, baby_steps=32)
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from devtools.sample_record import build_test_manifest
 from election.ballot import EncryptedBallot, verify_ballot
 from election.benaloh import ChallengedBallot, verify_challenge
 from election.context import ElectionContext
 from tests.election.make_vectors import vectors
-from tools.sample_record import build_test_manifest
 
 VECTORS = Path(__file__).parent / "vectors" / "ballot_vectors.json"
 

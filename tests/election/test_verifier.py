@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from devtools.sample_election import build_sample_record, random_plaintext
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.ballot import encrypt_ballot
 from election.canonical import canonical_json
 from election.confirmation import genesis_code
 from election.record import RecordError, WithheldEntry, WithheldReason, read_context
-from election.sample import build_sample_record, random_plaintext
 from election.verify.__main__ import verify_record
 from election.verify.checks import CHECKS, WITHHELD_REASONS
-from tools.sample_record import SeededRandom, build_test_manifest
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from devtools.sample_election import build_sample_record
+from devtools.sample_election.kiosks import sample_kiosk_key, sign_statement
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.chain_statement import ChainStatement, StatementKind
 from election.record import KioskStatements
-from election.sample import build_sample_record
-from election.sample_kiosks import sample_kiosk_key, sign_statement
 from election.verify.__main__ import verify_record
-from tools.sample_record import SeededRandom, build_test_manifest
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from election.sample import build_sample_record
+from devtools.sample_election import build_sample_record
+from devtools.sample_record import SeededRandom, build_test_manifest
 from election.verify.__main__ import main, verify_record
 from election.verify.merge import result_hash
 from election.verify.shard import Shard, ShardError, shard_of
-from tools.sample_record import SeededRandom, build_test_manifest
 
 SHARDS = 3
 

@@ -1,6 +1,6 @@
 """The fault-injection suite's election: the small demo election, a test PKI, a key ceremony, the day's
 package, and a real central office process (SQLite, HTTPS with mutual TLS) shared by every fault test; each
-test brings its own voters and runs real kiosk processes (tools/election_day/kiosk_node.py) against it."""
+test brings its own voters and runs real kiosk processes (devtools/election_day/kiosk_node.py) against it."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from central.models import Ballot, BallotStatus, ProvisionalEnvelope, RejectedSubmission, Voter, VoterState
+from devtools.election_day.plan import Phase
+from devtools.election_day.plan import Voter as ScriptedVoter
+from devtools.election_day.run import Day
+from devtools.election_day.small_day import start_small_day, stop_small_day
+from devtools.election_day.supervisor import Child, Supervisor
 from election.manifest import Manifest
 from election.roll import Roll
-from tools.election_day.plan import Phase
-from tools.election_day.plan import Voter as ScriptedVoter
-from tools.election_day.run import Day
-from tools.election_day.small_day import start_small_day, stop_small_day
-from tools.election_day.supervisor import Child, Supervisor
 
 
 @dataclass

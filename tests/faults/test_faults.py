@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
+from devtools.election_day.plan import Phase
+from devtools.election_day.supervisor import wait_for_port
 from tests.faults.conftest import FaultDay
-from tools.election_day.plan import Phase
-from tools.election_day.supervisor import wait_for_port
 
 pytestmark = pytest.mark.integration
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from devtools.demo_election.build import small_manifest
 from election.manifest import CandidateId, Contest, Manifest, WilayatCode
 from kiosk.driver import InlineLoop, Ports, SessionDriver
 from kiosk.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
@@ -12,7 +13,6 @@ from kiosk.session import events as ev
 from kiosk.session.effects import Effect
 from kiosk.session.model import CardKind, ClipId, KioskMode, Phase
 from kiosk.session.voter_state import SessionState
-from tools.demo_election.build import small_manifest
 
 MANIFEST = small_manifest()
 TWO_SEATS = MANIFEST.contests[0]  # 2 seats, 6 candidates

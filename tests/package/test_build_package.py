@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.test_pki import load
 from election.audio_clips import CLIP_INDEX, ClipIndex
 from election.package import load_package
 from tools.build_package import BuildError, build, summary
-from tools.test_pki import load
 
 pytestmark = pytest.mark.integration
 
@@ -22,13 +22,13 @@ def definition_and_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, 
     root = tmp_path_factory.mktemp("build")
     definition = root / "definition"
     subprocess.run(
-        [sys.executable, "-m", "tools.demo_election", "--scale", "small", "--seed", "7", "--out", str(definition)],
+        [sys.executable, "-m", "devtools.demo_election", "--scale", "small", "--seed", "7", "--out", str(definition)],
         check=True,
         capture_output=True,
     )
     pki = root / "pki"
     subprocess.run(
-        [sys.executable, "-m", "tools.test_pki", "--out", str(pki), "--voters", "3", "--kiosks", "1"],
+        [sys.executable, "-m", "devtools.test_pki", "--out", str(pki), "--voters", "3", "--kiosks", "1"],
         check=True,
         capture_output=True,
     )

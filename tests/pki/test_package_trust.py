@@ -10,13 +10,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from devtools import test_pki
 from election.package import CARD_POLICIES, ElectionPackage, PackageError, load_package, write_package
 from kiosk.adapters.card import trust_anchors_of
 from kiosk.card.pki import CertificateAccepted, check_certificate
 from kiosk.card.results import AuthFailure, FailureReason
 from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID, StaffRole
 from tests.package.conftest import CREATED, package_files, small_manifest_dict
-from tools import test_pki
 
 NOW = dt.datetime(2027, 10, 27, 6, 0, tzinfo=dt.UTC)
 

@@ -14,8 +14,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID, NameOID
 
-from tools import test_pki
-from tools.test_pki import BadKind, StaffRole
+from devtools import test_pki
+from devtools.test_pki import BadKind, StaffRole
 
 NOW = dt.datetime(2026, 10, 1, 8, 0, tzinfo=dt.UTC)
 

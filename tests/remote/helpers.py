@@ -27,13 +27,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
+from devtools.sample_election import run_key_ceremony
+from devtools.sample_record import SeededRandom
 from election.ballot import EncryptedBallot, PlaintextBallot, encrypt_ballot
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, CandidateId, ContestId, Manifest
 from election.package import ElectionPackage, load_package, write_package
-from election.sample import run_key_ceremony
 from tests.package.conftest import CREATED, package_files, small_manifest_dict
-from tools.sample_record import SeededRandom
 
 COLLECTOR_ID = "K-1"
 NOW = dt.datetime(2027, 10, 27, 8, 0, tzinfo=dt.UTC)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.virtual_card.card import VirtualCard
+from devtools.virtual_card.harness import PcscHarness
 from election.manifest import CandidateId, Language
 from election.package import ElectionPackage
 from election.roll import CivilNumber
@@ -29,8 +31,6 @@ from remote.verify import check
 from tests.collector.conftest import NOT_ON_ROLL, Served
 from tests.remote.helpers import voter_package
 from tests.remote.proxy import LossyProxy
-from tools.virtual_card.card import VirtualCard
-from tools.virtual_card.harness import PcscHarness
 
 pytestmark = pytest.mark.integration
 PASSPHRASE = "correct horse battery"

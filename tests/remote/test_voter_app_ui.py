@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.virtual_card.harness import env_for_own_harness
+from devtools.virtual_card.harness import env_for_own_harness
 
 pytestmark = [pytest.mark.ui, pytest.mark.integration]
 

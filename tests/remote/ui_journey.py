@@ -22,11 +22,11 @@ configure_kivy(offscreen=True)
 
 
 def remote_election(tmp: Path) -> Any:
+    from devtools import test_pki
+    from devtools.sample_election import run_key_ceremony
     from election.roll import CivilNumber, RollEntry
-    from election.sample import run_key_ceremony
     from kiosk.card.trust import TrustAnchors
     from tests.collector.conftest import NOT_ELIGIBLE, NOT_ON_ROLL, REVOKED, RemoteElection, remote_manifest
-    from tools import test_pki
 
     manifest = remote_manifest()
     context, _g, secrets = run_key_ceremony(manifest.manifest_hash, 3, 2, os.urandom)
@@ -47,6 +47,8 @@ def remote_election(tmp: Path) -> Any:
 
 
 def main(out: Path) -> int:
+    from devtools.virtual_card.card import VirtualCard
+    from devtools.virtual_card.harness import PcscHarness
     from election.check_code import parse_payload
     from election.manifest import Language
     from kiosk.adapters.card_events import MonitorCardEvents
@@ -63,8 +65,6 @@ def main(out: Path) -> int:
     from tests.collector.conftest import Clock as CollectorClock
     from tests.collector.conftest import make_collector, serve
     from tests.remote.helpers import voter_package
-    from tools.virtual_card.card import VirtualCard
-    from tools.virtual_card.harness import PcscHarness
 
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="sanduq-remote-ui-") as workdir:

@@ -1,11 +1,11 @@
-"""Fixtures of the multi-instance tests: a real PostgreSQL (tests.pg) and the real small election."""
+"""Fixtures of the multi-instance tests: a real PostgreSQL (devtools.pg) and the real small election."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.pg import pg_database, pg_server  # noqa: F401  (re-exported fixtures)
-from tests.sync.real_office import RealElection, build_election
+from devtools.pg import pg_database, pg_server  # noqa: F401  (re-exported fixtures)
+from devtools.real_office import RealElection, build_election
 
 
 @pytest.fixture(scope="session")

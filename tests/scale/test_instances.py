@@ -19,12 +19,8 @@ from sqlalchemy import func, select
 
 from central.jobs import conninfo
 from central.models import Batch
-from kiosk.ballot_box import BallotBox
-from sync.client import Backoff, SyncClient, with_retries
-from sync.protocol import CheckinRequest, CheckinStatus
-from sync.worker import SyncWorker
-from tests.scale.cluster import Cluster
-from tests.sync.real_office import (
+from devtools.cluster import Cluster
+from devtools.real_office import (
     CENTRE_ID,
     RealElection,
     accepted_ids,
@@ -34,6 +30,10 @@ from tests.sync.real_office import (
     roll,
     tally_of,
 )
+from kiosk.ballot_box import BallotBox
+from sync.client import Backoff, SyncClient, with_retries
+from sync.protocol import CheckinRequest, CheckinStatus
+from sync.worker import SyncWorker
 from tests.sync.worker_kit import make_worker, wait_until_drained
 
 FIRST_VOTER = 93_000_000

@@ -16,8 +16,8 @@ from psycopg.types.json import Jsonb
 from central import jobs
 from central.config import ConfigError, parse_config
 from central.crypto import BallotRejected, CheckedBallot, CheckerUnavailable, CheckRequest, check_ballot, sum_ballots
-from tests.pg import PostgresServer
-from tests.sync.real_office import KIOSK_ID, RealElection
+from devtools.pg import PostgresServer
+from devtools.real_office import KIOSK_ID, RealElection
 
 
 @pytest.fixture

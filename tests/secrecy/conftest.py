@@ -1,12 +1,12 @@
-"""Fixtures of the secrecy tests: a real PostgreSQL (tests/pg.py) and the small demo election (real key
-ceremony, test PKI, the office's envelope key) that the real central office (tests/sync/real_office.py) serves."""
+"""Fixtures of the secrecy tests: a real PostgreSQL (devtools/pg.py) and the small demo election (real key
+ceremony, test PKI, the office's envelope key) that the real central office (devtools/real_office.py) serves."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.pg import pg_database, pg_server
-from tests.sync.real_office import RealElection, build_election
+from devtools.pg import pg_database, pg_server
+from devtools.real_office import RealElection, build_election
 
 
 @pytest.fixture(scope="session")

@@ -40,18 +40,18 @@ from typing import Any
 
 import pytest
 
+from devtools.real_office import CENTRE_ID, KIOSK_ID, STYLE, CentralOffice, RealElection, chained, roll
+from devtools.sample_election import random_plaintext
 from election.ballot import encrypt_ballot
 from election.benaloh import challenge_ballot
 from election.confirmation import confirmation_code
 from election.manifest import BallotStyleId
-from election.sample import random_plaintext
 from kiosk.ballot_box import DEFAULT_MIN_BATCH, BallotBox, BallotToStore
 from kiosk.polls import PollsAction
 from sync.client import SyncClient
 from sync.protocol import CheckinRequest, CheckinResponse, ReleaseReason
 from sync.worker import SyncWorker, WorkerConfig
 from tests.ballot_box.kit import CHAIR
-from tests.sync.real_office import CENTRE_ID, KIOSK_ID, STYLE, CentralOffice, RealElection, chained, roll
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """Fixtures of the sync tests.
 
-- ``real_election`` (+ ``tests.sync.real_office.CentralOffice`` in each integration module): the REAL central
+- ``real_election`` (+ ``devtools.real_office.CentralOffice`` in each integration module): the REAL central
   office, used by every test of delivery, exactly-once, outages, faults and the office's secrecy duties.
 - ``test_double_office``: the in-memory TEST DOUBLE of the office (tests/sync/fake_office.py), kept only for
   pure client-behaviour unit tests (typed outcomes, retries, the pinned CA) where the office's own logic is
@@ -14,15 +14,15 @@ from dataclasses import dataclass
 
 import pytest
 
+from devtools.pg import pg_database, pg_server
+from devtools.real_office import RealElection, build_election
+from devtools.test_pki.model import TestPki
+from devtools.tls_server import TlsServer
 from sync.client import SyncClient, TlsIdentity
 from sync.signing import load_cert_public_key
 from tests.ballot_box.conftest import kiosk_signer, pki
 from tests.ballot_box.kit import KIOSK_ID
-from tests.pg import pg_database, pg_server
 from tests.sync.fake_office import FakeOfficeState, create_fake_office
-from tests.sync.real_office import RealElection, build_election
-from tests.sync.tls_server import TlsServer
-from tools.test_pki.model import TestPki
 
 
 @pytest.fixture(scope="session")

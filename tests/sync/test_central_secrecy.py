@@ -28,11 +28,11 @@ from sqlalchemy import MetaData, select, text
 
 from central.config import load_config
 from central.models import Voter, VoterState
+from devtools.real_office import CENTRE_ID, KIOSK_ID, CentralOffice, RealElection, chained, roll
 from kiosk.polls import PollsAction
 from sync.client import SyncClient
 from sync.protocol import CheckinRequest, ReleaseReason
 from tests.ballot_box.kit import CHAIR
-from tests.sync.real_office import CENTRE_ID, KIOSK_ID, CentralOffice, RealElection, chained, roll
 from tests.sync.worker_kit import make_worker
 
 FIRST_VOTER = 93_000_000

@@ -7,10 +7,10 @@ import secrets
 
 import pytest
 
+from devtools.tls_server import free_port
 from sync.client import Backoff, Rejected, SyncClient, TlsIdentity, Unreachable, with_retries
 from sync.protocol import CheckinRequest, CheckinStatus, ErrorCode, VotedMark
 from tests.sync.conftest import TestDoubleOffice
-from tests.sync.tls_server import free_port
 
 
 def test_backoff_grows_exponentially_with_full_jitter_and_a_cap() -> None:

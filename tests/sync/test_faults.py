@@ -11,14 +11,7 @@ from pathlib import Path
 import pytest
 
 from central.models import BallotStatus
-from election.ballot import EncryptedBallot
-from kiosk.ballot_box import BallotBox
-from sync.client import SyncClient, TlsIdentity
-from sync.protocol import CheckinRequest
-from sync.signing import Signer
-from tests.ballot_box.kit import CHAIR, cast_one, open_box
-from tests.sync.conftest import TestDoubleOffice
-from tests.sync.real_office import (
+from devtools.real_office import (
     CENTRE_ID,
     KIOSK_ID,
     CentralOffice,
@@ -27,6 +20,13 @@ from tests.sync.real_office import (
     chained,
     roll,
 )
+from election.ballot import EncryptedBallot
+from kiosk.ballot_box import BallotBox
+from sync.client import SyncClient, TlsIdentity
+from sync.protocol import CheckinRequest
+from sync.signing import Signer
+from tests.ballot_box.kit import CHAIR, cast_one, open_box
+from tests.sync.conftest import TestDoubleOffice
 from tests.sync.worker_kit import make_worker
 
 FIRST_VOTER = 92_000_000

@@ -17,11 +17,7 @@ from sqlalchemy import func, select
 
 from central.models import Batch, KioskAuditEntry
 from central.provisional import process_envelopes
-from kiosk.ballot_box import BallotBox
-from sync.client import Backoff, SyncClient, Unreachable, with_retries
-from sync.protocol import CheckinRequest, CheckinStatus, ProvisionalReason
-from tests.sync.outage_proxy import OutageProxy
-from tests.sync.real_office import (
+from devtools.real_office import (
     CENTRE_ID,
     KIOSK_ID,
     CentralOffice,
@@ -33,6 +29,10 @@ from tests.sync.real_office import (
     roll,
     tally_of,
 )
+from kiosk.ballot_box import BallotBox
+from sync.client import Backoff, SyncClient, Unreachable, with_retries
+from sync.protocol import CheckinRequest, CheckinStatus, ProvisionalReason
+from tests.sync.outage_proxy import OutageProxy
 from tests.sync.worker_kit import make_worker, wait_until_drained
 
 FIRST_VOTER = 91_000_000

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tools.virtual_card.harness import env_for_own_harness
+from devtools.virtual_card.harness import env_for_own_harness
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.integration]
 

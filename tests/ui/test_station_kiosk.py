@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.election_day.run import Day
-from tools.election_day.small_day import start_small_day, stop_small_day
-from tools.test_pki import load as load_pki
-from tools.virtual_card.harness import PcscHarness
+from devtools.election_day.run import Day
+from devtools.election_day.small_day import start_small_day, stop_small_day
+from devtools.test_pki import load as load_pki
+from devtools.virtual_card.harness import PcscHarness
 
 pytestmark = [pytest.mark.ui, pytest.mark.slow, pytest.mark.integration]
 
@@ -109,8 +109,8 @@ def test_a_voter_votes_on_the_station_kiosk_and_the_office_counts_the_ballot(sma
     from central.config import load_config
     from central.models import Kiosk, Voter, VoterState
     from central.office import Office
+    from devtools.virtual_card.harness import env_for_own_harness
     from election.roll import load_roll
-    from tools.virtual_card.harness import env_for_own_harness
 
     pki = load_pki(small_day.pki_dir)
     files = pki.kiosks[KIOSK]
