@@ -11,7 +11,9 @@ made up (a "tally" of one ballot would reveal that voter's choices).
    check functions, not a second verifier): no unexpected or missing file; the parameters; every cast ballot's
    proofs; every challenged ballot; every kiosk chain recomputed (and, when registered, matching the kiosks'
    signed closes); the encrypted tally with exactly the manifest's contests and selections, no key twice, and
-   equal to the sum the guardian recomputes from the cast ballots.
+   equal to the sum the guardian recomputes from the cast ballots; the remote ballots of ``remote/`` (each counted
+   one its registered credential's last, none of a voided credential); and, given the commission's key, the
+   package's signed index with the kiosks' certificates chaining to its kiosk CA.
 4. Only then is the share computed, over that verified tally.
 """
 
@@ -24,6 +26,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from election.tally import EncryptedTally, TallyError
 from election.verify.parts import Stage
@@ -141,11 +145,21 @@ def _same_ceremony(ceremony: Path, record: Path) -> None:
             raise RecordRefused(f"the record's guardians/{name} is not guardian {i}'s record from the key ceremony")
 
 
-def check_record(ceremony: Path, record: Path, *, jobs: int = 1, allow_unclosed: tuple[str, ...] = ()) -> CheckedTally:
+def check_record(
+    ceremony: Path,
+    record: Path,
+    *,
+    jobs: int = 1,
+    allow_unclosed: tuple[str, ...] = (),
+    commission_key: Ed25519PublicKey | None = None,
+) -> CheckedTally:
     """The guardian's checklist on the pre-decryption record at ``record`` (a directory); raises RecordRefused
-    with every failed check, or returns the verified encrypted tally to decrypt."""
+    with every failed check, or returns the verified encrypted tally to decrypt. With ``commission_key`` the
+    record's kiosk certificates are tied to the election package too (check ``package``)."""
     _same_ceremony(ceremony, record)
-    verdict = run_checks(record, stage=Stage.BEFORE_DECRYPTION, jobs=jobs, allow_unclosed=allow_unclosed)
+    verdict = run_checks(
+        record, stage=Stage.BEFORE_DECRYPTION, jobs=jobs, allow_unclosed=allow_unclosed, commission_key=commission_key
+    )
     if not verdict.ok:
         reasons = "\n".join(f"  - {r.check.title}: {r.message}" for r in verdict.failures)
         raise RecordRefused(f"the record fails the guardian's checks; no share written:\n{reasons}\n{table(verdict)}")

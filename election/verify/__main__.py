@@ -21,6 +21,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
 from election.verify.merge import shard_result
 from election.verify.parts import Check, Stage
 from election.verify.runner import CheckResult, Listener, Outcome, Verdict, check_names, run_checks, table
@@ -93,11 +96,14 @@ def verify_record(
     allow_unclosed: tuple[str, ...] = (),
     merge: tuple[Path, ...] = (),
     timings: bool = False,
+    commission_key: Ed25519PublicKey | None = None,
 ) -> bool:
     """Every check on the record at ``root``, a line each, then the table and the conclusion, to ``out``;
-    with ``merge``, the ballots' checks are taken from those shard results."""
+    with ``merge``, the ballots' checks are taken from those shard results; with ``commission_key``, the record's
+    certificates are tied to the election package (check ``package``)."""
     verdict = run_checks(
-        root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out, timings=timings), merge=merge
+        root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out, timings=timings), merge=merge,
+        commission_key=commission_key,
     )  # fmt: skip
     out.write("\n" + table(verdict) + "\n" + conclusion(verdict) + "\n")
     return verdict.ok
@@ -132,6 +138,19 @@ def verify_shard(
     return passed
 
 
+def read_commission_key(path: Path) -> Ed25519PublicKey:
+    """The commission's Ed25519 public key from a PEM file; ValueError saying why not."""
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"the commission key {path} cannot be read ({exc.strerror})") from None
+    except ValueError:
+        raise ValueError(f"the commission key {path} is not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"the commission key {path} is not an Ed25519 public key")
+    return key
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m election.verify", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -161,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timings", action="store_true", help="end each check's line with its wall and CPU seconds"
     )  # fmt: skip
+    parser.add_argument(
+        "--commission-key", type=Path, metavar="PEM",
+        help="the election commission's Ed25519 public key (PEM), from the commission, not from the record: the "
+        "package's index in the record must be signed with it, and the record's kiosk and office certificates chain "
+        "to the package's CAs (check 'package'; without it that check is SKIPPED and named in the conclusion)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -186,14 +211,21 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"no such shard result: {', '.join(missing)}", file=sys.stderr)
         return 2
+    commission_key = None
+    if args.commission_key is not None:
+        try:
+            commission_key = read_commission_key(args.commission_key)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
     ok = verify_record(
         args.record, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), allow_unclosed=tuple(args.allow_unclosed),
-        merge=tuple(args.merge), timings=args.timings,
+        merge=tuple(args.merge), timings=args.timings, commission_key=commission_key,
     )  # fmt: skip
     return 0 if ok else 1
 
 
-__all__ = ["Outcome", "Stage", "main", "verify_record"]
+__all__ = ["Outcome", "Stage", "main", "read_commission_key", "verify_record"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from election.canonical import canonical_json, json_hash
 from election.group import IDENTITY, G, GroupElement, base_mul, hash_bytes, hash_to_scalar, point_add
 from election.manifest import BallotStyleId, Contest, Manifest, ManifestError
 from election.verify.closes import check_closes
 from election.verify.office_audit import check_office_audit
+from election.verify.package_part import PATTERNS as PACKAGE_PATTERNS
+from election.verify.package_part import check_package, not_run
 from election.verify.parts import Check, Progress, RecordPart, Stage
 from election.verify.primitives import (
     Invalid,
@@ -91,6 +95,8 @@ class State:
     #: the vote collector of ``remote/`` and its counted ballots (ballot id -> style), for check ``remote-turnout``
     remote_collector: str | None = None
     remote_counted: dict[str, str] = field(default_factory=dict)
+    #: ``--commission-key``: the election commission's key, for check ``package`` (not run without it)
+    commission_key: Ed25519PublicKey | None = None
 
     @property
     def m(self) -> Manifest:
@@ -695,6 +701,14 @@ CHECKS: list[Check] = [
     Check("office-audit", "office's signed audit heads", check_office_audit, ("parameters", "tally")),
     Check("remote", "remote ballots by credential", check_remote, ("ballots",), before_decryption=True),
     Check("remote-turnout", "remote turnout against poll book", check_remote_turnout, ("remote",)),
+    Check(
+        "package",
+        "certificates against package",
+        check_package,
+        needs=("parameters",),
+        before_decryption=True,
+        not_run=not_run,
+    ),
 ]
 
 #: Every part of a record (docs/election-record.md), with the check that reads it; one line per part. A file or
@@ -714,6 +728,8 @@ RECORD_PARTS: list[RecordPart] = [
     RecordPart("office/audit_heads.json", "office-audit"),  # the office's signed audit heads (office_audit.py)
     RecordPart("office/office_certificate.pem", "office-audit"),
     *(RecordPart(f"remote/{name}", "remote", required=False) for name in REMOTE_FILES),  # docs/remote-voting.md
+    # the election package's signed index, its signature, manifest, context and trust files (package_part.py)
+    *(RecordPart(f"package/{p}", "package", required=p in ("index.json", "index.sig")) for p in PACKAGE_PATTERNS),
 ]
 
 __all__ = ["CHECKS", "RECORD_PARTS", "Invalid", "State", "scalar"]

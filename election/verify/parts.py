@@ -75,3 +75,6 @@ class Check:
     needs: tuple[str, ...] = ()
     before_decryption: bool = False
     doc: str = field(default="", compare=False)
+    #: ``not_run(state)``: why the check is left out by what the observer chose not to give (a key), or None; the
+    #: check is then SKIPPED as if the observer had named it with ``--skip``, with that reason
+    not_run: Callable[[Any], str | None] | None = field(default=None, compare=False)

@@ -11,6 +11,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from election.verify.checks import CHECKS, RECORD_PARTS, Invalid, State
 from election.verify.merge import SHARD_CHECKS
 from election.verify.parts import Check, Progress, Stage
@@ -86,12 +88,15 @@ def run_checks(
     listener: Listener | None = None,
     shard: Shard | None = None,
     merge: Sequence[Path] = (),
+    commission_key: Ed25519PublicKey | None = None,
 ) -> Verdict:
     """Every check of ``stage`` in order. A check whose needed checks did not pass is SKIPPED (with the reason);
     a required part that is missing is a FAIL of the check that reads it; ``skip`` names checks not to run.
 
     ``shard``: only the checks a shard runs (``SHARD_CHECKS``), on the ballots of that shard; ``merge``: the shard
-    results the per-ballot checks are taken from (election.verify.merge) instead of checking the ballots here."""
+    results the per-ballot checks are taken from (election.verify.merge) instead of checking the ballots here;
+    ``commission_key``: the election commission's key the package's index must be signed with (check ``package``,
+    not run without it)."""
     unknown = sorted(set(skip) - set(check_names()))
     if unknown:
         raise ValueError(f"unknown check(s) {', '.join(unknown)}; the checks are {', '.join(check_names())}")
@@ -108,6 +113,7 @@ def run_checks(
         allow_unclosed=frozenset(allow_unclosed),
         shard=shard,
         merge=tuple(merge),
+        commission_key=commission_key,
     )
     if shard is not None:  # the record's other parts are still known parts (record-files), just not checked here
         checks = [c for c in checks if c.name in SHARD_CHECKS]
@@ -133,6 +139,9 @@ def _run_one(
 ) -> CheckResult:
     if check.name in skip:
         return CheckResult(check, Outcome.SKIPPED, f"--skip {check.name}", requested=True)
+    why_not = check.not_run(state) if check.not_run is not None else None
+    if why_not is not None:
+        return CheckResult(check, Outcome.SKIPPED, why_not, requested=True)
     for need in check.needs:
         before = outcome.get(need)
         if before is None or before.outcome is Outcome.PASS:
