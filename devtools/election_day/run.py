@@ -120,6 +120,10 @@ def build_day_package(log: DayLog, day: Path, definition: Path, pki_dir: Path, c
         election_context=ceremony / "context.json", central_envelope_key=day / "envelope.pub", quiet=True,
     )  # fmt: skip
     log.note(f"signed package {result.package_path.name}: hash {result.package.package_hash[:16]}...")
+    # the office publishes the package's signed index and trust files in the record (package/); its own verifier run
+    # checks them with the commission's key, as an observer does with theirs (central.record_writer)
+    shutil.copy(result.package_path, office_dir / "election-package.sanduq")
+    shutil.copy(load(pki_dir).commission_public_path, office_dir / "commission.pub")
     return result.package_path, office_dir
 
 
@@ -439,9 +443,10 @@ def kiosk_closes(log: DayLog, record: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def verify_record(record: Path) -> tuple[bool, str]:
-    done = subprocess.run([sys.executable, "-m", "election.verify", str(record)], capture_output=True, text=True,
-                          check=False, timeout=600)  # fmt: skip
+def verify_record(record: Path, commission_key: Path) -> tuple[bool, str]:
+    """The observer's run: with the commission's key, so the record's certificates are tied to the package."""
+    done = subprocess.run([sys.executable, "-m", "election.verify", str(record), "--commission-key",
+                           str(commission_key)], capture_output=True, text=True, check=False, timeout=600)  # fmt: skip
     return done.returncode == 0, done.stdout + done.stderr
 
 
@@ -485,7 +490,9 @@ def run_day(out: Path, definition: Path, pki_dir: Path, plan: Plan, manifest: Ma
         merged = d.close_and_count(ceremony)
         d.log.stage("Independent verification of the published record (python -m election.verify)")
         record = Path(merged["record_dir"])
-        verified, output = verify_record(record)
+        from devtools.test_pki import load
+
+        verified, output = verify_record(record, load(pki_dir).commission_public_path)
         (out / "verifier-output.txt").write_text(output, encoding="utf-8")
         d.log.note(f"election.verify: {'PASS' if verified else 'FAIL'} (exit status), output in verifier-output.txt")
         d.log.stage("Comparison with the scripted voters' choices")
