@@ -115,6 +115,31 @@ def _serve_worker(collector: Collector, port: int, cert: Path, key: Path, ready:
     server.run(sockets=[sock])
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; a process gone counts 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_pids(pg: PostgresServer) -> list[int]:
+    """The postmaster and its children (the backends serving the collector's connections)."""
+    postmaster = int((pg.data / "postmaster.pid").read_text().split()[0])
+    pids = [postmaster]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
 def _submission(manifest: Manifest, key: Ed25519PrivateKey, ballot: dict[str, Any]) -> bytes:
     statement = BallotStatement(
         str(manifest.election_id),
@@ -175,10 +200,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # the peer: verification alone, one process
     sample = ballots[:60]
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     for b in sample:
         parse_and_verify_ballot(context, manifest, b)
     peer = (time.perf_counter() - t) / len(sample)
+    peer_cpu = (time.process_time() - cpu) / len(sample)
 
     with PostgresServer.started() as pg:
         url = pg.create_database("collector_bench")
@@ -235,14 +261,42 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             # (1) closed loop throughput
+            worker_pids = [p.pid for p in procs if p.pid is not None]
+            # backends opened during the run did all their work in it: the set is taken again at the end
+            cpu0 = (_cpu_seconds(worker_pids), _cpu_seconds(_postgres_pids(pg)), time.process_time())
+            load_during = os.getloadavg()[0]
             t = time.perf_counter()
             with ThreadPoolExecutor(16) as ex:
                 results = list(ex.map(send, bodies[:throughput_n]))
             wall = time.perf_counter() - t
+            cpu1 = (_cpu_seconds(worker_pids), _cpu_seconds(_postgres_pids(pg)), time.process_time())
             accepted = sum(1 for code, _ in results if code == 200)
             if accepted != throughput_n:
                 notes.append(f"throughput run: {throughput_n - accepted} submissions not accepted: {set(results)}")
             per_s = accepted / wall
+            workers_ms, pg_ms, client_ms = ((b - a) / max(accepted, 1) * 1000 for a, b in zip(cpu0, cpu1, strict=True))
+            notes.append(
+                f"CPU per accepted ballot (closed loop): collector workers {workers_ms:.1f} ms, PostgreSQL {pg_ms:.1f} "
+                f"ms, load generator {client_ms:.1f} ms; parse_and_verify_ballot alone {peer_cpu * 1000:.1f} ms. "
+                f"Ceiling on 2 free cores with this load generator: {2000 / (workers_ms + pg_ms + client_ms):.0f}/s; "
+                f"collector and PostgreSQL alone: {2000 / (workers_ms + pg_ms):.0f}/s "
+                f"(load average {load_during:.1f} at the start of this row)"
+            )
+            # (1b) the same bodies again: each answered from the database (duplicate), no proof checked
+            cpu0 = (_cpu_seconds(worker_pids), _cpu_seconds(_postgres_pids(pg)), time.process_time())
+            t = time.perf_counter()
+            with ThreadPoolExecutor(16) as ex:
+                again = list(ex.map(send, bodies[:throughput_n]))
+            resend_s = len(again) / (time.perf_counter() - t)
+            cpu1 = (_cpu_seconds(worker_pids), _cpu_seconds(_postgres_pids(pg)), time.process_time())
+            r_workers, r_pg, r_client = ((b - a) / len(again) * 1000 for a, b in zip(cpu0, cpu1, strict=True))
+            if any(code != 200 for code, _ in again):
+                notes.append(f"resend run: {sum(1 for c, _ in again if c != 200)} resends not answered 200")
+            notes.append(
+                f"resends (idempotent answers, no proof check): {resend_s:.0f}/s; CPU per resend: collector workers "
+                f"{r_workers:.1f} ms, PostgreSQL {r_pg:.1f} ms, load generator {r_client:.1f} ms (the cost of TLS, "
+                "HTTP, strict JSON, hashing and one database look-up)"
+            )
             rows.append({
                 "what": "accepted national-size ballots per second, full verification (2 workers, 16 connections)",
                 "median": round(per_s, 1), "unit": "ballots/s", "p99": None, "rate_per_s": round(per_s, 1),

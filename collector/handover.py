@@ -26,7 +26,7 @@ from sqlalchemy import select
 from collector.db import Database
 from collector.models import CredentialRow
 from collector.record import CountedBallot, RemotePart, remote_part
-from collector.service import VOID_IN_PERSON
+from collector.submissions import VOID_IN_PERSON
 from election.ballot import EncryptedBallot
 from election.chain_statement import ChainStatement, StatementKind
 from election.confirmation import batch_root, confirmation_code, genesis_code

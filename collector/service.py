@@ -8,6 +8,7 @@ import binascii
 import datetime as dt
 import json
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,13 +16,15 @@ from typing import Any
 from cryptography.x509.oid import NameOID
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
+from collector import submissions
 from collector.db import Database
 from collector.election_data import ElectionData
 from collector.errors import CollectorError, ErrorCode
 from collector.limits import Limiter
 from collector.models import ChallengeRow, CredentialRow, InPersonRow, SubmissionRow
+from collector.submissions import VOID_IN_PERSON, VOID_REPLACED, Held
+from collector.submissions import utc as _utc
 from election.ballot import BallotFormatError, BallotVerificationError, parse_and_verify_ballot
 from election.canonical import canonical_json, sha256_hex
 from election.manifest import VoterGroup
@@ -36,15 +39,8 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 RandomBytes = Callable[[int], bytes]
 
-VOID_REPLACED = "replaced"
-VOID_IN_PERSON = "in-person"
 MAX_CERTIFICATE_BYTES = 8192
 MAX_SIGNATURE_BYTES = 1024
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """A time read back from the database (SQLite returns it without its zone: it was stored as UTC)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def _time(value: dt.datetime) -> str:
@@ -95,6 +91,10 @@ class Collector:
     clock: Clock
     random_bytes: RandomBytes
     limiter: Limiter = field(default_factory=Limiter)
+    # One thread of this process checks proofs at a time: the checks are CPU-bound, and threads taking turns on
+    # the interpreter lock between libsodium calls cost more CPU than they gain (bench/bench_collector.py); the
+    # other threads meanwhile wait on the database or the network. Run one process per core for the rest.
+    _proofs: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def now(self) -> dt.datetime:
         return self.clock().astimezone(dt.UTC)
@@ -240,29 +240,41 @@ class Collector:
 
     # ---- ballots --------------------------------------------------------------------------------
 
-    def _receipt(self, row: SubmissionRow, *, duplicate: bool) -> dict[str, Any]:
-        until = _utc(row.received_at) + dt.timedelta(minutes=self.limiter.limits.fetch_minutes)
+    def _receipt(self, held: Held, *, duplicate: bool) -> dict[str, Any]:
+        until = held.received_at + dt.timedelta(minutes=self.limiter.limits.fetch_minutes)
         return {
-            "submission_id": row.submission_id,
-            "ballot_id": row.ballot_id,
-            "ballot_hash": row.ballot_hash,
-            "sequence": row.sequence,
-            "received_at": _time(row.received_at),
+            "submission_id": held.submission_id,
+            "ballot_id": held.ballot_id,
+            "ballot_hash": held.ballot_hash,
+            "sequence": held.sequence,
+            "received_at": _time(held.received_at),
             "duplicate": duplicate,
             "fetch_until": until.isoformat(),
         }
 
-    def _live_credential(self, s: Session, credential: str, *, lock: bool) -> CredentialRow:
-        row = s.get(CredentialRow, credential, with_for_update=lock)
-        if row is None:
-            raise CollectorError(ErrorCode.NO_CREDENTIAL, "this credential is not registered")
-        if row.void_reason == VOID_IN_PERSON:
-            raise CollectorError(ErrorCode.VOTED_IN_PERSON, "this voter has voted at a polling centre")
-        if row.voided_at is not None:
-            raise CollectorError(ErrorCode.CONFLICT, "this credential was replaced by a newer one")
-        return row
+    def _signed(
+        self, body: Mapping[str, Any], credential: str, submission_id: str, ballot_hash: str
+    ) -> BallotStatement:
+        """The ballot statement (docs/remote-voting.md, section 4), its credential signature checked."""
+        try:
+            statement = BallotStatement(
+                self.election.election_id,
+                str(self.election.collector_id),
+                credential,
+                submission_id,
+                body["sequence"],
+                body["ballot"]["ballot_id"],
+                ballot_hash,
+            )
+            statement.verify(body["signature"])
+        except RemoteStatementError as exc:
+            raise CollectorError(ErrorCode.BAD_SIGNATURE, str(exc)) from None
+        return statement
 
     def submit(self, body: Any) -> dict[str, Any]:
+        """A credential-signed ballot: the cheap checks and one database look-up first (a resend is answered from
+        it, without checking the proofs again), then the signature, the window, the style and every proof, then
+        one transaction (collector/submissions.py)."""
         body = _exact(body, {"submission_id", "credential", "sequence", "ballot", "signature"}, "ballots")
         submission_id = _hex(body["submission_id"], 32, "submission_id")
         credential = _hex(body["credential"], 64, "credential")
@@ -275,77 +287,35 @@ class Collector:
         ballot_hash = sha256_hex(ballot_bytes)
         # what a resend must repeat byte for byte: every member, the ballot through its hash (one canonical form)
         digest = sha256_hex(canonical_json({k: v for k, v in body.items() if k != "ballot"} | {"ballot": ballot_hash}))
-        with self.db.transaction() as s:
-            held = s.get(SubmissionRow, submission_id)
-            if held is not None:
-                if held.body_digest != digest:
-                    raise CollectorError(ErrorCode.CONFLICT, "this submission_id was used for another submission")
-                return self._receipt(held, duplicate=True)
-            row = self._live_credential(s, credential, lock=False)
-            style_id, group = row.style_id, VoterGroup(row.voter_group)
-        try:
-            statement = BallotStatement(
-                self.election.election_id,
-                str(self.election.collector_id),
-                credential,
-                submission_id,
-                body["sequence"],
-                ballot["ballot_id"],
-                ballot_hash,
-            )
-            statement.verify(body["signature"])
-        except RemoteStatementError as exc:
-            raise CollectorError(ErrorCode.BAD_SIGNATURE, str(exc)) from None
-        self._window_open(group)
-        if ballot.get("style_id") != style_id:
+        looked = submissions.look_up(self.db, credential, submission_id, digest)
+        if looked.held is not None:
+            return self._receipt(looked.held, duplicate=True)
+        statement = self._signed(body, credential, submission_id, ballot_hash)
+        self._window_open(VoterGroup(looked.voter_group))
+        if ballot.get("style_id") != looked.style_id:
             raise CollectorError(ErrorCode.WRONG_STYLE, "the ballot is not of this voter's ballot style")
-        try:
-            parsed = parse_and_verify_ballot(self.election.context, self.election.manifest, ballot)
-        except (BallotFormatError, BallotVerificationError) as exc:
-            raise CollectorError(ErrorCode.BAD_BALLOT, str(exc)) from None
-        if parsed.ballot_hash.hex() != ballot_hash:
-            raise CollectorError(ErrorCode.BAD_BALLOT, "the ballot is not in its canonical form")
-        now = self.now()
-        try:
-            with self.db.transaction() as s:
-                row = self._live_credential(s, credential, lock=True)
-                held = s.get(SubmissionRow, submission_id)
-                if held is not None:  # a concurrent resend won the race
-                    if held.body_digest != digest:
-                        raise CollectorError(ErrorCode.CONFLICT, "this submission_id was used for another submission")
-                    return self._receipt(held, duplicate=True)
-                count, highest = s.execute(
-                    select(func.count(), func.max(SubmissionRow.sequence)).where(SubmissionRow.credential == credential)
-                ).one()
-                if count >= self.limiter.limits.submissions_per_credential:
-                    raise CollectorError(ErrorCode.RATE_LIMITED, "this credential has submitted too many ballots")
-                if highest is not None and statement.sequence <= highest:
-                    raise CollectorError(
-                        ErrorCode.STALE_SEQUENCE, f"a ballot with sequence {highest} is already recorded"
-                    )
-                if s.scalars(
-                    select(SubmissionRow.ballot_id).where(SubmissionRow.ballot_id == parsed.ballot_id)
-                ).first():
-                    raise CollectorError(ErrorCode.CONFLICT, "this ballot id was already used")
-                new = SubmissionRow(
-                    submission_id=submission_id,
-                    credential=credential,
-                    sequence=statement.sequence,
-                    ballot_id=parsed.ballot_id,
-                    ballot_hash=ballot_hash,
-                    ballot_json=ballot_bytes.decode(),
-                    signature=body["signature"],
-                    body_digest=digest,
-                    received_at=now,
-                    fetches=0,
-                )
-                s.add(new)
-                s.flush()
-                return self._receipt(new, duplicate=False)
-        except IntegrityError:
-            raise CollectorError(
-                ErrorCode.CONFLICT, "a concurrent submission took this sequence or ballot id"
-            ) from None
+        with self._proofs:
+            try:
+                parsed = parse_and_verify_ballot(self.election.context, self.election.manifest, ballot)
+            except (BallotFormatError, BallotVerificationError) as exc:
+                raise CollectorError(ErrorCode.BAD_BALLOT, str(exc)) from None
+            if parsed.ballot_hash.hex() != ballot_hash:
+                raise CollectorError(ErrorCode.BAD_BALLOT, "the ballot is not in its canonical form")
+        new = submissions.NewSubmission(
+            submission_id=submission_id,
+            credential=credential,
+            sequence=statement.sequence,
+            ballot_id=parsed.ballot_id,
+            ballot_hash=ballot_hash,
+            ballot_json=ballot_bytes.decode(),
+            signature=body["signature"],
+            body_digest=digest,
+            received_at=self.now(),
+        )
+        held, duplicate = submissions.record(
+            self.db, new, per_credential=self.limiter.limits.submissions_per_credential
+        )
+        return self._receipt(held, duplicate=duplicate)
 
     # ---- the voter's own check, the second device, the in-person override -----------------------
 
