@@ -9,8 +9,11 @@ batch proves its origin without the TLS session.
 
 Staff. ``POST /api/staff/challenge`` gives a fresh nonce; the staff card signs ``STAFF_LOGIN_PREFIX + nonce``
 with its authentication key; ``POST /api/staff/login`` checks the certificate (issued by the staff CA, valid
-now, not on the staff CRL, role from its certificate policy), the signature and the nonce (single use), and
-issues a bearer token (random, stored only as its SHA-256, expires). Every login is audited.
+now, not on the staff CRL, role from its certificate policy), the staff CA itself as the kiosk checks every level
+of a card's path (issued by the national root, valid now, covered by a current CRL of the root that does not list
+it: :class:`RootRevocation`, ``[server] national_root`` and ``national_root_crl``), the signature and the nonce
+(single use), and issues a bearer token (random, stored only as its SHA-256, expires). Every login is audited.
+Both CRLs are checked again on every request of a card's token: a revocation ends the session.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ import base64
 import datetime as dt
 import enum
 import hashlib
+import logging
 import secrets
+import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -31,7 +37,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from central.models import StaffChallenge, StaffToken
+from sync.direct_crls import DirectCrls
 from sync.staff_roles import StaffRole
+
+log = logging.getLogger(__name__)
 
 STAFF_LOGIN_PREFIX = b"sanduq-central-staff-login:v1:"
 
@@ -136,13 +145,89 @@ def staff_role_of(cert: x509.Certificate) -> Role:
     return roles.pop()
 
 
+def read_crl(raw: bytes) -> x509.CertificateRevocationList:
+    """A CRL file's bytes, PEM or DER (``ValueError`` if neither)."""
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        return x509.load_pem_x509_crl(raw)
+    return x509.load_der_x509_crl(raw)
+
+
+class RootRevocation:
+    """The national root's CRL (its ARL: the issuing CAs it revoked) applied to the staff CA, as the kiosk applies
+    it to every card's path (``kiosk.card.trust``, ``sync.direct_crls``): the staff CA must be issued by the root,
+    valid now, and covered by a direct, complete, current CRL of the root that does not list it.
+
+    The file is read again whenever it changes, so a revocation takes effect at the next request without a
+    restart. Only a CRL whose issuer is the root and whose signature verifies with the root's key is taken; a file
+    that cannot be read or is not the root's keeps the last good CRL (and is logged), or, with none yet, refuses
+    every staff card: an office told to check revocation never runs unchecked."""
+
+    def __init__(self, root: x509.Certificate, crl_path: Path) -> None:
+        self.root = root
+        self.crl_path = crl_path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._crl: x509.CertificateRevocationList | None = None
+        self._direct: DirectCrls | None = None
+
+    def _current(self) -> tuple[x509.CertificateRevocationList, DirectCrls] | None:
+        try:
+            st = self.crl_path.stat()
+        except OSError:
+            log.error("national root CRL %s cannot be read", self.crl_path)
+            stamp = None
+        else:
+            stamp = (st.st_mtime_ns, st.st_size)
+        with self._lock:
+            if stamp is not None and stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    crl = read_crl(self.crl_path.read_bytes())
+                    if crl.issuer != self.root.subject or not crl.is_signature_valid(
+                        self.root.public_key()  # type: ignore[arg-type]
+                    ):
+                        raise ValueError("the CRL is not signed by the national root")
+                except (OSError, ValueError) as exc:
+                    log.error("national root CRL %s refused, keeping the last good one: %s", self.crl_path, exc)
+                else:
+                    self._crl, self._direct = crl, DirectCrls([crl])
+            if self._crl is None or self._direct is None:
+                return None
+            return self._crl, self._direct
+
+    def check(self, staff_ca: x509.Certificate, now: dt.datetime) -> None:
+        """``AuthError`` if the staff CA cannot be trusted now; ``CardRevoked`` if the root revoked it."""
+        try:
+            staff_ca.verify_directly_issued_by(self.root)
+        except (ValueError, TypeError, InvalidSignature):
+            raise AuthError("the election staff CA is not issued by the national root") from None
+        if not staff_ca.not_valid_before_utc <= now <= staff_ca.not_valid_after_utc:
+            raise AuthError("the election staff CA is not valid now")
+        current = self._current()
+        if current is None:
+            raise AuthError("the national root's CRL cannot be read: no staff card is accepted")
+        crl, direct = current
+        uncovered = direct.uncovered(staff_ca, self.root, now)
+        if uncovered is not None:
+            raise AuthError(f"the national root's CRL does not cover the election staff CA: {uncovered}")
+        if crl.get_revoked_certificate_by_serial_number(staff_ca.serial_number) is not None:
+            raise CardRevoked("the election staff CA is revoked by the national root")
+
+
 def check_staff_certificate(
-    cert: x509.Certificate, staff_ca: x509.Certificate, crl: x509.CertificateRevocationList | None, now: dt.datetime
+    cert: x509.Certificate,
+    staff_ca: x509.Certificate,
+    crl: x509.CertificateRevocationList | None,
+    now: dt.datetime,
+    root: RootRevocation | None = None,
 ) -> Staff:
+    """The staff member of a card certificate (see the module's docstring), or ``AuthError`` saying why not."""
     try:
         cert.verify_directly_issued_by(staff_ca)
     except (ValueError, TypeError, InvalidSignature):
         raise AuthError("certificate is not issued by the election staff CA") from None
+    if root is not None:
+        root.check(staff_ca, now)
     if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
         raise AuthError("certificate is not valid now")
     if crl is not None:
@@ -161,9 +246,18 @@ def check_staff_certificate(
 
 
 def check_not_revoked(
-    serial_hex: str, staff_ca: x509.Certificate | None, crl: x509.CertificateRevocationList | None, now: dt.datetime
+    serial_hex: str,
+    staff_ca: x509.Certificate | None,
+    crl: x509.CertificateRevocationList | None,
+    now: dt.datetime,
+    root: RootRevocation | None = None,
 ) -> None:
-    """The card certificate ``serial_hex`` is not on the (fresh, signed) staff CRL: checked on every request."""
+    """The card certificate ``serial_hex`` is not on the (fresh, signed) staff CRL and its staff CA not revoked by
+    the national root (``root``): checked on every request."""
+    if root is not None:
+        if staff_ca is None:
+            raise AuthError("no election staff CA is configured")
+        root.check(staff_ca, now)
     if crl is None:
         return
     if staff_ca is None or not crl.is_signature_valid(staff_ca.public_key()):  # type: ignore[arg-type]
@@ -212,6 +306,7 @@ def staff_for_token(
     *,
     staff_ca: x509.Certificate | None = None,
     crl: x509.CertificateRevocationList | None = None,
+    root: RootRevocation | None = None,
 ) -> Staff:
     """The staff member of a bearer token, checked on every request: known, not expired, a card token's
     certificate not on the staff CRL the office holds now (``CardRevoked``: the caller ends the session), a console
@@ -229,7 +324,7 @@ def staff_for_token(
     elif row.cert_serial is None:
         raise AuthError("token has no card certificate: log in again with the staff card")
     else:
-        check_not_revoked(row.cert_serial, staff_ca, crl, now)
+        check_not_revoked(row.cert_serial, staff_ca, crl, now, root)
     return Staff(subject=row.subject, role=role, cert_serial=row.cert_serial, console=row.console)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from central.proxy_protocol import Network, trusted_networks
 from sync.remote_link import RemoteLinkConfig
 
 TURNOUT_BUCKETS = (15, 20, 30, 60)
@@ -39,6 +40,11 @@ class CentralConfig:
     turnout_bucket_minutes: int = 15
     staff_token_minutes: int = 720
     staff_crl: Path | None = None
+    national_root: Path | None = None
+    """``[server] national_root`` and ``national_root_crl`` (both or neither): the root that issued the staff CA and
+    its CRL (PEM or DER, re-read when the file changes); staff login then refuses every card once the root revoked
+    the staff CA (``central.auth.RootRevocation``), as the kiosk checks every level of a card's path."""
+    national_root_crl: Path | None = None
     ingest_workers: int = 0
     """Processes that verify ballot proofs (0 or 1: inline). ``[ingest] workers`` in the file, default: one per
     core (``"auto"``)."""
@@ -69,6 +75,9 @@ class CentralConfig:
     (``central.jobs``) instead of in this process; PostgreSQL only."""
     queue_timeout: float = 30.0
     """``[ingest] queue_timeout``: seconds an instance waits for a batch's checks before answering 503."""
+    trusted_proxies: tuple[Network, ...] = ()
+    """``[server] trusted_proxies``: addresses (or networks) of the load balancers whose connections begin with a
+    PROXY v2 header naming the client (``central.proxy_protocol``); empty: no PROXY header is ever read."""
     remote_collector: RemoteLinkConfig | None = None
     """``[remote] url, client_cert, client_key, ca``: the vote collector's internal listener (docs/remote-voting.md);
     the check-in asks it whether the voter voted remotely, the voted mark voids the voter's credential."""
@@ -143,9 +152,17 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         not isinstance(kiosk_port, int) or isinstance(kiosk_port, bool) or not 0 < kiosk_port < 65536
     ):
         raise ConfigError("server.kiosk_port: expected a TCP port")
+    try:
+        trusted_proxies = trusted_networks(server.get("trusted_proxies", []))
+    except ValueError as exc:
+        raise ConfigError(f"server.trusted_proxies: {exc}") from None
     port = server.get("port", 8443)
     if not isinstance(port, int) or not 0 < port < 65536:
         raise ConfigError("server.port: expected a TCP port")
+    if ("national_root" in server) != ("national_root_crl" in server):
+        raise ConfigError(
+            "server.national_root and server.national_root_crl: give both (the root and its CRL) or neither"
+        )
     return CentralConfig(
         database_url=url,
         election_dir=_path(base, election.get("dir"), "election.dir"),
@@ -164,6 +181,14 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         turnout_bucket_minutes=ints["turnout_bucket_minutes"],
         staff_token_minutes=ints["staff_token_minutes"],
         staff_crl=_path(base, server["staff_crl"], "server.staff_crl") if "staff_crl" in server else None,
+        national_root=_path(base, server["national_root"], "server.national_root")
+        if "national_root" in server
+        else None,
+        national_root_crl=(
+            _path(base, server["national_root_crl"], "server.national_root_crl")
+            if "national_root_crl" in server
+            else None
+        ),
         ingest_workers=workers,
         embassies=tuple(embassies),
         office_signing_key=(
@@ -180,6 +205,7 @@ def parse_config(data: dict[str, Any], *, base: Path) -> CentralConfig:
         kiosk_port=kiosk_port,
         ingest_queue=queue,
         queue_timeout=float(queue_timeout),
+        trusted_proxies=trusted_proxies,
         remote_collector=_remote(data.get("remote"), base),
         **limits,  # type: ignore[arg-type]
     )

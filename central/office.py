@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit, phase
-from central.auth import AuthError, cert_sha256, kiosk_id_of
+from central.auth import AuthError, RootRevocation, cert_sha256, kiosk_id_of
 from central.config import CentralConfig
 from central.crypto import BallotChecker, ElectionChecker, shutdown_quietly
 from central.db import Database
@@ -51,6 +51,8 @@ class Office:
     kiosk_ca: x509.Certificate | None = None
     signer: audit.OfficeSigner | None = None
     _crl_stamp: tuple[int, int] | None = None
+    staff_root: RootRevocation | None = None
+    """The national root's CRL for the staff CA (``[server] national_root``, ``national_root_crl``)."""
 
     @classmethod
     def open(cls, config: CentralConfig, *, clock: Clock = utc_now) -> Office:
@@ -78,6 +80,9 @@ class Office:
             signer=_read_signer(config),
         )
         office._crl_stamp = _stamp(config.staff_crl)
+        if config.national_root is not None and config.national_root_crl is not None:
+            root = x509.load_pem_x509_certificate(config.national_root.read_bytes())
+            office.staff_root = RootRevocation(root, config.national_root_crl)
         return office
 
     @property

@@ -119,7 +119,7 @@ def calling_staff(office: OfficeDep, authorization: Annotated[str | None, Header
     crl = office.current_crl()  # read again when the CRL file changed: a revoked card stops at its next request
     with office.db.transaction() as s:
         try:
-            return staff_for_token(s, token, now, staff_ca=office.staff_ca, crl=crl)
+            return staff_for_token(s, token, now, staff_ca=office.staff_ca, crl=crl, root=office.staff_root)
         except AuthError as exc:
             refused = exc
     if isinstance(refused, CardRevoked):

@@ -87,7 +87,7 @@ def staff_login(body: LoginRequest, office: OfficeDep, request: Request) -> Logi
     with office.db.transaction() as s:
         try:
             consume_challenge(s, body.nonce, now)
-            staff = check_staff_certificate(cert, office.staff_ca, office.current_crl(), now)
+            staff = check_staff_certificate(cert, office.staff_ca, office.current_crl(), now, office.staff_root)
             verify_signature(cert, decode_b64(body.signature), STAFF_LOGIN_PREFIX + body.nonce.encode())
         except AuthError as exc:
             refused = str(exc)

@@ -18,7 +18,7 @@ What is added on top (docs/card.md, section "Path validation"):
   clientAuth unless the certificate asserts an eID authentication policy OID of the trust configuration;
 - the package's CAs and CRLs are profile-checked, and two outcome-neutral speed-ups set up, once per package
   in :mod:`kiosk.card.trust`; every certificate below the root must also have a direct CRL of its issuer
-  (:mod:`kiosk.card.direct_crls`).
+  (:mod:`sync.direct_crls`).
 """
 
 from __future__ import annotations

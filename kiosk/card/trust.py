@@ -33,7 +33,7 @@ from pyhanko_certvalidator.sig_validate import (
     SignatureValidationContext,
 )
 
-from kiosk.card.direct_crls import DirectCrls
+from sync.direct_crls import DirectCrls
 from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class _Prepared:
         name, so look-alike CAs are kept: signatures decide), and the CRLs issued by them or by a root.
 
         Only these are handed to the validator: a CRL of another branch (a sibling CA's) can never be a direct
-        CRL for the path, and pyhanko would otherwise consider it (see kiosk/card/direct_crls.py) and spend
+        CRL for the path, and pyhanko would otherwise consider it (see sync/direct_crls.py) and spend
         time validating that sibling's own path."""
         names = {issuer}
         chosen: set[int] = set()

@@ -115,7 +115,7 @@ CASES: list[Case] = [
         "CA",
     ),
     Case("no-root-crl", lambda: Spec(crls=[CrlSpec("ca")]), R.REVOCATION_STALE, "CA"),
-    # pyhanko alone would take a sibling CA's CRL for the missing root CRL (kiosk/card/direct_crls.py)
+    # pyhanko alone would take a sibling CA's CRL for the missing root CRL (sync/direct_crls.py)
     Case("sibling-ca-with-its-crl", lambda: Spec(sibling=True), ACCEPTED),
     Case(
         "sibling-crl-does-not-stand-in-for-the-root-crl",

@@ -13,6 +13,9 @@ verifies with I's key and I's keyUsage (if present) has cRLSign; thisUpdate <= n
 delta CRL and has no critical extension other than CRLNumber, deltaCRLIndicator or issuingDistributionPoint;
 its issuing distribution point (if any) is not indirect, not for attribute certificates, not limited to some
 reasons, does not exclude C's kind (user / CA), and names a distribution point only if C lists that point.
+
+Shared: the kiosk's path validation (``kiosk.card.trust``) and the office's staff login, which checks the staff CA
+against the national root's CRL (``central.auth.RootRevocation``).
 """
 
 from __future__ import annotations
