@@ -40,8 +40,8 @@ from kiosk.session.model import CardKind, KioskMode, StaffIdentity, StaffStatus
 from kiosk.ui_text import Catalogue
 
 if TYPE_CHECKING:
-    from kiosk.app import KioskServices
     from kiosk.ballot_box import BallotBox
+    from kiosk.ui.app import KioskServices
 
 log = logging.getLogger("kiosk")
 
@@ -160,7 +160,7 @@ def demo_world(
     *, seed: int = 2023, polls_open: bool = True, config: SessionConfig | None = None, photos: bool = True
 ) -> DemoWorld:
     from devtools.demo_election.build import Scale, build_definition
-    from kiosk.app import KioskServices
+    from kiosk.ui.app import KioskServices
 
     definition = build_definition(Scale.SMALL, seed)
     manifest = definition.manifest
@@ -297,12 +297,12 @@ def virtual_world(workdir: Path, *, config: SessionConfig | None = None, voters:
     from kiosk.adapters.card import PcscCard
     from kiosk.adapters.card_events import MonitorCardEvents
     from kiosk.adapters.local import BoxStaff, CountingBallots, LocalPollBook
-    from kiosk.app import KioskServices
     from kiosk.ballot_box import BallotBox
     from kiosk.card.pki import TrustAnchors
     from kiosk.card.profile import load_named_profile
     from kiosk.card.session import CardAuthenticator
     from kiosk.polls import PollsAction, StaffCard, StaffRole
+    from kiosk.ui.app import KioskServices
     from sync.signing import Signer
 
     definition = build_definition(Scale.SMALL, 2023)
@@ -436,12 +436,12 @@ def station_world(package: ElectionPackage, args: argparse.Namespace) -> Station
     from kiosk.adapters.card_events import MonitorCardEvents
     from kiosk.adapters.local import BoxStaff
     from kiosk.adapters.pollbook import CentralPollBook
-    from kiosk.app import KioskServices
     from kiosk.ballot_box import BallotBox, BallotBoxError
     from kiosk.card.profile import ProfileError, load_all_profiles, load_named_profile
     from kiosk.card.session import CardAuthenticator
     from kiosk.card.transport import CardIoError, PcscContext
     from kiosk.polls import PollsState
+    from kiosk.ui.app import KioskServices
     from sync.client import SyncClient, TlsIdentity
     from sync.signing import Signer
     from sync.worker import SyncWorker, WorkerConfig
@@ -637,7 +637,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_kivy(offscreen=args.offscreen, fullscreen=args.fullscreen)
     from kivy.clock import Clock
 
-    from kiosk.app import KioskApp
+    from kiosk.ui.app import KioskApp
 
     if args.virtual_card:
         with tempfile.TemporaryDirectory(prefix="sanduq-kiosk-") as workdir:
@@ -700,7 +700,7 @@ def attach_demo_accessibility(app: Any, world: DemoWorld, cache: Path, *, speech
     screen and assisted voting. ``speech=False`` (no espeak-ng, or a quick check): the same layer with the clip
     catalogue only, so nothing is heard. Returns the accessibility shell."""
     from election.audio_clips import CLIP_INDEX
-    from kiosk.accessibility.kivy_shell import attach, shell_for_package
+    from kiosk.ui.kivy_shell import attach, shell_for_package
     from tools.audio_catalogue import clip_index
 
     manifest = world.services.manifest
@@ -739,7 +739,7 @@ def _run_station(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         return 2
     from kivy.clock import Clock
 
-    from kiosk.app import KioskApp
+    from kiosk.ui.app import KioskApp
 
     polls = world.box.polls_state.value
     Clock.schedule_once(lambda _dt: log.info("kiosk %s ready (polls %s)", args.kiosk_id, polls), 0)
@@ -755,7 +755,7 @@ def _run_station(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 def _attach_audio_ballot(app: Any, world: Any, cache_dir: Path) -> None:
     """The audio ballot, the accessible controller and two switches, speaking the package's own clips."""
     from election.audio_clips import CLIP_INDEX
-    from kiosk.accessibility.kivy_shell import attach, shell_for_package
+    from kiosk.ui.kivy_shell import attach, shell_for_package
 
     package = world.package
     if CLIP_INDEX not in package.files:

@@ -53,7 +53,7 @@ def child_startup(started: float, bare: bool) -> dict[str, Any]:
     if bare:
         from kivy.uix.label import Label
 
-        from kiosk.app import amiri_dir
+        from kiosk.ui.app import amiri_dir
 
         class Bare(App):  # type: ignore[misc]
             def build(self) -> Any:
@@ -61,7 +61,7 @@ def child_startup(started: float, bare: bool) -> dict[str, Any]:
 
         app: Any = Bare()
     else:
-        from kiosk.app import KioskApp
+        from kiosk.ui.app import KioskApp
         from run_kiosk import demo_world
 
         app = KioskApp(demo_world().services, show_demo_panel=False)
@@ -81,10 +81,10 @@ def child_journeys(virtual: bool, voters: int, measure_memory: bool) -> dict[str
     from run_kiosk import configure_kivy, demo_world, virtual_world
 
     configure_kivy(offscreen=True)
-    from kiosk.app import KioskApp
     from kiosk.scripted import run_script
     from kiosk.session import events as ev
     from kiosk.session.model import Phase
+    from kiosk.ui.app import KioskApp
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
     world = virtual_world(workdir, voters=min(voters, 60)) if virtual else demo_world()

@@ -249,8 +249,8 @@ def render_language(lang: str, out: Path) -> None:
     from run_kiosk import configure_kivy, demo_world
 
     configure_kivy(offscreen=True)
-    from kiosk.app import KioskApp
     from kiosk.scripted import ManualWorker, run_script
+    from kiosk.ui.app import KioskApp
 
     out.mkdir(parents=True, exist_ok=True)
     worker = ManualWorker()

@@ -83,9 +83,9 @@ def render_language(lang: str, out: Path) -> None:
 
     configure_kivy(offscreen=True)
     from kiosk.accessibility.audio import FakePlayer
-    from kiosk.accessibility.kivy_shell import attach, shell_for_package
-    from kiosk.app import KioskApp
     from kiosk.scripted import ManualWorker, run_script
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.kivy_shell import attach, shell_for_package
     from tools.audio_catalogue import clip_index
 
     out.mkdir(parents=True, exist_ok=True)

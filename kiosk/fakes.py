@@ -2,7 +2,7 @@
 
 They behave like the real components from the session's point of view (a PIN counter that blocks, a poll
 book that remembers who voted, a ballot box that refuses a second cast) but do no cryptography and no
-I/O. Nothing here is used when the real components are wired (see kiosk.app).
+I/O. Nothing here is used when the real components are wired (see kiosk.ui.app).
 """
 
 from __future__ import annotations

@@ -97,9 +97,9 @@ def _run_ui(package: object, ports: object, reader: str, args: argparse.Namespac
     from election.manifest import CandidateId
     from election.package import ElectionPackage
     from kiosk.adapters.card_events import MonitorCardEvents
-    from kiosk.app import KioskApp, KioskServices
     from kiosk.session import SessionConfig
     from kiosk.session.model import KioskMode
+    from kiosk.ui.app import KioskApp, KioskServices
     from kiosk.ui_text import Catalogue
     from remote.compose import VoterPorts
     from remote.strings import RemoteCatalogue

@@ -2,7 +2,7 @@
 
 Nothing of the kiosk is copied: the session machine (kiosk.session), its driver (kiosk.driver), the card layer
 (kiosk.card through kiosk.adapters.card.PcscCard), the election core's encryption, and (in ``remote.__main__``)
-the Kivy screens, audio and accessibility of kiosk/app.py. What differs is behind the ports:
+the Kivy screens, audio and accessibility of kiosk/ui/app.py. What differs is behind the ports:
 
 =================  =============================================================================
 port               voter app

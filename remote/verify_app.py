@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     from kivy.uix.label import Label
     from kivy.uix.textinput import TextInput
 
-    from kiosk.app import FONT_NAME, amiri_dir, check_text_stack
+    from kiosk.ui.app import FONT_NAME, amiri_dir, check_text_stack
 
     check_text_stack()
     from kivy.core.text import LabelBase

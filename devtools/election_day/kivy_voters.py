@@ -1,4 +1,4 @@
-"""Every voter of the election day on the real Kivy kiosk app (``kiosk.app.KioskApp``, offscreen: SDL with
+"""Every voter of the election day on the real Kivy kiosk app (``kiosk.ui.app.KioskApp``, offscreen: SDL with
 EGL/Mesa), over the kiosk's real services (pcscd + virtual ID cards, the office's poll book over mutual TLS, the
 ballot box, the sync worker, the accessibility shell speaking the package's clips).
 
@@ -70,10 +70,10 @@ def run_app_voters(
     # Frames paced (a process waiting for a reply sleeps instead of spinning: three kiosks share two cores).
     Config.set("graphics", "maxfps", str(MAX_FPS))
     Config.set("graphics", "multisamples", "0")  # no MSAA: Mesa's software rasteriser would draw every pixel 2-4 x
-    from kiosk.accessibility.kivy_shell import attach
     from kiosk.adapters.card_events import MonitorCardEvents
-    from kiosk.app import KioskApp, KioskServices
     from kiosk.scripted import ManualWorker, run_script
+    from kiosk.ui.app import KioskApp, KioskServices
+    from kiosk.ui.kivy_shell import attach
     from kiosk.ui_text import Catalogue
 
     photos = {k.id: k.photo for c in kiosk.manifest.contests for k in c.candidates}

@@ -1,5 +1,6 @@
-"""The audio ballot's player side: the clip library from the election package, a small Player port (a Kivy
-implementation and a fake that records what was played), and the clip queue with interrupt semantics.
+"""The audio ballot's player side: the clip library from the election package, a small Player port (a fake that
+records what was played; the Kivy implementation is ``kiosk.ui.player.KivySoundPlayer``), and the clip queue with
+interrupt semantics.
 
 The queue plays one clip at a time through the player. ``say`` takes an ``Interrupt``: FLUSH (a new
 screen: stop, drop everything, play these), FRONT (a selection change: stop the current clip, play these,
@@ -16,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from election.audio_clips import ClipIndex
 from election.manifest import CandidateId, Language, Manifest
@@ -150,47 +151,6 @@ class FakePlayer:
                 return
             self.finish()
         raise RuntimeError("the audio queue did not run dry")
-
-
-class KivySoundPlayer:
-    """Plays clips with Kivy's SoundLoader (SDL2_mixer) on the UI thread."""
-
-    def __init__(self) -> None:
-        self._sound: Any = None
-        self._token = 0
-
-    def play(self, item: Playback, on_end: Callable[[], None]) -> None:
-        from kivy.core.audio import SoundLoader
-
-        self.stop()
-        sound = SoundLoader.load(str(item.path))
-        if sound is None:
-            log.warning("cannot load audio clip %s", item.path)
-            on_end()
-            return
-        self._token += 1
-        token = self._token
-
-        def stopped(*_: object) -> None:
-            if token == self._token:  # a clip we stopped ourselves does not advance the queue
-                self._sound = None
-                on_end()
-
-        sound.volume = item.volume
-        sound.bind(on_stop=stopped)
-        self._sound = sound
-        sound.play()
-
-    def stop(self) -> None:
-        self._token += 1
-        sound, self._sound = self._sound, None
-        if sound is not None:
-            sound.stop()
-            sound.unload()
-
-    def set_volume(self, volume: float) -> None:
-        if self._sound is not None:
-            self._sound.volume = volume
 
 
 # ---- the queue ---------------------------------------------------------------------------------------------

@@ -22,11 +22,11 @@ def main() -> None:
     from kivy.core.window import Window
 
     from kiosk.accessibility.audio import FakePlayer
-    from kiosk.accessibility.kivy_shell import attach, shell_for_package
-    from kiosk.app import KioskApp
     from kiosk.scripted import ManualWorker, run_script
     from kiosk.session import events as ev
     from kiosk.session.model import TextSize
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.kivy_shell import attach, shell_for_package
     from tests.accessibility.harness import INDEX, package_files
 
     world = demo_world()
@@ -55,7 +55,7 @@ def main() -> None:
 
     def outlined() -> list[dict[str, object]]:
         """The widgets drawn with the focus outline on the current screen (what a sighted voter sees)."""
-        from kiosk.screens.widgets import Focusable
+        from kiosk.ui.screens.widgets import Focusable
 
         return [
             {"key": w.focus_key, "rgba": [round(c, 3) for c in w.focus_rgba]}
@@ -88,12 +88,12 @@ def main() -> None:
                 found.append({"screen": screen, "text": getattr(w, "text", "")[:30], "w": w.width, "h": w.height})
 
     def widget(key: str):
-        from kiosk.screens.widgets import Focusable
+        from kiosk.ui.screens.widgets import Focusable
 
         return next(w for w in app.root.walk(restrict=True) if isinstance(w, Focusable) and w.focus_key == key)
 
     def level_labels() -> list[str]:
-        from kiosk.screens.widgets import KLabel
+        from kiosk.ui.screens.widgets import KLabel
         from kiosk.ui_text import plain
 
         shown = (plain(w.text) for w in app.root.walk(restrict=True) if isinstance(w, KLabel))  # isolates aside

@@ -52,12 +52,12 @@ def main(out: Path) -> int:
     from election.check_code import parse_payload
     from election.manifest import Language
     from kiosk.adapters.card_events import MonitorCardEvents
-    from kiosk.app import KioskApp, KioskServices
     from kiosk.card.profile import load_all_profiles, load_named_profile
     from kiosk.scripted import run_script, snapshot_png, visible_texts
     from kiosk.session import SessionConfig
     from kiosk.session import events as ev
     from kiosk.session.model import KioskMode, Phase
+    from kiosk.ui.app import KioskApp, KioskServices
     from remote.compose import voter_ports
     from remote.payload import payload_from_image
     from remote.strings import RemoteCatalogue

@@ -23,11 +23,11 @@ from run_kiosk import configure_kivy, demo_world, virtual_world  # noqa: E402
 configure_kivy(offscreen=True)
 
 from election.manifest import Language  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
 from kiosk.scripted import find_text, press, run_script, visible_texts  # noqa: E402
 from kiosk.session import SessionConfig  # noqa: E402
 from kiosk.session.model import Phase  # noqa: E402
 from kiosk.session.voter_state import SessionState  # noqa: E402
+from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui_text import Catalogue, plain  # noqa: E402
 
 
@@ -206,8 +206,8 @@ def challenge(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield from j.touch(j.t("challenge.button"))
     yield from j.at(Phase.CHALLENGE_RESULT)
     r["verified_shown"] = j.sees(j.t("kiosk.challenge.verified"))
-    from kiosk.screens.widgets import Panel
     from kiosk.scripted import current_screen
+    from kiosk.ui.screens.widgets import Panel
 
     panels = [w for w in current_screen(j.app).walk(restrict=True) if isinstance(w, Panel) and not w.collapsed]
     r["verdict_panel_kinds"] = [p.kind for p in panels]

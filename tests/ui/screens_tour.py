@@ -30,11 +30,11 @@ from kivy.uix.label import Label  # noqa: E402
 from kivy.uix.scrollview import ScrollView  # noqa: E402
 
 from election.manifest import Language  # noqa: E402
-from kiosk.app import KioskApp  # noqa: E402
-from kiosk.screens.widgets import KButton, MirrorRow, MoreBelow  # noqa: E402
 from kiosk.scripted import current_screen, run_script, snapshot_png  # noqa: E402
 from kiosk.session import events as ev  # noqa: E402
 from kiosk.session.model import Phase, TextSize  # noqa: E402
+from kiosk.ui.app import KioskApp  # noqa: E402
+from kiosk.ui.screens.widgets import KButton, MirrorRow, MoreBelow  # noqa: E402
 from tests.ui.kiosk_journeys import Journey  # noqa: E402
 
 Box = list[float]

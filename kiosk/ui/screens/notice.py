@@ -1,10 +1,10 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
-from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session import flow
 from kiosk.session.events import Failure
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
 
 
 class NoticeScreen(KioskScreen):

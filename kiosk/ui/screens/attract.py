@@ -1,9 +1,9 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
-from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session.model import Phase
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
 
 AUDIO_BUTTON = "صوت  /  Audio"
 """Both languages on one button: a voter who cannot read the screen's language can still find it."""

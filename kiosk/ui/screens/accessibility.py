@@ -8,11 +8,11 @@ from kivy.app import App
 
 from election.manifest import Language
 from kiosk.accessibility.prompts import InputMode
-from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.widgets import EvenRow, KButton, KChoice, KLabel, KTitle, MirrorRow
 from kiosk.session import events as ev
 from kiosk.session.model import TextSize, Theme
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
+from kiosk.ui.screens.widgets import EvenRow, KButton, KChoice, KLabel, KTitle, MirrorRow
 
 
 class AccessibilityScreen(KioskScreen):

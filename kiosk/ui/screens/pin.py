@@ -6,9 +6,9 @@ from typing import Any
 from kivy.app import App
 from kivy.properties import BooleanProperty, NumericProperty
 
-from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
 from kiosk.ui_text import PIN_DOT
 
 

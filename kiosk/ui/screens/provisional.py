@@ -1,8 +1,8 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
-from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
 
 
 class ProvisionalScreen(KioskScreen):

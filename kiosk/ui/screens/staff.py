@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from kivy.uix.gridlayout import GridLayout
 
-from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.staff_status import add_status
-from kiosk.screens.widgets import EvenRow, KButton, KLabel, KPrimary, KTitle, Panel
 from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
+from kiosk.ui.screens.staff_status import add_status
+from kiosk.ui.screens.widgets import EvenRow, KButton, KLabel, KPrimary, KTitle, Panel
 
 A = ev.StaffAction
 

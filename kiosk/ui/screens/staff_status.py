@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from kiosk.screens.base import UiContext
-from kiosk.screens.widgets import KLabel
 from kiosk.session.model import KioskMode, StaffStatus
+from kiosk.ui.screens.base import UiContext
+from kiosk.ui.screens.widgets import KLabel
 from kiosk.ui_text import ltr
 
 OMAN = ZoneInfo("Asia/Muscat")

@@ -4,11 +4,11 @@ from __future__ import annotations
 from kivy.metrics import dp
 from kivy.uix.image import Image
 
-from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.confirmation import qr_texture
-from kiosk.screens.widgets import KLabel, KSmall, KTitle, Panel
 from kiosk.session import ballot as rules
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
+from kiosk.ui.screens.confirmation import qr_texture
+from kiosk.ui.screens.widgets import KLabel, KSmall, KTitle, Panel
 
 
 class ChallengeResultScreen(KioskScreen):

@@ -9,11 +9,11 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.image import Image
 
-from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.widgets import Focusable, KLabel, MirrorRow
 from kiosk.session import ballot as rules
 from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
+from kiosk.ui.screens.widgets import Focusable, KLabel, MirrorRow
 
 
 class CandidateCard(Focusable, ButtonBehavior, MirrorRow):

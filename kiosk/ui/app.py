@@ -40,11 +40,11 @@ from kiosk.ports import (
     SpeakerPort,
     StaffPort,
 )
-from kiosk.screens import KV_DIR, SCREEN_MODULES
 from kiosk.session import SessionConfig, VoterSession, flow, initial_state
 from kiosk.session import events as ev
 from kiosk.session.model import KioskMode, Settings, StaffStatus
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens import KV_DIR, SCREEN_MODULES
 from kiosk.ui_text import Catalogue, ltr
 
 log = logging.getLogger(__name__)
@@ -188,11 +188,11 @@ class KioskApp(App):  # type: ignore[misc]
             FONT_NAME, fn_regular=str(fonts / "Amiri-Regular.ttf"), fn_bold=str(fonts / "Amiri-Bold.ttf")
         )
         # Importing the screen modules registers their widget classes with Kivy's Factory for the .kv rules.
-        importlib.import_module("kiosk.screens.widgets")
+        importlib.import_module("kiosk.ui.screens.widgets")
         screen_classes = {
             name: getattr(importlib.import_module(module), cls) for name, (module, cls) in SCREEN_MODULES.items()
         }
-        from kiosk.screens.root import KioskRoot
+        from kiosk.ui.screens.root import KioskRoot
 
         Builder.load_file(str(KV_DIR / "widgets.kv"))
         for name in SCREEN_MODULES:
@@ -335,7 +335,7 @@ class KioskApp(App):  # type: ignore[misc]
         self._applied = settings
 
     def render(self, state: SessionState) -> None:
-        from kiosk.screens.base import UiContext
+        from kiosk.ui.screens.base import UiContext
 
         # A re-armed timer alone changes nothing on screen: do not rebuild widgets under a finger.
         shown = dataclasses.replace(state, timer_token=0)

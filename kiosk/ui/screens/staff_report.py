@@ -1,11 +1,11 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
-from kiosk.screens.base import KioskScreen, UiContext
-from kiosk.screens.staff_status import add_status
-from kiosk.screens.widgets import KLabel, KSmall, KTitle, Panel
 from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
+from kiosk.ui.screens.staff_status import add_status
+from kiosk.ui.screens.widgets import KLabel, KSmall, KTitle, Panel
 from kiosk.ui_text import ltr
 
 TITLES = {

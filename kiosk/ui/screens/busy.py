@@ -1,9 +1,9 @@
 # mypy: allow-subclassing-any
 from __future__ import annotations
 
-from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session import flow
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
 
 
 class BusyScreen(KioskScreen):

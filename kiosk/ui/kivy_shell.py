@@ -16,9 +16,10 @@ from typing import Any
 from election.audio_clips import CLIP_INDEX, ClipIndex
 from election.manifest import Manifest
 from kiosk.accessibility import display
-from kiosk.accessibility.audio import AudioQueue, ClipLibrary, KivySoundPlayer, Player
+from kiosk.accessibility.audio import AudioQueue, ClipLibrary, Player
 from kiosk.accessibility.prompts import PromptContext
 from kiosk.accessibility.shell import AccessibilityShell
+from kiosk.ui.player import KivySoundPlayer
 
 TICK_S = 0.1
 PRIVACY_KEY = "b"
@@ -43,7 +44,7 @@ def shell_for_package(
 
 
 def attach(app: Any, shell: AccessibilityShell, *, clock: Any = time.monotonic) -> None:
-    """Hook ``shell`` into ``app`` (a ``kiosk.app.KioskApp`` not yet running)."""
+    """Hook ``shell`` into ``app`` (a ``kiosk.ui.app.KioskApp`` not yet running)."""
     app.services.speaker = shell
 
     def on_start(*_: object) -> None:
@@ -78,7 +79,7 @@ def attach(app: Any, shell: AccessibilityShell, *, clock: Any = time.monotonic) 
 def _show_focus(app: Any, shell: AccessibilityShell) -> list[Any]:
     """Outline the focused item on the window: the current screen and the top bar's language switch
     (visible focus for sighted controller and switch users); returns the widgets now marked focused."""
-    from kiosk.screens.widgets import paint_focus
+    from kiosk.ui.screens.widgets import paint_focus
 
     root = getattr(app, "root", None)
     if root is None or shell.state is None:

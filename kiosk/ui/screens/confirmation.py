@@ -5,8 +5,8 @@ import io
 
 from kivy.core.image import Image as CoreImage
 
-from kiosk.screens.base import KioskScreen, UiContext
 from kiosk.session.voter_state import SessionState
+from kiosk.ui.screens.base import KioskScreen, UiContext
 from kiosk.ui_text import ltr
 
 
