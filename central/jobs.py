@@ -357,7 +357,7 @@ class QueueChecker(ElectionChecker):
     """``BallotChecker`` whose proof checks run in ``python -m central worker`` processes through the queue; the
     tally sums and chain codes stay in the office (``ElectionChecker``'s). Every batch goes through the queue, a
     batch of one ballot too. ``check`` (one ballot, outside a batch: the chain's links through provisional envelopes,
-    ``central.ingest.provisional_links``) stays inline: rare, and a queue outage must not fail it."""
+    ``central.ingest.links.provisional_links``) stays inline: rare, and a queue outage must not fail it."""
 
     def __init__(self, context: ElectionContext, manifest: Manifest, database_url: str, *, timeout: float) -> None:
         super().__init__(context, manifest, workers=0)
