@@ -54,6 +54,7 @@ from election.keyceremony import (
 )
 from election.manifest import Manifest
 from election.tally import EncryptedTally
+from election.verify.package_part import read_commission_key
 
 PASSPHRASE_ENV = "SANDUQ_GUARDIAN_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
 
@@ -266,11 +267,14 @@ def _checked_tally(args: argparse.Namespace) -> tuple[ElectionContext, Encrypted
     with tempfile.TemporaryDirectory(prefix="sanduq-guardian-record-") as scratch:
         try:
             record = unpack(Path(args.record), Path(scratch))
+            key = None if args.commission_key is None else read_commission_key(args.commission_key)
             checked = check_record(
-                args.ceremony, record, jobs=args.jobs, allow_unclosed=tuple(args.allow_unclosed)
+                args.ceremony, record, jobs=args.jobs, allow_unclosed=tuple(args.allow_unclosed), commission_key=key
             )  # fmt: skip
         except RecordRefused as exc:
             raise CliError(f"refused: {exc}") from None
+        except ValueError as exc:  # the commission key file
+            raise CliError(str(exc)) from None
     if checked.tally.base_hash != context.base_hash:  # pragma: no cover - the context was compared in full
         raise CliError("refused: the tally belongs to another election")
     print(checked.summary, file=sys.stderr)
@@ -358,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--allow-unclosed", action="append", default=[], metavar="KIOSK",
             help="accept this kiosk's chain without a signed close (a kiosk destroyed or stolen)",
+        )  # fmt: skip
+        p.add_argument(
+            "--commission-key", type=Path, metavar="PEM",
+            help="the election commission's public key: the kiosks' certificates must chain to the package's CA",
         )  # fmt: skip
         if name == "compensate":
             p.add_argument("--missing", type=int, required=True)

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from election.verify.merge import shard_result
+from election.verify.package_part import read_commission_key
 from election.verify.parts import Check, Stage
 from election.verify.runner import CheckResult, Listener, Outcome, Verdict, check_names, run_checks, table
 from election.verify.shard import Shard, ShardError
@@ -136,19 +136,6 @@ def verify_shard(
         tail = f"shard {shard}: its checks do NOT all pass; result written to {result} (the merge will fail)"
     out.write("\n" + table(verdict) + "\n" + tail + "\n")
     return passed
-
-
-def read_commission_key(path: Path) -> Ed25519PublicKey:
-    """The commission's Ed25519 public key from a PEM file; ValueError saying why not."""
-    try:
-        key = load_pem_public_key(path.read_bytes())
-    except OSError as exc:
-        raise ValueError(f"the commission key {path} cannot be read ({exc.strerror})") from None
-    except ValueError:
-        raise ValueError(f"the commission key {path} is not a PEM public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"the commission key {path} is not an Ed25519 public key")
-    return key
 
 
 def main(argv: list[str] | None = None) -> int:

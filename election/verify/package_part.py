@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as pv_errors
 
@@ -50,6 +51,19 @@ KIOSK_CA, CENTRAL_CA = "trust/kiosk-ca.pem", "trust/central-ca.pem"
 PATTERNS = (INDEX, SIGNATURE, MANIFEST, CONTEXT, "trust/*", "trust/*/*")
 OFFICE_CERTIFICATE = "office/office_certificate.pem"
 PACKAGE_FORMAT = "sanduq-election-package"
+
+
+def read_commission_key(path: Path) -> Ed25519PublicKey:
+    """The commission's Ed25519 public key from a PEM file; ValueError saying why not."""
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"the commission key {path} cannot be read ({exc.strerror})") from None
+    except ValueError:
+        raise ValueError(f"the commission key {path} is not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"the commission key {path} is not an Ed25519 public key")
+    return key
 
 
 def not_run(s: State) -> str | None:
@@ -205,4 +219,4 @@ def check_package(s: State, progress: Progress) -> str:
     )
 
 
-__all__ = ["PATTERNS", "check_package", "not_run"]
+__all__ = ["PATTERNS", "check_package", "not_run", "read_commission_key"]

@@ -209,3 +209,34 @@ def test_a_commission_key_that_is_not_a_key_is_a_clear_error(record: Path, tmp_p
     (tmp_path / "k.pub").write_text("not a key")
     code, _line, out = verify(record, "--commission-key", str(tmp_path / "k.pub"))
     assert code == 2 and "is not a PEM public key" in out
+
+
+def test_a_guardian_given_the_commission_key_refuses_a_kiosk_certificate_from_another_ca(
+    record: Path, sample, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devtools.sample_election import run_key_ceremony
+    from election.guardian.__main__ import main as guardian
+    from tests.election.ceremony_dir import write_ceremony_dir
+
+    _r, key, _made = sample
+    manifest_hash = json.loads((record / "context.json").read_text())["manifest_hash"]
+    context, records, secrets = run_key_ceremony(manifest_hash, 3, 2, SeededRandom(14))  # the sample's first draw
+    ceremony = write_ceremony_dir(tmp_path / "ceremony", manifest_hash, context, records, secrets, "pw (TEST)")
+    (tmp_path / "pw").write_text("pw (TEST)\n")
+    for part in ("tally/shares", "results.json", "pollbook_counts.json", "office"):  # what exists after decryption
+        path = record / part
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+    def share(out: str) -> int:
+        return guardian(["--ceremony", str(ceremony), "decrypt-share", "--sequence", "1", "--passphrase-file",
+                         str(tmp_path / "pw"), "--scrypt-n", "1024", "--jobs", "1", str(record), "--out",
+                         str(tmp_path / out), "--commission-key", str(key)])  # fmt: skip
+
+    assert share("genuine") == 0
+    row = next(x for x in capsys.readouterr().err.splitlines() if x.startswith("certificates against package"))
+    assert row.split()[-1] == "PASS"
+    enrol_kiosk(record, sorted((record / "kiosks").glob("*.json"))[0], make_ca("Sanduq kiosk CA"))
+    assert share("refused") == 1
+    err = capsys.readouterr().err
+    assert "error: refused:" in err and "does not chain to the package's kiosk CA" in err, err
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
