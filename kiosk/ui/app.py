@@ -15,7 +15,6 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +25,16 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition
 
-from election.manifest import CandidateId, Language, Manifest
+from election.manifest import CandidateId, Language
 from kiosk.accessibility import display
 from kiosk.driver import Ports, SessionDriver
-from kiosk.ports import (
-    AuditPort,
-    BallotPort,
-    CardEventsPort,
-    CardPort,
-    DemoControlsPort,
-    PollBookPort,
-    SilentSpeaker,
-    SpeakerPort,
-    StaffPort,
-)
+from kiosk.services import KioskServices
 from kiosk.session import SessionConfig, VoterSession, flow, initial_state
 from kiosk.session import events as ev
-from kiosk.session.model import KioskMode, Settings, StaffStatus
+from kiosk.session.model import Settings
 from kiosk.session.voter_state import SessionState
 from kiosk.ui.screens import KV_DIR, SCREEN_MODULES
-from kiosk.ui_text import Catalogue, ltr
+from kiosk.ui_text import ltr
 
 log = logging.getLogger(__name__)
 
@@ -107,30 +96,6 @@ def cache_text_extents(maxsize: int = 20_000) -> None:
 
     LabelPIL.get_extents = get_extents
     LabelPIL._sanduq_cached = True
-
-
-@dataclass
-class KioskServices:
-    """Everything the composition root hands to the app."""
-
-    manifest: Manifest
-    card: CardPort
-    poll_book: PollBookPort
-    ballots: BallotPort
-    staff: StaffPort
-    audit: AuditPort
-    catalogue: Catalogue
-    photos: Callable[[CandidateId], bytes | None]
-    card_events: CardEventsPort | None = None
-    speaker: SpeakerPort = field(default_factory=SilentSpeaker)
-    kiosk_mode: KioskMode = field(default_factory=KioskMode)
-    config: SessionConfig | None = None
-    demo: DemoControlsPort | None = None
-    where: str = ""
-    run_blocking: Callable[[Callable[[], None]], None] | None = None
-    """Where blocking port calls run; default one worker thread. Scripts pass a manual worker."""
-    status: Callable[[], StaffStatus] | None = None
-    """This kiosk's counts and outbox for the staff screens (read when a staff screen is shown)."""
 
 
 class KivyScheduler:
