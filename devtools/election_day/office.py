@@ -16,8 +16,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from central.auth import STAFF_LOGIN_PREFIX
 
 
-def write_config(path: Path, *, db: Path, election_dir: Path, record_dir: Path, port: int, pki: Path) -> None:
-    """A central.toml for the demo (SQLite, mutual TLS with the test PKI's certificates)."""
+def write_config(
+    path: Path, *, db: Path, election_dir: Path, record_dir: Path, port: int, pki: Path,
+    remote: tuple[str, Path, Path, Path] | None = None,
+) -> None:  # fmt: skip
+    """A central.toml for the demo (SQLite, mutual TLS with the test PKI's certificates). ``remote``: the vote
+    collector's internal listener (url, the office's client certificate and key, the CA of the collector's
+    certificate): the check-in asks it whether the voter voted remotely, the voted mark voids the credential."""
     text = f"""# Written by devtools.election_day (the demo's central office). TEST MATERIAL paths.
 [database]
 url = "sqlite:///{db.resolve()}"
@@ -43,6 +48,15 @@ embassies = ["EMB-LONDON"]
 checkin_lock_seconds = 600
 turnout_bucket_minutes = 15
 staff_token_minutes = 720
+"""
+    if remote is not None:
+        url, cert, key, ca = remote
+        text += f"""
+[remote]
+url = "{url}"
+client_cert = "{cert.resolve()}"
+client_key = "{key.resolve()}"
+ca = "{ca.resolve()}"
 """
     path.write_text(text, encoding="utf-8")
 

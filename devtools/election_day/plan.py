@@ -28,6 +28,7 @@ class Phase(enum.Enum):
     """The day's timeline; kiosks run each phase's voters, then the orchestrator moves on."""
 
     MORNING = "morning"
+    REMOTE = "remote"  # voters at home and abroad on the voter app, through the vote collector
     OUTAGE = "outage"  # one kiosk's network is cut: provisional ballots
     KILL = "kill"  # one kiosk is killed with -9 mid-vote and restarted
     AFTERNOON = "afternoon"  # includes the double-vote attempt at another centre
@@ -61,6 +62,8 @@ class Voter:
     note: str = ""
     kill_before_cast: bool = False  # the kiosk is killed after sealing this voter's ballot
     counted: bool = field(default=True)
+    group: str = ""  # a remote voter's voter group: "home" or "abroad" (the collector's windows)
+    second_device: bool = False  # a remote voter who checks the ballot on a second device (python -m remote.verify)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -93,6 +96,10 @@ class Plan:
     kill_kiosk: str
     # The kiosks switched on for the day, in order; empty: every kiosk of the manifest (the fault suite).
     kiosks: tuple[str, ...] = ()
+    # Remote voting: the vote collector's kiosk id (empty: no remote voting today) and the civil numbers the
+    # embassies registered as voting from abroad (the collector's abroad list).
+    collector: str = ""
+    abroad: tuple[str, ...] = ()
 
     def day_kiosks(self, manifest: Manifest) -> list[str]:
         return list(self.kiosks) if self.kiosks else [str(k.id) for k in manifest.kiosks]
@@ -124,9 +131,11 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format": "sanduq-election-day-plan/2",
+            "format": "sanduq-election-day-plan/3",
             "seed": self.seed,
             "kiosks": list(self.kiosks),
+            "collector": self.collector,
+            "abroad": list(self.abroad),
             "outage_kiosk": self.outage_kiosk,
             "kill_kiosk": self.kill_kiosk,
             "not_on_roll": list(self.not_on_roll),
@@ -146,6 +155,8 @@ class Plan:
             outage_kiosk=d["outage_kiosk"],
             kill_kiosk=d["kill_kiosk"],
             kiosks=tuple(d["kiosks"]),
+            collector=d.get("collector", ""),
+            abroad=tuple(d.get("abroad", ())),
         )
 
     def save(self, path: Path) -> None:
@@ -156,10 +167,13 @@ class Plan:
         return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def make_plan(manifest: Manifest, roll: Roll, *, seed: int, voters: int = 200) -> Plan:
+def make_plan(manifest: Manifest, roll: Roll, *, seed: int, voters: int = 200, collector: str = "") -> Plan:
     """About ``voters`` scripted voters with every special case of the issue; deterministic from ``seed``.
 
-    ``roll`` is the election's roll as ``election.roll.load_roll`` parses it (the one parser of the format)."""
+    ``roll`` is the election's roll as ``election.roll.load_roll`` parses it (the one parser of the format).
+    ``collector``: the vote collector's kiosk id; with it, remote voters at home and abroad vote during the day's
+    remote window (phase ``remote``), one of them twice (only the last counts), one then votes at a kiosk in the
+    afternoon (the in-person vote replaces the remote one) and one checks the ballot on a second device."""
     rng = random.Random(seed)
     contest_of = {str(c.wilayat): c for c in manifest.contests}
     style_of = {str(s.wilayat): str(s.id) for s in manifest.ballot_styles}
@@ -262,6 +276,10 @@ def make_plan(manifest: Manifest, roll: Roll, *, seed: int, voters: int = 200) -
     for w in (ma, ma):
         add(take(w), w, u1, Phase.KIVY, language="en" if len(out) % 2 else "ar", note="real Kivy app")
 
+    abroad: list[str] = []
+    if collector:
+        remote_voters(add, take, collector, abroad, (ma, mu1, mu2), u1)
+
     # --- ordinary voters ---------------------------------------------------------------------------
     # Every wilayat's voters may vote at the unified centre (either kiosk); Khasab's mostly at their own centre.
     remaining = voters - len(out)
@@ -287,4 +305,28 @@ def make_plan(manifest: Manifest, roll: Roll, *, seed: int, voters: int = 200) -
         outage_kiosk=outage_kiosk,
         kill_kiosk=kill_kiosk,
         kiosks=(u1, u2, home),
+        collector=collector,
+        abroad=tuple(abroad),
     )
+
+
+def remote_voters(
+    add: Any, take: Any, collector: str, abroad: list[str], wilayats: tuple[str, str, str], kiosk: str
+) -> None:
+    """The remote voters of the day (phase ``remote``, at the collector): ``add`` and ``take`` are
+    ``make_plan``'s. Blank ballots are left to the kiosks (the voter app's blank confirmation is the kiosk's)."""
+    ma, mu1, mu2 = wilayats
+    remote = Phase.REMOTE
+    for w in (ma, mu2, ma):
+        add(take(w), w, collector, remote, group="home", note="votes from home (voter app)")
+    first = add(take(mu1), mu1, collector, remote, group="home", counted=False,
+                note="votes from home, then votes again (re-vote)")  # fmt: skip
+    add(first.civil_number, mu1, collector, remote, group="home", second_device=True,
+        note="re-vote from home: only this last ballot counts; checks it on a second device")  # fmt: skip
+    for w in (mu2, ma):
+        v = add(take(w), w, collector, remote, group="abroad", note="votes from abroad (voter app)")
+        abroad.append(v.civil_number)
+    moved = add(take(ma), ma, collector, remote, group="home", counted=False,
+                note="votes from home, then at a kiosk (the in-person vote replaces it)")  # fmt: skip
+    add(moved.civil_number, ma, kiosk, Phase.AFTERNOON,
+        note="voted remotely in the morning, votes at the kiosk: the check-in voids the remote credential")  # fmt: skip
