@@ -1,6 +1,7 @@
 """``python -m collector init|serve|export|handover --config FILE``: create the database, serve the API over TLS
-(public and internal listeners), write the record part ``remote/``, hand the counted ballots to the central office
-at close and write ``remote/`` (docs/remote-voting.md)."""
+(public and internal listeners; ``--port`` and ``--internal-port`` run several instances of one configuration),
+write the record part ``remote/``, hand the counted ballots to the central office at close and write ``remote/``
+(docs/remote-voting.md)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["init", "serve", "export", "handover"])
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--out", type=Path, help="export: the record directory to write remote/ into")
+    parser.add_argument("--port", type=int, help="serve: the public port (instead of the configuration's)")
+    parser.add_argument("--internal-port", type=int, help="serve: the internal port (instead of the configuration's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -95,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             collector,
             Tls(config.tls_cert, config.tls_key, config.office_ca),
             config.host,
-            config.port,
-            config.internal_port,
+            config.port if args.port is None else args.port,
+            config.internal_port if args.internal_port is None else args.internal_port,
+            config.trusted_proxies,
         )
         return 0
     except (ConfigError, ElectionDataError, PackageError, RollError, OSError, SyncError, RuntimeError) as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,11 +32,13 @@ class CollectorConfig:
     kiosk_cert: Path | None = None  # the collector's enrolled kiosk certificate and key (mTLS, batch signatures)
     kiosk_key: Path | None = None
     office_server_ca: Path | None = None  # the CA of the office's server certificate (the package's central CA)
+    trusted_proxies: tuple[str, ...] = ()  # load balancers whose X-Forwarded-For names the client (collector.server)
 
 
 _KEYS = {
     "id", "database_url", "package", "commission_key", "roll", "abroad", "context", "host", "port",
     "internal_port", "tls_cert", "tls_key", "office_ca", "office_url", "kiosk_cert", "kiosk_key", "office_server_ca",
+    "trusted_proxies",
 }  # fmt: skip
 
 
@@ -69,6 +72,15 @@ def load_config(path: Path) -> CollectorConfig:
             raise ConfigError(f"{path}: [collector] {key} must be a port number")
         return value
 
+    def addresses(key: str) -> tuple[str, ...]:
+        value: Any = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: [collector] {key} must be a list of IP addresses")
+        try:
+            return tuple(str(ipaddress.ip_address(v)) for v in value)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: [collector] {key}: {exc}") from None
+
     package, key, roll = file("package"), file("commission_key"), file("roll")
     assert package is not None and key is not None and roll is not None
     return CollectorConfig(
@@ -89,4 +101,5 @@ def load_config(path: Path) -> CollectorConfig:
         kiosk_cert=file("kiosk_cert", required=False),
         kiosk_key=file("kiosk_key", required=False),
         office_server_ca=file("office_server_ca", required=False),
+        trusted_proxies=addresses("trusted_proxies"),
     )

@@ -1,6 +1,12 @@
-"""In-memory rate limits (docs/remote-voting.md, section 6): a token bucket per client address and a sliding
-window per voter. Per process: a restart resets them (the database keeps what must survive: challenges used,
-submissions per credential)."""
+"""In-memory rate limits (docs/remote-voting.md, section 6): a token bucket per client address, a sliding window
+of card authentications per voter, a cap on outstanding challenges per client address.
+
+They are per process, on purpose: they shed load before it costs CPU, so each instance protects itself, and with
+N instances behind a load balancer a client or a voter reaches at most N times a limit (a restart resets them).
+Everything that must hold across instances lives in the database, which they share: a challenge (issued by one
+instance, used once on any), a submission and its idempotency key, the cap of submissions per credential and the
+sequence rule, the second-device fetch window and counter, credentials and the in-person voids. Behind a load
+balancer the client's address is the balancer's ``X-Forwarded-For`` (``trusted_proxies``, collector.server)."""
 
 from __future__ import annotations
 

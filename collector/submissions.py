@@ -1,6 +1,6 @@
 """The database work of a ballot submission, in as few round trips as the rules allow (docs/remote-voting.md,
 section 9): one statement before the proofs are checked (the idempotent answer to a resend, the credential's
-style and state), then one transaction after (one locking statement, one insert).
+style and state), then one transaction after (the credential's row lock, one statement of checks, one insert).
 
 Every rule is enforced in the database, so any number of collector instances may run this at once on one
 PostgreSQL: the credential's row lock (``FOR UPDATE``) orders one credential's submissions, the primary key on
@@ -81,19 +81,18 @@ _LOOK_UP = (
 )
 _MINE = SubmissionRow.credential == bindparam("credential")
 _THIS_ID = SubmissionRow.submission_id == bindparam("submission_id")
+# The lock, then the checks in a statement of their own: under READ COMMITTED a statement sees what was committed
+# when it started, so checks in the locking statement itself would miss a submission committed while it waited.
 _LOCK = (
-    select(
-        CredentialRow.voided_at,
-        CredentialRow.void_reason,
-        select(func.count()).select_from(SubmissionRow).where(_MINE).scalar_subquery(),
-        select(func.max(SubmissionRow.sequence)).where(_MINE).scalar_subquery(),
-        select(SubmissionRow.body_digest)
-        .where(SubmissionRow.submission_id == bindparam("submission_id"))
-        .scalar_subquery(),
-        select(SubmissionRow.ballot_id).where(SubmissionRow.ballot_id == bindparam("ballot_id")).exists(),
-    )
+    select(CredentialRow.voided_at, CredentialRow.void_reason)
     .where(CredentialRow.credential == bindparam("credential"))
-    .with_for_update(of=CredentialRow)
+    .with_for_update()
+)
+_CHECKS = select(
+    select(func.count()).select_from(SubmissionRow).where(_MINE).scalar_subquery(),
+    select(func.max(SubmissionRow.sequence)).where(_MINE).scalar_subquery(),
+    select(SubmissionRow.body_digest).where(_THIS_ID).scalar_subquery(),
+    select(SubmissionRow.ballot_id).where(SubmissionRow.ballot_id == bindparam("ballot_id")).exists(),
 )
 _HELD = select(*_HELD_COLUMNS).where(_THIS_ID)
 _INSERT = insert(SubmissionRow)
@@ -133,13 +132,12 @@ def record(db: Database, new: NewSubmission, *, per_credential: int) -> tuple[He
     """Store ``new`` unless a rule refuses it; ``(held, True)`` when a concurrent resend stored it first."""
     try:
         with db.engine.begin() as conn:
-            row = conn.execute(
-                _LOCK,
-                {"credential": new.credential, "submission_id": new.submission_id, "ballot_id": new.ballot_id},
-            ).first()
-            if row is None:
+            live = conn.execute(_LOCK, {"credential": new.credential}).first()
+            if live is None:
                 raise CollectorError(ErrorCode.NO_CREDENTIAL, "this credential is not registered")
-            voided_at, void_reason, count, highest, held_digest, ballot_id_taken = row
+            voided_at, void_reason = live
+            keys = {"credential": new.credential, "submission_id": new.submission_id, "ballot_id": new.ballot_id}
+            count, highest, held_digest, ballot_id_taken = conn.execute(_CHECKS, keys).one()
             if held_digest is not None:  # a concurrent resend won the race
                 stored = conn.execute(_HELD, {"submission_id": new.submission_id}).one()
                 return _same_or_conflict(_held(stored._tuple()), new.body_digest), True
