@@ -214,6 +214,7 @@ def serve(office: Office) -> int:
 
     from central import ratelog
     from central.api import create_app
+    from central.proxy_protocol import proxied_server
     from central.tls import ConnectionLimits, TlsH11Protocol
 
     config = office.config
@@ -276,6 +277,12 @@ def serve(office: Office) -> int:
             return await create_server(*args, **kw)
 
         loop.create_server = bounded  # type: ignore[method-assign]
+        if config.trusted_proxies:
+            # Behind HAProxy with send-proxy-v2: the PROXY header is read before TLS, which the listener then
+            # starts itself (``central.proxy_protocol``); the handshake keeps the same deadline.
+            loop.create_server = proxied_server(  # type: ignore[method-assign]
+                create_server, config.trusted_proxies, config.head_timeout
+            )
         tasks = [asyncio.ensure_future(s.serve()) for s in servers]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for s in servers:  # one of them caught the signal: the others end too

@@ -59,9 +59,14 @@ class TlsH11Protocol(H11Protocol):
 
     _head_timer: asyncio.TimerHandle | None = None
     anonymous: bool = True
+    proxied_client: tuple[str, int] | None = None
+    """The client's address from a trusted proxy's PROXY header (``central.proxy_protocol``), set before
+    ``connection_made``; it replaces the TCP peer (the proxy) in every request's ``scope["client"]``."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.proxied_client is not None:
+            self.client = self.proxied_client
         ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             der = ssl_object.getpeercert(binary_form=True)

@@ -67,10 +67,12 @@ def kill_when_both_workers_busy(cluster: Cluster) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the two workers were never busy at once")
         time.sleep(0.002)
-    cluster.kill(next(iter(cluster.instances.values())))
+    # the worker first, while its job is in flight (a chunk's check takes some tens of milliseconds; killing the
+    # instance first left it time to finish on a loaded machine), then the instance
     cluster.kill(cluster.workers[0])
-    cluster.instances_killed, cluster.workers_killed = 1, 1
     cluster.jobs_in_flight_at_kill = busy_jobs(cluster)
+    cluster.kill(next(iter(cluster.instances.values())))
+    cluster.instances_killed, cluster.workers_killed = 1, 1
 
 
 class Kiosk:
