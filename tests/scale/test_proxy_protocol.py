@@ -4,6 +4,7 @@ header, and HAProxy's connections must carry it."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import ssl
@@ -19,7 +20,7 @@ from proxyprotocol.result import ProxyResultIPv4, ProxyResultIPv6, ProxyResultLo
 from proxyprotocol.v2 import ProxyProtocolV2
 
 from central.config import ConfigError, parse_config
-from central.proxy_protocol import MAX_HEADER, HeaderReader, NotProxied, is_trusted, trusted_networks
+from central.proxy_protocol import MAX_HEADER, HeaderReader, NotProxied, ProxiedListener, is_trusted, trusted_networks
 from devtools.cluster import PROXY_SOURCE, Cluster
 from devtools.real_office import RealElection, roll
 
@@ -121,6 +122,58 @@ def test_trusted_proxies_are_addresses_or_networks_and_anything_else_is_a_clear_
     for bad in ("10.0.0.5", ["haproxy.local"], ["10.0.1.1/28"], [5]):
         with pytest.raises(ConfigError, match=r"server\.trusted_proxies"):
             parse_config({**base, "server": {"trusted_proxies": bad}}, base=tmp_path)
+
+
+# ---- the listener, in process (without TLS: the header, then the stream handed on whole) ----------------------
+
+
+class Recorder(asyncio.Protocol):
+    def __init__(self, client: tuple[str, int], seen: asyncio.Queue[tuple[tuple[str, int], bytes]]) -> None:
+        self.client, self.seen, self.data = client, seen, b""
+
+    def data_received(self, data: bytes) -> None:
+        self.data += data
+        if self.data.endswith(b"\n"):
+            self.seen.put_nowait((self.client, self.data))
+
+
+async def serve_proxied(trusted: str, seen: asyncio.Queue[tuple[tuple[str, int], bytes]]) -> asyncio.Server:
+    listener = ProxiedListener(lambda client: Recorder(client, seen), None, trusted_networks([trusted]), 0.5)
+    return await asyncio.get_running_loop().create_server(listener, "127.0.0.1", 0)
+
+
+async def send(server: asyncio.Server, source: str, stream: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
+    writer.write(stream)
+    await writer.drain()
+    return reader, writer
+
+
+def test_the_listener_hands_on_the_stream_after_the_header_and_drops_a_silent_proxy() -> None:
+    v4 = ProxyResultIPv4((IPv4Address("192.0.2.7"), 51234), (IPv4Address("127.0.0.1"), 1), protocol=socket.SOCK_STREAM)
+
+    async def scenario() -> None:
+        seen: asyncio.Queue[tuple[tuple[str, int], bytes]] = asyncio.Queue()
+        server = await serve_proxied("127.0.0.9", seen)
+        try:
+            # from the proxy, header and first bytes in one segment: the client named, no byte lost
+            _, w1 = await send(server, "127.0.0.9", header(v4) + b"GET / HTTP/1.1\n")
+            assert await asyncio.wait_for(seen.get(), 5) == (("192.0.2.7", 51234), b"GET / HTTP/1.1\n")
+            # from anyone else: nothing is read as a header, the client is the peer
+            _, w2 = await send(server, "127.0.0.1", b"hello\n")
+            client, data = await asyncio.wait_for(seen.get(), 5)
+            assert (client[0], data) == ("127.0.0.1", b"hello\n")
+            # from the proxy, nothing within the deadline: dropped
+            r3, w3 = await send(server, "127.0.0.9", b"")
+            assert await asyncio.wait_for(r3.read(), 5) == b""
+            for w in (w1, w2, w3):
+                w.close()
+        finally:
+            server.close()
+            await server.wait_closed()
+
+    asyncio.run(scenario())
 
 
 # ---- through real HAProxy ----------------------------------------------------------------------------------------
