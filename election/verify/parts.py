@@ -49,7 +49,7 @@ class RecordPart:
     def covers_directory(self, relative: str) -> bool:
         """Whether ``relative`` (a directory) is one of the directories this part's files live in."""
         parents = self.pattern.split("/")[:-1]
-        return any("/".join(parents[:i]) == relative for i in range(1, len(parents) + 1))
+        return any(RecordPart("/".join(parents[:i]), self.check).matches(relative) for i in range(1, len(parents) + 1))
 
     def present(self, root: Path) -> bool:
         if "*" not in self.pattern:

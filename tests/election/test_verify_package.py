@@ -123,6 +123,8 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
         "keys/election-context.json": (record / "context.json").read_bytes(),
         "trust/kiosk-ca.pem": pem(kiosk_ca[1]),
         "trust/central-ca.pem": pem(central_ca[1]),
+        # a real package's card PKI lives one directory deeper: record-files must know those directories too
+        "trust/card-roots/national-root.pem": pem(make_ca("Sanduq national root")[1]),
     }
     write_package_part(record, files, commission)
     key = root / "commission.pub"
