@@ -2,8 +2,9 @@
 
 First it prepares the election: the demo elections (small, and national scale), the scripted voters of the
 day, a test PKI, both signed election packages (with synthesised audio), each loaded back through the
-kiosk's own verification and summarised. Then it runs the election day on the small election
-(devtools/election_day, docs/election-day.md) and writes out/demo/report.html.
+kiosk's own verification and summarised. Then it runs the election day on the small election, with remote voters
+at home and abroad through the vote collector (devtools/election_day, docs/election-day.md), and writes
+out/demo/report.html.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from devtools.election_day.collector_site import COLLECTOR_ID
 from devtools.election_day.plan import Plan
 from devtools.test_pki import load
 from election.package import load_package
@@ -42,10 +44,14 @@ def prepare(out: Path, *, national: bool) -> dict[str, Path]:
         run("devtools.demo_election", "--scale", scale, "--seed", SEED, "--out", definition, "--force")
 
     small_manifest = json.loads((out / "definition-small" / "manifest.json").read_text(encoding="utf-8"))
-    kiosk_args = [arg for k in small_manifest["kiosks"] for arg in ("--kiosk-id", k["id"])]
     step("Scripting the election day's voters (deterministic from the seed; every special case of the day)")
     plan = day_plan(out)
-    print(f"{len(plan.voters)} scripted voters; the revoked card: {', '.join(plan.revoked)}")
+    remote = sum(1 for v in plan.voters if v.kiosk == plan.collector)
+    print(f"{len(plan.voters)} scripted voters ({remote} remote ballots through the vote collector {plan.collector}); "
+          f"the revoked card: {', '.join(plan.revoked)}")  # fmt: skip
+    # the collector is enrolled at the office like a kiosk: its certificate signs its batches at the handover
+    kiosk_ids = [k["id"] for k in small_manifest["kiosks"]] + [plan.collector]
+    kiosk_args = [arg for k in kiosk_ids for arg in ("--kiosk-id", k)]
     revoke_args = [arg for c in plan.revoked for arg in ("--revoke", c)]
     step("Making the test PKI (TEST MATERIAL: national root, card CAs, voter/staff/bad cards, kiosks, CRLs)")
     run("devtools.test_pki", "--out", str(out / "pki"), "--roll", str(out / "definition-small" / "roll.csv"),
@@ -78,7 +84,7 @@ def day_plan(out: Path) -> Plan:
 
     definition = out / "definition-small"
     manifest = Manifest.from_dict(json.loads((definition / "manifest.json").read_text(encoding="utf-8")))
-    plan = make_plan(manifest, load_roll(definition / "roll.csv", manifest), seed=int(SEED))
+    plan = make_plan(manifest, load_roll(definition / "roll.csv", manifest), seed=int(SEED), collector=COLLECTOR_ID)
     plan.save(out / "plan.json")
     return plan
 

@@ -61,6 +61,29 @@ def console_results(manifest: Manifest, merged: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def remote_section(remote: dict[str, Any]) -> str:
+    """Kiosk and remote votes, as the verified record counts them (docs/election-day.md, "Remote voting")."""
+    counts, groups = remote["counts"], remote["remote_by_group"]
+    checks = ", ".join(f"{html.escape(k)}: <b>{html.escape(v)}</b>" for k, v in remote["verifier"].items())
+    rows = [
+        ("votes counted from kiosks", remote["kiosk_votes"]),
+        ("votes counted from remote voting (the collector's last ballot per credential)", remote["remote_votes"]),
+        ("&nbsp;&nbsp;of which from home", groups["home"]),
+        ("&nbsp;&nbsp;of which from abroad", groups["abroad"]),
+        ("credentials registered (card-signed)", counts["credentials"]),
+        ("remote submissions kept for audit", counts["submissions"]),
+        ("re-votes (earlier ballots superseded)", counts["superseded"]),
+        ("credentials voided by an in-person vote at a kiosk", counts["voided"]),
+    ]
+    table_rows = "".join(f"<tr><td>{label}</td><td>{n}</td></tr>" for label, n in rows)
+    return (
+        "<h2>Kiosk and remote votes</h2><table>" + table_rows + "</table>"
+        "<p>Kiosk and remote ballots were merged in one encrypted tally, decrypted by the guardians and verified "
+        f"together (the verifier's remote checks: {checks}); the counts are the published record's "
+        "(remote/counts.json, the chains' signed closes), no voter's identity is in them.</p>"
+    )
+
+
 def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: dict[str, Any]) -> Path:
     names = _names(manifest)
     merged = summary.get("merged")
@@ -89,6 +112,9 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
         missed = sum(int(o.get("touches_missed", 0)) for o in on_app)
         body.append(f"<p>Voters on the Kivy app: {len(on_app)}; touches that did not reach their widget (the "
                     f"button then pressed by its widget): {missed}.</p>")  # fmt: skip
+    remote = summary.get("remote")
+    if remote:
+        body.append(remote_section(remote))
     if summary.get("stages_not_wired"):
         body.append("<p>Not yet wired: " + html.escape("; ".join(summary["stages_not_wired"])) + "</p>")
     # Results per wilayat.

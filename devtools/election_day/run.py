@@ -8,6 +8,7 @@ Called by ``devtools.demo`` after its preparation stage; see docs/election-day.m
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import shutil
@@ -22,6 +23,7 @@ from typing import Any
 
 from nacl.public import PrivateKey
 
+from devtools.election_day.collector_site import CollectorSite, collector_site, day_definition
 from devtools.election_day.office import OfficeClient, read_json, write_config
 from devtools.election_day.plan import BLANK, Phase, Plan
 from devtools.election_day.proxy import TcpProxy
@@ -100,7 +102,11 @@ def key_ceremony(log: DayLog, day: Path, manifest_path: Path) -> Path:
     return ceremony
 
 
-def build_day_package(log: DayLog, day: Path, definition: Path, pki_dir: Path, ceremony: Path) -> tuple[Path, Path]:
+def build_day_package(
+    log: DayLog, day: Path, definition: Path, pki_dir: Path, ceremony: Path, collector_cert: Path | None = None
+) -> tuple[Path, Path]:
+    """``collector_cert``: the vote collector's TLS certificate, packaged as ``trust/collector.pem`` (the voter app
+    pins it), for a day with remote voting."""
     from devtools.test_pki import load
     from tools.build_package import build
 
@@ -118,6 +124,7 @@ def build_day_package(log: DayLog, day: Path, definition: Path, pki_dir: Path, c
     result = build(
         definition, day / "election-day.sanduq", load(pki_dir), audio_cache=Path("out/audio-cache"),
         election_context=ceremony / "context.json", central_envelope_key=day / "envelope.pub", quiet=True,
+        collector_cert=collector_cert,
     )  # fmt: skip
     log.note(f"signed package {result.package_path.name}: hash {result.package.package_hash[:16]}...")
     # the office publishes the package's signed index and trust files in the record (package/); its own verifier run
@@ -143,6 +150,9 @@ class Day:
     not_wired: list[str] = field(default_factory=list)
     central_config: Path = Path()
     office_lifecycle: dict[str, Any] | None = None
+    collector: CollectorSite | None = None  # the vote collector, on a day with remote voting (plan.collector)
+    office_dir: Path = Path()
+    remote: dict[str, Any] | None = None  # what the remote voting did (the report's section), from the record
 
     @property
     def day(self) -> Path:
@@ -159,8 +169,12 @@ class Day:
         central.mkdir(parents=True)
         self.central_port = free_port()
         self.central_config = central / "central.toml"
+        site = self.collector
+        link = None if site is None else (site.internal_url, site.tls.office_cert, site.tls.office_key, site.tls.ca)
+        self.office_dir = office_dir
         write_config(self.central_config, db=central / "central.sqlite3", election_dir=office_dir,
-                     record_dir=central / "record", port=self.central_port, pki=self.pki_dir)  # fmt: skip
+                     record_dir=central / "record", port=self.central_port, pki=self.pki_dir,
+                     remote=link)  # fmt: skip
         cfg = ["--config", str(self.central_config)]
         run_cli(log, "central", "init-db", *cfg)
         roll = central / "roll-imported.csv"
@@ -182,6 +196,72 @@ class Day:
 
     def central_argv(self) -> list[str]:
         return [sys.executable, "-m", "central", "serve", "--config", str(self.central_config)]
+
+    # ---- the vote collector ---------------------------------------------------------------------------------
+    def start_collector(self, package: Path) -> None:
+        """``python -m collector init`` and ``serve`` (SQLite, TLS on both listeners) for the day's remote voting."""
+        from devtools.test_pki import load
+
+        site, log = self.collector, self.log
+        assert site is not None and self.sup is not None
+        log.stage("Vote collector: SQLite, the day's package and roll, TLS (pinned by the voter app), the office's "
+                  "internal link (mTLS)")  # fmt: skip
+        pki = load(self.pki_dir)
+        pair = pki.kiosks[site.collector_id]
+        site.write_config(
+            package=package, commission_key=pki.commission_public_path, roll=self.day / "central" / "roll-imported.csv",
+            abroad=list(self.plan.abroad), office_url=f"https://127.0.0.1:{self.central_port}",
+            kiosk_cert=pair.cert_path, kiosk_key=pair.key_path, office_server_ca=self.pki_dir / "central" / "ca.pem",
+        )  # fmt: skip
+        run_cli(log, "collector", "init", "--config", str(site.config))
+        child = self.sup.start("collector", [sys.executable, "-m", "collector", "serve", "--config", str(site.config)])
+        wait_for_port("127.0.0.1", site.port, 60, child.alive)
+        wait_for_port("127.0.0.1", site.internal_port, 60, child.alive)
+        remote = self.manifest.remote_voting
+        windows = "; ".join(f"{w.group.value} {w.opens:%Y-%m-%d %H:%M} - {w.closes:%Y-%m-%d %H:%M} UTC"
+                            for w in (remote.windows if remote else ()))  # fmt: skip
+        log.note(f"collector {site.collector_id} serving on {site.url} (pid {child.pid}); remote windows: {windows}; "
+                 f"{len(self.plan.abroad)} voters registered abroad")  # fmt: skip
+        log.note(
+            f"the office asks the collector's internal listener ({site.internal_url}) at every check-in whether "
+            "the voter voted remotely; the voted mark voids that voter's credential (the in-person override)"
+        )
+
+    def run_remote_voters(self) -> None:
+        site, log = self.collector, self.log
+        assert site is not None and self.sup is not None
+        voters = [v for v in self.plan.voters if v.phase == Phase.REMOTE.value]
+        groups = {g: sum(1 for v in voters if v.group == g) for g in ("home", "abroad")}
+        people = len({v.civil_number for v in voters})
+        log.stage(f"Remote voting: {len(voters)} ballots of {people} voters on the voter app, at home "
+                  f"({groups['home']} ballots) and abroad ({groups['abroad']}), the card in a USB reader (real pcscd + "
+                  "virtual ID cards)")  # fmt: skip
+        child = self.sup.start("remote-voters", [sys.executable, "-m", "devtools.election_day.remote_voters",
+                                                 "--day", str(self.day), "--collector", site.url])  # fmt: skip
+        code = self.sup.wait(child, 900)
+        if code != 0 or not any(line.startswith("STATUS ") for line in child.lines):
+            raise SupervisorError(f"the remote voters failed (exit {code}); see {child.log_path}")
+        self.summarise_phase(Phase.REMOTE)
+        outcomes = self.outcomes()
+        for v in voters:
+            check = outcomes.get(v.id, {}).get("second_device")
+            if check:
+                log.note(f"{v.id}: second device (python -m remote.verify on the QR's text, pinned TLS to the "
+                         f"collector): exit {check['exit']}, opens to the voter's choices: "
+                         f"{'YES' if check['opens_to_the_voters_choices'] else 'NO'}; fetches left "
+                         f"{check['fetches_left']}")  # fmt: skip
+
+    def hand_over(self) -> None:
+        """At close, before the centres close: the collector checks its counted voters in at the office, sends its
+        ballots as signed batches of its chain and its signed close, and writes ``remote/`` into the office's
+        election directory (the office publishes it in the pre-decryption and published records)."""
+        site, log = self.collector, self.log
+        assert site is not None and self.sup is not None
+        out = run_cli(log, "collector", "handover", "--config", str(site.config), "--out", str(self.office_dir))
+        for line in out.strip().splitlines():
+            log.note(f"collector: {line}")
+        self.sup.stop("collector")
+        log.note("collector stopped (remote voting is over)")
 
     def write_day_config(self, package: Path) -> None:
         for k in self.manifest.kiosks:
@@ -227,7 +307,8 @@ class Day:
 
     def outcomes(self) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for path in sorted((self.day / "kiosks").glob("*/outcomes.jsonl")):
+        paths = [*sorted((self.day / "kiosks").glob("*/outcomes.jsonl")), self.day / "remote" / "outcomes.jsonl"]
+        for path in (p for p in paths if p.exists()):
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line:
                     o = json.loads(line)
@@ -265,8 +346,14 @@ class Day:
         """Which centres have which kiosks switched on today, and which centres have none."""
         day_kiosks = self.plan.day_kiosks(self.manifest)
         parts, idle = [], []
+        remote = self.manifest.remote_voting
+        collectors = {str(k) for k in remote.collector_ids} if remote else set()
         for centre in self.manifest.centres:
-            on = [str(k.id) for k in self.manifest.kiosks if k.centre == centre.id and str(k.id) in day_kiosks]
+            kiosks = [str(k.id) for k in self.manifest.kiosks if k.centre == centre.id]
+            if kiosks and set(kiosks) <= collectors:
+                parts.append(f"{centre.id} (remote voting): vote collector {', '.join(kiosks)}")
+                continue
+            on = [k for k in kiosks if k in day_kiosks]
             label = f"{centre.id} {centre.name.en}" + (" (unified)" if centre.unified else "")
             if on:
                 parts.append(f"{label}: {', '.join(on)}")
@@ -286,6 +373,8 @@ class Day:
         self.run_kiosks(Phase.MORNING, all_kiosks)
         self.summarise_phase(Phase.MORNING)
         self.turnout_note()
+        if self.collector is not None:
+            self.run_remote_voters()
 
         kill = self.plan.kill_kiosk
         log.stage(f"Power cut: kiosk {kill} is killed with SIGKILL in the middle of a vote, then restarted")
@@ -353,6 +442,10 @@ class Day:
         log.note(f"guardians' tally asked for before the close: HTTP {early.status_code}, {early.json()['detail']}")
         if early.status_code != 409:
             raise RuntimeError(f"the office served the tally before the close (HTTP {early.status_code})")
+        if self.collector is not None:
+            log.stage("Remote voting closes: the collector hands each credential's last ballot to the office "
+                      "(python -m collector handover)")  # fmt: skip
+            self.hand_over()
         for centre in self.manifest.centres:
             office.post(pki, "staff-admin-1", f"/api/centres/{centre.id}/close", {"manual": False})
         log.note("every centre closed at the office")
@@ -443,6 +536,46 @@ def kiosk_closes(log: DayLog, record: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def remote_summary(
+    log: DayLog, plan: Plan, record: Path, closes: list[dict[str, Any]], verifier: str, collector: str
+) -> dict[str, Any]:
+    """Kiosk and remote votes as the verified record counts them (``remote/counts.json``, the chains' closes), the
+    verifier's remote checks, and the script's expectations: the last ballot per credential, re-votes superseded,
+    a credential voided by an in-person vote. A difference is an error (the demo fails)."""
+    counts = read_json(record / "remote" / "counts.json")
+    remote = [v for v in plan.voters if v.phase == Phase.REMOTE.value]
+    in_person = {v.civil_number for v in plan.voters if v.phase != Phase.REMOTE.value and v.counted}
+    voters = {v.civil_number for v in remote}
+    overridden = voters & in_person
+    expected = {"credentials": len(voters), "submissions": len(remote), "superseded": len(remote) - len(voters),
+                "voided": len(overridden), "counted": len(voters) - len(overridden)}  # fmt: skip
+    cast = {c["kiosk"]: (c["close"] or {}).get("cast", 0) for c in closes}
+    kiosk_votes = sum(n for k, n in cast.items() if k != collector)
+    counted = [v for v in remote if v.counted]
+    by_group = {g: sum(1 for v in counted if v.group == g) for g in ("home", "abroad")}
+    checks = {
+        line.split("  ")[0]: ("PASS" if "  PASS" in line else "FAIL" if "  FAIL" in line else "SKIPPED")
+        for line in verifier.splitlines()
+        if line.startswith("remote ")
+    }
+    summary = {"counts": counts, "expected": expected, "kiosk_votes": kiosk_votes,
+               "remote_votes": cast.get(collector, 0), "remote_by_group": by_group, "verifier": checks,
+               "revotes": expected["superseded"], "overrides": expected["voided"]}  # fmt: skip
+    log.note(f"votes counted: {kiosk_votes} from kiosks, {cast.get(collector, 0)} remote ({by_group['home']} at home, "
+             f"{by_group['abroad']} abroad); re-votes superseded: {counts['superseded']}; credentials voided by an "
+             f"in-person vote: {counts['voided']}; the verifier's remote checks: "
+             + ", ".join(f"{k} {v}" for k, v in checks.items()))  # fmt: skip
+    wrong = {k: (counts.get(k), n) for k, n in expected.items() if counts.get(k) != n}
+    if wrong:
+        raise RuntimeError(f"the record's remote/counts.json differs from the script (got, expected): {wrong}")
+    if cast.get(collector, 0) != expected["counted"] or len(counted) != expected["counted"]:
+        raise RuntimeError(f"the collector's chain close counts {cast.get(collector, 0)} ballots, the script "
+                           f"{expected['counted']}")  # fmt: skip
+    if not checks or any(v != "PASS" for v in checks.values()):
+        raise RuntimeError(f"the verifier's remote checks did not pass: {checks}")
+    return summary
+
+
 def verify_record(record: Path, commission_key: Path) -> tuple[bool, str]:
     """The observer's run: with the commission's key, so the record's certificates are tied to the package."""
     done = subprocess.run([sys.executable, "-m", "election.verify", str(record), "--commission-key",
@@ -478,14 +611,23 @@ def run_day(out: Path, definition: Path, pki_dir: Path, plan: Plan, manifest: Ma
     shutil.rmtree(day_dir, ignore_errors=True)
     shutil.rmtree(out / "screenshots", ignore_errors=True)
     day_dir.mkdir(parents=True)
-    d = Day(out, definition, pki_dir, plan, manifest)
+    site = None
+    if plan.collector:  # remote voting today: the day's election adds the collector and the remote windows
+        now = dt.datetime.now(dt.UTC)
+        definition = day_definition(definition, day_dir, plan.collector, now)
+        manifest = Manifest.from_dict(read_json(definition / "manifest.json"))
+        site = collector_site(day_dir, plan.collector, free_port(), free_port(), now)
+    d = Day(out, definition, pki_dir, plan, manifest, collector=site)
     d.sup = Supervisor(day_dir / "logs")
     summary: dict[str, Any] = {"stages_not_wired": []}
     try:
         ceremony = key_ceremony(d.log, day_dir, definition / "manifest.json")
-        package, office_dir = build_day_package(d.log, day_dir, definition, pki_dir, ceremony)
+        package, office_dir = build_day_package(d.log, day_dir, definition, pki_dir, ceremony,
+                                                site.tls.server_cert if site else None)  # fmt: skip
         d.start_central(office_dir)
         d.write_day_config(package)
+        if site is not None:
+            d.start_collector(package)
         d.election_day()
         merged = d.close_and_count(ceremony)
         d.log.stage("Independent verification of the published record (python -m election.verify)")
@@ -500,6 +642,8 @@ def run_day(out: Path, definition: Path, pki_dir: Path, plan: Plan, manifest: Ma
         summary.update(verified=verified, verifier_output=output, match=same, rows=rows, merged=merged,
                        record=str(record), office_lifecycle=d.office_lifecycle)  # fmt: skip
         summary["kiosk_closes"] = kiosk_closes(d.log, record)
+        if site is not None:
+            summary["remote"] = remote_summary(d.log, plan, record, summary["kiosk_closes"], output, site.collector_id)
         d.log.note(
             "decrypted tally and merged totals equal the script's expected choices: " + ("YES" if same else "NO")
         )
