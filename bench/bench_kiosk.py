@@ -61,8 +61,8 @@ def child_startup(started: float, bare: bool) -> dict[str, Any]:
 
         app: Any = Bare()
     else:
+        from devtools.kiosk_worlds import demo_world
         from kiosk.ui.app import KioskApp
-        from run_kiosk import demo_world
 
         app = KioskApp(demo_world().services, show_demo_panel=False)
 
@@ -78,7 +78,8 @@ def child_startup(started: float, bare: bool) -> dict[str, Any]:
 
 def child_journeys(virtual: bool, voters: int, measure_memory: bool) -> dict[str, Any]:
     sys.path.insert(0, str(REPO))
-    from run_kiosk import configure_kivy, demo_world, virtual_world
+    from devtools.kiosk_worlds import demo_world, virtual_world
+    from run_kiosk import configure_kivy
 
     configure_kivy(offscreen=True)
     from kiosk.scripted import run_script

@@ -79,7 +79,8 @@ def _script(app: Any, world: Any, shell: Any, out: Path, lang: str) -> Iterator[
 
 def render_language(lang: str, out: Path) -> None:
     sys.path.insert(0, str(REPO))
-    from run_kiosk import configure_kivy, demo_world
+    from devtools.kiosk_worlds import demo_world
+    from run_kiosk import configure_kivy
 
     configure_kivy(offscreen=True)
     from kiosk.accessibility.audio import FakePlayer

@@ -159,7 +159,7 @@ def test_the_kiosks_offline_roll_is_read_by_the_one_parser(manifest, tmp_path):
     """The station kiosk's ``--offline-roll`` (provisional ballots while the office is unreachable) goes through
     ``load_roll``: a file without the ``eligible`` column stops the kiosk at start-up with the parser's reason
     (it was read as "everyone eligible"); a good file gives the voters the centre serves."""
-    from run_kiosk import StartRefused, read_offline_roll
+    from kiosk.bootstrap import StartRefused, read_offline_roll
 
     home = next(c for c in manifest.centres if not c.unified)
     path = tmp_path / "roll.csv"

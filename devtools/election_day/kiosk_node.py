@@ -1,6 +1,9 @@
 """One kiosk of the election day, as its own process: a real pcscd (isolated, with the vpcd virtual reader),
 virtual ID cards, the real card layer, the voter-session state machine and driver, the election core's
-encryption, the ballot box (SQLite) and the sync worker talking mutual TLS to the central office.
+encryption, the ballot box (SQLite) with its signed audit log and the sync worker talking mutual TLS to the central
+office. The kiosk is composed by the polling-station kiosk's composition root (``kiosk.bootstrap.build_station``)
+with the day's overrides: the harness's virtual reader, the day's clock (skewed in the clock test), the scripted
+voters as the centre's offline roll, the day's sync timings.
 
     python -m devtools.election_day.kiosk_node --day out/demo/day --kiosk K-PC-001-1 --phase morning [--close]
 
@@ -20,16 +23,13 @@ import datetime as dt
 import json
 import logging
 import os
-import secrets
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
-from nacl.public import PublicKey as SealPublicKey
 from sqlalchemy.exc import OperationalError
 
 from devtools.election_day.plan import Phase as DayPhase
@@ -38,57 +38,21 @@ from devtools.test_pki import load as load_pki
 from devtools.virtual_card.card import VirtualCard
 from devtools.virtual_card.harness import PcscHarness
 from election.audio_clips import CLIP_INDEX, ClipIndex
-from election.confirmation import genesis_code
-from election.context import ElectionContext
-from election.manifest import Manifest
-from election.package import ElectionPackage, PackageError, load_package
+from election.manifest import KioskId, Manifest
+from election.package import ElectionPackage
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, FakePlayer
 from kiosk.accessibility.prompts import PromptContext
 from kiosk.accessibility.shell import AccessibilityShell
-from kiosk.adapters.ballots import RealBallots
-from kiosk.adapters.card import PcscCard, trust_anchors_of
-from kiosk.adapters.pollbook import CentralPollBook
-from kiosk.ballot_box import BallotBox
-from kiosk.card.pki import TrustAnchors
+from kiosk.bootstrap import REFUSED, StartRefused, StationConfig, build_station
 from kiosk.card.profile import load_named_profile
-from kiosk.card.session import CardAuthenticator
 from kiosk.polls import PollsAction, StaffCard, StaffRole
-from kiosk.session import events as ev
-from kiosk.session.model import StaffIdentity
-from sync.client import SyncClient, TlsIdentity
-from sync.signing import Signer
-from sync.worker import SyncWorker, WorkerConfig
 
 log = logging.getLogger("kiosk")
-
-
-@dataclass
-class DayStaff:
-    """StaffPort for the election day: assisted voting and a status line; polls are opened at start-up."""
-
-    box: BallotBox
-
-    def run(self, action: ev.StaffAction, staff: StaffIdentity) -> ev.StaffDone:
-        counts = self.box.counts()
-        return ev.StaffDone(action, (f"ballots cast: {counts.cast}", f"waiting to be sent: {counts.unsent_ballots}"))
-
-
-@dataclass
-class MemoryAuditPort:
-    entries: list[tuple[str, str]] = field(default_factory=list)
-
-    def record(self, kind: str, detail: str) -> None:
-        self.entries.append((kind, detail))
 
 
 def staff_card_of(pki: Any, staff_id: str, role: StaffRole) -> StaffCard:
     cert = pki.staff[staff_id].auth.cert()
     return StaffCard(staff_id, role, cert.fingerprint(hashes.SHA256()).hex())
-
-
-def anchors_of(package: ElectionPackage) -> TrustAnchors:
-    """Staff CAs by the policy OIDs of the package's trust configuration (kiosk.adapters.card), not by name."""
-    return trust_anchors_of(package)
 
 
 class Kiosk:
@@ -109,58 +73,53 @@ class Kiosk:
         self.config = config
         self.plan = Plan.load(day / "plan.json")
         self.pki = load_pki(Path(config["pki"]))
-        commission = self.pki.commission_public_key()
-        self.package = load_package(Path(package or config["package"]).read_bytes(), commission)
-        self.manifest: Manifest = self.package.manifest
-        assert self.package.election_context is not None, "the package has no election key"
-        assert self.package.central_envelope_key is not None, "the package has no office envelope key"
-        self.context = ElectionContext.from_dict(dict(self.package.election_context))
         self.skew = dt.timedelta(seconds=clock_skew_s)
-        kiosk_files = self.pki.kiosks[kiosk_id]
-        signer = Signer.from_pem_file(kiosk_files.key_path)
-        db = db or self.dir / "ballot-box.sqlite3"
-        centre = self.manifest.kiosks_by_id[kiosk_id].centre  # type: ignore[index]
-        self.centre_id = str(centre)
-        if db.exists():
-            self.box = BallotBox.open(db, signer, min_batch=5)
-            log.info("restarted: ballot box reopened (%d cast so far)", self.box.counts().cast)
-        else:
-            genesis = genesis_code(self.context.base_hash, kiosk_id).hex()
-            self.box = BallotBox.create(
-                db, signer, kiosk_id=kiosk_id, centre_id=self.centre_id, chain_genesis=genesis, min_batch=5
-            )
-        if self.box.polls_state.value == "setup":
-            self.box.apply(PollsAction.OPEN, staff_card_of(self.pki, "staff-cm-1", StaffRole.COMMITTEE_MEMBER))
-        url = config["central_urls"][kiosk_id]
-        tls = TlsIdentity(kiosk_files.cert_path, kiosk_files.key_path, Path(config["central_ca"]))
-        self.client = SyncClient(url, tls, connect_timeout=1.0, read_timeout=20.0)
-        self.worker = SyncWorker(
-            self.box,
-            self.client,
-            WorkerConfig(software_version="0.1-demo", package_hash=self.package.package_hash, interval=0.5,
-                         batch_window=3.0),
-            monotonic=time.monotonic,
-            wall_clock=self.now,
-        )  # fmt: skip
-        roll_styles = {str(s.wilayat): str(s.id) for s in self.manifest.ballot_styles}
-        offline_roll = {v.civil_number: roll_styles[v.wilayat] for v in self.plan.voters}
-        self.poll_book = CentralPollBook(self.client, self.box, kiosk_id, self.centre_id, offline_roll)
-        self.ballots = RealBallots(
-            self.manifest, self.context, self.box, self.poll_book, SealPublicKey(self.package.central_envelope_key),
-            after_store=self.worker.wake,
-        )  # fmt: skip
         self.profile = load_named_profile("oman_ias")
-        authenticator = CardAuthenticator(
-            self.profile, anchors_of(self.package), kiosk_id, self.manifest.election_id, self.now, secrets.token_bytes
-        )
         self.harness = PcscHarness().start()
         atexit.register(self.harness.stop)
         # pcscd runs in its own session: a power cut (kill -9 of this process) must take it down too.
         daemon = self.harness._proc
         (self.dir / "pcscd.pid").write_text(str(daemon.pid if daemon else ""), encoding="ascii")
-        self.card = PcscCard(self.harness.reader_name(), authenticator)
-        self.audit = MemoryAuditPort()
-        self.staff = DayStaff(self.box)
+        kiosk_files = self.pki.kiosks[kiosk_id]
+        station = StationConfig(
+            package=Path(package or config["package"]),
+            commission_key=self.pki.commission_public_path,
+            kiosk_id=kiosk_id,
+            central_url=config["central_urls"][kiosk_id],
+            kiosk_cert=kiosk_files.cert_path,
+            kiosk_key=kiosk_files.key_path,
+            central_ca=Path(config["central_ca"]),
+            db=db or self.dir / "ballot-box.sqlite3",
+            reader=self.harness.reader_name(),
+            batch_window=3.0,
+            min_batch=5,
+            sync_interval=0.5,
+            connect_timeout=1.0,
+            read_timeout=20.0,
+            software_version="0.1-demo",
+        )
+        # The kiosk of the polling station, composed as in production (kiosk.bootstrap) with the day's clock
+        # (skewed in the clock test) and the day's offline roll (every scripted voter; used only during the outage).
+        offline_roll = {v.civil_number: v.style for v in self.plan.voters}
+        try:
+            self.station = build_station(station, now=self.now, offline_roll=offline_roll, start_worker=False)
+        except StartRefused:
+            self.harness.stop()
+            raise
+        self.package: ElectionPackage = self.station.package
+        self.manifest: Manifest = self.package.manifest
+        self.centre_id = str(self.manifest.kiosks_by_id[KioskId(kiosk_id)].centre)
+        self.box = self.station.box
+        self.client = self.station.client
+        self.worker = self.station.worker
+        self.poll_book = self.station.poll_book
+        self.ballots = self.station.ballots
+        self.card = self.station.card
+        self.card_events = self.station.card_events
+        self.staff = self.station.staff
+        self.audit = self.station.audit
+        if self.box.polls_state.value == "setup":
+            self.box.apply(PollsAction.OPEN, staff_card_of(self.pki, "staff-cm-1", StaffRole.COMMITTEE_MEMBER))
         # The accessibility layer (prompts, audio queue, clip library over the package's own Ogg files) with a
         # player that records what it would play: no sound device on a server. The app attaches it.
         clip_index = ClipIndex.from_json(self.package.files[CLIP_INDEX])
@@ -268,9 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.kiosk} %(levelname)s %(name)s: %(message)s")
     try:
         kiosk = Kiosk(args.day, args.kiosk, clock_skew_s=args.clock_skew, package=args.package, db=args.db)
-    except PackageError as exc:
-        print(f"KIOSK REFUSES TO START: the election package is refused ({exc}). No voting on this kiosk: load the "
-              "package again from the commission's copy and call the central office.", flush=True)  # fmt: skip
+    except StartRefused as exc:  # the same message to staff as the station kiosk's (run_kiosk.py)
+        print(f"{REFUSED}: {exc}", flush=True)
         return 2
     try:
         if args.phase:

@@ -70,9 +70,9 @@ def run_app_voters(
     # Frames paced (a process waiting for a reply sleeps instead of spinning: three kiosks share two cores).
     Config.set("graphics", "maxfps", str(MAX_FPS))
     Config.set("graphics", "multisamples", "0")  # no MSAA: Mesa's software rasteriser would draw every pixel 2-4 x
-    from kiosk.adapters.card_events import MonitorCardEvents
     from kiosk.scripted import ManualWorker, run_script
-    from kiosk.ui.app import KioskApp, KioskServices
+    from kiosk.services import KioskServices
+    from kiosk.ui.app import KioskApp
     from kiosk.ui.kivy_shell import attach
     from kiosk.ui_text import Catalogue
 
@@ -92,7 +92,7 @@ def run_app_voters(
         audit=kiosk.audit,
         catalogue=Catalogue.load(),
         photos=photo,
-        card_events=MonitorCardEvents(kiosk.harness.reader_name()),
+        card_events=kiosk.card_events,  # the station's card monitor on the harness's reader (kiosk.bootstrap)
         speaker=kiosk.shell,
         kiosk_mode=KioskMode(polls_open=True),
         config=SessionConfig(kiosk.manifest),

@@ -10,6 +10,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from nacl.public import PublicKey as SealPublicKey
 
@@ -19,7 +20,6 @@ from election.check_code import KIOSK_SOURCE, CheckPayload
 from election.confirmation import ConfirmationCode, confirmation_code
 from election.context import ElectionContext
 from election.manifest import BallotStyleId, ContestId, Manifest
-from kiosk.adapters.pollbook import CentralPollBook
 from kiosk.ballot_box import BallotBox, BallotBoxError, BallotToStore, random_ballot_id
 from kiosk.session import events as ev
 from kiosk.session.model import CastReceipt, ChallengeReport, CheckInTicket, SealedBallot, Selections
@@ -44,6 +44,13 @@ class _Sealed:
         )
 
 
+class ProvisionalCheckIns(Protocol):
+    """The poll book's provisional check-ins: ticket token -> civil number (memory only; the central poll book's
+    offline check-ins, whose identity envelope is sealed at cast time)."""
+
+    provisional_voters: dict[str, str]
+
+
 @dataclass
 class RealBallots:
     """BallotPort: the election core encrypts (commit before cast or challenge), the ballot box stores."""
@@ -51,7 +58,7 @@ class RealBallots:
     manifest: Manifest
     context: ElectionContext
     box: BallotBox
-    poll_book: CentralPollBook
+    poll_book: ProvisionalCheckIns
     office_key: SealPublicKey
     random_bytes: Callable[[int], bytes] = secrets.token_bytes
     before_cast: Callable[[], None] | None = None

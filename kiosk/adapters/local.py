@@ -30,6 +30,8 @@ class LocalPollBook:
     voted: set[str] = field(default_factory=set)
     checked_in: dict[str, str] = field(default_factory=dict)  # token -> civil number, memory only
     offline: bool = False
+    provisional_voters: dict[str, str] = field(default_factory=dict)
+    """Always empty: a standalone kiosk's check-ins are never provisional (``RealBallots`` reads it)."""
 
     def check_in(self, voter: VoterIdentity) -> ev.CheckedIn | ev.Failed:
         number = voter.civil_number

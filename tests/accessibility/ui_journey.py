@@ -16,7 +16,8 @@ sys.path.insert(0, str(REPO))
 
 
 def main() -> None:
-    from run_kiosk import configure_kivy, demo_world
+    from devtools.kiosk_worlds import demo_world
+    from run_kiosk import configure_kivy
 
     configure_kivy(offscreen=True)
     from kivy.core.window import Window

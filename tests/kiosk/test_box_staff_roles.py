@@ -94,7 +94,7 @@ def test_reopening_closed_polls_needs_an_administrator_card_and_is_in_the_signed
 def test_the_staff_screens_status_counts_the_ballot_box(tmp_path: Path) -> None:
     """What the staff screen shows for a station kiosk: check-ins and ballots from the ballot box, the outbox, the
     office's reachability as the sync worker sees it, the time zone-aware."""
-    from run_kiosk import box_status
+    from kiosk.bootstrap import box_status
 
     staff, box = _staff(tmp_path)
     assert staff.run(ev.StaffAction.OPEN_POLLS, StaffIdentity(MEMBER.staff_id, "Committee Member")).ok

@@ -18,7 +18,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from run_kiosk import configure_kivy, demo_world, virtual_world  # noqa: E402
+from devtools.kiosk_worlds import demo_world, virtual_world  # noqa: E402
+from run_kiosk import configure_kivy  # noqa: E402
 
 configure_kivy(offscreen=True)
 
@@ -576,7 +577,7 @@ def main(argv: list[str]) -> int:
     if demo_layer:  # the accessibility layer exactly as run_kiosk --demo attaches it (no speech: no sound needed)
         import tempfile
 
-        from run_kiosk import attach_demo_accessibility
+        from devtools.kiosk_worlds import attach_demo_accessibility
 
         j.shell = attach_demo_accessibility(app, world, Path(tempfile.mkdtemp(prefix="sanduq-ui-audio-")), speech=False)
 

@@ -16,7 +16,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from run_kiosk import configure_kivy, demo_world  # noqa: E402
+from devtools.kiosk_worlds import demo_world  # noqa: E402
+from run_kiosk import configure_kivy  # noqa: E402
 
 WIDTH, HEIGHT = int(sys.argv[2]), int(sys.argv[3])
 configure_kivy(offscreen=True, size=(WIDTH, HEIGHT))

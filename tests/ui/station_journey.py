@@ -1,15 +1,14 @@
-"""One voter through the polling-station kiosk (``run_kiosk.station_world``), offscreen, by touching the screen.
+"""One voter through the polling-station kiosk (``kiosk.bootstrap.build_station``), offscreen, by touching the screen.
 
 Run by tests/ui/test_station_kiosk.py in its own process: ``python -m tests.ui.station_journey CONFIG.json
-RESULTS.json``. CONFIG holds run_kiosk's station options plus ``pki`` and ``voter`` (a civil number). The
-child starts its own isolated pcscd with the virtual reader, opens the polls with the committee member's
-card record, votes with the voter's virtual ID card (check-in at the central office over mutual TLS, real
-encryption, the ballot box), then delivers the backlog to the office and records what it saw.
+RESULTS.json``. CONFIG holds the kiosk's station configuration (``StationConfig``'s fields) plus ``pki`` and
+``voter`` (a civil number). The child starts its own isolated pcscd with the virtual reader, opens the polls with
+the committee member's card record, votes with the voter's virtual ID card (check-in at the central office over
+mutual TLS, real encryption, the ballot box), then delivers the backlog to the office and records what it saw.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -21,7 +20,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from run_kiosk import configure_kivy, load_election_package, station_world  # noqa: E402
+from kiosk.bootstrap import StationConfig, build_station  # noqa: E402
+from run_kiosk import configure_kivy  # noqa: E402
 
 configure_kivy(offscreen=True)
 
@@ -43,11 +43,11 @@ def main(argv: list[str]) -> int:
     out = Path(argv[1])
     pki = load_pki(Path(config["pki"]))
     harness = PcscHarness().start()
-    args = argparse.Namespace(
+    station = StationConfig(
         **{k: Path(v) if v is not None and k in PATHS else v for k, v in config["station"].items()},
         reader=harness.reader_name(0), card_profile="oman_ias",
     )  # fmt: skip
-    world = station_world(load_election_package(args.package, args.commission_key), args)
+    world = build_station(station)
     # The committee member opens the polls (the zero report) before the first voter.
     from cryptography.hazmat.primitives import hashes
 

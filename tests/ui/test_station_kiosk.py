@@ -117,7 +117,7 @@ def test_a_voter_votes_on_the_station_kiosk_and_the_office_counts_the_ballot(sma
     voter = next(e.civil_number for e in load_roll(small_day.definition / "roll.csv", small_day.manifest) if e.eligible)
     station = {
         "package": str(small_day.day / "election-day.sanduq"), "commission_key": str(pki.commission_public_path),
-        "kiosk_id": KIOSK, "central": f"https://127.0.0.1:{small_day.central_port}",
+        "kiosk_id": KIOSK, "central_url": f"https://127.0.0.1:{small_day.central_port}",
         "kiosk_cert": str(files.cert_path), "kiosk_key": str(files.key_path),
         "central_ca": str(small_day.pki_dir / "central" / "ca.pem"), "db": str(tmp_path / "ballot-box.sqlite3"),
         "offline_roll": None, "batch_window": 2.0,
