@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -549,8 +550,9 @@ def remote_summary(
     overridden = voters & in_person
     expected = {"credentials": len(voters), "submissions": len(remote), "superseded": len(remote) - len(voters),
                 "voided": len(overridden), "counted": len(voters) - len(overridden)}  # fmt: skip
-    cast = {c["kiosk"]: (c["close"] or {}).get("cast", 0) for c in closes}
-    kiosk_votes = sum(n for k, n in cast.items() if k != collector)
+    cast = {c["kiosk"]: (c["close"] or {}).get("cast", 0) for c in closes}  # the chains' signed closes
+    sources = Counter(read_json(path)["kiosk"] for path in (record / "ballots" / "cast").glob("*.json"))
+    kiosk_votes = sum(n for k, n in sources.items() if k != collector)  # counted provisional ballots included
     counted = [v for v in remote if v.counted]
     by_group = {g: sum(1 for v in counted if v.group == g) for g in ("home", "abroad")}
     checks = {
@@ -568,9 +570,9 @@ def remote_summary(
     wrong = {k: (counts.get(k), n) for k, n in expected.items() if counts.get(k) != n}
     if wrong:
         raise RuntimeError(f"the record's remote/counts.json differs from the script (got, expected): {wrong}")
-    if cast.get(collector, 0) != expected["counted"] or len(counted) != expected["counted"]:
-        raise RuntimeError(f"the collector's chain close counts {cast.get(collector, 0)} ballots, the script "
-                           f"{expected['counted']}")  # fmt: skip
+    if not cast.get(collector, 0) == sources[collector] == len(counted) == expected["counted"]:
+        raise RuntimeError(f"the collector's chain close counts {cast.get(collector, 0)} ballots, the record holds "
+                           f"{sources[collector]} from it, the script {expected['counted']}")  # fmt: skip
     if not checks or any(v != "PASS" for v in checks.values()):
         raise RuntimeError(f"the verifier's remote checks did not pass: {checks}")
     return summary
