@@ -65,6 +65,11 @@ def screen_items(state: SessionState, ctx: PromptContext) -> tuple[Item, ...]:
                 Item("pin.delete", s("kiosk.pin.delete", lang), ev.PinBackspace()),
                 Item("pin.ok", s("kiosk.pin.ok", lang), ev.PinSubmit()),
             )
+        case Phase.REMOTE_VOTE:
+            return (
+                Item("continue", s("kiosk.remote_vote.continue", lang), ev.Continue()),
+                Item("cancel", s("kiosk.remote_vote.cancel", lang), ev.CancelVoting()),
+            )
         case Phase.PROVISIONAL:
             return (Item("continue", s("provisional.accept", lang), ev.Continue()),)
         case Phase.ACCESSIBILITY:

@@ -164,6 +164,12 @@ def screen(state: SessionState, ctx: PromptContext) -> Clips:
                 if state.pin_tries_left == 1:
                     out += s("pin.last_try", lang)
             return out
+        case Phase.REMOTE_VOTE:
+            return (
+                s("kiosk.remote_vote.title", lang)
+                + s("kiosk.remote_vote.explanation", lang)
+                + s("kiosk.remote_vote.not_me", lang)
+            )
         case Phase.PROVISIONAL:
             return s("provisional.title", lang) + s("provisional.explanation", lang)
         case Phase.ACCESSIBILITY:
@@ -184,6 +190,8 @@ def screen(state: SessionState, ctx: PromptContext) -> Clips:
             )
         case Phase.CHALLENGE_RESULT:
             return _challenge_screen(state, ctx)
+        case Phase.NOTICE if state.failure is None and state.notice is not None:  # ended by the voter
+            return s("kiosk.remote_vote.kept_title", lang) + s(state.notice, lang) + s("card.remove", lang)
         case Phase.NOTICE:
             failure = state.failure or Failure.INTERNAL
             return s("kiosk.error.title", lang) + s(flow.FAILURE_MESSAGE[failure], lang) + s("card.remove", lang)

@@ -64,7 +64,13 @@ class CentralPollBook:
             return ev.Failed(_CHECKIN_FAILURES.get(answer.status, ev.Failure.INTERNAL))
         assert answer.checkin_token is not None and answer.ballot_style_id is not None
         self.box.record_checkin(answer.checkin_token, answer.ballot_style_id)
-        return ev.CheckedIn(CheckInTicket(BallotStyleId(answer.ballot_style_id), False, answer.checkin_token))
+        ticket = CheckInTicket(
+            BallotStyleId(answer.ballot_style_id),
+            provisional=False,
+            token=answer.checkin_token,
+            remote_vote_replaced=answer.remote_vote_replaced,
+        )
+        return ev.CheckedIn(ticket)
 
     def cancel(self, ticket: CheckInTicket) -> None:
         if ticket.provisional:

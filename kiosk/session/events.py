@@ -176,6 +176,12 @@ class Continue:
 
 
 @dataclass(frozen=True)
+class CancelVoting:
+    """The voter chose not to vote here after being told their internet vote would be replaced: the session ends with
+    nothing cast and the check-in released, so the internet vote still counts."""
+
+
+@dataclass(frozen=True)
 class ToggleCandidate:
     candidate: CandidateId = field(repr=False)
 
@@ -301,6 +307,7 @@ Event = (
     | ChooseTheme
     | ToggleAudio
     | Continue
+    | CancelVoting
     | ToggleCandidate
     | NextContest
     | PreviousContest

@@ -19,6 +19,7 @@ SCREEN_OF_PHASE: MappingProxyType[Phase, str] = MappingProxyType(
         Phase.PIN_ENTRY: "pin",
         Phase.AUTHENTICATING: "busy",
         Phase.CHECKING_IN: "busy",
+        Phase.REMOTE_VOTE: "remote_vote",
         Phase.PROVISIONAL: "provisional",
         Phase.ACCESSIBILITY: "accessibility",
         Phase.BALLOT: "ballot",
@@ -51,6 +52,7 @@ BUSY_MESSAGE: MappingProxyType[Phase, MessageId] = MappingProxyType(
 WAITS_FOR_VOTER: frozenset[Phase] = frozenset(
     {
         Phase.PIN_ENTRY,
+        Phase.REMOTE_VOTE,
         Phase.PROVISIONAL,
         Phase.ACCESSIBILITY,
         Phase.BALLOT,

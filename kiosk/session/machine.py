@@ -30,13 +30,14 @@ from kiosk.session.effects import (
     Speak,
     VerifyPin,
 )
-from kiosk.session.model import CardKind, ClipId, KioskMode, MessageId, Phase, Secret, Settings
+from kiosk.session.model import CardKind, CheckInTicket, ClipId, KioskMode, MessageId, Phase, Secret, Settings
 from kiosk.session.voter_state import SessionState
 
 Step = tuple[SessionState, tuple[Effect, ...]]
 
 CARD_REMOVED_NOTICE = MessageId("kiosk.error.card_removed")
 THANK_YOU_NOTICE = MessageId("goodbye.thanks")
+REMOTE_VOTE_KEPT_NOTICE = MessageId("kiosk.remote_vote.kept")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ def initial_state(kiosk: KioskMode | None = None) -> SessionState:
 
 def _idle_phase(kiosk: KioskMode) -> Phase:
     return Phase.ATTRACT if kiosk.polls_open and not kiosk.manual_fallback else Phase.CLOSED
+
+
+def _after_check_in(ticket: CheckInTicket) -> Phase:
+    return Phase.PROVISIONAL if ticket.provisional else Phase.ACCESSIBILITY
 
 
 class VoterSession:
@@ -141,6 +146,8 @@ class VoterSession:
                 return self._on_authenticating(state, event)
             case Phase.CHECKING_IN:
                 return self._on_checking_in(state, event)
+            case Phase.REMOTE_VOTE:
+                return self._on_remote_vote(state, event)
             case Phase.PROVISIONAL:
                 return self._on_provisional(state, event)
             case Phase.ACCESSIBILITY:
@@ -329,7 +336,7 @@ class VoterSession:
                 if kiosk.assisted_next:
                     settings = replace(settings, audio=True)
                     kiosk = replace(kiosk, assisted_next=False)
-                nxt = Phase.PROVISIONAL if ticket.provisional else Phase.ACCESSIBILITY
+                nxt = Phase.REMOTE_VOTE if ticket.remote_vote_replaced else _after_check_in(ticket)
                 audit = Audit("checked_in", "provisional" if ticket.provisional else "eligible")
                 # The identity is no longer needed: the ticket is all the ballot box needs.
                 return self._enter(
@@ -337,6 +344,20 @@ class VoterSession:
                 )
             case ev.Failed(failure=failure):
                 return self._fail(state, failure)
+        return state, ()
+
+    def _on_remote_vote(self, state: SessionState, event: ev.Event) -> Step:
+        """The voter has been told that a vote cast here replaces their internet vote: go on, or cancel. The check-in
+        itself voided nothing (the office voids the credential at the voted mark), so a cancel releases the check-in
+        and the internet vote still counts; the screen that follows says so."""
+        assert state.ticket is not None, "reached only with an eligible check-in"
+        match event:
+            case ev.Continue():
+                return self._enter(state, _after_check_in(state.ticket))
+            case ev.CancelVoting():
+                ended = replace(state, ticket=None, failure=None, notice=REMOTE_VOTE_KEPT_NOTICE)
+                audit = Audit("session_cancelled", "by the voter before the ballot")
+                return self._enter(ended, Phase.NOTICE, audit, CancelCheckIn(state.ticket))
         return state, ()
 
     def _on_provisional(self, state: SessionState, event: ev.Event) -> Step:

@@ -33,6 +33,7 @@ class Phase(enum.Enum):
     PIN_ENTRY = "pin_entry"
     AUTHENTICATING = "authenticating"
     CHECKING_IN = "checking_in"
+    REMOTE_VOTE = "remote_vote"  # the voter has a ballot cast over the internet: voting here replaces it
     PROVISIONAL = "provisional"
     ACCESSIBILITY = "accessibility"
     BALLOT = "ballot"
@@ -107,6 +108,9 @@ class CheckInTicket:
     style: BallotStyleId
     provisional: bool
     token: str = field(repr=False, default="")
+    remote_vote_replaced: bool = False
+    """The office says a ballot cast over the internet is recorded under this voter's identity: the voted mark of a
+    ballot cast here voids it (docs/remote-voting.md); a release (the voter cancels) leaves it counting."""
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,9 @@ class SessionState:
     challenges_done: int = 0
     # messages and timers
     failure: Failure | None = None
-    notice: MessageId | None = None  # a passing notice on the attract screen ("card removed ...")
+    notice: MessageId | None = None
+    """A passing notice on the attract screen ("card removed ..."); on the notice screen without a failure, why the
+    session ended (the voter cancelled and kept their internet vote)."""
     timer_token: int = 0
     warning: bool = False
     staff_report: tuple[str, ...] = ()

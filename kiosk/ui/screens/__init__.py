@@ -13,6 +13,7 @@ SCREEN_MODULES: dict[str, tuple[str, str]] = {
     "attract": ("kiosk.ui.screens.attract", "AttractScreen"),
     "busy": ("kiosk.ui.screens.busy", "BusyScreen"),
     "pin": ("kiosk.ui.screens.pin", "PinScreen"),
+    "remote_vote": ("kiosk.ui.screens.remote_vote", "RemoteVoteScreen"),
     "provisional": ("kiosk.ui.screens.provisional", "ProvisionalScreen"),
     "accessibility": ("kiosk.ui.screens.accessibility", "AccessibilityScreen"),
     "ballot": ("kiosk.ui.screens.ballot", "BallotScreen"),

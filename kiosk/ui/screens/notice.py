@@ -12,7 +12,10 @@ class NoticeScreen(KioskScreen):
 
     def show(self, state: SessionState, ui: UiContext) -> None:
         self.ids.more.cue = ui.t("kiosk.more_below")
-        failure = state.failure or Failure.INTERNAL
-        self.ids.title.text = ui.t("kiosk.error.title")
-        self.ids.body.text = ui.t(flow.FAILURE_MESSAGE[failure])
+        if state.failure is None and state.notice is not None:  # the voter ended the session: nothing failed
+            self.ids.title.text = ui.t("kiosk.remote_vote.kept_title")
+            self.ids.body.text = ui.t(state.notice)
+        else:
+            self.ids.title.text = ui.t("kiosk.error.title")
+            self.ids.body.text = ui.t(flow.FAILURE_MESSAGE[state.failure or Failure.INTERNAL])
         self.ids.remove_card.text = ui.t("card.remove") if state.card_present else ""
