@@ -4,7 +4,7 @@ The real stack: a kiosk process with an isolated pcscd + vpcd and virtual ID car
 checks, the session driver, encryption with proofs, the ballot box (SQLite WAL, synchronous=FULL) and the
 sync worker talking mutual TLS to a real central office process (SQLite). A voter's session runs from card
 insertion to card removal after the confirmation (scripted input, no think time). The peer, measured in the
-same run: the same journey through the same session machine and driver over kiosk.fakes (no card, no
+same run: the same journey through the same session machine and driver over devtools.fakes (no card, no
 crypto, no I/O), i.e. what the real components cost on top of the session logic. Also: how long the kiosk
 then needs to deliver its backlog to the office, and ballots per minute per kiosk.
 
@@ -24,10 +24,11 @@ from typing import Any
 from devtools.election_day.plan import Phase
 from devtools.election_day.plan import Voter as ScriptedVoter
 from devtools.election_day.small_day import start_small_day, stop_small_day
+from devtools.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
+from devtools.loop import InlineLoop
 from election.manifest import CandidateId, Manifest, WilayatCode
 from election.roll import Roll
-from kiosk.driver import InlineLoop, Ports, SessionDriver
-from kiosk.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
+from kiosk.driver import Ports, SessionDriver
 from kiosk.ports import SilentSpeaker
 from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev
@@ -114,9 +115,9 @@ def main() -> int:
     real_median, fake_median = statistics.median(real), statistics.median(fake)
     rows = [
         row("voter session on the real stack (card insert -> confirmation -> card out)", real, "s",
-            rate_per_s=1 / real_median, peer="same session over kiosk.fakes", peer_median=fake_median,
+            rate_per_s=1 / real_median, peer="same session over devtools.fakes", peer_median=fake_median,
             ratio=real_median / fake_median, target="< 5 s of kiosk time per voter", meets_target=real_median < 5),
-        row("voter session over kiosk.fakes (session logic only)", fake, "s", rate_per_s=1 / fake_median),
+        row("voter session over devtools.fakes (session logic only)", fake, "s", rate_per_s=1 / fake_median),
     ]  # fmt: skip
     per_minute = 60 / real_median
     notes = [

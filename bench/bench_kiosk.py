@@ -82,7 +82,7 @@ def child_journeys(virtual: bool, voters: int, measure_memory: bool) -> dict[str
     from run_kiosk import configure_kivy
 
     configure_kivy(offscreen=True)
-    from kiosk.scripted import run_script
+    from devtools.touch import run_script
     from kiosk.session import events as ev
     from kiosk.session.model import Phase
     from kiosk.ui.app import KioskApp

@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from election.manifest import CandidateId, Manifest, WilayatCode
-from kiosk.bootstrap import box_status
-from kiosk.fakes import (
+from devtools.fakes import (
     DemoDeck,
     FakeBallots,
     FakeCard,
@@ -25,6 +23,8 @@ from kiosk.fakes import (
     FakePollBook,
     MemoryAudit,
 )
+from election.manifest import CandidateId, Manifest, WilayatCode
+from kiosk.bootstrap import box_status
 from kiosk.polls import PollsAction, PollsState, Refused, StaffCard, StaffRole, decide
 from kiosk.services import KioskServices
 from kiosk.session import SessionConfig

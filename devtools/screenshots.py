@@ -22,9 +22,9 @@ DEFAULT_OUT = REPO / "docs" / "screenshots" / "kiosk"
 
 
 def _script(app: Any, world: Any, worker: Any, out: Path, lang: str) -> Iterator[None]:
+    from devtools.fakes import FakeCardSpec
+    from devtools.touch import snapshot_png
     from election.manifest import Language
-    from kiosk.fakes import FakeCardSpec
-    from kiosk.scripted import snapshot_png
     from kiosk.session import events as ev
     from kiosk.session.model import TextSize, Theme
 
@@ -209,7 +209,7 @@ def _script(app: Any, world: Any, worker: Any, out: Path, lang: str) -> Iterator
     send(ev.PinSubmit())
     yield
     shot("staff")
-    from kiosk.scripted import current_screen
+    from devtools.touch import current_screen
 
     current_screen(app)._confirm(True)  # what "Close polls" shows first
     yield
@@ -250,7 +250,7 @@ def render_language(lang: str, out: Path) -> None:
     from run_kiosk import configure_kivy
 
     configure_kivy(offscreen=True)
-    from kiosk.scripted import ManualWorker, run_script
+    from devtools.touch import ManualWorker, run_script
     from kiosk.ui.app import KioskApp
 
     out.mkdir(parents=True, exist_ok=True)

@@ -83,8 +83,8 @@ def render_language(lang: str, out: Path) -> None:
     from run_kiosk import configure_kivy
 
     configure_kivy(offscreen=True)
+    from devtools.touch import ManualWorker, run_script
     from kiosk.accessibility.audio import FakePlayer
-    from kiosk.scripted import ManualWorker, run_script
     from kiosk.ui.app import KioskApp
     from kiosk.ui.kivy_shell import attach, shell_for_package
     from tools.audio_catalogue import clip_index

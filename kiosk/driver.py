@@ -10,7 +10,6 @@ has since ended are dropped by an epoch check, so a late answer can never reach 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -117,21 +116,3 @@ def _quietly(call: Callable[[], None], what: str) -> None:
         call()
     except Exception:
         log.exception("%s failed", what)
-
-
-class InlineLoop:
-    """A single-threaded event loop for tests, benchmarks and scripted voters: ``marshal`` and
-    ``run_blocking`` queue work, ``run_until_idle`` runs it in order."""
-
-    def __init__(self) -> None:
-        self._queue: deque[Callable[[], None]] = deque()
-
-    def call_soon(self, fn: Callable[[], None]) -> None:
-        self._queue.append(fn)
-
-    def run_until_idle(self, limit: int = 10_000) -> None:
-        for _ in range(limit):
-            if not self._queue:
-                return
-            self._queue.popleft()()
-        raise RuntimeError("the loop did not become idle")

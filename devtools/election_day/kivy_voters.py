@@ -70,7 +70,7 @@ def run_app_voters(
     # Frames paced (a process waiting for a reply sleeps instead of spinning: three kiosks share two cores).
     Config.set("graphics", "maxfps", str(MAX_FPS))
     Config.set("graphics", "multisamples", "0")  # no MSAA: Mesa's software rasteriser would draw every pixel 2-4 x
-    from kiosk.scripted import ManualWorker, run_script
+    from devtools.touch import ManualWorker, run_script
     from kiosk.services import KioskServices
     from kiosk.ui.app import KioskApp
     from kiosk.ui.kivy_shell import attach
@@ -175,7 +175,7 @@ class AppVoting:
         """Photograph the screen (only for the few photographed voters: read-back in software GL is slow)."""
         if self.shots is None or self.tag not in self.photographed:
             return
-        from kiosk.scripted import snapshot_png
+        from devtools.touch import snapshot_png
 
         yield  # one more frame: the screen is fully laid out
         yield
@@ -187,81 +187,51 @@ class AppVoting:
 
     def widget(self, key: str) -> Any:
         """The widget the accessible controller knows as ``key`` (its ``focus_key``), current screen first."""
-        from kiosk.scripted import current_screen, walk
+        from devtools.touch import widget_by_key
 
-        for root in (current_screen(self.app), self.app.root):
-            for w in walk(root):
-                keys = getattr(w, "focus_key", "")
-                if isinstance(keys, str) and key in keys.split("|") and not getattr(w, "disabled", False):
-                    return w
-        raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: nothing on the {self.phase().value} screen for {key!r}")
-
-    def steady(self, w: Any) -> Iterator[None]:
-        """Wait until ``w`` stays put between two frames (a screen just built is still being laid out)."""
-        last = None
-        for _ in range(30):
-            where = (tuple(w.to_window(*w.center)), tuple(w.size))
-            if where == last:
-                return
-            last = where
-            yield
+        try:
+            return widget_by_key(self.app, key)
+        except LookupError:
+            raise AppError(
+                f"{self.kiosk.kiosk_id} {self.tag}: nothing on the {self.phase().value} screen for {key!r}"
+            ) from None
 
     def touch(self, key: str) -> Iterator[None]:
         """Touch the widget ``key`` with a finger (scrolled into view first if it is not visible)."""
-        from kivy.uix.scrollview import ScrollView
-
-        from kiosk.scripted import is_visible
+        from devtools.touch import is_visible, scroll_into_view, steady
 
         w = self.widget(key)
-        yield from self.steady(w)
-        if not is_visible(w):
-            node = w.parent
-            while node is not None and not isinstance(node, ScrollView):
-                node = node.parent
-            if node is not None:
-                node.scroll_to(w, padding=10, animate=False)
-                yield from self.steady(w)
-                yield
+        yield from steady(w)
+        if not is_visible(w) and scroll_into_view(w):
+            yield from steady(w)
+            yield
         yield from self.press(w, repr(key), reachable=is_visible(w))
 
     def press(self, w: Any, what: str, *, reachable: bool = True) -> Iterator[None]:
         """A finger on ``w``. The touch must reach that widget: if it did not (a layout still moving, a ScrollView
         that took the touch for the start of a scroll), the voter touches again; after a second miss the button
         is pressed by its widget (``on_release``, exactly what the touch would do) and the miss is counted."""
-        from kiosk.scripted import press
+        from devtools.touch import steady, tap
 
         for attempt in range(3) if reachable else (2,):
-            reached: list[bool] = []
-
-            def hit(*_args: Any, reached: list[bool] = reached) -> None:
-                reached.append(True)
-
-            w.fbind("on_release", hit)
-            if attempt < 2:
-                press(w)
-            else:
+            if attempt == 2:
                 self.missed += 1
                 log.info("%s: a touch on %s did not reach it; pressing the button by its widget", self.tag, what)
-                w.dispatch("on_release")
             # A ScrollView holds a touch back to tell a tap from a scroll and replays it (release ~0.2 s later).
-            deadline = time.monotonic() + TAP_WAIT_S
-            yield
-            while not reached and time.monotonic() < deadline:
-                yield
-            w.funbind("on_release", hit)
+            reached = yield from tap(w, TAP_WAIT_S, by_widget=attempt == 2)
             if reached:
                 if 0 < attempt < 2:
                     self.retried += 1
                 yield from self.settle(f"the kiosk after touching {what}")
                 return
-            yield from self.steady(w)
+            yield from steady(w)
         raise AppError(f"{self.kiosk.kiosk_id} {self.tag}: {what} on {self.phase().value} could not be pressed")
 
     def touch_text(self, text: str) -> Iterator[None]:
-        from kiosk.scripted import find_text
+        from devtools.touch import find_text, steady
 
         w = find_text(self.app, text)
-        yield from self.steady(w)
+        yield from steady(w)
         yield from self.press(w, repr(text))
 
     def key(self, name: str) -> None:
@@ -347,10 +317,10 @@ class AppVoting:
         lang = self.state.settings.language
         yield from self.touch_text(self.app.services.catalogue.text("staff.assisted_voting", lang))
         self.expect(Phase.STAFF_REPORT)
-        from kiosk.scripted import current_screen
+        from devtools.touch import current_screen, steady
 
         back = current_screen(self.app).ids.back
-        yield from self.steady(back)
+        yield from steady(back)
         yield from self.press(back, "back to the staff menu")
         yield from self.remove()
 
@@ -404,10 +374,6 @@ class AppVoting:
         if self.phase() is Phase.PROVISIONAL:
             result["provisional_offered"] = True
             yield from self.shot("provisional")
-            yield from self.do(voter, "continue")
-        if self.phase() is Phase.REMOTE_VOTE:  # the office said this voter voted over the internet: voting here
-            result["remote_vote_replaced"] = True  # replaces it (the voted mark voids the credential): go on
-            yield from self.shot("remote-vote")
             yield from self.do(voter, "continue")
         if self.phase() is Phase.ACCESSIBILITY:
             if voter.language == "en":

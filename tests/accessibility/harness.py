@@ -7,14 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from devtools.demo_election.build import small_manifest
+from devtools.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
+from devtools.loop import InlineLoop
 from election.audio_clips import ClipIndex
 from election.manifest import Language, Manifest
 from kiosk.accessibility.audio import AudioQueue, ClipLibrary, FakePlayer
 from kiosk.accessibility.input import Key, Switch
 from kiosk.accessibility.prompts import PromptContext
 from kiosk.accessibility.shell import AccessibilityShell
-from kiosk.driver import InlineLoop, Ports, SessionDriver
-from kiosk.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
+from kiosk.driver import Ports, SessionDriver
 from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev
 from kiosk.session.model import CardKind, ClipId, KioskMode, Phase

@@ -22,8 +22,8 @@ def main() -> None:
     configure_kivy(offscreen=True)
     from kivy.core.window import Window
 
+    from devtools.touch import ManualWorker, run_script
     from kiosk.accessibility.audio import FakePlayer
-    from kiosk.scripted import ManualWorker, run_script
     from kiosk.session import events as ev
     from kiosk.session.model import TextSize
     from kiosk.ui.app import KioskApp

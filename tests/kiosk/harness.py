@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from devtools.demo_election.build import small_manifest
+from devtools.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
+from devtools.loop import InlineLoop
 from election.manifest import CandidateId, Contest, Manifest, WilayatCode
-from kiosk.driver import InlineLoop, Ports, SessionDriver
-from kiosk.fakes import FakeBallots, FakeCard, FakeCardSpec, FakePollBook, FakeStaff, ManualScheduler, MemoryAudit
+from kiosk.driver import Ports, SessionDriver
 from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev
 from kiosk.session.effects import Effect

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from kiosk.fakes import FakeCardSpec
+from devtools.fakes import FakeCardSpec
 from kiosk.session import events as ev
 from kiosk.session.effects import ArmTimer, CancelCheckIn
 from kiosk.session.model import Phase, Settings

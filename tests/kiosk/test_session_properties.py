@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.fakes import FakeCardSpec
+from devtools.fakes import FakeCardSpec
 from kiosk.session import events as ev
 from kiosk.session.model import Phase
 from tests.kiosk.harness import MANIFEST, TWO_SEATS, Kiosk

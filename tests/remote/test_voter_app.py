@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from devtools.fakes import ManualScheduler
+from devtools.loop import InlineLoop
 from devtools.virtual_card.card import VirtualCard
 from devtools.virtual_card.harness import PcscHarness
 from election.manifest import CandidateId, Language
 from election.package import ElectionPackage
 from election.roll import CivilNumber
 from kiosk.card.profile import load_all_profiles, load_named_profile
-from kiosk.driver import InlineLoop, Ports, SessionDriver
-from kiosk.fakes import ManualScheduler
+from kiosk.driver import Ports, SessionDriver
 from kiosk.ports import SilentSpeaker
 from kiosk.session import SessionConfig, VoterSession, initial_state
 from kiosk.session import events as ev

@@ -47,13 +47,13 @@ def remote_election(tmp: Path) -> Any:
 
 
 def main(out: Path) -> int:
+    from devtools.touch import run_script, snapshot_png, visible_texts
     from devtools.virtual_card.card import VirtualCard
     from devtools.virtual_card.harness import PcscHarness
     from election.check_code import parse_payload
     from election.manifest import Language
     from kiosk.adapters.card_events import MonitorCardEvents
     from kiosk.card.profile import load_all_profiles, load_named_profile
-    from kiosk.scripted import run_script, snapshot_png, visible_texts
     from kiosk.session import SessionConfig
     from kiosk.session import events as ev
     from kiosk.session.model import KioskMode, Phase

@@ -23,8 +23,8 @@ from run_kiosk import configure_kivy  # noqa: E402
 
 configure_kivy(offscreen=True)
 
+from devtools.touch import find_text, press, run_script, scroll_into_view, tap, visible_texts  # noqa: E402
 from election.manifest import Language  # noqa: E402
-from kiosk.scripted import find_text, press, run_script, visible_texts  # noqa: E402
 from kiosk.session import SessionConfig  # noqa: E402
 from kiosk.session.model import Phase  # noqa: E402
 from kiosk.session.voter_state import SessionState  # noqa: E402
@@ -93,39 +93,20 @@ class Journey:
         for _attempt in range(3):
             yield from self.scroll_to(text)
             yield from self.until(lambda: _shown(self.app, text), f"{text!r} on screen")
-            widget = find_text(self.app, text)
-            if not widget.is_event_type("on_release"):  # a label inside a card: the card takes the touch
-                press(widget)
-                yield
-                return
-            reached: list[bool] = []
-            uid = widget.fbind("on_release", lambda *_a, reached=reached: reached.append(True))
-            press(widget)
-            deadline = time.monotonic() + 1.0
-            yield
-            while not reached and time.monotonic() < deadline:
-                yield
-            widget.unbind_uid("on_release", uid)
-            if reached:
+            if (yield from tap(find_text(self.app, text), wait_s=1.0)):
                 return
         raise AssertionError(f"three touches on {text!r} did not reach it; phase {self.phase}")
 
     def scroll_to(self, text: str) -> Iterator[None]:
         """A voter scrolls a page to what they look for when it is below (or above) what is shown."""
-        from kivy.uix.scrollview import ScrollView
-
-        from kiosk.scripted import current_screen, walk
+        from devtools.touch import current_screen, walk
 
         if _shown(self.app, text):
             return
         for widget in walk(current_screen(self.app)):
             if getattr(widget, "text", None) != text:
                 continue
-            node = widget.parent
-            while node is not None and not isinstance(node, ScrollView):
-                node = node.parent
-            if node is not None:
-                node.scroll_to(widget, padding=10, animate=False)
+            if scroll_into_view(widget):
                 yield
                 yield
             return
@@ -207,7 +188,7 @@ def challenge(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     yield from j.touch(j.t("challenge.button"))
     yield from j.at(Phase.CHALLENGE_RESULT)
     r["verified_shown"] = j.sees(j.t("kiosk.challenge.verified"))
-    from kiosk.scripted import current_screen
+    from devtools.touch import current_screen
     from kiosk.ui.screens.widgets import Panel
 
     panels = [w for w in current_screen(j.app).walk(restrict=True) if isinstance(w, Panel) and not w.collapsed]
@@ -352,7 +333,7 @@ def timeout(j: Journey, r: dict[str, Any]) -> Iterator[None]:
 def scroll_reset(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     """A voter scrolls the ballot down and leaves; the next voter of the same ballot sees it from its top, with no
     mark of the last voter's."""
-    from kiosk.scripted import current_screen
+    from devtools.touch import current_screen
 
     yield from j.to_ballot()
     yield from j.touch(j.candidate_names()[-1])
@@ -370,7 +351,7 @@ def scroll_reset(j: Journey, r: dict[str, Any]) -> Iterator[None]:
 
 
 def _cards(j: Journey) -> list[Any]:
-    from kiosk.scripted import current_screen
+    from devtools.touch import current_screen
 
     return list(current_screen(j.app)._cards.values())
 
@@ -398,7 +379,7 @@ def staff_screens(j: Journey, r: dict[str, Any]) -> Iterator[None]:
     import re
     from zoneinfo import ZoneInfo
 
-    from kiosk.scripted import current_screen
+    from devtools.touch import current_screen
 
     j.world.deck.insert_staff()
     yield from j.at(Phase.PIN_ENTRY)
@@ -447,7 +428,7 @@ def staff_screens(j: Journey, r: dict[str, Any]) -> Iterator[None]:
 
 
 def _texts_of(root: Any) -> list[Any]:
-    from kiosk.scripted import is_visible, walk
+    from devtools.touch import is_visible, walk
 
     return [w for w in walk(root) if isinstance(getattr(w, "text", None), str) and w.text and is_visible(w)]
 

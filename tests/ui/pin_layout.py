@@ -22,8 +22,8 @@ from run_kiosk import configure_kivy  # noqa: E402
 WIDTH, HEIGHT = int(sys.argv[2]), int(sys.argv[3])
 configure_kivy(offscreen=True, size=(WIDTH, HEIGHT))
 
+from devtools.touch import current_screen, is_visible, run_script, snapshot_png  # noqa: E402
 from election.manifest import Language  # noqa: E402
-from kiosk.scripted import current_screen, is_visible, run_script, snapshot_png  # noqa: E402
 from kiosk.session import events as ev  # noqa: E402
 from kiosk.session.model import Phase, TextSize  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402

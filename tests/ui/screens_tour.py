@@ -30,8 +30,8 @@ from kivy.uix.image import Image  # noqa: E402
 from kivy.uix.label import Label  # noqa: E402
 from kivy.uix.scrollview import ScrollView  # noqa: E402
 
+from devtools.touch import current_screen, run_script, snapshot_png  # noqa: E402
 from election.manifest import Language  # noqa: E402
-from kiosk.scripted import current_screen, run_script, snapshot_png  # noqa: E402
 from kiosk.session import events as ev  # noqa: E402
 from kiosk.session.model import Phase, TextSize  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402

@@ -26,11 +26,11 @@ from run_kiosk import configure_kivy  # noqa: E402
 configure_kivy(offscreen=True)
 
 from devtools.test_pki import load as load_pki  # noqa: E402
+from devtools.touch import run_script  # noqa: E402
 from devtools.virtual_card.card import VirtualCard  # noqa: E402
 from devtools.virtual_card.harness import PcscHarness  # noqa: E402
 from kiosk.card.profile import load_named_profile  # noqa: E402
 from kiosk.polls import PollsAction, StaffCard, StaffRole  # noqa: E402
-from kiosk.scripted import run_script  # noqa: E402
 from kiosk.session.model import KioskMode, Phase  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from tests.ui.kiosk_journeys import Journey  # noqa: E402

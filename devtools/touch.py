@@ -1,4 +1,8 @@
-"""Drive the real Kivy app step by step from a script (screenshots, offscreen UI tests, benchmarks).
+"""The one touch robot: drive the real Kivy app step by step from a script (screenshots, offscreen UI tests,
+benchmarks, the election day's scripted voters) and touch what a voter sees.
+
+origin: kiosk/scripted.py, with the touching that tests/ui/kiosk_journeys.py and
+devtools/election_day/kivy_voters.py each repeated (``widget_by_key``, ``steady``, ``scroll_into_view``, ``tap``).
 
 A script is a generator run on the Kivy clock: each ``yield`` lets Kivy draw (a few frames) and delivers
 any results that the port calls posted back, so what follows sees the screen a voter would see.
@@ -7,6 +11,7 @@ Blocking port calls go to a ``ManualWorker`` so a script can also photograph the
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from typing import Any
@@ -138,3 +143,67 @@ def press(widget: Any) -> None:
     touch = UnitTestTouch(x, y)
     touch.touch_down()
     touch.touch_up()
+
+
+def widget_by_key(app: Any, key: str) -> Any:
+    """The enabled widget the accessible controller knows as ``key`` (its ``focus_key``), current screen first;
+    raises LookupError if none."""
+    for root in (current_screen(app), app.root):
+        for w in walk(root):
+            keys = getattr(w, "focus_key", "")
+            if isinstance(keys, str) and key in keys.split("|") and not getattr(w, "disabled", False):
+                return w
+    raise LookupError(f"nothing on the screen for {key!r}")
+
+
+def steady(widget: Any, frames: int = 30) -> Iterator[None]:
+    """Wait until ``widget`` stays put between two frames (a screen just built is still being laid out)."""
+    last = None
+    for _ in range(frames):
+        where = (tuple(widget.to_window(*widget.center)), tuple(widget.size))
+        if where == last:
+            return
+        last = where
+        yield
+
+
+def scroll_into_view(widget: Any) -> bool:
+    """Scroll the ScrollView holding ``widget`` to it, as a voter scrolls to what they look for; False if no
+    ScrollView holds it."""
+    from kivy.uix.scrollview import ScrollView
+
+    node = widget.parent
+    while node is not None and not isinstance(node, ScrollView):
+        node = node.parent
+    if node is None:
+        return False
+    node.scroll_to(widget, padding=10, animate=False)
+    return True
+
+
+def tap(widget: Any, wait_s: float, *, by_widget: bool = False) -> Generator[None, None, bool]:
+    """A finger on ``widget`` (or, ``by_widget``, its ``on_release`` dispatched as the touch would); True once the
+    press reached it, False if it did not within ``wait_s`` (a layout still moving, a screen transition that drops
+    touches, a ScrollView that took the touch for the start of a scroll: it replays a tap ~0.25 s later). A widget
+    without ``on_release`` (a label inside a card: the card takes the touch) is touched once and counts as reached.
+    """
+    if not widget.is_event_type("on_release"):
+        press(widget)
+        yield
+        return True
+    reached: list[bool] = []
+
+    def hit(*_args: Any) -> None:
+        reached.append(True)
+
+    widget.fbind("on_release", hit)
+    if by_widget:
+        widget.dispatch("on_release")
+    else:
+        press(widget)
+    deadline = time.monotonic() + wait_s
+    yield
+    while not reached and time.monotonic() < deadline:
+        yield
+    widget.funbind("on_release", hit)
+    return bool(reached)
