@@ -375,6 +375,10 @@ class AppVoting:
             result["provisional_offered"] = True
             yield from self.shot("provisional")
             yield from self.do(voter, "continue")
+        if self.phase() is Phase.REMOTE_VOTE:  # the office said this voter voted over the internet: voting here
+            result["remote_vote_replaced"] = True  # replaces it (the voted mark voids the credential): go on
+            yield from self.shot("remote-vote")
+            yield from self.do(voter, "continue")
         if self.phase() is Phase.ACCESSIBILITY:
             if voter.language == "en":
                 yield from self.do(voter, "language.en")

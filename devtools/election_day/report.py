@@ -213,7 +213,8 @@ def write_report(out: Path, plan: Plan, manifest: Manifest, day: Any, summary: d
             continue
         o = outcomes.get(v.id, {})
         detail = {k: o[k] for k in ("failure", "challenge", "clips_heard", "pin_tries_left_after_wrong_pins",
-                                    "code", "touches_missed") if o.get(k)}  # fmt: skip
+                                    "code", "touches_missed", "remote_vote_replaced", "second_device", "group")
+                  if o.get(k)}  # fmt: skip
         body.append(f"<tr><td>{v.id}</td><td>{v.kiosk}</td><td>{html.escape(v.note)}</td>"
                     f"<td>{v.expect} {v.expect_failure or ''}</td><td>{o.get('outcome', 'not run')}</td>"
                     f"<td><code>{html.escape(json.dumps(detail, ensure_ascii=False))}</code></td></tr>")  # fmt: skip

@@ -339,6 +339,8 @@ class Day:
                     extra = f"; challenged ballot decrypted to the voter's marks: {c['decrypted_matches']}"
                 if o.get("clips_heard"):
                     extra += f"; heard {o['clips_heard']} audio clips from the package"
+                if o.get("remote_vote_replaced"):
+                    extra += "; the kiosk told the voter that voting here replaces the internet vote; voter went on"
                 if o.get("pin_tries_left_after_wrong_pins"):
                     extra += f"; tries left shown after wrong PINs: {o['pin_tries_left_after_wrong_pins']}"
                 self.log.note(f"{v.id} at {v.kiosk}: {v.note} -> {o['outcome']} {o.get('failure', '')}{extra}")
