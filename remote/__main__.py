@@ -2,12 +2,14 @@
 
     python -m remote --package election.zip --commission-key commission.pub --collector https://collector:8443 \\
         [--data-dir ~/.local/share/sanduq-vote] [--reader NAME] [--card-profile oman_ias] [--offscreen]
+        [--my-votes [--language ar|en]]
 
 The device passphrase that encrypts the credential key at rest is read from ``--passphrase-file`` or asked for
 on the terminal at start (never from an environment variable, never logged). The kiosk's Kivy app runs unchanged
 (screens, Arabic and English, text sizes and themes, the audio ballot when the package has its clips) over the
 voter app's ports (remote/compose.py). A submission held from an earlier run (a lost connection) is sent again
-first, and the terminal says whether it arrived.
+first, and the terminal says whether it arrived. ``--my-votes`` opens the "my votes" window instead
+(remote/my_votes_app.py): card, PIN, and what the collector holds under the card's identity.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--passphrase-file", type=Path, help="a file holding the device passphrase (first line)")
     parser.add_argument("--offscreen", action="store_true")
     parser.add_argument("--run-for", type=float, default=0.0, help="stop after this many seconds (tests)")
+    parser.add_argument("--my-votes", action="store_true", help="show what the collector holds under your identity")
+    parser.add_argument("--language", choices=["ar", "en"], default="ar", help="of the my-votes window")
+    parser.add_argument("--pin-file", type=Path, help=argparse.SUPPRESS)  # tests: type this PIN into my-votes
+    parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)  # tests: what my-votes showed, as JSON
+    parser.add_argument("--screenshot", type=Path, help=argparse.SUPPRESS)  # tests: my-votes' last frame
     return parser
 
 
@@ -72,6 +79,22 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data_dir,
             passphrase=passphrase,
         )
+        if args.my_votes:  # no credential, no submission: only the card's signed question
+            from election.manifest import Language
+            from remote.my_votes_app import run
+
+            try:
+                return run(
+                    ports.card,
+                    offscreen=args.offscreen,
+                    language=Language(args.language),
+                    pin_file=args.pin_file,
+                    report=args.report,
+                    shot=args.screenshot,
+                    run_for=args.run_for,
+                )
+            finally:
+                ports.collector.close()
         ports.ballots.credential()  # unlocked (or made) now, on the terminal, never from the UI's worker thread
         pending = resend_pending(ports.outbox, ports.collector)
     except (
@@ -97,9 +120,10 @@ def _run_ui(package: object, ports: object, reader: str, args: argparse.Namespac
     from election.manifest import CandidateId
     from election.package import ElectionPackage
     from kiosk.adapters.card_events import MonitorCardEvents
+    from kiosk.services import KioskServices
     from kiosk.session import SessionConfig
     from kiosk.session.model import KioskMode
-    from kiosk.ui.app import KioskApp, KioskServices
+    from kiosk.ui.app import KioskApp
     from kiosk.ui_text import Catalogue
     from remote.compose import VoterPorts
     from remote.strings import RemoteCatalogue

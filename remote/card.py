@@ -67,20 +67,59 @@ class RemoteCard(PcscCard):
     refusal: p.ErrorAnswer | None = field(default=None, repr=False)
 
     def verify_pin(self, pin: Secret) -> ev.PinAccepted | ev.PinRejected | ev.Failed:
+        assert self.credential is not None
+        self.registration, self.refusal = None, None
+        if self._conn is None or self._read is None:
+            return ev.Failed(ev.Failure.CARD_REMOVED)
+        try:
+            credential = self.credential()
+        except c.CollectorError:
+            self.close()
+            return ev.Failed(ev.Failure.POLL_BOOK_UNAVAILABLE)
+        signed = self._sign(pin, CardPurpose.REGISTER, credential.public_bytes)
+        if not isinstance(signed, tuple):
+            return signed
+        return self._register(signed[0], signed[1], credential)
+
+    def ask_my_votes(self, pin: Secret) -> p.MyVotes | ev.PinRejected | ev.Failed:
+        """What the collector holds under this card's identity (``POST /r1/my-votes``): the PIN, the card's
+        signature over a fresh my-votes challenge; nothing is registered or changed. The card stays open (for
+        another try after a wrong PIN) until the caller closes it."""
+        signed = self._sign(pin, CardPurpose.MY_VOTES, b"")
+        if not isinstance(signed, tuple):
+            return signed
+        auth, challenge = signed
+        assert self.collector is not None and self._read is not None
+        certificate = self._read.certificate.public_bytes(serialization.Encoding.DER)
+        try:
+            return self.collector.my_votes(
+                challenge,
+                certificate_der=certificate,
+                signature=auth.signature,
+                ecdsa_format=self._read.profile.signing.ecdsa_format.value,
+            )
+        except c.Refused as exc:
+            log.info("my-votes refused by the collector: %s", exc.error.error)
+            return refusal_failure(exc.error)
+        except c.CollectorError:
+            return ev.Failed(ev.Failure.POLL_BOOK_UNAVAILABLE)
+
+    def _sign(
+        self, pin: Secret, purpose: CardPurpose, extra: bytes
+    ) -> tuple[Authenticated, p.IssuedChallenge] | ev.PinRejected | ev.Failed:
+        """The PIN, then the card's signature over the collector's fresh challenge for ``purpose``."""
         if self._conn is None or self._read is None:
             return ev.Failed(ev.Failure.CARD_REMOVED)
         if self._read.role is not None:
             self.close()
             return ev.Failed(ev.Failure.NOT_AN_ID_CARD)  # staff cards do not vote remotely
-        assert self.collector is not None and self.credential is not None
-        self.registration, self.refusal = None, None
+        assert self.collector is not None
         try:
-            credential = self.credential()
             challenge = self.collector.challenge()
         except c.CollectorError:
             self.close()
             return ev.Failed(ev.Failure.POLL_BOOK_UNAVAILABLE)
-        statement = challenge.card_challenge(CardPurpose.REGISTER, credential.public_bytes)
+        statement = challenge.card_challenge(purpose, extra)
         base = self.authenticator
         signer = CardAuthenticator(
             base.profile,
@@ -97,7 +136,7 @@ class RemoteCard(PcscCard):
         if result.challenge.digest != statement.digest:  # the authenticator signed another statement: a bug
             self.close()
             return ev.Failed(ev.Failure.INTERNAL)
-        return self._register(result, challenge, credential)
+        return result, challenge
 
     def _register(
         self, auth: Authenticated, challenge: p.IssuedChallenge, credential: Credential
