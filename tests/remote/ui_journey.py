@@ -54,10 +54,11 @@ def main(out: Path) -> int:
     from election.manifest import Language
     from kiosk.adapters.card_events import MonitorCardEvents
     from kiosk.card.profile import load_all_profiles, load_named_profile
+    from kiosk.services import KioskServices
     from kiosk.session import SessionConfig
     from kiosk.session import events as ev
     from kiosk.session.model import KioskMode, Phase
-    from kiosk.ui.app import KioskApp, KioskServices
+    from kiosk.ui.app import KioskApp
     from remote.compose import voter_ports
     from remote.payload import payload_from_image
     from remote.strings import RemoteCatalogue
