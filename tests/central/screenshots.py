@@ -87,9 +87,9 @@ def main() -> None:
         # The same day on a second office whose published record lost a cast ballot: the verifier rejects it.
         real_verifier = record_writer.run_verifier
 
-        def drop_a_ballot(record_dir: Path) -> tuple[bool, str]:
+        def drop_a_ballot(record_dir: Path, commission_key: Path | None = None) -> tuple[bool, str]:
             sorted((record_dir / "ballots" / "cast").glob("*.json"))[0].unlink()
-            return real_verifier(record_dir)
+            return real_verifier(record_dir, commission_key)
 
         record_writer.run_verifier = drop_a_ballot
         try:

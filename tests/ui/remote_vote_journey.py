@@ -41,7 +41,7 @@ class RemoteVotersPollBook:
     remote_voters: set[str]
 
     def check_in(self, voter: VoterIdentity) -> ev.CheckedIn | ev.Failed:
-        answer = self.inner.check_in(voter)
+        answer: ev.CheckedIn | ev.Failed = self.inner.check_in(voter)
         if isinstance(answer, ev.CheckedIn) and voter.civil_number in self.remote_voters:
             return ev.CheckedIn(replace(answer.ticket, remote_vote_replaced=True))
         return answer

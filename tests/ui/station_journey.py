@@ -43,8 +43,9 @@ def main(argv: list[str]) -> int:
     out = Path(argv[1])
     pki = load_pki(Path(config["pki"]))
     harness = PcscHarness().start()
+    fields: dict[str, Any] = {k: Path(v) if v is not None and k in PATHS else v for k, v in config["station"].items()}
     station = StationConfig(
-        **{k: Path(v) if v is not None and k in PATHS else v for k, v in config["station"].items()},
+        **fields,
         reader=harness.reader_name(0), card_profile="oman_ias",
     )  # fmt: skip
     world = build_station(station)
