@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit, phase
-from central.auth import AuthError, RootRevocation, cert_sha256, kiosk_id_of
+from central.auth import AuthError, RootRevocation, cert_sha256, kiosk_id_of, read_crl
 from central.config import CentralConfig
 from central.crypto import BallotChecker, ElectionChecker, shutdown_quietly
 from central.db import Database
@@ -150,7 +150,7 @@ def _read_crl(path: Path, staff_ca: x509.Certificate | None) -> x509.Certificate
     """The staff CA's CRL (PEM or DER); its signature and freshness are checked at every login."""
     raw = path.read_bytes()
     try:
-        crl = x509.load_pem_x509_crl(raw) if raw.lstrip().startswith(b"-----BEGIN") else x509.load_der_x509_crl(raw)
+        crl = read_crl(raw)
     except ValueError as exc:
         raise ValueError(f"{path}: not a certificate revocation list ({exc})") from None
     if staff_ca is None:

@@ -12,24 +12,22 @@ import secrets
 import sys
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
 from collector.config import CollectorConfig, ConfigError, load_config
 from collector.db import Database, migrate
 from collector.election_data import ElectionDataError, load_election
 from collector.record import RemotePart, remote_part, write_remote_part
 from collector.server import Tls, serve
 from collector.service import Collector
-from election.package import PackageError
+from election.package import PackageError, read_commission_key
 from election.roll import RollError
 from sync.client import SyncError
 
 
 def _collector(config: CollectorConfig) -> Collector:
-    key = load_pem_public_key(config.commission_key.read_bytes())
-    if not isinstance(key, Ed25519PublicKey):
-        raise ConfigError(f"{config.commission_key}: not an Ed25519 public key")
+    try:
+        key = read_commission_key(config.commission_key)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     election = load_election(config.package, key, config.roll, config.abroad, config.collector_id, config.context)
     return Collector(Database(config.database_url), election, lambda: dt.datetime.now(dt.UTC), secrets.token_bytes)
 

@@ -36,11 +36,13 @@ import stat
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from PIL import Image, UnidentifiedImageError
 
 from election.audio_clips import check_clips
@@ -225,6 +227,20 @@ def load_package(data: bytes, commission_key: Ed25519PublicKey, *, archive_name:
 #: signed index and its signature, the manifest and election context as packaged, and every trust file
 RECORD_MEMBERS = (INDEX, SIGNATURE, MANIFEST, ELECTION_CONTEXT)
 TRUST_DIR = "trust/"
+
+
+def read_commission_key(path: Path) -> Ed25519PublicKey:
+    """The election commission's Ed25519 public key (PEM), which signs the package; ``ValueError`` saying why not.
+    The kiosk, the voter app, the collector, the guardians and the verifier all read it here."""
+    try:
+        key = load_pem_public_key(path.read_bytes())
+    except OSError as exc:
+        raise ValueError(f"the election commission's key {path} cannot be read ({exc.strerror})") from None
+    except (ValueError, TypeError):
+        raise ValueError(f"the election commission's key {path} is not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"the election commission's key {path} is not an Ed25519 public key")
+    return key
 
 
 def record_members(data: bytes, *, archive_name: str = "package") -> dict[str, bytes]:

@@ -21,15 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from nacl.public import PublicKey as SealPublicKey
 from sqlalchemy.exc import SQLAlchemyError
 
 from election.confirmation import genesis_code
 from election.context import ElectionContext
 from election.manifest import CandidateId, CentreId, KioskId, Manifest
-from election.package import ElectionPackage, PackageError, load_package
+from election.package import ElectionPackage, PackageError, load_package, read_commission_key
 from election.roll import RollError, load_roll
 from kiosk.adapters.ballots import RealBallots
 from kiosk.adapters.card import PcscCard, trust_anchors_of
@@ -287,11 +285,9 @@ def build_station(
 def load_election_package(path: Path, commission_key: Path) -> ElectionPackage:
     """Read and verify the signed election package; every problem is a ``StartRefused`` naming the file."""
     try:
-        key = load_pem_public_key(commission_key.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise StartRefused(f"the election commission's key {commission_key} cannot be read ({exc})") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise StartRefused(f"the election commission's key {commission_key} is not an Ed25519 public key")
+        key = read_commission_key(commission_key)
+    except ValueError as exc:
+        raise StartRefused(str(exc)) from None
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-from election.package import ElectionPackage, PackageError, load_package
+from election.package import ElectionPackage, PackageError, load_package, read_commission_key
 
 MAX_PACKAGE_BYTES = 1024 * 1024 * 1024
 
@@ -19,11 +16,9 @@ class PackageRefused(Exception):
 
 def load_verified_package(path: Path, commission_key: Path) -> ElectionPackage:
     try:
-        key = load_pem_public_key(commission_key.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise PackageRefused(f"the election commission's key {commission_key} cannot be read ({exc})") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise PackageRefused(f"the election commission's key {commission_key} is not an Ed25519 public key")
+        key = read_commission_key(commission_key)
+    except ValueError as exc:
+        raise PackageRefused(str(exc)) from None
     try:
         if path.stat().st_size > MAX_PACKAGE_BYTES:
             raise PackageRefused(f"the election package {path} is larger than any election package")

@@ -11,7 +11,17 @@ from fastapi import Depends, Header, Request
 
 from central import audit
 from central.api.errors import ApiError
-from central.auth import AuthError, CardRevoked, Role, Staff, cert_sha256, end_session, kiosk_id_of, staff_for_token
+from central.auth import (
+    AuthError,
+    CardRevoked,
+    Role,
+    Staff,
+    cert_sha256,
+    end_session,
+    kiosk_id_of,
+    read_crl,
+    staff_for_token,
+)
 from central.models import Kiosk
 from central.office import Office
 from sync.protocol import ErrorCode
@@ -93,7 +103,7 @@ class KioskRevocations:
 
 
 def _read_kiosk_crl(raw: bytes, kiosk_ca: x509.Certificate | None) -> frozenset[int]:
-    crl = x509.load_pem_x509_crl(raw) if raw.lstrip().startswith(b"-----BEGIN") else x509.load_der_x509_crl(raw)
+    crl = read_crl(raw)
     if kiosk_ca is None:
         raise ValueError("no kiosk CA is configured to check the CRL's signature")
     if crl.issuer != kiosk_ca.subject or not crl.is_signature_valid(kiosk_ca.public_key()):  # type: ignore[arg-type]

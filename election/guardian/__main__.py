@@ -53,8 +53,8 @@ from election.keyceremony import (
     verify_revealed_share,
 )
 from election.manifest import Manifest
+from election.package import read_commission_key
 from election.tally import EncryptedTally
-from election.verify.package_part import read_commission_key
 
 PASSPHRASE_ENV = "SANDUQ_GUARDIAN_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret
 

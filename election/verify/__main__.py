@@ -23,8 +23,8 @@ from typing import TextIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from election.package import read_commission_key
 from election.verify.merge import shard_result
-from election.verify.package_part import read_commission_key
 from election.verify.parts import Check, Stage
 from election.verify.runner import CheckResult, Listener, Outcome, Verdict, check_names, run_checks, table
 from election.verify.shard import Shard, ShardError

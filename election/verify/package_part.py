@@ -15,28 +15,27 @@ office's word is never taken for it. The check requires:
 - each kiosk certificate of ``kiosks/<kiosk>.json`` chains to the package's ``trust/kiosk-ca.pem`` and the
   office's certificate ``office/office_certificate.pem`` (when the record has it) to ``trust/central-ca.pem``:
   RFC 5280 path validation by pyhanko-certvalidator (the kiosk's own validator), at the close of the polls on the
-  election day (``manifest.date`` at ``manifest.polls_close`` UTC), without revocation information (the package
-  carries no CRL of these CAs).
+  election day (``manifest.date`` at ``manifest.polls_close`` in ``manifest.timezone``), without revocation
+  information (the package carries no CRL of these CAs).
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime as dt
 import hashlib
+import zoneinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator import errors as pv_errors
 
 from election.manifest import Manifest, ManifestError
+from election.path_validation import validate_path
 from election.verify.parts import Progress
 from election.verify.primitives import Invalid, obj
 from election.verify.strict_json import load, loads
@@ -51,19 +50,6 @@ KIOSK_CA, CENTRAL_CA = "trust/kiosk-ca.pem", "trust/central-ca.pem"
 PATTERNS = (INDEX, SIGNATURE, MANIFEST, CONTEXT, "trust/*", "trust/*/*")
 OFFICE_CERTIFICATE = "office/office_certificate.pem"
 PACKAGE_FORMAT = "sanduq-election-package"
-
-
-def read_commission_key(path: Path) -> Ed25519PublicKey:
-    """The commission's Ed25519 public key from a PEM file; ValueError saying why not."""
-    try:
-        key = load_pem_public_key(path.read_bytes())
-    except OSError as exc:
-        raise ValueError(f"the commission key {path} cannot be read ({exc.strerror})") from None
-    except ValueError:
-        raise ValueError(f"the commission key {path} is not a PEM public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError(f"the commission key {path} is not an Ed25519 public key")
-    return key
 
 
 def not_run(s: State) -> str | None:
@@ -149,19 +135,6 @@ def _certificate(data: bytes, what: str) -> x509.Certificate:
         raise Invalid(f"{what}: not a PEM certificate") from None
 
 
-def _run(coroutine: Any) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-async def _validate(validator: CertificateValidator) -> Any:
-    return await validator.async_validate_path()
-
-
 def chain_problem(cert: x509.Certificate, ca: x509.Certificate, moment: dt.datetime) -> str | None:
     """None when ``cert`` has a valid path to ``ca`` (the only trust root) at ``moment``, else why not."""
     try:
@@ -172,7 +145,7 @@ def chain_problem(cert: x509.Certificate, ca: x509.Certificate, moment: dt.datet
             revocation_mode="soft-fail",
         )
         end_entity = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
-        _run(_validate(CertificateValidator(end_entity, validation_context=context)))
+        validate_path(CertificateValidator(end_entity, validation_context=context))
     except pv_errors.PathError:
         return "no path to it"
     except pv_errors.PathValidationError as exc:
@@ -182,6 +155,16 @@ def chain_problem(cert: x509.Certificate, ca: x509.Certificate, moment: dt.datet
     return None
 
 
+def polls_close_utc(manifest: Manifest) -> dt.datetime:
+    """The moment the certificates are validated at: ``manifest.date`` at ``manifest.polls_close`` in the
+    manifest's ``timezone`` (19:00 Asia/Muscat is 15:00 UTC), as UTC."""
+    try:
+        zone = zoneinfo.ZoneInfo(manifest.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise Invalid(f"manifest.json: timezone {manifest.timezone!r} is not an IANA time zone") from None
+    return dt.datetime.combine(manifest.date, manifest.polls_close, tzinfo=zone).astimezone(dt.UTC)
+
+
 def check_package(s: State, progress: Progress) -> str:
     root = s.root / PART
     index = _index(s, root)
@@ -189,7 +172,7 @@ def check_package(s: State, progress: Progress) -> str:
     _same_election(s, root, index)
     kiosk_ca = _certificate((root / KIOSK_CA).read_bytes(), f"{PART}/{KIOSK_CA}")
     central_ca = _certificate((root / CENTRAL_CA).read_bytes(), f"{PART}/{CENTRAL_CA}")
-    moment = dt.datetime.combine(s.m.date, s.m.polls_close, tzinfo=dt.UTC)
+    moment = polls_close_utc(s.m)
     kiosks = sorted((s.root / "kiosks").glob("*.json")) if (s.root / "kiosks").is_dir() else []
     for i, path in enumerate(kiosks, start=1):
         progress(i, len(kiosks) + 1)
@@ -219,4 +202,4 @@ def check_package(s: State, progress: Progress) -> str:
     )
 
 
-__all__ = ["PATTERNS", "check_package", "not_run", "read_commission_key"]
+__all__ = ["PATTERNS", "check_package", "not_run"]

@@ -23,14 +23,11 @@ What is added on top (docs/card.md, section "Path validation"):
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
@@ -49,6 +46,7 @@ from pyhanko_certvalidator.policy_decl import (
     RevocationCheckingRule,
 )
 
+from election.path_validation import validate_path
 from kiosk.card.identity import CardIdentity
 from kiosk.card.profile import CertificateCheck, EcdsaFormat
 from kiosk.card.results import AuthFailure, FailureReason
@@ -225,21 +223,6 @@ def _detail(exc: pv_errors.ValidationError) -> str:
     return f"card certificate: path validation failed ({type(exc).__name__})"
 
 
-def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run pyhanko's (asynchronous, but here offline and CPU-only) validation to completion from synchronous
-    code, also when the calling thread already runs an event loop (then on a helper thread of its own)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="card-pki") as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-async def _validate(validator: CertificateValidator) -> Any:
-    return await validator.async_validate_path()
-
-
 def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> list[asn1_x509.Certificate] | AuthFailure:
     """RFC 5280 path validation with revocation at every level; [root, ..., issuing CA, card] or a refusal."""
     prepared = anchors._prepared
@@ -263,7 +246,7 @@ def _path(cert: x509.Certificate, anchors: TrustAnchors, now: dt.datetime) -> li
             time_tolerance=dt.timedelta(0),
         )
         end_entity = asn1_x509.Certificate.load(cert.public_bytes(Encoding.DER))
-        path = _run(_validate(CertificateValidator(end_entity, validation_context=context)))
+        path = validate_path(CertificateValidator(end_entity, validation_context=context))
     except pv_errors.ValidationError as exc:
         reason = next(r for kind, r in _REASONS if isinstance(exc, kind))
         detail = _detail(exc)

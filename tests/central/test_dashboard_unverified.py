@@ -24,10 +24,10 @@ def test_results_the_verifier_rejected_say_not_verified(
 ) -> None:
     real_verifier = record_writer.run_verifier
 
-    def verifier_of_a_record_missing_a_ballot(record_dir: Path) -> tuple[bool, str]:
+    def verifier_of_a_record_missing_a_ballot(record_dir: Path, commission_key: Path | None = None) -> tuple[bool, str]:
         dropped = sorted((record_dir / "ballots" / "cast").glob("*.json"))[0]
         dropped.unlink()  # the office "loses" a cast ballot
-        return real_verifier(record_dir)
+        return real_verifier(record_dir, commission_key)
 
     monkeypatch.setattr(record_writer, "run_verifier", verifier_of_a_record_missing_a_ballot)
     populate(office, election, kiosks, clock, publish=True)

@@ -59,7 +59,9 @@ def make_ca(common: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     return key, cert
 
 
-def issue(ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], common: str, public_key: Any) -> x509.Certificate:
+def issue(
+    ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], common: str, public_key: Any, not_after: dt.datetime = END
+) -> x509.Certificate:
     return (
         x509.CertificateBuilder()
         .subject_name(_name(common))
@@ -67,7 +69,7 @@ def issue(ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], common: str, 
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(START)
-        .not_valid_after(END)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(ca[0], hashes.SHA256())
     )
@@ -77,11 +79,16 @@ def pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(Encoding.PEM)
 
 
-def enrol_kiosk(record: Path, kiosk_file: Path, ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate]) -> None:
+def enrol_kiosk(
+    record: Path,
+    kiosk_file: Path,
+    ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate],
+    not_after: dt.datetime = END,
+) -> None:
     """The kiosk gets a key and a certificate of ``ca``; its close and last head are signed again with that key."""
     data = json.loads(kiosk_file.read_text())
     key = ec.generate_private_key(ec.SECP256R1())
-    data["certificate_pem"] = pem(issue(ca, data["kiosk"], key.public_key())).decode("ascii")
+    data["certificate_pem"] = pem(issue(ca, data["kiosk"], key.public_key(), not_after)).decode("ascii")
     for member, kind in (("close", StatementKind.CLOSE), ("last_head", StatementKind.HEAD)):
         if data[member] is not None:
             data[member] = sign_statement(key, SignedStatement.from_dict(data[member], kind).statement).to_dict()
@@ -171,6 +178,22 @@ def test_a_kiosk_certificate_from_another_ca_fails(record: Path, sample) -> None
     assert code == 1, out
     assert line.startswith("FAIL") and f"kiosks/{victim.name}" in line and "does not chain" in line, line
     assert "PASS  kiosk chain closes" in out  # the closes still verify with the impostor's key: only this catches it
+
+
+def test_certificates_are_validated_at_the_close_of_the_polls_in_the_manifests_time_zone(record: Path, sample) -> None:
+    """The manifest's polls_close is local time (19:00 in Asia/Muscat, UTC+4: 15:00 UTC). A kiosk certificate that
+    expires an hour after that moment was valid all day and passes; one that expired an hour before it fails."""
+    _r, key, made = sample
+    manifest = json.loads((record / "manifest.json").read_text())
+    assert (manifest["timezone"], manifest["polls_close"]) == ("Asia/Muscat", "19:00")
+    close_utc = dt.datetime.combine(dt.date.fromisoformat(manifest["date"]), dt.time(15, 0), tzinfo=dt.UTC)
+    victim = sorted((record / "kiosks").glob("*.json"))[0]
+    enrol_kiosk(record, victim, made["kiosk_ca"], not_after=close_utc + dt.timedelta(hours=1))
+    code, line, out = verify(record, "--commission-key", str(key))
+    assert code == 0 and line.startswith("PASS"), out
+    enrol_kiosk(record, victim, made["kiosk_ca"], not_after=close_utc - dt.timedelta(hours=1))
+    code, line, out = verify(record, "--commission-key", str(key))
+    assert code == 1 and line.startswith("FAIL") and f"kiosks/{victim.name}" in line and "does not chain" in line, out
 
 
 def test_a_package_index_signed_by_another_key_fails(record: Path, sample) -> None:
