@@ -13,9 +13,12 @@ venv:
 demo: venv
 	@$(PY) -m devtools.demo
 
-## The whole test suite: lint, types, then every test (unit, property, integration, ui, e2e).
+## The whole test suite: lint, types, then every test (unit, property, integration, ui, e2e), one pytest-xdist worker
+## per core. --dist loadscope keeps each module on one worker, so a module-scoped fixture (an office, a database, a
+## fault day) starts once; session fixtures (PostgreSQL, pcscd, test PKIs) start once per worker, each on its own
+## ports and temp dirs. SANDUQ_TEST_WORKERS=0 runs serially (see docs/dev/testing.md).
 test: venv lint
-	@$(PY) -m pytest -q -p no:cacheprovider
+	@$(PY) -m pytest -q -p no:cacheprovider -n $${SANDUQ_TEST_WORKERS:-auto} --dist loadscope
 
 ## API fuzzing of the central office at length (every operation with a kiosk certificate and staff tokens, and
 ## the dashboard pages); make test runs the same tests with a few examples each.

@@ -223,7 +223,7 @@ class CentralOffice:
         finally:
             office.close()
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 120.0) -> None:  # a deadline: the import alone takes seconds under load
         if self._process is not None:
             raise RuntimeError("the central office is already running")
         log = self.log_path.open("ab")

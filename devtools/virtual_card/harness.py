@@ -42,12 +42,17 @@ VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
 READER_NAME = "Sanduq Virtual PCD"
 SYSTEM_SOCKET = Path("/run/pcscd/pcscd.comm")
 GLOBAL_LOCK = Path(tempfile.gettempdir()) / "sanduq-pcscd.lock"
-START_TIMEOUT = 5.0
+START_TIMEOUT = 20.0  # a deadline, not a delay: on a loaded machine (parallel tests) pcscd can take seconds
 VPCD_SETTLE_SECONDS = 0.5
 
 
 class HarnessError(RuntimeError):
     pass
+
+
+# The socket directories of the harnesses running in this process: a second harness would unlink the first one's
+# socket and delete its directory on stop (libpcsclite reads the socket path once per process, so both share it).
+_RUNNING: set[Path] = set()
 
 
 def _free_port_pair() -> int:
@@ -113,6 +118,8 @@ class PcscHarness:
 
     # -- daemon ---------------------------------------------------------------------------------------
     def start(self) -> PcscHarness:
+        if self.isolated and self.dir in _RUNNING:
+            raise HarnessError(f"a harness already runs in process {os.getpid()}: use it (one harness per process)")
         current = os.environ.get("PCSCLITE_CSOCK_NAME")
         if self.isolated and current not in (None, str(self.socket)):
             raise HarnessError(f"PCSCLITE_CSOCK_NAME is already {current}: one harness socket per process")
@@ -130,6 +137,7 @@ class PcscHarness:
         self._previous_socket_env = current
         os.environ.update(self.env)
         self._start_daemon()
+        _RUNNING.add(self.dir)
         return self
 
     def _start_daemon(self) -> None:
@@ -183,6 +191,7 @@ class PcscHarness:
         self._start_daemon()
 
     def stop(self) -> None:
+        _RUNNING.discard(self.dir)
         for slot in list(self.links):
             self.links.pop(slot).remove()
         self._stop_daemon()

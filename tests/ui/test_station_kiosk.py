@@ -63,18 +63,19 @@ def _office_kiosk(day: Day) -> tuple[object, dict[str, object]]:
         office.db.dispose()
 
 
-def test_the_station_kiosk_starts_from_the_package_and_reports_to_the_office(small_day: Day, tmp_path: Path) -> None:
+def test_the_station_kiosk_starts_from_the_package_and_reports_to_the_office(
+    small_day: Day, tmp_path: Path, pcsc: PcscHarness
+) -> None:
     from election.package import load_package
 
     pki = load_pki(small_day.pki_dir)
     package = load_package((small_day.day / "election-day.sanduq").read_bytes(), pki.commission_public_key())
     db = tmp_path / "ballot-box.sqlite3"
-    with PcscHarness() as harness:
-        env = {**os.environ, **harness.env}
-        done = subprocess.run(
-            _station_argv(small_day, db, harness.reader_name(0)),
-            capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=False,
-        )  # fmt: skip
+    # This process's one harness (the fixture): a second one here would take over its socket directory.
+    done = subprocess.run(
+        _station_argv(small_day, db, pcsc.reader_name(0)),
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env={**os.environ, **pcsc.env}, check=False,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"kiosk {KIOSK} ready (polls setup)" in done.stderr  # the app's main loop ran; polls not yet opened
     assert "audio ballot ready: audio/clips.json" in done.stderr  # the package's clips drive the audio ballot
