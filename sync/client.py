@@ -37,10 +37,10 @@ from sync.protocol import (
     ReleaseAck,
     VotedMark,
     VotedMarkAck,
-    _Model,
     parse_message,
     to_wire,
 )
+from sync.protocol.fields import _Model
 
 log = logging.getLogger(__name__)
 
