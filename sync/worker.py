@@ -6,7 +6,7 @@ sequence (batches and provisional submissions: an item is marked sent only after
 it, so a crash or timeout leads to a byte-identical resend that the office de-duplicates); send new audit
 entries; send a heartbeat. Any ``Unreachable`` ends the round: the kiosk is offline, the queue keeps
 growing, and the next round starts after an exponential, jittered backoff. Clock, randomness and waiting
-are injected.
+are injected. What the worker needs from the ballot box, its config and its status are in ``sync.worker_ports``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import datetime as dt
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import replace
 
 from sync.client import Backoff, Rejected, SyncClient, Unreachable
 from sync.protocol import (
@@ -31,127 +30,14 @@ from sync.protocol import (
     ReleaseReason,
     VotedMark,
 )
+from sync.worker_ports import KioskQueue, StaffMember, SyncStatus, WorkerConfig
 
 log = logging.getLogger(__name__)
 _rng = secrets.SystemRandom()
 
 AUDIT_SEGMENT_SIZE = 500
 
-
-class _AuditRow(Protocol):
-    @property
-    def seq(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def payload(self) -> str: ...
-    @property
-    def prev_hash(self) -> str: ...
-    @property
-    def entry_hash(self) -> str: ...
-    @property
-    def signature(self) -> str: ...
-
-
-class _OutboxItem(Protocol):
-    @property
-    def seq(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def idempotency_key(self) -> str: ...
-    @property
-    def body(self) -> bytes: ...
-
-
-class _Counts(Protocol):
-    @property
-    def unbatched(self) -> int: ...
-    @property
-    def unsent_outbox(self) -> int: ...
-    @property
-    def pending_voted_marks(self) -> int: ...
-    @property
-    def pending_releases(self) -> int: ...
-
-
-class _PollsState(Protocol):
-    @property
-    def value(self) -> str: ...
-
-
-class _Staff(Protocol):
-    """A staff member authenticated by the kiosk's card layer (kiosk.polls.StaffCard)."""
-
-    def to_dict(self) -> dict[str, str]: ...
-
-
-class KioskQueue(Protocol):
-    """What the worker needs from the ballot box (kiosk.ballot_box.BallotBox implements it)."""
-
-    @property
-    def kiosk_id(self) -> str: ...
-    @property
-    def centre_id(self) -> str: ...
-    @property
-    def polls_state(self) -> _PollsState: ...
-    def seal_batches(self, *, force: bool = False) -> list[str]: ...
-    def counts(self) -> _Counts: ...
-    def pending_checkin_updates(self, limit: int = 100) -> Sequence[tuple[str, str, str | None]]: ...
-    def mark_checkin_synced(self, token: str) -> None: ...
-    def unsent_outbox(self, limit: int = 10) -> Sequence[_OutboxItem]: ...
-    def mark_outbox_sent(self, seq: int, *, refused: int = 0) -> None: ...
-    def record_outbox_failure(self, seq: int, error: str) -> None: ...
-    def unacknowledged_refusals(self) -> Sequence[tuple[str, int]]: ...
-    def acknowledge_sync_faults(self, staff: _Staff) -> None: ...
-    def audit_synced_through(self) -> int: ...
-    def set_audit_synced_through(self, seq: int) -> None: ...
-    def audit_entries_after(self, seq: int, limit: int) -> Sequence[_AuditRow]: ...
-    def audit_head(self) -> tuple[int, str, str]: ...
-    def audit_releasable_through(self) -> int: ...
-    def signed_audit_head_at(self, seq: int) -> tuple[int, str, str]: ...
-    @property
-    def min_batch(self) -> int: ...
-
-
-@dataclass(frozen=True)
-class SyncStatus:
-    """What the kiosk UI shows: reachable or not, what is still queued, when the last full sync ended."""
-
-    online: bool = False
-    backlog: Backlog = field(
-        default_factory=lambda: Backlog(unbatched_ballots=0, outbox_items=0, pending_voted_marks=0, pending_releases=0)
-    )
-    last_sync_at: dt.datetime | None = None
-    last_error: str | None = None
-    fault: str | None = None
-    """Set while something the office refused needs staff attention: a queued item answered 4xx (retried at the
-    slowest pace; the fault ends when that item is delivered or staff acknowledge it), or ballots the office
-    refused in a delivered batch (never resent; the fault ends only when staff acknowledge it, also across a
-    kiosk restart: the refusal is in the kiosk's audit log)."""
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    software_version: str
-    package_hash: str
-    interval: float = 2.0
-    """Seconds between rounds while online."""
-    batch_window: float | None = None
-    """Seconds after which a pool of fewer than ``min_batch`` ballots is sealed anyway. ``None`` (the production
-    default): never; a smaller pool waits for more ballots or for the polls' close. A batch places each of its
-    voters only among its own ballots, so a batch sealed by a timer at a quiet kiosk (ten voters take longer
-    than ten minutes at most kiosks) would place them among two or three. Set it only where quick delivery
-    matters more than mixing: tests and demos."""
-    mark_window: float = 600.0
-    """The longest that voted marks are held back (see ``mark_group``); a shorter ``batch_window`` shortens it too."""
-    mark_group: int = 10
-    """Voted marks are held until this many are pending (or ``mark_window`` has passed since the first of them
-    was seen, or the polls are closed), then sent together in random order. A mark sent right after each cast
-    would reach the office in cast order, and the office's database would keep that order (PostgreSQL stamps
-    every updated voter row with its transaction id), which the confirmation-code chain could then match to
-    the ballots; grouped and shuffled, the marks place a voter only within a group, as batches do for ballots.
-    Releases are never held (a voter who left must be free to vote elsewhere at once)."""
+__all__ = ["AUDIT_SEGMENT_SIZE", "KioskQueue", "SyncStatus", "SyncWorker", "WorkerConfig"]
 
 
 class SyncWorker:
@@ -202,8 +88,6 @@ class SyncWorker:
             pending_releases=c.pending_releases,
         )
 
-    # ---- one round --------------------------------------------------------------------------------------
-
     # ---- faults --------------------------------------------------------------------------------------------
 
     def _fault_book(self) -> dict[str, str]:
@@ -227,7 +111,7 @@ class SyncWorker:
         with self._lock:
             self._fault_book().pop(key, None)
 
-    def acknowledge_faults(self, staff: _Staff) -> None:
+    def acknowledge_faults(self, staff: StaffMember) -> None:
         """Staff have seen the sync fault: it is logged (kiosk audit log) and cleared. A queued item the office
         still refuses raises it again at its next attempt."""
         self._queue.acknowledge_sync_faults(staff)
