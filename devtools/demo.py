@@ -22,6 +22,7 @@ from devtools.test_pki import load
 from election.package import load_package
 from tools import check_audio
 from tools.build_package import BuildError, build, summary
+from tools.trust_material import TrustError, load_trust, read_signing_key
 
 OUT = Path("out/demo")
 SEED = "2023"
@@ -57,12 +58,20 @@ def prepare(out: Path, *, national: bool) -> dict[str, Path]:
     run("devtools.test_pki", "--out", str(out / "pki"), "--roll", str(out / "definition-small" / "roll.csv"),
         *kiosk_args, *revoke_args)  # fmt: skip
     pki = load(out / "pki")
+    # what an election commission gives the builder: its trust directory and its signing key (tools.trust_material)
+    trust, signing_key = load_trust(pki.trust_dir), read_signing_key(pki.commission_key_path)
 
     packages: dict[str, Path] = {}
     for scale in scales:
         step(f"Building and signing the {scale} election package")
         started = time.monotonic()
-        result = build(out / f"definition-{scale}", out / f"{scale}.sanduq", pki, audio_cache=Path("out/audio-cache"))
+        result = build(
+            out / f"definition-{scale}",
+            out / f"{scale}.sanduq",
+            trust,
+            signing_key,
+            audio_cache=Path("out/audio-cache"),
+        )
         print(f"built in {time.monotonic() - started:.1f} s")
         step(f"Verifying the {scale} package as a kiosk does (signature, every file's hash, content rules)")
         package = load_package(result.package_path.read_bytes(), pki.commission_public_key())
@@ -117,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         prepare(args.out, national=not args.small_only)
         ok = True if args.prepare_only else election_day(args.out)
-    except BuildError as exc:
+    except (BuildError, TrustError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except subprocess.CalledProcessError as exc:

@@ -1,54 +1,62 @@
 """Build and sign an election package from a definition directory.
 
-    python -m tools.build_package <definition dir> --out <package file> --pki out/test-pki \
-        [--election-context FILE] [--central-envelope-key FILE] [--collector-cert PEM]
+    python -m tools.build_package <definition dir> --out <package file> --trust DIR --commission-key PEM \
+        [--commission-key-passphrase-file FILE] [--election-context FILE] [--central-envelope-key FILE] \
+        [--collector-cert PEM]
 
 The definition directory holds manifest.json, the photos it references and, optionally, recorded audio
 clips. Clips the election office did not record are synthesised with espeak-ng in Arabic and English
-(cached, so a rebuild re-synthesises nothing). Trust anchors, revocation lists and the commission's
-signing key come from a PKI directory (the test PKI in development). An election with remote voting
-(``remote_voting`` in the manifest) needs ``--collector-cert``: the vote collector's TLS certificate (PEM), packaged
-as ``trust/collector.pem`` and signed in the index as every file; the voter app pins it (docs/remote-voting.md,
-section 11). The package is loaded back and verified before the command reports success.
+(cached, so a rebuild re-synthesises nothing). Trust anchors and revocation lists come from the commission's
+trust directory (``--trust``, layout in tools/trust_material.py and docs/election-package.md); the package is
+signed with the commission's Ed25519 key (``--commission-key``, a PEM file; if it is encrypted, the passphrase
+comes from ``--commission-key-passphrase-file``, else $SANDUQ_COMMISSION_KEY_PASSPHRASE, else a prompt). In
+development the test PKI writes both (``out/test-pki/trust`` and ``out/test-pki/commission/commission-key.TEST.pem``).
+An election with remote voting (``remote_voting`` in the manifest) needs the vote collector's TLS certificate
+(PEM): ``collector.pem`` in the trust directory or ``--collector-cert``, packaged as ``trust/collector.pem`` and
+signed in the index as every file; the voter app pins it (docs/remote-voting.md, section 11). The package is
+loaded back and verified before the command reports success.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import io
 import json
+import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from devtools.test_pki import TestPki, load
 from election.audio_clips import CLIP_INDEX
 from election.manifest import Candidate, Language, Manifest, ManifestError
 from election.package import (
-    CARD_INTERMEDIATES_DIR,
-    CARD_POLICIES,
-    CARD_ROOTS_DIR,
-    CENTRAL_CA,
     CENTRAL_ENVELOPE_KEY,
     COLLECTOR_CERT,
-    CRL_DIR,
     ELECTION_CONTEXT,
-    KIOSK_CA,
     MANIFEST,
     ElectionPackage,
     PackageError,
     load_package,
     write_package,
 )
-from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
 from tools.audio_catalogue import catalogue_jobs, clip_index
 from tools.console import Progress, table
+from tools.trust_material import (
+    COLLECTOR_FILE,
+    PASSPHRASE_ENV,
+    TrustError,
+    TrustMaterial,
+    load_trust,
+    read_collector_certificate,
+    read_signing_key,
+)
 
 DEFAULT_AUDIO_CACHE = Path("out/audio-cache")
 
@@ -63,6 +71,7 @@ class BuildResult:
     package: ElectionPackage
     clips_recorded: int
     clips_synthesised: int
+    commission_key_sha256: str  # of the public key (SubjectPublicKeyInfo, DER): the key the devices must hold
 
 
 def candidate_announcement(candidate: Candidate, language: Language) -> str:
@@ -75,7 +84,8 @@ def candidate_announcement(candidate: Candidate, language: Language) -> str:
 def build(
     definition: Path,
     out: Path,
-    pki: TestPki,
+    trust: TrustMaterial,
+    signing_key: Ed25519PrivateKey,
     *,
     audio_cache: Path = DEFAULT_AUDIO_CACHE,
     election_context: Path | None = None,
@@ -84,6 +94,8 @@ def build(
     created: dt.datetime | None = None,
     quiet: bool = False,
 ) -> BuildResult:
+    """Package ``definition`` with ``trust`` (tools.trust_material), sign it with the commission's ``signing_key``,
+    load it back as a kiosk would and write it to ``out``; :class:`BuildError` (nothing written) otherwise."""
     manifest_path = definition / MANIFEST
     try:
         manifest_bytes = manifest_path.read_bytes()
@@ -96,8 +108,15 @@ def build(
         raise BuildError(f"{manifest_path}: {exc}") from None
 
     files: dict[str, bytes] = {MANIFEST: manifest_bytes}
-    if collector_cert is not None or manifest.remote_voting is not None:
-        files[COLLECTOR_CERT] = _collector_certificate(manifest, collector_cert)
+    if collector_cert is not None or trust.collector is not None or manifest.remote_voting is not None:
+        files[COLLECTOR_CERT] = _collector_certificate(manifest, collector_cert, trust)
+    # Every input file is read before the audio is synthesised: a missing one stops the build in seconds, not minutes.
+    if election_context is not None:
+        files[ELECTION_CONTEXT] = _read_file(election_context, "the election context, --election-context")
+    if central_envelope_key is not None:
+        files[CENTRAL_ENVELOPE_KEY] = _read_file(
+            central_envelope_key, "the office's envelope key, --central-envelope-key"
+        )
     for contest in manifest.contests:
         for candidate in contest.candidates:
             files[candidate.photo] = _read(definition, candidate.photo, f"the photo of candidate {candidate.id!r}")
@@ -111,53 +130,55 @@ def build(
     if to_synthesise:
         _synthesise_all(to_synthesise, files, audio_cache, quiet=quiet)
 
-    files.update(_trust_files(pki))
-    if election_context is not None:
-        files[ELECTION_CONTEXT] = election_context.read_bytes()
-    if central_envelope_key is not None:
-        files[CENTRAL_ENVELOPE_KEY] = central_envelope_key.read_bytes()
+    files.update(trust.package_files())
 
     created_at = (created or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
-    archive = write_package(files, pki.commission_private_key(), created=created_at)
+    archive = write_package(files, signing_key, created=created_at)
     # Refuse to hand out a package that our own loader would refuse.
     try:
-        package = load_package(archive, pki.commission_public_key(), archive_name=str(out))
+        package = load_package(archive, signing_key.public_key(), archive_name=str(out))
     except PackageError as exc:
         raise BuildError(f"the built package does not verify: {exc}") from None
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(archive)
-    return BuildResult(out, package, recorded, len(to_synthesise))
+    public = signing_key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return BuildResult(out, package, recorded, len(to_synthesise), hashlib.sha256(public).hexdigest())
 
 
-def _collector_certificate(manifest: Manifest, path: Path | None) -> bytes:
+def _collector_certificate(manifest: Manifest, path: Path | None, trust: TrustMaterial) -> bytes:
     """``trust/collector.pem``: the collector's TLS certificate, for an election with remote voting only."""
+    in_trust = trust.directory / COLLECTOR_FILE
+    if path is not None and trust.collector is not None:
+        raise BuildError(f"--collector-cert given, and {in_trust} too: give the vote collector's certificate once")
     if manifest.remote_voting is None:
-        raise BuildError("--collector-cert given, but the manifest has no remote_voting (no vote collector to pin)")
-    if path is None:
+        given = "--collector-cert given" if path is not None else f"{in_trust} is there"
+        raise BuildError(f"{given}, but the manifest has no remote_voting (no vote collector to pin)")
+    if path is not None:
+        try:
+            certificate = read_collector_certificate(path)
+        except TrustError as exc:
+            raise BuildError(str(exc)) from None
+    elif trust.collector is not None:
+        certificate = trust.collector
+    else:
         raise BuildError(
             "the manifest has remote_voting: give the vote collector's TLS certificate with --collector-cert PEM "
-            f"(packaged as {COLLECTOR_CERT}; the voter app trusts no other)"
+            f"or as {in_trust} (packaged as {COLLECTOR_CERT}; the voter app trusts no other)"
         )
-    try:
-        data = path.read_bytes()
-        certificate = x509.load_pem_x509_certificate(data)
-    except OSError as exc:
-        raise BuildError(f"{path}: cannot be read ({exc.strerror})") from None
-    except ValueError:
-        raise BuildError(f"{path}: not a PEM certificate (the collector's TLS certificate)") from None
-    try:
-        certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        raise BuildError(f"{path}: the certificate names no host (no subjectAltName) for the voter app") from None
     return certificate.public_bytes(Encoding.PEM)
 
 
 def _read(definition: Path, relative: str, what: str) -> bytes:
-    path = definition / relative
+    return _read_file(definition / relative, what)
+
+
+def _read_file(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError:
         raise BuildError(f"{path}: missing ({what})") from None
+    except OSError as exc:
+        raise BuildError(f"{path}: cannot be read ({exc.strerror}; {what})") from None
 
 
 _SynthJob = tuple[str, Language, str]  # (text, language, package path)
@@ -203,23 +224,6 @@ def _synthesise_all(jobs: list[_SynthJob], files: dict[str, bytes], cache: Path,
             raise BuildError(f"speech synthesis failed: {exc}") from None
 
 
-def _trust_files(pki: TestPki) -> dict[str, bytes]:
-    files = {f"{CARD_ROOTS_DIR}national-root.pem": pki.national_root.cert_path.read_bytes()}
-    for name, pair in (("card-ca", pki.card_ca), ("staff-ca", pki.staff_ca)):
-        files[f"{CARD_INTERMEDIATES_DIR}{name}.pem"] = pair.cert_path.read_bytes()
-    files[KIOSK_CA] = pki.kiosk_ca.cert().public_bytes(Encoding.PEM)
-    files[CENTRAL_CA] = pki.central_ca.cert().public_bytes(Encoding.PEM)
-    files[f"{CRL_DIR}card-ca.crl"] = pki.card_crl_path.read_bytes()
-    files[f"{CRL_DIR}staff-ca.crl"] = pki.staff_crl_path.read_bytes()
-    # The national root's CRL covers the issuing CAs: the kiosk checks revocation at every level (issue 16).
-    files[f"{CRL_DIR}national-root.crl"] = pki.root_crl_path.read_bytes()
-    # Staff-card CAs and eID authentication by policy OID (sync/staff_roles.py), never by name text.
-    files[CARD_POLICIES] = json.dumps(
-        {"staff_ca_policy_oids": [STAFF_CA_POLICY_OID], "auth_policy_oids": [TEST_EID_AUTH_POLICY_OID]}, indent=1
-    ).encode()
-    return files
-
-
 def summary(result: BuildResult) -> str:
     m = result.package.manifest
     candidates = [k for c in m.contests for k in c.candidates]
@@ -246,6 +250,7 @@ def summary(result: BuildResult) -> str:
         ("package size", f"{result.package_path.stat().st_size / 1e6:.1f} MB"),
         ("manifest hash", m.manifest_hash),
         ("package hash (SHA-256)", result.package.package_hash),
+        ("signed by (commission public key SHA-256)", result.commission_key_sha256),
     ]
     lines = [f"{m.name.en}", f"{m.name.ar}", f"election id {m.election_id}, {m.date.isoformat()}", ""]
     lines.append(table(["Election package", "value"], rows, align_right=[False, False]))
@@ -253,29 +258,70 @@ def summary(result: BuildResult) -> str:
     return "\n".join(lines)
 
 
+def _passphrase(file: Path | None) -> Callable[[], bytes]:
+    """The signing key's passphrase, asked for only if the key is encrypted: the first line of ``file``, else
+    $SANDUQ_COMMISSION_KEY_PASSPHRASE, else a prompt on the terminal (as the guardians' vault passphrase)."""
+
+    def ask() -> bytes:
+        if file is not None:
+            try:
+                lines = file.read_bytes().splitlines()
+            except OSError as exc:
+                raise TrustError(f"{file}: cannot be read ({exc.strerror}; the signing key's passphrase)") from None
+            return lines[0] if lines else b""
+        value = os.environ.get(PASSPHRASE_ENV)
+        if value is None:
+            if not sys.stdin.isatty():
+                raise TrustError(
+                    "the commission's signing key is encrypted: give its passphrase with "
+                    f"--commission-key-passphrase-file or ${PASSPHRASE_ENV} (no terminal to ask on)"
+                )
+            import getpass
+
+            value = getpass.getpass("passphrase of the commission's signing key: ")
+        return value.encode()
+
+    return ask
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.build_package", description=__doc__.split("\n")[0])
     parser.add_argument("definition", type=Path, help="definition directory (manifest.json, photos/, audio/)")
     parser.add_argument("--out", type=Path, required=True, help="package file to write")
-    parser.add_argument("--pki", type=Path, default=Path("out/test-pki"), help="PKI directory (devtools.test_pki)")
+    parser.add_argument(
+        "--trust", type=Path, required=True, metavar="DIR",
+        help="the commission's trust directory: card-roots/, card-intermediates/, kiosk-ca.pem, central-ca.pem, "
+        "crl/, optional card-policies.json and collector.pem (docs/election-package.md)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--commission-key", type=Path, required=True, metavar="PEM",
+        help="the election commission's Ed25519 signing key (PEM private key, optionally encrypted)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--commission-key-passphrase-file", type=Path, metavar="FILE",
+        help=f"a file whose first line is the signing key's passphrase (else ${PASSPHRASE_ENV}, else a prompt)",
+    )  # fmt: skip
     parser.add_argument("--audio-cache", type=Path, default=DEFAULT_AUDIO_CACHE)
     parser.add_argument("--election-context", type=Path, help="election public key and base hash (JSON)")
     parser.add_argument("--central-envelope-key", type=Path, help="central office X25519 public key (32 bytes)")
     parser.add_argument(
         "--collector-cert", type=Path,
-        help=f"the vote collector's TLS certificate (PEM), packaged as {COLLECTOR_CERT}: needed with remote_voting",
+        help=f"the vote collector's TLS certificate (PEM), packaged as {COLLECTOR_CERT}: needed with remote_voting "
+        f"(unless the trust directory holds {COLLECTOR_FILE})",
     )  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        pki = load(args.pki)
-    except (OSError, ValueError, KeyError) as exc:
-        print(f"error: cannot read the PKI in {args.pki}: {exc}", file=sys.stderr)
+        trust = load_trust(args.trust)
+        signing_key = read_signing_key(args.commission_key, _passphrase(args.commission_key_passphrase_file))
+    except TrustError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
         result = build(
             args.definition,
             args.out,
-            pki,
+            trust,
+            signing_key,
             audio_cache=args.audio_cache,
             election_context=args.election_context,
             central_envelope_key=args.central_envelope_key,

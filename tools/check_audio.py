@@ -1,8 +1,9 @@
 """Check the audio ballot of an election package: every clip exists, is an Ogg clip, and has a sane length.
 
-    python -m tools.check_audio out/demo-national.sanduq [--pki out/test-pki]
+    python -m tools.check_audio <package> --commission-key PEM
 
-The package is verified and loaded as a kiosk loads it. Then every candidate's clip (both languages) and
+The package is verified with the election commission's public key (``--commission-key``, the PEM file the
+kiosks are given) and loaded as a kiosk loads it. Then every candidate's clip (both languages) and
 every clip of ``audio/clips.json`` (strings, numbers, code letters, contests, wilayats) must be present
 and decode as Ogg Vorbis or Opus, last between ``--min`` and ``--max`` seconds, and be spoken at a
 plausible pace for its text (a clip of a long sentence that lasts 0.3 s is cut; one of a name that lasts
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from election.audio_clips import CLIP_INDEX, ClipIndex, ClipIndexError, candidate_clip, required_clip_ids
 from election.manifest import Language, Manifest
-from election.package import PackageError, load_package
+from election.package import PackageError, load_package, read_commission_key
 
 MIN_SECONDS = 0.15
 MAX_SECONDS = 45.0
@@ -158,15 +159,20 @@ def summary(report: Report) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.check_audio", description=__doc__.split("\n")[0])
     parser.add_argument("package", type=Path)
-    parser.add_argument("--pki", type=Path, default=Path("out/test-pki"), help="PKI with the commission key")
+    parser.add_argument(
+        "--commission-key", type=Path, required=True, metavar="PEM",
+        help="the election commission's Ed25519 public key (PEM), as the kiosks are given it",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    from devtools.test_pki import load
 
     started = time.perf_counter()
     try:
-        key = load(args.pki).commission_public_key()
+        key = read_commission_key(args.commission_key)
         package = load_package(args.package.read_bytes(), key, archive_name=str(args.package))
-    except (OSError, PackageError) as exc:
+    except OSError as exc:
+        print(f"error: {args.package}: cannot be read ({exc.strerror})", file=sys.stderr)
+        return 2
+    except (ValueError, PackageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     loaded = time.perf_counter() - started

@@ -110,6 +110,7 @@ def build_day_package(
     pins it), for a day with remote voting."""
     from devtools.test_pki import load
     from tools.build_package import build
+    from tools.trust_material import load_trust, read_signing_key
 
     log.stage("Election package for the day: the small election with the joint key and the office's envelope key")
     office_dir = day / "central-election"
@@ -122,8 +123,10 @@ def build_day_package(
     shutil.copy(ceremony / "context.json", office_dir / "election-context.json")
     for path in (ceremony / "guardians").glob("guardian-*.json"):
         shutil.copy(path, office_dir / "guardians" / path.name)
+    pki = load(pki_dir)
     result = build(
-        definition, day / "election-day.sanduq", load(pki_dir), audio_cache=Path("out/audio-cache"),
+        definition, day / "election-day.sanduq", load_trust(pki.trust_dir), read_signing_key(pki.commission_key_path),
+        audio_cache=Path("out/audio-cache"),
         election_context=ceremony / "context.json", central_envelope_key=day / "envelope.pub", quiet=True,
         collector_cert=collector_cert,
     )  # fmt: skip
@@ -131,7 +134,7 @@ def build_day_package(
     # the office publishes the package's signed index and trust files in the record (package/); its own verifier run
     # checks them with the commission's key, as an observer does with theirs (central.record_writer)
     shutil.copy(result.package_path, office_dir / "election-package.sanduq")
-    shutil.copy(load(pki_dir).commission_public_path, office_dir / "commission.pub")
+    shutil.copy(pki.commission_public_path, office_dir / "commission.pub")
     return result.package_path, office_dir
 
 

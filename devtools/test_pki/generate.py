@@ -21,8 +21,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from devtools.test_pki import x509_build as xb
-from devtools.test_pki.model import INDEX_FORMAT, BadKind, StaffRole, TestPki, VoterIdentity, load
+from devtools.test_pki.model import INDEX_FORMAT, TRUST_DIR, BadKind, StaffRole, TestPki, VoterIdentity, load
 from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID
+from tools import trust_material as tm
 
 DAY = dt.timedelta(days=1)
 ORG = "Sanduq TEST PKI (not a real authority)"
@@ -362,7 +363,30 @@ def generate(
         "revoked_civil_numbers": [*revoke, revoked_bad],
     }
     (out_dir / "index.json").write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
+    _write_trust_dir(out_dir)
     return load(out_dir)
+
+
+def _write_trust_dir(out_dir: Path) -> None:
+    """``trust/``: what an election commission hands the package builder (tools.trust_material), here the test
+    PKI's card roots and CAs, kiosk and central CAs, the current CRLs and the card policy OIDs."""
+    trust = out_dir / TRUST_DIR
+    copies = {
+        "roots/national-root/ca.pem": f"{tm.CARD_ROOTS}/national-root.pem",
+        "roots/card-ca/ca.pem": f"{tm.CARD_INTERMEDIATES}/card-ca.pem",
+        "roots/staff-ca/ca.pem": f"{tm.CARD_INTERMEDIATES}/staff-ca.pem",
+        "roots/kiosk-ca/ca.pem": tm.KIOSK_CA_FILE,
+        "roots/central-ca/ca.pem": tm.CENTRAL_CA_FILE,
+        "crl/card-ca.crl": f"{tm.CRLS}/card-ca.crl",
+        "crl/staff-ca.crl": f"{tm.CRLS}/staff-ca.crl",
+        "crl/national-root.crl": f"{tm.CRLS}/national-root.crl",
+    }
+    for source, target in copies.items():
+        (trust / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(out_dir / source, trust / target)
+    # Staff-card CAs and eID authentication by policy OID (sync/staff_roles.py), never by name text.
+    policies = {"staff_ca_policy_oids": [STAFF_CA_POLICY_OID], "auth_policy_oids": [TEST_EID_AUTH_POLICY_OID]}
+    (trust / tm.CARD_POLICIES_FILE).write_text(json.dumps(policies, indent=1), encoding="utf-8")
 
 
 def issue_crl(

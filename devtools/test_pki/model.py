@@ -19,10 +19,13 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 from sync.staff_roles import SANDUQ_OID_ARC, StaffRole
 
 INDEX_FORMAT = "sanduq-test-pki/1"
+TRUST_DIR = "trust"
+"""The trust directory in the layout the package builder reads (tools.trust_material), written by generate()."""
 
 __all__ = [
     "INDEX_FORMAT",
     "SANDUQ_OID_ARC",
+    "TRUST_DIR",
     "BadKind",
     "CardFiles",
     "KeyPair",
@@ -134,6 +137,11 @@ class TestPki:
     revoked_civil_numbers: tuple[str, ...]
 
     # -- election-package inputs -------------------------------------------------------------------
+    @property
+    def trust_dir(self) -> Path:
+        """``--trust`` of ``python -m tools.build_package`` (``--commission-key`` is :attr:`commission_key_path`)."""
+        return self.out_dir / TRUST_DIR
+
     def trust_roots(self) -> list[x509.Certificate]:
         """The national root: what an election package lists as the voter-card trust anchor."""
         return [self.national_root.cert()]

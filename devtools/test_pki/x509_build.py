@@ -10,6 +10,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -101,7 +102,7 @@ def _crl_dp(crl_name: str) -> x509.CRLDistributionPoints:
 
 def end_entity_certificate(
     subject: x509.Name,
-    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+    public_key: CertificatePublicKeyTypes,
     issuer: Issuer,
     not_before: dt.datetime,
     not_after: dt.datetime,

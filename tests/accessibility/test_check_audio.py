@@ -33,6 +33,7 @@ def small_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     import tools.speech
     from devtools.test_pki import load
     from tools.build_package import build
+    from tools.trust_material import load_trust
 
     root = tmp_path_factory.mktemp("audio")
     definition, pki = root / "definition", root / "pki"
@@ -57,16 +58,18 @@ def small_package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
     patch = pytest.MonkeyPatch()
     patch.setattr(tools.speech, "synthesise", fake_synthesise)
     try:
-        build(definition, root / "small.sanduq", load(pki), audio_cache=root / "cache", quiet=True)
+        test_pki = load(pki)
+        trust, key = load_trust(test_pki.trust_dir), test_pki.commission_private_key()
+        build(definition, root / "small.sanduq", trust, key, audio_cache=root / "cache", quiet=True)
     finally:
         patch.undo()
-    return root / "small.sanduq", pki
+    return root / "small.sanduq", test_pki.commission_public_path
 
 
 def test_every_clip_of_the_small_package_is_present_and_sane(small_package):
-    package, pki = small_package
+    package, commission_key = small_package
     result = subprocess.run(
-        [sys.executable, "-m", "tools.check_audio", str(package), "--pki", str(pki)],
+        [sys.executable, "-m", "tools.check_audio", str(package), "--commission-key", str(commission_key)],
         capture_output=True,
         text=True,
         check=False,
@@ -76,6 +79,26 @@ def test_every_clip_of_the_small_package_is_present_and_sane(small_package):
     # candidates (14 x 2), and the catalogue's strings, numbers, letters, contests and wilayats
     for kind in ("cand", "str", "num", "chr", "contest", "wilayat"):
         assert any(line.startswith(kind + " ") for line in result.stdout.splitlines()), kind
+
+
+def test_a_package_signed_by_another_key_or_a_bad_key_file_is_refused(small_package, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    package, _ = small_package
+    other = Ed25519PrivateKey.generate().public_key()
+    (tmp_path / "other.pub").write_bytes(other.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+    (tmp_path / "junk.pub").write_text("not a key")
+    for key, said in (
+        ("other.pub", "index.sig"),
+        ("junk.pub", "is not a PEM public key"),
+        ("none.pub", "cannot be read"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "tools.check_audio", str(package), "--commission-key", str(tmp_path / key)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 2 and said in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
 def _members(package: Path) -> dict[str, bytes]:

@@ -17,15 +17,17 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from devtools.sample_election import build_sample_record
 from devtools.sample_election.kiosks import sign_statement
 from devtools.sample_record import SeededRandom, build_test_manifest
+from devtools.test_pki import x509_build as xb
 from election.canonical import canonical_json
 from election.chain_statement import SignedStatement, StatementKind
 from election.package import record_members, write_package
@@ -36,42 +38,20 @@ END = dt.datetime(2036, 1, 1, tzinfo=dt.UTC)
 
 
 def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "TEST MATERIAL")])  # fmt: skip
+    return xb.name((NameOID.COMMON_NAME, common), (NameOID.ORGANIZATION_NAME, "TEST MATERIAL"))
 
 
-def make_ca(common: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common))
-        .issuer_name(_name(common))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(START)
-        .not_valid_after(END)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )  # keyCertSign, cRLSign
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
+def make_ca(common: str) -> xb.Issuer:
+    """A self-signed CA (the test PKI's builder): a second one of the same name is an impostor with another key."""
+    key = xb.new_key()
+    return xb.Issuer(xb.ca_certificate(_name(common), key, None, START, END, path_length=0), key)
 
 
 def issue(
-    ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate], common: str, public_key: Any, not_after: dt.datetime = END
+    ca: xb.Issuer, common: str, public_key: CertificatePublicKeyTypes, not_after: dt.datetime = END
 ) -> x509.Certificate:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(_name(common))
-        .issuer_name(ca[1].subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(START)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca[0], hashes.SHA256())
+    return xb.end_entity_certificate(
+        _name(common), public_key, ca, START, not_after, xb.key_usage(digital_signature=True)
     )
 
 
@@ -82,7 +62,7 @@ def pem(cert: x509.Certificate) -> bytes:
 def enrol_kiosk(
     record: Path,
     kiosk_file: Path,
-    ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate],
+    ca: xb.Issuer,
     not_after: dt.datetime = END,
 ) -> None:
     """The kiosk gets a key and a certificate of ``ca``; its close and last head are signed again with that key."""
@@ -95,7 +75,7 @@ def enrol_kiosk(
     kiosk_file.write_bytes(canonical_json(data))
 
 
-def enrol_office(record: Path, ca: tuple[ec.EllipticCurvePrivateKey, x509.Certificate]) -> None:
+def enrol_office(record: Path, ca: xb.Issuer) -> None:
     key = Ed25519PrivateKey.generate()
     (record / "office" / "office_certificate.pem").write_bytes(pem(issue(ca, "Sanduq office", key.public_key())))
     path = record / "office" / "audit_heads.json"
@@ -128,10 +108,10 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[s
     files = {
         "manifest.json": json.dumps(json.loads((record / "manifest.json").read_text()), ensure_ascii=False).encode(),
         "keys/election-context.json": (record / "context.json").read_bytes(),
-        "trust/kiosk-ca.pem": pem(kiosk_ca[1]),
-        "trust/central-ca.pem": pem(central_ca[1]),
+        "trust/kiosk-ca.pem": pem(kiosk_ca.cert),
+        "trust/central-ca.pem": pem(central_ca.cert),
         # a real package's card PKI lives one directory deeper: record-files must know those directories too
-        "trust/card-roots/national-root.pem": pem(make_ca("Sanduq national root")[1]),
+        "trust/card-roots/national-root.pem": pem(make_ca("Sanduq national root").cert),
     }
     write_package_part(record, files, commission)
     key = root / "commission.pub"
@@ -162,11 +142,15 @@ def test_the_genuine_record_ties_its_certificates_to_the_package(sample) -> None
     assert out.rstrip().endswith("the record verifies")
 
 
-def test_without_the_commission_key_the_check_is_skipped_and_the_conclusion_says_so(sample) -> None:
+def test_without_the_commission_key_the_check_is_skipped_and_the_exit_status_says_so(sample) -> None:
     record, _key, _made = sample
     code, line, out = verify(record)
-    assert code == 0, out
+    assert code == 3, out  # not 0: nothing tied the record's certificates to the commission
     assert line.startswith("SKIPPED") and "no --commission-key given" in line
+    assert out.rstrip().endswith("accept verifying without it with --skip package")
+    assert "the record is NOT fully verified: SKIPPED package" in out
+    code, line, out = verify(record, "--skip", "package")
+    assert code == 0 and line.startswith("SKIPPED") and "--skip package" in line, out
     assert out.rstrip().endswith("the record verifies, except the skipped check(s): package")
 
 
@@ -216,7 +200,7 @@ def test_a_manifest_that_differs_from_the_packages_fails(record: Path, sample) -
 def test_a_trust_file_changed_after_signing_fails(record: Path, sample) -> None:
     _r, key, _made = sample
     other = make_ca("Sanduq kiosk CA")
-    (record / "package" / "trust" / "kiosk-ca.pem").write_bytes(pem(other[1]))
+    (record / "package" / "trust" / "kiosk-ca.pem").write_bytes(pem(other.cert))
     for path in sorted((record / "kiosks").glob("*.json")):
         enrol_kiosk(record, path, other)  # the office swaps the CA and re-issues every kiosk certificate
     code, line, _out = verify(record, "--commission-key", str(key))

@@ -1,7 +1,8 @@
-"""The package builder adds the vote collector's TLS certificate (``--collector-cert`` -> ``trust/collector.pem``,
-signed in the index as every file) to an election with remote voting, and the voter app pins exactly that
-certificate: a server with another certificate, even for the same address, is refused with a clear message and
-gets no request. A remote-voting election without the certificate is refused by the builder."""
+"""The package builder adds the vote collector's TLS certificate (``--collector-cert``, or ``collector.pem`` in the
+commission's trust directory -> ``trust/collector.pem``, signed in the index as every file) to an election with
+remote voting, and the voter app pins exactly that certificate: a server with another certificate, even for the same
+address, is refused with a clear message and gets no request. A remote-voting election without the certificate is
+refused by the builder, and so is a certificate given twice."""
 
 from __future__ import annotations
 
@@ -13,17 +14,19 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from devtools.test_pki import load
+from devtools.test_pki import TestPki, load
 from election.package import COLLECTOR_CERT, load_package
 from remote import client as c
 from remote.compose import collector_of
 from tests.remote.helpers import HttpsServer, tls_material
-from tools.build_package import BuildError, build, main
+from tools.build_package import BuildError, BuildResult, build, main
+from tools.trust_material import TrustMaterial, load_trust
 
 pytestmark = pytest.mark.integration
 
@@ -80,12 +83,19 @@ def no_speech(tmp_path_factory: pytest.TempPathFactory):
     patch.undo()
 
 
+def _build(
+    pki: TestPki, definition: Path, out: Path, cache: Path, trust: TrustMaterial | None = None, **options: Any
+) -> BuildResult:
+    trust = trust or load_trust(pki.trust_dir)
+    return build(definition, out, trust, pki.commission_private_key(), audio_cache=cache, quiet=True, **options)
+
+
 def test_a_remote_voting_election_without_the_collector_certificate_is_not_packaged(
     definition_and_pki: tuple[Path, Path], no_speech: Path, tmp_path: Path
 ) -> None:
     definition, pki = definition_and_pki
     with pytest.raises(BuildError, match="--collector-cert"):
-        build(definition, tmp_path / "p.sanduq", load(pki), audio_cache=no_speech, quiet=True)
+        _build(load(pki), definition, tmp_path / "p.sanduq", no_speech)
     assert not (tmp_path / "p.sanduq").exists()
 
 
@@ -94,7 +104,9 @@ def test_the_cli_names_a_file_that_is_not_a_certificate(
 ) -> None:
     definition, pki = definition_and_pki
     (tmp_path / "not.pem").write_text("not a certificate")
-    argv = [str(definition), "--out", str(tmp_path / "p.sanduq"), "--pki", str(pki)]
+    test_pki = load(pki)
+    argv = [str(definition), "--out", str(tmp_path / "p.sanduq"), "--trust", str(test_pki.trust_dir),
+            "--commission-key", str(test_pki.commission_key_path)]  # fmt: skip
     assert main([*argv, "--collector-cert", str(tmp_path / "not.pem")]) == 1
     assert "not a PEM certificate" in capsys.readouterr().err
 
@@ -116,10 +128,7 @@ def test_the_voter_app_pins_the_packaged_certificate_and_refuses_any_other(
     pki = load(pki_dir)
     genuine, impostor = tls_material("collector TEST MATERIAL"), tls_material("impostor TEST MATERIAL")
     (tmp_path / "collector.pem").write_bytes(genuine.cert_pem)
-    result = build(
-        definition, tmp_path / "p.sanduq", pki, audio_cache=no_speech, collector_cert=tmp_path / "collector.pem",
-        quiet=True,
-    )  # fmt: skip
+    result = _build(pki, definition, tmp_path / "p.sanduq", no_speech, collector_cert=tmp_path / "collector.pem")
     package = load_package(result.package_path.read_bytes(), pki.commission_public_key())
     entry = package.index["files"][COLLECTOR_CERT]
     assert entry["sha256"] == hashlib.sha256(genuine.cert_pem).hexdigest()  # signed in the index as every file
@@ -140,3 +149,21 @@ def test_the_voter_app_pins_the_packaged_certificate_and_refuses_any_other(
                     assert COLLECTOR_CERT in str(refused.value)
             finally:
                 client.close()
+
+
+def test_the_collector_certificate_in_the_trust_directory_is_packaged_and_not_twice(
+    definition_and_pki: tuple[Path, Path], no_speech: Path, tmp_path: Path
+) -> None:
+    definition, pki_dir = definition_and_pki
+    pki = load(pki_dir)
+    genuine = tls_material("collector TEST MATERIAL")
+    trust_dir = tmp_path / "trust"
+    shutil.copytree(pki.trust_dir, trust_dir)
+    (trust_dir / "collector.pem").write_bytes(genuine.cert_pem)
+    trust = load_trust(trust_dir)
+    result = _build(pki, definition, tmp_path / "p.sanduq", no_speech, trust)
+    assert collector_of(result.package) == (COLLECTOR, genuine.cert)
+    (tmp_path / "other.pem").write_bytes(tls_material("other TEST MATERIAL").cert_pem)
+    with pytest.raises(BuildError, match="give the vote collector's certificate once"):
+        _build(pki, definition, tmp_path / "q.sanduq", no_speech, trust, collector_cert=tmp_path / "other.pem")
+    assert not (tmp_path / "q.sanduq").exists()

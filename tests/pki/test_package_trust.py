@@ -8,7 +8,6 @@ import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from devtools import test_pki
 from election.package import CARD_POLICIES, ElectionPackage, PackageError, load_package, write_package
@@ -17,6 +16,7 @@ from kiosk.card.pki import CertificateAccepted, check_certificate
 from kiosk.card.results import AuthFailure, FailureReason
 from sync.staff_roles import STAFF_CA_POLICY_OID, TEST_EID_AUTH_POLICY_OID, StaffRole
 from tests.package.conftest import CREATED, package_files, small_manifest_dict
+from tools.trust_material import load_trust
 
 NOW = dt.datetime(2027, 10, 27, 6, 0, tzinfo=dt.UTC)
 
@@ -27,16 +27,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> test_pki.TestPki:
 
 
 def _signed_and_loaded(pki: test_pki.TestPki, policies: bytes | None, with_root_crl: bool = True) -> ElectionPackage:
-    """A package built the way tools/build_package.py lays out the card trust material, signed and loaded."""
+    """A package with the card trust material as tools/build_package.py packages the test PKI's trust directory
+    (tools.trust_material), its card policies replaced (or left out), signed and loaded."""
     files = package_files(small_manifest_dict())
-    files.pop("crl/national-root.crl")
-    files["trust/card-roots/national-root.pem"] = pki.national_root.cert().public_bytes(Encoding.PEM)
-    files["trust/card-intermediates/card-ca.pem"] = pki.card_ca.cert().public_bytes(Encoding.PEM)
-    files["trust/card-intermediates/staff-ca.pem"] = pki.staff_ca.cert().public_bytes(Encoding.PEM)
-    files["crl/card-ca.crl"] = pki.card_crl_path.read_bytes()
-    files["crl/staff-ca.crl"] = pki.staff_crl_path.read_bytes()
-    if with_root_crl:
-        files["crl/national-root.crl"] = pki.root_crl_path.read_bytes()
+    files.update(load_trust(pki.trust_dir).package_files())
+    if not with_root_crl:
+        del files["crl/national-root.crl"]
+    files.pop(CARD_POLICIES)
     if policies is not None:
         files[CARD_POLICIES] = policies
     key = Ed25519PrivateKey.generate()
