@@ -36,7 +36,7 @@ portraits are drawn by a program and show no real person; civil numbers and birt
 The governorates and wilayats are Oman's public geography; seat counts, centres and kiosks are
 approximations for demonstration and testing only.
 
-  manifest.json   the election manifest (election/manifest.py)
+  manifest.json   the election manifest (election/manifest/)
   photos/         candidate portraits with the ballot number on a badge
   roll.csv        the electoral roll ({voters} voters; format: docs/roll-format.md)
 
