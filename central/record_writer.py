@@ -211,7 +211,9 @@ def run_verifier(record_dir: Path, commission_key: Path | None = None) -> tuple[
     commission's key (``--commission-key``) the verifier also ties the record's certificates to the package."""
     if importlib.util.find_spec("election.verify") is None:
         return False, "election.verify is not available in this installation"
-    key = ["--commission-key", str(commission_key)] if commission_key is not None and commission_key.is_file() else []
+    given = commission_key is not None and commission_key.is_file()
+    # without the key the office says so: check package SKIPPED by name (the verifier exits 3 on an unnamed skip)
+    key = ["--commission-key", str(commission_key)] if given else ["--skip", "package"]
     done = subprocess.run(
         [sys.executable, "-m", "election.verify", str(record_dir), *key],
         capture_output=True,
@@ -239,7 +241,7 @@ def write_office_part(db: Database, signer: audit.OfficeSigner | None, record_di
 #: ``<election dir>/remote/``: the vote collector's record part as ``python -m collector handover --out DIR`` writes
 #: it (docs/remote-voting.md, section 7), copied into the office's election directory after the handover
 REMOTE_DIR = "remote"
-REMOTE_FILES = ("credentials.json", "voided.json", "submissions.json", "counts.json")
+REMOTE_FILES = ("credentials.json", "voided.json", "submissions.json", "counts.json", "statement.json")
 #: ``<election dir>/election-package.sanduq``: the signed election package the kiosks were given
 PACKAGE_FILE = "election-package.sanduq"
 #: ``<election dir>/commission.pub``: the commission's public key the office's own verifier run checks it with

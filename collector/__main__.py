@@ -1,7 +1,7 @@
 """``python -m collector init|serve|export|handover --config FILE``: create the database, serve the API over TLS
 (public and internal listeners; ``--port`` and ``--internal-port`` run several instances of one configuration),
 write the record part ``remote/``, hand the counted ballots to the central office at close and write ``remote/``
-(docs/remote-voting.md)."""
+(docs/remote-voting.md); both sign ``remote/statement.json`` with the collector's enrolled kiosk key."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from pathlib import Path
 from collector.config import CollectorConfig, ConfigError, load_config
 from collector.db import Database, migrate
 from collector.election_data import ElectionDataError, load_election
-from collector.record import RemotePart, remote_part, write_remote_part
+from collector.record import STATEMENT, RemotePart, remote_part, signed_part, write_remote_part
 from collector.server import Tls, serve
 from collector.service import Collector
 from election.package import PackageError, read_commission_key
 from election.roll import RollError
 from sync.client import SyncError
+from sync.signing import Signer
 
 
 def _collector(config: CollectorConfig) -> Collector:
@@ -32,10 +33,37 @@ def _collector(config: CollectorConfig) -> Collector:
     return Collector(Database(config.database_url), election, lambda: dt.datetime.now(dt.UTC), secrets.token_bytes)
 
 
+def _signer(config: CollectorConfig, command: str) -> Signer:
+    """The collector's enrolled kiosk key: it signs the batches, the chain close and ``remote/statement.json``."""
+    if config.kiosk_key is None:
+        raise ConfigError(f"{command} needs kiosk_key (the collector's enrolled kiosk key signs remote/statement.json)")
+    try:
+        return Signer.from_pem_file(config.kiosk_key)
+    except (ValueError, TypeError) as exc:  # not a key, or one that needs a password
+        raise ConfigError(f"kiosk_key {config.kiosk_key}: {exc}") from None
+
+
+def _export(config: CollectorConfig, collector: Collector) -> RemotePart:
+    """``remote/`` as it stands, signed; its statement names the root the handover's chain would end at."""
+    from collector.handover import seal_chain
+
+    signer = _signer(config, "export")
+    part = remote_part(collector.db, config.collector_id)
+    election = collector.election
+    close = seal_chain(part.counted, election.context.base_hash, config.collector_id).close
+    return signed_part(
+        part,
+        election_id=str(election.manifest.election_id),
+        collector_id=config.collector_id,
+        genesis=close.genesis,
+        root=close.root,
+        sign=signer.sign,
+    )
+
+
 def _handover(config: CollectorConfig, collector: Collector) -> RemotePart:
     from collector.handover import hand_over
     from sync.client import SyncClient, TlsIdentity
-    from sync.signing import Signer
 
     if None in (config.office_url, config.kiosk_cert, config.kiosk_key, config.office_server_ca):
         raise ConfigError("handover needs office_url, kiosk_cert, kiosk_key and office_server_ca")
@@ -49,7 +77,7 @@ def _handover(config: CollectorConfig, collector: Collector) -> RemotePart:
             election.context.base_hash,
             config.collector_id,
             client,
-            Signer.from_pem_file(config.kiosk_key),
+            _signer(config, "handover"),
             collector.now(),
         )
     finally:
@@ -80,14 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("export", "handover"):
             if args.out is None:
                 parser.error(f"{args.command} needs --out")
-            part = remote_part(collector.db, config.collector_id)
-            if args.command == "handover":
-                part = _handover(config, collector)
+            part = _handover(config, collector) if args.command == "handover" else _export(config, collector)
             write_remote_part(part, args.out)
             counts = part.files["remote/counts.json"]
             print(
                 f"remote/ written to {args.out}: {counts['counted']} counted, {counts['superseded']} superseded, "
-                f"{counts['voided']} voided credential(s)"
+                f"{counts['voided']} voided credential(s); {STATEMENT} signed with {config.kiosk_key}"
             )
             return 0
         if config.tls_cert is None or config.tls_key is None or config.office_ca is None:

@@ -9,7 +9,9 @@ collector's enrolled kiosk certificate and key:
 2. the counted ballots, in the order of their ballot hashes (random, public, and independent of the voters and of
    when they voted), with confirmation codes from the collector's genesis code, are sent in signed batches of at
    most 500, each a link of the collector's batch chain with its signed chain head (the batch's root), then the
-   signed chain close.
+   signed chain close;
+3. the record part ``remote/`` it returns carries the collector's statement (``remote/statement.json``, signed
+   with the same key) naming each file's SHA-256, the counts and the chain's root.
 
 The office's ingest, tally, record, guardians and verifier then treat them as any kiosk's ballots. Batch ids and
 check-in keys are derived from the content, so a lost answer can be resent; the handover as a whole is run once
@@ -19,13 +21,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from collector.db import Database
 from collector.models import CredentialRow
-from collector.record import CountedBallot, RemotePart, remote_part
+from collector.record import CountedBallot, RemotePart, remote_part, signed_part
 from collector.submissions import VOID_IN_PERSON
 from election.ballot import EncryptedBallot
 from election.chain_statement import ChainStatement, StatementKind
@@ -57,6 +60,46 @@ class Handover:
     already_voted: int
     batches: int
     last_root: str
+
+
+@dataclass(frozen=True)
+class SealedBatch:
+    links: tuple[BatchBallot, ...]  # in the order of their ballot hashes, as chained
+    head: ChainStatement  # the signed chain head it carries: the root after it
+
+
+@dataclass(frozen=True)
+class SealedChain:
+    """The collector's batch chain of its counted ballots, and the chain close that ends it."""
+
+    batches: tuple[SealedBatch, ...]
+    close: ChainStatement
+
+
+def seal_chain(counted: Sequence[CountedBallot], base_hash: bytes, collector_id: str) -> SealedChain:
+    """The counted ballots in the order of their ballot hashes, with confirmation codes from the collector's
+    genesis code, cut into batches of at most ``MAX_BATCH``, each a link of the batch chain (pure: the handover
+    sends it; ``export`` signs the root it would end at)."""
+    genesis = genesis_code(base_hash, collector_id)
+    links = [
+        BatchBallot(
+            ballot_id=c.ballot_id,
+            ballot_style_id=c.style_id,
+            disposition=BallotDisposition.CAST,
+            confirmation_code=confirmation_code(genesis, collector_id, EncryptedBallot.from_dict(c.ballot)).hex(),
+            encrypted_ballot=c.ballot,
+        )
+        for c in sorted(counted, key=lambda c: c.ballot_hash)
+    ]
+    batches: list[SealedBatch] = []
+    root = genesis
+    for start in range(0, len(links), MAX_BATCH):
+        chunk = tuple(links[start : start + MAX_BATCH])
+        root = batch_root(root, collector_id, [bytes.fromhex(b.confirmation_code) for b in chunk])
+        head = ChainStatement(StatementKind.HEAD, collector_id, genesis.hex(), root.hex(), start + len(chunk), 0, 0)
+        batches.append(SealedBatch(chunk, head))
+    close = ChainStatement(StatementKind.CLOSE, collector_id, genesis.hex(), root.hex(), len(links), 0, 0, 1)
+    return SealedChain(tuple(batches), close)
 
 
 def _key(label: str, *parts: str) -> str:
@@ -101,32 +144,16 @@ def hand_over(
         client.voted(answer.checkin_token, VotedMark(kiosk_id=collector_id))
     if already:
         part = remote_part(db, collector_id)
-    ballots: list[CountedBallot] = sorted(part.counted, key=lambda c: c.ballot_hash)
-    genesis = genesis_code(base_hash, collector_id)
-    links = [
-        BatchBallot(
-            ballot_id=counted.ballot_id,
-            ballot_style_id=counted.style_id,
-            disposition=BallotDisposition.CAST,
-            confirmation_code=confirmation_code(genesis, collector_id, EncryptedBallot.from_dict(counted.ballot)).hex(),
-            encrypted_ballot=counted.ballot,
-        )
-        for counted in ballots
-    ]
-    batches = 0
-    root = genesis
-    for start in range(0, len(links), MAX_BATCH):
-        chunk = links[start : start + MAX_BATCH]
-        root = batch_root(root, collector_id, [bytes.fromhex(b.confirmation_code) for b in chunk])
-        head = ChainStatement(StatementKind.HEAD, collector_id, genesis.hex(), root.hex(), start + len(chunk), 0, 0)
-        shuffled = sorted(chunk, key=lambda b: b.ballot_id)  # not the order of ballot hashes
-        batch_id = _key("sanduq/remote-batch/v1", collector_id, head.root)
+    chain = seal_chain(part.counted, base_hash, collector_id)
+    for sealed in chain.batches:
+        shuffled = sorted(sealed.links, key=lambda b: b.ballot_id)  # not the order of ballot hashes
+        batch_id = _key("sanduq/remote-batch/v1", collector_id, sealed.head.root)
         unsigned = BallotBatch.model_construct(
             kiosk_id=collector_id,
             batch_id=batch_id,
             ballots=shuffled,
             provisional_codes=[],
-            chain_head=signed_head(head, signer.sign(head.signing_bytes())),
+            chain_head=signed_head(sealed.head, signer.sign(sealed.head.signing_bytes())),
             signature="",
         )
         batch = BallotBatch(
@@ -138,10 +165,17 @@ def hand_over(
             signature=signer.sign(signing_bytes(unsigned)),
         )
         client.send_batch(to_wire(batch))
-        batches += 1
-    close = ChainStatement(StatementKind.CLOSE, collector_id, genesis.hex(), root.hex(), len(links), 0, 0, 1)
+    close = chain.close
     submission = ChainCloseSubmission(
         kiosk_id=collector_id, close=signed_close(close, signer.sign(close.signing_bytes()))
     )
     client.send_chain_close(to_wire(submission))
-    return Handover(part, len(part.counted), already, batches, root.hex())
+    part = signed_part(
+        part,
+        election_id=str(manifest.election_id),
+        collector_id=collector_id,
+        genesis=close.genesis,
+        root=close.root,
+        sign=signer.sign,
+    )
+    return Handover(part, len(part.counted), already, len(chain.batches), close.root)

@@ -158,16 +158,27 @@ class SignedStatement:
     def verify(self, public_key: ec.EllipticCurvePublicKey | Ed25519PublicKey) -> None:
         """Raise StatementError unless the signature verifies with ``public_key`` (P-256, or Ed25519 as
         ``sync.signing`` allows for kiosk keys)."""
-        if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.name != "secp256r1":
-            raise StatementError("kiosk ECDSA keys are P-256")
-        try:
-            raw = base64.b64decode(self.signature, validate=True)
-            if isinstance(public_key, Ed25519PublicKey):
-                public_key.verify(raw, self.statement.signing_bytes())
-            else:
-                public_key.verify(raw, self.statement.signing_bytes(), ec.ECDSA(hashes.SHA256()))
-        except (InvalidSignature, binascii.Error, ValueError):
+        if not kiosk_signature_holds(public_key, self.statement.signing_bytes(), self.signature):
             raise StatementError(
                 f"the {self.statement.kind.value} of kiosk {self.statement.kiosk_id} has a signature that does not "
                 "verify with its certificate"
-            ) from None
+            )
+
+
+def kiosk_signature_holds(
+    public_key: ec.EllipticCurvePublicKey | Ed25519PublicKey, data: bytes, signature: str
+) -> bool:
+    """Whether ``signature`` (base64, padded) is a kiosk key's signature over ``data``: DER ECDSA P-256 with SHA-256,
+    or Ed25519. Every statement a kiosk key signs (a chain head or close, the vote collector's record statement)
+    starts ``data`` with its own label, so no signature serves for another kind of statement."""
+    if isinstance(public_key, ec.EllipticCurvePublicKey) and public_key.curve.name != "secp256r1":
+        raise StatementError("kiosk ECDSA keys are P-256")
+    try:
+        raw = base64.b64decode(signature, validate=True)
+        if isinstance(public_key, Ed25519PublicKey):
+            public_key.verify(raw, data)
+        else:
+            public_key.verify(raw, data, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True

@@ -2,7 +2,10 @@
 
 The verifier fails closed: a missing part of the record, or a file or directory that is not a known part, fails
 the record unless ``--skip <check>`` names the check concerned; the output ends with a table of every check and
-its result (PASS, FAIL, or SKIPPED with the reason).
+its result (PASS, FAIL, or SKIPPED with the reason). Exit status: 0 the record verifies (every check passed, or was
+skipped by --skip); 1 it does not; 2 bad arguments, no such directory, an unreadable key; 3 no check failed but a
+check was SKIPPED because an input was not given (check 'package' without --commission-key), which only
+--skip <check> accepts.
 
 On several machines: ``--shard i/n --out FILE`` checks the record's files, its parameters and a deterministic 1/n
 of the ballots (the shard i of n) and writes the shard result to FILE; ``--merge FILE...`` then runs every check of
@@ -28,6 +31,11 @@ from election.verify.merge import shard_result
 from election.verify.parts import Check, Stage
 from election.verify.runner import CheckResult, Listener, Outcome, Verdict, check_names, run_checks, table
 from election.verify.shard import Shard, ShardError
+
+#: exit statuses: every check passed (or was skipped by ``--skip``); a check failed, or a shard's checks did not
+#: all pass; the record directory or the commission key cannot be read, or a bad argument; no check failed but one
+#: was SKIPPED for want of an input (no ``--commission-key``) and not accepted with ``--skip <check>``
+EXIT_VERIFIES, EXIT_FAILS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 
 class Reporter(Listener):
@@ -82,6 +90,13 @@ def _cpu_seconds() -> float:
 def conclusion(verdict: Verdict) -> str:
     if not verdict.ok:
         return "the record does NOT verify"
+    if verdict.not_given:
+        names = [r.check.name for r in verdict.not_given]
+        accept = " ".join(f"--skip {name}" for name in names)
+        return (
+            f"the record is NOT fully verified: SKIPPED {', '.join(names)} (see the table); give what it needs, or "
+            f"accept verifying without it with {accept}"
+        )
     if verdict.skipped:
         return f"the record verifies, except the skipped check(s): {', '.join(verdict.skipped)}"
     return "the record verifies"
@@ -100,13 +115,32 @@ def verify_record(
 ) -> bool:
     """Every check on the record at ``root``, a line each, then the table and the conclusion, to ``out``;
     with ``merge``, the ballots' checks are taken from those shard results; with ``commission_key``, the record's
-    certificates are tied to the election package (check ``package``)."""
+    certificates are tied to the election package (check ``package``). True if no check failed (``Verdict.ok``: a
+    check SKIPPED for want of the commission key does not make it False; the command line exits 3 then)."""
+    return report_record(
+        root, out, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, merge=merge, timings=timings,
+        commission_key=commission_key,
+    ).ok  # fmt: skip
+
+
+def report_record(
+    root: Path,
+    out: TextIO,
+    *,
+    jobs: int = 1,
+    skip: tuple[str, ...] = (),
+    allow_unclosed: tuple[str, ...] = (),
+    merge: tuple[Path, ...] = (),
+    timings: bool = False,
+    commission_key: Ed25519PublicKey | None = None,
+) -> Verdict:
+    """``verify_record``, returning the verdict."""
     verdict = run_checks(
         root, jobs=jobs, skip=skip, allow_unclosed=allow_unclosed, listener=Reporter(out, timings=timings), merge=merge,
         commission_key=commission_key,
     )  # fmt: skip
     out.write("\n" + table(verdict) + "\n" + conclusion(verdict) + "\n")
-    return verdict.ok
+    return verdict
 
 
 def verify_shard(
@@ -171,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "--commission-key", type=Path, metavar="PEM",
         help="the election commission's Ed25519 public key (PEM), from the commission, not from the record: the "
         "package's index in the record must be signed with it, and the record's kiosk and office certificates chain "
-        "to the package's CAs (check 'package'; without it that check is SKIPPED and named in the conclusion)",
+        "to the package's CAs (check 'package'; without it that check is SKIPPED and the exit status is 3, unless "
+        "--skip package accepts verifying without it)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if args.jobs < 1:
@@ -182,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--shard I/N needs --out FILE (and --out is only for --shard)")
     if not args.record.is_dir():
         print(f"{args.record} is not a directory", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.shard is not None:
         try:
             shard = Shard.parse(args.shard)
@@ -193,26 +228,26 @@ def main(argv: list[str] | None = None) -> int:
         passed = verify_shard(
             args.record, shard, args.out, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), timings=args.timings
         )
-        return 0 if passed else 1
+        return EXIT_VERIFIES if passed else EXIT_FAILS
     missing = [str(p) for p in args.merge if not p.is_file()]
     if missing:
         print(f"no such shard result: {', '.join(missing)}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     commission_key = None
     if args.commission_key is not None:
         try:
             commission_key = read_commission_key(args.commission_key)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
-            return 2
-    ok = verify_record(
+            return EXIT_USAGE
+    verdict = report_record(
         args.record, sys.stdout, jobs=args.jobs, skip=tuple(args.skip), allow_unclosed=tuple(args.allow_unclosed),
         merge=tuple(args.merge), timings=args.timings, commission_key=commission_key,
     )  # fmt: skip
-    return 0 if ok else 1
+    return EXIT_VERIFIES if verdict.complete else EXIT_INCOMPLETE if verdict.ok else EXIT_FAILS
 
 
-__all__ = ["Outcome", "Stage", "main", "read_commission_key", "verify_record"]
+__all__ = ["Outcome", "Stage", "main", "read_commission_key", "report_record", "verify_record"]
 
 if __name__ == "__main__":
     raise SystemExit(main())

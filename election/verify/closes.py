@@ -29,9 +29,10 @@ from election.verify.primitives import Invalid, genesis, obj
 from election.verify.strict_json import load
 
 if TYPE_CHECKING:
-    from election.verify.checks import State
+    from election.verify.state import State
 
 KIOSK_KEYS = ["format_version", "kiosk", "certificate_pem", "close", "last_head"]
+KioskKey = ec.EllipticCurvePublicKey | Ed25519PublicKey
 
 
 def _totals(batches: list[tuple[str, dict[str, int]]]) -> dict[str, int]:
@@ -77,6 +78,18 @@ def _statement(raw: Any, kind: StatementKind, kiosk: str, key: Any, start: str) 
     return st
 
 
+def certificate_key(pem: Any, where: str) -> KioskKey:
+    """The public key of a kiosk's enrolled certificate (``certificate_pem`` of ``kiosks/<kiosk>.json``)."""
+    try:
+        cert = x509.load_pem_x509_certificate(str(pem).encode("ascii"))
+    except ValueError:
+        raise Invalid(f"{where}: certificate_pem is not a PEM certificate") from None
+    key = cert.public_key()
+    if not isinstance(key, ec.EllipticCurvePublicKey | Ed25519PublicKey):
+        raise Invalid(f"{where}: the certificate's key is not ECDSA P-256 or Ed25519")
+    return key
+
+
 def _kiosk_file(s: State, path: Path) -> tuple[str, ChainStatement | None, ChainStatement | None]:
     data = obj(load(path, f"kiosks/{path.name}"), KIOSK_KEYS, f"kiosks/{path.name}")
     kiosk = data["kiosk"]
@@ -84,13 +97,7 @@ def _kiosk_file(s: State, path: Path) -> tuple[str, ChainStatement | None, Chain
         raise Invalid(f"kiosks/{path.name}: format_version must be 1 and the file named after its kiosk")
     if kiosk not in s.m.kiosks_by_id:
         raise Invalid(f"kiosks/{path.name}: kiosk {kiosk!r} is not in the manifest")
-    try:
-        cert = x509.load_pem_x509_certificate(str(data["certificate_pem"]).encode("ascii"))
-    except ValueError:
-        raise Invalid(f"kiosks/{path.name}: certificate_pem is not a PEM certificate") from None
-    key = cert.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey | Ed25519PublicKey):
-        raise Invalid(f"kiosks/{path.name}: the certificate's key is not ECDSA P-256 or Ed25519")
+    key = certificate_key(data["certificate_pem"], f"kiosks/{path.name}")
     start = genesis(s.h_e, kiosk).hex()
     close = _statement(data["close"], StatementKind.CLOSE, kiosk, key, start)
     head = _statement(data["last_head"], StatementKind.HEAD, kiosk, key, start)

@@ -32,7 +32,7 @@ from election.verify.shard import Shard, listing_hash, shard_of
 from election.verify.strict_json import load
 
 if TYPE_CHECKING:
-    from election.verify.checks import State
+    from election.verify.state import State
 
 SHARD_FORMAT = "sanduq-verify-shard:v1"
 #: the checks a shard runs (the rest are the merge's)

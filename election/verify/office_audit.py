@@ -38,7 +38,7 @@ from election.verify.primitives import Invalid, obj
 from election.verify.strict_json import load
 
 if TYPE_CHECKING:
-    from election.verify.checks import State
+    from election.verify.state import State
 
 HEADS = "office/audit_heads.json"
 CERTIFICATE = "office/office_certificate.pem"

@@ -41,7 +41,7 @@ from election.verify.primitives import Invalid, obj
 from election.verify.strict_json import load, loads
 
 if TYPE_CHECKING:
-    from election.verify.checks import State
+    from election.verify.state import State
 
 PART = "package"
 INDEX, SIGNATURE, MANIFEST, CONTEXT = "index.json", "index.sig", "manifest.json", "keys/election-context.json"
@@ -53,8 +53,8 @@ PACKAGE_FORMAT = "sanduq-election-package"
 
 
 def not_run(s: State) -> str | None:
-    """Why the check is not run: no commission key was given (the table says so; the record then verifies only
-    "except the skipped check(s): package")."""
+    """Why the check is not run: no commission key was given (the table says so; the command line then exits 3,
+    "the record is NOT fully verified", unless the observer accepts it with ``--skip package``)."""
     if s.commission_key is None:
         return "no --commission-key given: the record's kiosk and office certificates are not tied to the package"
     return None

@@ -3,6 +3,9 @@
 What is checked (each failure is ``Invalid`` naming the credential or ballot):
 
 - the part is present exactly when the manifest has ``remote_voting``, its collector is one of the manifest's;
+- ``remote/statement.json`` is the collector's signature (the key of its certificate in ``kiosks/``) over the
+  SHA-256 of each of the four files as read, their counts and the root of its chain (``remote_statement.py``):
+  the office that publishes the record cannot drop or change a line of the part unseen;
 - every credential is listed once, an Ed25519 public key, of a ballot style of the manifest; every voided
   credential is a registered one;
 - every submission is of a registered credential and its Ed25519 signature verifies over
@@ -33,10 +36,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from election.canonical import canonical_json
 from election.verify.parts import Progress
 from election.verify.primitives import Invalid, obj
-from election.verify.strict_json import load
+from election.verify.remote_statement import NAME as STATEMENT
+from election.verify.remote_statement import PATH as STATEMENT_PATH
+from election.verify.remote_statement import check_statement
+from election.verify.strict_json import load, load_with_digest
 
 LABEL = b"sanduq/remote-ballot/v1\x00"
 FILES = ("credentials.json", "voided.json", "submissions.json", "counts.json")
+#: every file of the part: the four lists and the collector's signed statement over them (remote_statement.py)
+PART_FILES = (*FILES, STATEMENT)
 STATUSES = ("counted", "superseded", "voided")
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -76,7 +84,10 @@ def check_remote(s: Any, progress: Progress) -> str:
         if root.exists():
             raise Invalid("remote/ is in the record but the manifest has no remote_voting")
         return "no remote voting in this election"
-    data = {name: load(root / name, f"remote/{name}") for name in FILES}
+    data: dict[str, Any] = {}
+    digests: dict[str, bytes] = {}
+    for name in FILES:
+        data[name], digests[name] = load_with_digest(root / name, f"remote/{name}")
     creds_file = obj(
         data["credentials.json"], ["format_version", "collector_id", "credentials"], "remote/credentials.json"
     )
@@ -93,6 +104,7 @@ def check_remote(s: Any, progress: Progress) -> str:
     collector_id = creds_file["collector_id"]
     if collector_id not in remote.collector_ids:
         raise Invalid(f"remote/credentials.json: {collector_id!r} is not a collector of the manifest")
+    check_statement(s, collector_id, digests, counts)  # the files are the collector's, before what they say
     styles = {st.id for st in manifest.ballot_styles}
     credentials: dict[str, str] = {}
     if not isinstance(creds_file["credentials"], list):
@@ -187,7 +199,8 @@ def check_remote(s: Any, progress: Progress) -> str:
     progress(1, 1)
     return (
         f"{len(credentials)} credentials ({len(voided)} voided), {len(submissions)} signed submissions, "
-        f"{len(counted)} counted (each its credential's last)"
+        f"{len(counted)} counted (each its credential's last); {STATEMENT_PATH} signed by the certificate of "
+        f"{collector_id} over these files and its chain"
     )
 
 

@@ -32,6 +32,9 @@ class CheckResult:
     message: str
     #: skipped because the observer asked for it (``--skip``), not because a check it needs failed
     requested: bool = False
+    #: skipped for want of an input the observer did not give (``Check.not_run``: no ``--commission-key``), not
+    #: named with ``--skip``: the record may still verify (``Verdict.ok``), but not completely (``Verdict.complete``)
+    for_want: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,17 @@ class Verdict:
     def ok(self) -> bool:
         """No check failed and every skipped one was skipped on request (or needs only such checks)."""
         return all(r.outcome is Outcome.PASS or (r.outcome is Outcome.SKIPPED and r.requested) for r in self.results)
+
+    @property
+    def complete(self) -> bool:
+        """``ok``, and no check was left out for want of an input the observer could have given (the command line
+        exits 3 otherwise, unless the observer accepts it by naming the check with ``--skip``)."""
+        return self.ok and not self.not_given
+
+    @property
+    def not_given(self) -> list[CheckResult]:
+        """The checks SKIPPED for want of an input, not named with ``--skip``."""
+        return [r for r in self.results if r.outcome is Outcome.SKIPPED and r.for_want]
 
     @property
     def skipped(self) -> list[str]:
@@ -141,14 +155,15 @@ def _run_one(
         return CheckResult(check, Outcome.SKIPPED, f"--skip {check.name}", requested=True)
     why_not = check.not_run(state) if check.not_run is not None else None
     if why_not is not None:
-        return CheckResult(check, Outcome.SKIPPED, why_not, requested=True)
+        return CheckResult(check, Outcome.SKIPPED, why_not, requested=True, for_want=True)
     for need in check.needs:
         before = outcome.get(need)
         if before is None or before.outcome is Outcome.PASS:
             continue
         why = "failed" if before.outcome is Outcome.FAIL else "was skipped"
         return CheckResult(
-            check, Outcome.SKIPPED, f"needs '{titles[need]}', which {why}", requested=before.requested
+            check, Outcome.SKIPPED, f"needs '{titles[need]}', which {why}", requested=before.requested,
+            for_want=before.for_want,
         )  # fmt: skip
     missing = _missing_parts(state.root, check)
     if missing:

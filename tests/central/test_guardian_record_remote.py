@@ -1,9 +1,9 @@
 """Remote ballots in the guardians' archive, at the office: the vote collector hands its counted ballots over as a
 kiosk-like source (check-ins, a signed batch, a signed close; here a simulated collector on the same kiosk routes)
-and its record part ``remote/`` is copied into the office's election directory. The office serves no
-pre-decryption record without it (409 saying what is missing), puts it in the archive it serves
+and its record part ``remote/``, signed by its kiosk key, is copied into the office's election directory. The
+office serves no pre-decryption record without it (409 saying what is missing), puts it in the archive it serves
 (``GET /api/guardian/record``) and in the published record, and the real guardian CLI refuses an archive whose
-``remote/`` counts a voided credential."""
+``remote/`` the office changed to count a voided credential (not the file the collector signed)."""
 
 from __future__ import annotations
 
@@ -88,12 +88,14 @@ def test_the_collectors_remote_part_is_in_the_guardians_archive_and_checked(
     for b in remote:
         entry = {"kiosk": COLLECTOR, "ballot": b.encrypted_ballot}
         (scratch / "ballots" / "cast" / f"{b.ballot_id}.json").write_bytes(canonical_json(entry))
-    made = write_remote(scratch, office.manifest)
+    made = write_remote(
+        scratch, office.manifest, sign_with=collector.sign, chain=(collector.genesis.hex(), collector.head.hex())
+    )
     part = election.root / "election" / "remote"
     shutil.copytree(scratch / "remote", part)
 
     names, content = archive_names(http)
-    remote_files = ("credentials.json", "voided.json", "submissions.json", "counts.json")
+    remote_files = ("credentials.json", "voided.json", "submissions.json", "counts.json", "statement.json")
     assert {f"record/remote/{n}" for n in remote_files} <= names
     ceremony, shares = ceremony_for(election, tmp_path), tmp_path / "shares"
     (tmp_path / "genuine.tar").write_bytes(content)
@@ -109,7 +111,7 @@ def test_the_collectors_remote_part_is_in_the_guardians_archive_and_checked(
     (tmp_path / "forged.tar").write_bytes(forged)
     assert decrypt(ceremony, 1, tmp_path / "forged.tar", tmp_path / "refused") == 1
     err = capsys.readouterr().err
-    assert "remote ballots by credential" in err and "voided credential" in err, err
+    assert "remote ballots by credential" in err and "remote/submissions.json is not the file the collector" in err, err
     assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
     (part / "submissions.json").write_bytes(genuine)
 

@@ -1,11 +1,13 @@
 """At close the collector hands each credential's last ballot to the REAL central office (``python -m central
 serve``: HTTPS with mutual TLS, PostgreSQL, its ingest verifying every proof and the chain) through the real sync
-client, as a kiosk-like source: check-ins first, then chained batches with signed heads, then the signed close.
-A voter who also voted at a kiosk is found by the poll book and that credential is voided, not counted."""
+client, as a kiosk-like source: check-ins first, then chained batches with signed heads, then the signed close; then
+``remote/`` with the collector's signed statement over it. A voter who also voted at a kiosk is found by the poll
+book and that credential is voided, not counted."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import secrets
 from pathlib import Path
@@ -15,12 +17,15 @@ from nacl.public import PrivateKey
 
 from central.pollbook import import_roll
 from collector.handover import hand_over
+from collector.record import STATEMENT, STATEMENT_LABEL, write_remote_part
 from collector.service import Collector
 from devtools.real_office import CentralOffice, RealElection, accepted_ids, central_view, expected_tally, tally_of
 from devtools.test_pki import generate as generate_pki
+from election.canonical import canonical_json
+from election.chain_statement import kiosk_signature_holds
 from sync.client import SyncClient, TlsIdentity
 from sync.protocol import BallotDisposition, BatchBallot, CheckinRequest, CheckinStatus, VotedMark
-from sync.signing import Signer
+from sync.signing import Signer, public_key_of_cert
 from tests.collector.conftest import COLLECTOR_ID, RemoteElection, Served, VoterApp
 
 pytestmark = pytest.mark.integration
@@ -104,3 +109,17 @@ def test_counted_remote_ballots_reach_the_office_tally(
         for c in done.part.counted
     ]  # fmt: skip
     assert tally_of(view) == expected_tally(real, counted)  # the office's tally is the counted ballots' sum
+
+    # remote/ as written carries the collector's statement: each file's SHA-256 as written, the counts, the root of
+    # the chain the office holds, signed by the collector's enrolled kiosk key under its own label
+    out = tmp_path / "record"
+    write_remote_part(done.part, out)
+    statement = json.loads((out / STATEMENT).read_bytes())
+    for name in ("credentials.json", "voided.json", "submissions.json", "counts.json"):
+        assert statement["files"][name] == hashlib.sha256((out / "remote" / name).read_bytes()).hexdigest()
+    assert statement["root"] == view.chain_heads[COLLECTOR_ID] and statement["collector_id"] == COLLECTOR_ID
+    assert statement["counts"]["counted"] == 2 and statement["counts"]["voided"] == 1
+    body = {k: v for k, v in statement.items() if k != "signature"}
+    key = public_key_of_cert(pair.cert())
+    assert kiosk_signature_holds(key, STATEMENT_LABEL + b"\x00" + canonical_json(body), statement["signature"])
+    assert not kiosk_signature_holds(key, b"sanduq/chain-close/v2\x00" + canonical_json(body), statement["signature"])

@@ -1,7 +1,8 @@
 """Remote ballots in the guardians' archive: the verifier's ``remote`` check runs before decryption, so the guardian
 CLI (``python -m election.guardian decrypt-share``) refuses a pre-decryption record whose ``remote/`` part is
 tampered, and writes no share. The record: an election with a vote collector whose cast ballots are its
-credentials' last ballots (one re-voted twice, one credential voided by an in-person vote)."""
+credentials' last ballots (one re-voted twice, one credential voided by an in-person vote), and the collector's
+signed statement over the part (an office that drops a superseded submission is refused too)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from devtools.sample_election import build_sample_record, run_key_ceremony
 from devtools.sample_record import SeededRandom
 from election.canonical import canonical_json
 from election.guardian.__main__ import main
-from tests.collector.test_record_remote import manifest_with_collector, write_remote
+from tests.collector.test_record_remote import manifest_with_collector, recount, resign, write_remote
 from tests.election.ceremony_dir import write_ceremony_dir
 
 PASSPHRASE = "guardian remote test (TEST MATERIAL)"  # a test vault passphrase
@@ -50,11 +51,15 @@ def decrypt_share(ceremony: Path, record: Path, out: Path) -> int:
                  "--scrypt-n", "1024", "--jobs", "1", str(record), "--out", str(out)])  # fmt: skip
 
 
-def edit(root: Path, name: str, change: Callable[[dict[str, Any]], None]) -> None:
+def edit(root: Path, name: str, change: Callable[[dict[str, Any]], None], *, signed: bool = True) -> None:
+    """Change a file of remote/: by the collector (``signed``: it signs its statement over the part again) or by
+    the office (which cannot)."""
     path = root / "remote" / name
     data = json.loads(path.read_text())
     change(data)
     path.write_bytes(canonical_json(data))
+    if signed:
+        resign(root)
 
 
 def test_the_genuine_record_with_remote_ballots_is_decrypted(election, tmp_path, capsys) -> None:
@@ -104,6 +109,23 @@ def test_a_tampered_remote_part_is_refused_and_no_share_is_written(election, tmp
     assert decrypt_share(ceremony, record, out) == 1
     err = capsys.readouterr().err
     assert "error: refused:" in err and "remote ballots by credential" in err and reason in err, err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_submission_the_office_dropped_is_refused(election, tmp_path, capsys) -> None:
+    ceremony, before, _made = election
+    record = tmp_path / "record"
+    shutil.copytree(before, record)
+
+    def drop(data: dict[str, Any]) -> None:  # the superseded ballots of the voter who re-voted, gone
+        data["submissions"] = [s for s in data["submissions"] if s["status"] != "superseded"]
+
+    edit(record, "submissions.json", drop, signed=False)
+    recount(record)  # the lists agree with each other again
+    out = tmp_path / "shares"
+    assert decrypt_share(ceremony, record, out) == 1
+    err = capsys.readouterr().err
+    assert "error: refused:" in err and "remote/submissions.json is not the file the collector signed" in err, err
     assert not out.exists() or not any(out.iterdir())
 
 

@@ -54,7 +54,10 @@ def first(root: Path, sub: str) -> Path:
 
 def test_untouched_record_verifies_from_the_command_line(sample) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "election.verify", str(sample)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "election.verify", str(sample), "--skip", "package"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stdout
     assert "PASS  cast ballots: 24 cast ballots" in done.stdout
@@ -65,7 +68,7 @@ def test_untouched_record_verifies_from_the_command_line(sample) -> None:
     lines = done.stdout.splitlines()
     # every check passes but the package check, which needs the commission's key (test_verify_package.py)
     assert sum(line.startswith("PASS  ") for line in lines) == len(CHECKS) - 1
-    assert "SKIPPED  certificates against package: no --commission-key given" in done.stdout
+    assert "SKIPPED  certificates against package: --skip package" in done.stdout
     # the output ends with the table of every check and its result, then the conclusion
     assert lines[-1] == "the record verifies, except the skipped check(s): package"
     rows = lines[-(len(CHECKS) + 4) : -2]
@@ -395,7 +398,7 @@ def test_each_tamper_is_caught_by_its_check(record, tamper, failing_check) -> No
 
 @pytest.fixture(scope="module")
 def larger(tmp_path_factory):
-    """More cast ballots than one chunk (election.verify.checks.CHUNK), so that --jobs 2 really splits them."""
+    """More cast ballots than one chunk (election.verify.ballots.CHUNK), so that --jobs 2 really splits them."""
     out = tmp_path_factory.mktemp("larger") / "record"
     build_sample_record(out, build_test_manifest(), ballots=150, challenged=2, withheld=0, random_bytes=SeededRandom(7))
     return out
@@ -494,7 +497,7 @@ def test_a_deleted_pollbook_counts_fails_unless_turnout_is_skipped(record) -> No
     assert table_row(output, "turnout against poll book")[0] == "FAIL"
     assert "missing pollbook_counts.json (--skip turnout" in output
     out = io.StringIO()
-    assert verify_record(record, out, skip=("turnout",))
+    assert verify_record(record, out, skip=("turnout", "package"))
     text = out.getvalue()
     assert table_row(text, "turnout against poll book") == ["SKIPPED", "--skip turnout"]
     assert text.rstrip().endswith("the record verifies, except the skipped check(s): turnout, package")
@@ -504,7 +507,7 @@ def test_the_command_line_exits_1_without_pollbook_counts_and_0_when_told_to_ski
     copy = tmp_path / "record"
     shutil.copytree(sample, copy)
     (copy / "pollbook_counts.json").unlink()
-    cmd = [sys.executable, "-m", "election.verify", "--jobs", "1", str(copy)]
+    cmd = [sys.executable, "-m", "election.verify", "--jobs", "1", str(copy), "--skip", "package"]
     failed = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert failed.returncode == 1 and "the record does NOT verify" in failed.stdout
     skipped = subprocess.run([*cmd, "--skip", "turnout"], capture_output=True, text=True, check=False)
@@ -602,3 +605,20 @@ def test_a_key_twice_fails_the_closes_and_office_audit_checks_too(record, part, 
     assert not ok
     assert table_row(output, title)[0] == "FAIL"
     assert f"not valid JSON (the key '{key}' appears twice in one object)" in output, output
+
+
+def test_a_check_skipped_for_want_of_the_commission_key_exits_3_unless_skipped_by_name(sample) -> None:
+    """Review of issue 19: a check left out because the observer gave no key is SKIPPED in the table and the
+    conclusion, and the exit status is 3 (not 0) unless the observer accepts it by naming it with --skip."""
+    cmd = [sys.executable, "-m", "election.verify", "--jobs", "1", str(sample)]
+    unnamed = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert unnamed.returncode == 3, unnamed.stdout
+    assert table_row(unnamed.stdout, "certificates against package")[0] == "SKIPPED"
+    assert "no --commission-key given" in unnamed.stdout
+    assert unnamed.stdout.rstrip().splitlines()[-1] == (
+        "the record is NOT fully verified: SKIPPED package (see the table); give what it needs, or accept verifying "
+        "without it with --skip package"
+    )
+    named = subprocess.run([*cmd, "--skip", "package"], capture_output=True, text=True, check=False)
+    assert named.returncode == 0, named.stdout
+    assert named.stdout.rstrip().endswith("the record verifies, except the skipped check(s): package")

@@ -44,7 +44,7 @@ def results(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path
 
 def merge(record: Path, results: list[Path]) -> tuple[int, str]:
     out = io.StringIO()
-    ok = verify_record(record, out, merge=tuple(results))
+    ok = verify_record(record, out, merge=tuple(results), skip=("package",))  # no commission key: said by name
     return (0 if ok else 1), out.getvalue()
 
 
@@ -71,7 +71,7 @@ def rewrite(path: Path, change, *, rehash: bool = True) -> None:
 
 def test_the_shards_split_the_ballots_and_the_merge_verifies_like_one_machine(sample, results, capsys) -> None:
     whole = io.StringIO()
-    assert verify_record(sample, whole)
+    assert verify_record(sample, whole, skip=("package",))
     code, merged = merge(sample, results)
     assert code == 0, merged
     assert merged.rstrip().endswith("the record verifies, except the skipped check(s): package")  # no key given
