@@ -24,10 +24,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from central import audit, phase
-from central.crypto import BallotRejected, CheckRequest
+from central.capabilities import Counting, Records
+from central.checker import BallotRejected, CheckRequest
 from central.ingest import add_to_tally
 from central.models import Ballot, BallotStatus, EnvelopeStatus, Kiosk, ProvisionalEnvelope
-from central.office import Office
 from central.provisional import AdjudicationError, Decision, pending
 
 SHOWN = 20  # ids named in an error message; the rest are counted
@@ -57,7 +57,7 @@ class Outstanding:
         return "adjudication pending: " + "; ".join(parts)
 
 
-def outstanding(office: Office) -> Outstanding:
+def outstanding(office: Records) -> Outstanding:
     with office.db.transaction() as s:
         return outstanding_in(s)
 
@@ -79,7 +79,7 @@ def outstanding_in(s: Session) -> Outstanding:
     )
 
 
-def queue(office: Office) -> list[dict[str, str]]:
+def queue(office: Records) -> list[dict[str, str]]:
     """Every item awaiting the committee: provisional envelopes (no identity shown: the committee opens it at the
     table) and flagged ballots (no content shown: only where it came from and why it was flagged)."""
     items = [{"kind": "provisional", "id": e["envelope_id"], **e} for e in pending(office)]
@@ -105,7 +105,7 @@ def queue(office: Office) -> list[dict[str, str]]:
     return items
 
 
-def refused(office: Office) -> list[dict[str, str]]:
+def refused(office: Records) -> list[dict[str, str]]:
     """Ballots refused at ingest (never counted), with where they came from and why; no ballot content."""
     with office.db.transaction() as s:
         rows = s.execute(
@@ -127,7 +127,7 @@ def refused(office: Office) -> list[dict[str, str]]:
     ]
 
 
-def decide_ballot(office: Office, ballot_id: str, decision: Decision, reason: str, *, actor: str) -> BallotStatus:
+def decide_ballot(office: Counting, ballot_id: str, decision: Decision, reason: str, *, actor: str) -> BallotStatus:
     """The committee's decision on one flagged ballot: ACCEPT counts it, REJECT keeps it out; logged with its
     reason and the committee member."""
     if not reason.strip():

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,48 +153,106 @@ def read_crl(raw: bytes) -> x509.CertificateRevocationList:
     return x509.load_der_x509_crl(raw)
 
 
+class CrlRefused(ValueError):
+    """A CRL file's content is refused: not a CRL, or not the expected issuer's. The message names the file."""
+
+
+def _any_issuer(crl: x509.CertificateRevocationList) -> None:
+    """``CrlFile``'s default ``accept``: every parsed CRL (its caller checks issuer and signature at each use)."""
+
+
+class CrlFile:
+    """A CRL file (PEM or DER, parsed by ``read_crl``) read again whenever it changes (its modification time or
+    size), so that a new CRL takes effect at the next request without restarting the office. ``accept`` refuses a
+    parsed CRL that is not the expected issuer's (a ``ValueError`` saying why). The office's three CRLs use it: the
+    staff CA's (``Office.current_crl``), the kiosk CA's (``Office.kiosk_crl``) and the national root's
+    (``RootRevocation``).
+
+    A version of the file that cannot be read, does not parse or is refused keeps the last good CRL and is logged
+    (once per version); ``current()`` is None until a version was good, and the callers then refuse everyone: an
+    office told to check revocation never runs unchecked. ``load()`` reads the file at once and raises instead, for
+    a CRL that must be good when the office starts."""
+
+    def __init__(
+        self,
+        path: Path,
+        what: str,
+        accept: Callable[[x509.CertificateRevocationList], None] = _any_issuer,
+    ) -> None:
+        self.path, self.what, self._accept = path, what, accept
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._crl: x509.CertificateRevocationList | None = None
+
+    def load(self) -> x509.CertificateRevocationList:
+        """Read the file now: ``OSError`` if it cannot be read, ``CrlRefused`` naming the file if it is refused."""
+        stamp = self._stat()
+        crl = self._read()
+        with self._lock:
+            self._stamp, self._crl = stamp, crl
+        return crl
+
+    def current(self) -> x509.CertificateRevocationList | None:
+        """The CRL as the file holds it now (read again if it changed), or the last good one, or None."""
+        try:
+            stamp = self._stat()
+        except OSError as exc:
+            log.error("%s %s cannot be read (%s), keeping the last good one", self.what, self.path, exc.strerror)
+            return self._crl
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._crl = self._read()
+                except (OSError, CrlRefused) as exc:
+                    log.error("%s refused, keeping the last good one: %s", self.what, exc)
+            return self._crl
+
+    def _stat(self) -> tuple[int, int]:
+        st = self.path.stat()
+        return (st.st_mtime_ns, st.st_size)
+
+    def _read(self) -> x509.CertificateRevocationList:
+        raw = self.path.read_bytes()
+        try:
+            crl = read_crl(raw)
+        except ValueError as exc:
+            raise CrlRefused(f"{self.path}: not a certificate revocation list ({exc})") from None
+        try:
+            self._accept(crl)
+        except ValueError as exc:
+            raise CrlRefused(f"{self.path}: {exc}") from None
+        return crl
+
+
 class RootRevocation:
     """The national root's CRL (its ARL: the issuing CAs it revoked) applied to the staff CA, as the kiosk applies
     it to every card's path (``kiosk.card.trust``, ``sync.direct_crls``): the staff CA must be issued by the root,
     valid now, and covered by a direct, complete, current CRL of the root that does not list it.
 
-    The file is read again whenever it changes, so a revocation takes effect at the next request without a
-    restart. Only a CRL whose issuer is the root and whose signature verifies with the root's key is taken; a file
-    that cannot be read or is not the root's keeps the last good CRL (and is logged), or, with none yet, refuses
-    every staff card: an office told to check revocation never runs unchecked."""
+    The file is a ``CrlFile``: read again whenever it changes, so a revocation takes effect at the next request
+    without a restart. Only a CRL whose issuer is the root and whose signature verifies with the root's key is
+    taken; a file that cannot be read or is not the root's keeps the last good CRL (and is logged), or, with none
+    yet, refuses every staff card: an office told to check revocation never runs unchecked."""
 
     def __init__(self, root: x509.Certificate, crl_path: Path) -> None:
         self.root = root
         self.crl_path = crl_path
-        self._lock = threading.Lock()
-        self._stamp: tuple[int, int] | None = None
-        self._crl: x509.CertificateRevocationList | None = None
-        self._direct: DirectCrls | None = None
+        self._file = CrlFile(crl_path, "national root CRL", self._signed_by_root)
+        self._direct: tuple[x509.CertificateRevocationList, DirectCrls] | None = None
+
+    def _signed_by_root(self, crl: x509.CertificateRevocationList) -> None:
+        if crl.issuer != self.root.subject or not crl.is_signature_valid(self.root.public_key()):  # type: ignore[arg-type]
+            raise ValueError("the CRL is not signed by the national root")
 
     def _current(self) -> tuple[x509.CertificateRevocationList, DirectCrls] | None:
-        try:
-            st = self.crl_path.stat()
-        except OSError:
-            log.error("national root CRL %s cannot be read", self.crl_path)
-            stamp = None
-        else:
-            stamp = (st.st_mtime_ns, st.st_size)
-        with self._lock:
-            if stamp is not None and stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    crl = read_crl(self.crl_path.read_bytes())
-                    if crl.issuer != self.root.subject or not crl.is_signature_valid(
-                        self.root.public_key()  # type: ignore[arg-type]
-                    ):
-                        raise ValueError("the CRL is not signed by the national root")
-                except (OSError, ValueError) as exc:
-                    log.error("national root CRL %s refused, keeping the last good one: %s", self.crl_path, exc)
-                else:
-                    self._crl, self._direct = crl, DirectCrls([crl])
-            if self._crl is None or self._direct is None:
-                return None
-            return self._crl, self._direct
+        crl = self._file.current()
+        if crl is None:
+            return None
+        direct = self._direct
+        if direct is None or direct[0] is not crl:
+            direct = self._direct = (crl, DirectCrls([crl]))
+        return direct
 
     def check(self, staff_ca: x509.Certificate, now: dt.datetime) -> None:
         """``AuthError`` if the staff CA cannot be trusted now; ``CardRevoked`` if the root revoked it."""

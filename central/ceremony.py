@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from central import audit, phase
+from central.capabilities import ElectionRecords
 from central.closing import final_tally
 from central.errors import PhaseConflict, ResultsError
 from central.models import GuardianShare
-from central.office import Office
 from election.decryption import DecryptionError, PartialDecryption, verify_share
 from election.keyceremony import GuardianRecord
 
@@ -23,7 +23,7 @@ def guardians(election_dir: Path) -> tuple[GuardianRecord, ...]:
     return tuple(GuardianRecord.from_dict(json.loads(p.read_text(encoding="utf-8"))) for p in paths)
 
 
-def upload_share(office: Office, data: dict[str, Any], *, actor: str) -> str:
+def upload_share(office: ElectionRecords, data: dict[str, Any], *, actor: str) -> str:
     """Store one guardian's decryption share after checking its proofs against the frozen tally. The first share
     moves the election to ``decrypting``; a share after publication is refused."""
     with office.db.transaction() as s:

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from central import audit, phase, pollbook
 from central.adjudication import outstanding_in
+from central.capabilities import ElectionRecords, Records
 from central.errors import PhaseConflict, ResultsError
 from central.manual import pending_sheets
 from central.models import Ballot, BallotStatus, CentreStatus, TallyState
-from central.office import Office
 from election.ballot import BLANK_LABEL
 from election.canonical import json_hash
 from election.elgamal import Ciphertext
@@ -20,7 +20,9 @@ from election.manifest import BallotStyleId, ContestId, Manifest
 from election.tally import EncryptedTally, ballot_ids_hash
 
 
-def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = False, final: bool = True) -> str:
+def close_centre(
+    office: ElectionRecords, centre_id: str, *, actor: str, manual: bool = False, final: bool = True
+) -> str:
     """Close a centre's polls: ``closing`` (``final=False``: no new check-in; voters already checked in finish)
     or ``closed``. The last centre's close moves the election to ``closed`` (audited, head signed) and rewrites the
     poll-book tables (``pollbook.vacuum_poll_book``: no old row version with a lock's kiosk, token or time
@@ -56,7 +58,7 @@ def close_centre(office: Office, centre_id: str, *, actor: str, manual: bool = F
     return to.value
 
 
-def encrypted_tally(office: Office) -> EncryptedTally:
+def encrypted_tally(office: ElectionRecords) -> EncryptedTally:
     """The running per-contest sums as the election core's ``EncryptedTally``."""
     with office.db.transaction() as s:
         return tally_in(s, office.manifest, office.context.base_hash)
@@ -99,7 +101,7 @@ def tally_in(s: Session, manifest: Manifest, base_hash: bytes) -> EncryptedTally
     )
 
 
-def ready_for_counting(office: Office) -> None:
+def ready_for_counting(office: Records) -> None:
     """Polls closed everywhere, nothing awaiting the committee (Art. 6) and no manual sheet pending: only then may
     the tally be frozen. Raises ResultsError saying what is missing (a frozen tally is always ready)."""
     with office.db.transaction() as s:
@@ -119,14 +121,14 @@ def _waiting(s: Session) -> None:
         raise PhaseConflict(f"manual sheet(s) awaiting approval: {', '.join(str(i) for i in sheets)}")
 
 
-def freeze_tally(office: Office, *, actor: str) -> str:
+def freeze_tally(office: ElectionRecords, *, actor: str) -> str:
     """Freeze the encrypted tally (``closed`` -> ``tally_frozen``) in one transaction (``freeze_in``). Returns
     the frozen tally's hash (idempotent once frozen)."""
     with office.db.transaction() as s:
         return freeze_in(s, office, actor=actor)
 
 
-def freeze_in(s: Session, office: Office, *, actor: str) -> str:
+def freeze_in(s: Session, office: ElectionRecords, *, actor: str) -> str:
     """The freeze inside the caller's transaction, holding the phase row exclusively: the adjudication gate
     (nothing flagged or provisional awaiting the committee, no pending manual sheet) is checked under that lock,
     so a flagged ballot either committed before (the freeze is refused and names it) or comes after (its own
@@ -146,7 +148,7 @@ def freeze_in(s: Session, office: Office, *, actor: str) -> str:
     return frozen
 
 
-def final_tally(office: Office, *, actor: str = "office") -> EncryptedTally:
+def final_tally(office: ElectionRecords, *, actor: str = "office") -> EncryptedTally:
     """The frozen encrypted tally (frozen now if the election is closed and nothing awaits the committee): what
     the guardians are served as final. Its hash is checked against the one recorded at the freeze."""
     frozen = freeze_tally(office, actor=actor)

@@ -1,8 +1,8 @@
-"""The central office's view of the election core: one small port (``BallotChecker``) that ingest depends on,
-and its real implementation over ``election`` (ballot parsing and proofs, confirmation codes, tally sums).
+"""The real ``BallotChecker`` (the port is ``central.checker``) over the election core: ballot parsing and proofs,
+confirmation codes, tally sums.
 
-Ingest never imports the crypto modules itself; tests of the ingest rules may pass another ``BallotChecker``,
-the server and the end-to-end tests pass ``ElectionChecker``.
+Ingest never imports this module: it depends on ``central.checker`` only; the server and the end-to-end tests pass
+``ElectionChecker``.
 
 Parallel verification. The proof check is the office's dominant cost (pure CPU, one core per ballot), so
 ``ElectionChecker(..., workers=N)`` checks the ballots of a batch in a ``ProcessPoolExecutor`` of N processes.
@@ -16,7 +16,6 @@ also exits on its own when its parent process disappears (no orphans after a SIG
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import threading
@@ -24,9 +23,20 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from central.checker import (
+    BallotChecker,
+    BallotRejected,
+    CheckedBallot,
+    CheckerUnavailable,
+    CheckRequest,
+    ContestCiphertexts,
+    ContestSum,
+    PendingChecks,
+    shutdown_quietly,
+    sum_ballots,
+)
 from election.ballot import BallotFormatError, BallotVerificationError, EncryptedBallot, parse_and_verify_ballot
 from election.benaloh import ChallengedBallot, verify_challenge
 from election.confirmation import confirmation_code, genesis_code
@@ -35,145 +45,21 @@ from election.elgamal import ZERO_CIPHERTEXT
 from election.group import point_add
 from election.manifest import ContestId, Manifest
 
-
-class BallotRejected(Exception):
-    """The ballot cannot be accepted; ``reason`` is kept with it."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class CheckerUnavailable(RuntimeError):
-    """The verification workers failed (a worker died); the submission should be retried (HTTP 5xx)."""
-
-
-@dataclass(frozen=True)
-class CheckRequest:
-    """One ballot to check: its payload as received, whether it is a challenged ballot (the payload is then a
-    ``ChallengedBallot``: the ballot and its revealed seed), the sending kiosk and that kiosk's genesis (hex,
-    ``genesis_code(H_E, kiosk)``: what its confirmation codes are computed from)."""
-
-    payload: dict[str, Any]
-    kiosk_id: str
-    genesis: str
-    challenged: bool = False
-
-
-@dataclass(frozen=True)
-class ContestCiphertexts:
-    """One contest's encrypted selections and blank indicator, as canonical point encodings (validated)."""
-
-    contest_id: str
-    selections: tuple[tuple[str, bytes, bytes], ...]  # (candidate id, alpha, beta)
-    blank: tuple[bytes, bytes]
-
-
-@dataclass(frozen=True)
-class CheckedBallot:
-    """A ballot whose proofs verified (and, if challenged, whose seed opens it to valid choices).
-
-    ``code`` is the hex confirmation code of the ballot at its kiosk (None when the genesis given is not a
-    well-formed code); ingest compares it with the claimed code and refuses a ballot whose code differs.
-    """
-
-    ballot_id: str
-    style_id: str
-    contest_ids: tuple[str, ...]
-    code: str | None
-    ciphertexts: tuple[ContestCiphertexts, ...]
-
-
-@dataclass(frozen=True)
-class ContestSum:
-    """A verification worker's sum, for one contest, of the cast ballots of one chunk that verified: the ballots'
-    positions in the submitted list (``indices``), their number, and the component-wise sums of their selection
-    and blank ciphertexts (32-byte encodings). Ingest adds it to the running tally instead of the ballots one by
-    one only when every one of ``indices`` is counted (see ``central.ingest``)."""
-
-    contest_id: str
-    indices: tuple[int, ...]
-    selections: tuple[tuple[str, bytes, bytes], ...]  # (candidate id, sum of alphas, sum of betas)
-    blank: tuple[bytes, bytes]
-
-    @property
-    def ballots(self) -> int:
-        return len(self.indices)
-
-
-def sum_ballots(ballots: Iterable[tuple[int, CheckedBallot]]) -> list[ContestSum]:
-    """Per contest, the sums of the cast ballots given with their positions (in contest order of appearance)."""
-    acc: dict[str, tuple[list[int], dict[str, list[bytes]], list[bytes]]] = {}
-    for index, b in ballots:
-        for enc in b.ciphertexts:
-            if enc.contest_id not in b.contest_ids:
-                continue
-            entry = acc.get(enc.contest_id)
-            if entry is None:
-                sums = {c: [a, bt] for c, a, bt in enc.selections}
-                acc[enc.contest_id] = ([index], sums, [enc.blank[0], enc.blank[1]])
-                continue
-            entry[0].append(index)
-            for c, alpha, beta in enc.selections:
-                pair = entry[1][c]
-                pair[0], pair[1] = point_add(pair[0], alpha), point_add(pair[1], beta)
-            entry[2][0], entry[2][1] = point_add(entry[2][0], enc.blank[0]), point_add(entry[2][1], enc.blank[1])
-    return [
-        ContestSum(cid, tuple(idx), tuple((c, p[0], p[1]) for c, p in sel.items()), (blank[0], blank[1]))
-        for cid, (idx, sel, blank) in acc.items()
-    ]
-
-
-class BallotChecker(Protocol):
-    def check(self, request: CheckRequest) -> CheckedBallot:
-        """Parse and verify every proof; raises BallotRejected."""
-        ...
-
-    def check_many(self, requests: Sequence[CheckRequest]) -> list[CheckedBallot | BallotRejected]:
-        """``check`` for each request (possibly in parallel), in the same order; a rejection is returned, not
-        raised. Raises CheckerUnavailable if the checking machinery itself failed."""
-        ...
-
-    def submit_many(self, requests: Sequence[CheckRequest]) -> PendingChecks:
-        """Start ``check_many`` and return at once (the caller does other work meanwhile, then asks for the
-        outcomes); a checker without workers may do all the work when the outcomes are asked for."""
-        ...
-
-    def genesis(self, kiosk_id: str) -> str:
-        """The hex code a kiosk's chain starts from."""
-        ...
-
-    def empty_tally(self, contest_id: str) -> dict[str, Any]: ...
-
-    def add_to_tally(
-        self,
-        contest_id: str,
-        state: dict[str, Any],
-        ballots: Iterable[CheckedBallot],
-        sums: Iterable[ContestSum] = (),
-    ) -> dict[str, Any]:
-        """Add the encrypted selections of ``ballots`` and the workers' ``sums`` for ``contest_id`` to a serialised
-        tally state."""
-        ...
-
-    def close(self) -> None:
-        """Release worker processes (idempotent)."""
-        ...
-
-
-class PendingChecks(Protocol):
-    def outcomes(self) -> list[CheckedBallot | BallotRejected]:
-        """Wait for every check (same order as submitted); raises CheckerUnavailable."""
-        ...
-
-    def cancel(self) -> None:
-        """The outcomes are no longer wanted (the submission was refused meanwhile)."""
-        ...
-
-    def sums(self) -> list[ContestSum]:
-        """After ``outcomes``: the workers' per-chunk, per-contest sums of the cast ballots that verified (empty
-        when the checks ran inline)."""
-        ...
+__all__ = [  # the port's names, re-exported: callers outside central/ import them from here
+    "BallotChecker",
+    "BallotRejected",
+    "CheckRequest",
+    "CheckedBallot",
+    "CheckerUnavailable",
+    "ContestCiphertexts",
+    "ContestSum",
+    "ElectionChecker",
+    "PendingChecks",
+    "check_ballot",
+    "default_workers",
+    "shutdown_quietly",
+    "sum_ballots",
+]
 
 
 class _Deferred:
@@ -465,8 +351,3 @@ def _encoding(value: Any) -> bytes:
 
 def _ciphertext_dict(alpha: bytes, beta: bytes) -> dict[str, str]:
     return {"alpha": alpha.hex(), "beta": beta.hex()}  # Ciphertext.to_dict's form
-
-
-def shutdown_quietly(checker: BallotChecker) -> None:
-    with contextlib.suppress(Exception):
-        checker.close()

@@ -20,12 +20,7 @@ ballot good: the office then stores it, and the published record fails verificat
 by ``election.verify``), so the cheat is detected, not prevented; run workers on machines the office trusts as
 much as itself. A worker never sees a voter: jobs hold encrypted ballots and kiosk ids, as batches do.
 
-Result format (one JSON object per chunk, ``sanduq_check_result.result``): ``{"outcomes": [...], "sums": [...]}``
-or ``{"error": "<reason>"}`` (the worker's election is not the job's). An outcome is ``{"rejected": reason}`` or
-``{"ballot_id", "style_id", "contest_ids": [..], "code": hex|null, "ciphertexts": [{"contest_id",
-"selections": [[candidate, alpha_hex, beta_hex], ..], "blank": [alpha_hex, beta_hex]}]}``; a sum is
-``{"contest_id", "indices": [..], "selections": [[candidate, alpha_hex, beta_hex], ..], "blank": [..]}``
-(``central.crypto.ContestSum``). Points are 32-byte ristretto255 encodings in lowercase hex.
+The result format is ``central.jobs_codec``'s.
 """
 
 from __future__ import annotations
@@ -41,20 +36,37 @@ import procrastinate
 import psycopg
 from sqlalchemy.engine import make_url
 
-from central.crypto import (
+from central.checker import (
     BallotRejected,
     CheckedBallot,
     CheckerUnavailable,
     CheckRequest,
-    ContestCiphertexts,
     ContestSum,
-    ElectionChecker,
     PendingChecks,
-    check_ballot,
     sum_ballots,
 )
+from central.crypto import ElectionChecker, check_ballot
+from central.jobs_codec import decode_outcome, decode_sum, encode_outcome, encode_sum
 from election.context import ElectionContext
 from election.manifest import Manifest
+
+__all__ = [  # the result format's functions are re-exported: callers read them as ``jobs.encode_outcome`` ...
+    "CHUNK_MAX",
+    "QUEUE",
+    "RESULT_TABLE",
+    "TASK",
+    "QueueChecker",
+    "QueueError",
+    "apply_schema",
+    "conninfo",
+    "decode_outcome",
+    "decode_sum",
+    "encode_outcome",
+    "encode_sum",
+    "make_app",
+    "purge_results",
+    "run_worker",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,96 +124,6 @@ def apply_schema(database_url: str) -> bool:
             created = True
         con.execute(RESULT_DDL)
     return created
-
-
-# ---- encoding of outcomes (the worker writes, the office reads) -----------------------------------------------
-
-
-def _pairs(selections: Sequence[tuple[str, bytes, bytes]]) -> list[list[str]]:
-    return [[c, a.hex(), b.hex()] for c, a, b in selections]
-
-
-def encode_outcome(outcome: CheckedBallot | BallotRejected) -> dict[str, Any]:
-    if isinstance(outcome, BallotRejected):
-        return {"rejected": outcome.reason}
-    return {
-        "ballot_id": outcome.ballot_id,
-        "style_id": outcome.style_id,
-        "contest_ids": list(outcome.contest_ids),
-        "code": outcome.code,
-        "ciphertexts": [
-            {
-                "contest_id": c.contest_id,
-                "selections": _pairs(c.selections),
-                "blank": [c.blank[0].hex(), c.blank[1].hex()],
-            }
-            for c in outcome.ciphertexts
-        ],
-    }
-
-
-def encode_sum(part: ContestSum) -> dict[str, Any]:
-    return {
-        "contest_id": part.contest_id,
-        "indices": list(part.indices),
-        "selections": _pairs(part.selections),
-        "blank": [part.blank[0].hex(), part.blank[1].hex()],
-    }
-
-
-def _point(value: Any) -> bytes:
-    data = bytes.fromhex(value) if isinstance(value, str) else b""
-    if len(data) != 32:
-        raise ValueError("a point is 32 bytes in hex")
-    return data
-
-
-def _selections(value: Any) -> tuple[tuple[str, bytes, bytes], ...]:
-    if not isinstance(value, list):
-        raise ValueError("selections: expected a list")
-    out = []
-    for item in value:
-        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)):
-            raise ValueError("a selection is [candidate, alpha, beta]")
-        out.append((item[0], _point(item[1]), _point(item[2])))
-    return tuple(out)
-
-
-def _blank(value: Any) -> tuple[bytes, bytes]:
-    if not (isinstance(value, list) and len(value) == 2):
-        raise ValueError("blank: expected [alpha, beta]")
-    return _point(value[0]), _point(value[1])
-
-
-def decode_outcome(value: Any) -> CheckedBallot | BallotRejected:
-    if not isinstance(value, dict):
-        raise ValueError("an outcome is an object")
-    if "rejected" in value:
-        return BallotRejected(str(value["rejected"]))
-    code = value["code"]
-    if code is not None and not isinstance(code, str):
-        raise ValueError("code: expected hex or null")
-    return CheckedBallot(
-        str(value["ballot_id"]),
-        str(value["style_id"]),
-        tuple(str(c) for c in value["contest_ids"]),
-        code,
-        tuple(
-            ContestCiphertexts(str(c["contest_id"]), _selections(c["selections"]), _blank(c["blank"]))
-            for c in value["ciphertexts"]
-        ),
-    )
-
-
-def decode_sum(value: Any) -> ContestSum:
-    if not isinstance(value, dict):
-        raise ValueError("a sum is an object")
-    indices = value["indices"]
-    if not (isinstance(indices, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in indices)):
-        raise ValueError("indices: expected integers")
-    return ContestSum(
-        str(value["contest_id"]), tuple(indices), _selections(value["selections"]), _blank(value["blank"])
-    )
 
 
 # ---- the worker side --------------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from central import audit, phase
+from central.capabilities import ManualDesk
 from central.db import Database
 from central.models import CentreStatus, ManualSheet, SheetStatus
-from central.office import Office
 from election.manifest import Candidate, CentreId, Contest, ContestId
 
 
@@ -44,7 +44,7 @@ class SheetIn:
     counts: dict[str, int]
 
 
-def entitlement(office: Office, s: Session, kind: SourceKind, source_id: str, contest: Contest) -> str | None:
+def entitlement(office: ManualDesk, s: Session, kind: SourceKind, source_id: str, contest: Contest) -> str | None:
     """Why ``source_id`` may not send a sheet for ``contest`` (None: it may).
 
     - a centre (Art. 8): in the manifest, switched to paper (closed with ``manual``) and serving the contest's
@@ -65,7 +65,7 @@ def entitlement(office: Office, s: Session, kind: SourceKind, source_id: str, co
                 return f"centre {source_id!r} does not serve wilayat {contest.wilayat} of contest {contest.id!r}"
             return None
         case SourceKind.EMBASSY:
-            if source_id not in office.config.embassies:
+            if source_id not in office.embassies:
                 return f"{source_id!r} is not an embassy this office accepts sheets from ([manual] embassies)"
             return None
         case SourceKind.COMMITTEE:
@@ -78,7 +78,7 @@ def entitlement(office: Office, s: Session, kind: SourceKind, source_id: str, co
             assert_never(kind)
 
 
-def check_sheet(office: Office, sheet: SheetIn) -> Contest:
+def check_sheet(office: ManualDesk, sheet: SheetIn) -> Contest:
     """The sheet's own consistency: known contest and candidates, no votes for a withdrawn candidate, no
     negatives, blank ballots <= voters, votes <= (voters - blank) x seats (a non-blank ballot marks at most
     ``seats`` candidates). Returns the contest."""
@@ -125,7 +125,7 @@ def _live(s: Session, kind: str, source_id: str, contest_id: str) -> ManualSheet
     ).first()
 
 
-def enter(office: Office, sheet: SheetIn, *, actor: str, replaces: int | None = None) -> int:
+def enter(office: ManualDesk, sheet: SheetIn, *, actor: str, replaces: int | None = None) -> int:
     """Enter a sheet (pending until another committee member approves it). ``replaces``: the pending sheet for
     the same source and contest that this corrected one replaces (marked ``replaced``); without it, a pending or
     approved sheet for the source and contest is a conflict."""
@@ -191,7 +191,7 @@ def _pending(s: Session, sheet_id: int) -> ManualSheet:
     return row
 
 
-def approve(office: Office, sheet_id: int, *, actor: str) -> None:
+def approve(office: ManualDesk, sheet_id: int, *, actor: str) -> None:
     with office.db.transaction() as s:
         _phase(s)
         row = _pending(s, sheet_id)
@@ -205,17 +205,17 @@ def approve(office: Office, sheet_id: int, *, actor: str) -> None:
         audit.append(s, at=office.clock(), actor=actor, action="manual_sheet.approved", details={"sheet": sheet_id})
 
 
-def withdraw(office: Office, sheet_id: int, reason: str, *, actor: str) -> None:
+def withdraw(office: ManualDesk, sheet_id: int, reason: str, *, actor: str) -> None:
     """The member who entered a pending sheet withdraws it, with a reason (audited)."""
     _decide(office, sheet_id, reason, actor=actor, withdraw=True)
 
 
-def reject(office: Office, sheet_id: int, reason: str, *, actor: str) -> None:
+def reject(office: ManualDesk, sheet_id: int, reason: str, *, actor: str) -> None:
     """Another committee member rejects a pending sheet, with a reason (audited)."""
     _decide(office, sheet_id, reason, actor=actor, withdraw=False)
 
 
-def _decide(office: Office, sheet_id: int, reason: str, *, actor: str, withdraw: bool) -> None:
+def _decide(office: ManualDesk, sheet_id: int, reason: str, *, actor: str, withdraw: bool) -> None:
     if not reason.strip():
         raise SheetError("a reason is required")
     with office.db.transaction() as s:

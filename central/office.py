@@ -1,5 +1,6 @@
 """The central office's composition: database, election definition, crypto port, keys and clock in one value
-that the API, the CLI and the tests share. Reading files happens here (the edge), once."""
+that the API, the CLI and the tests share. Reading files happens here (the edge), once. The services take the
+narrow views of it in ``central.capabilities``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit, phase
-from central.auth import AuthError, RootRevocation, cert_sha256, kiosk_id_of, read_crl
+from central.auth import AuthError, CrlFile, RootRevocation, cert_sha256, kiosk_id_of
+from central.capabilities import Clock
+from central.checker import BallotChecker, shutdown_quietly
 from central.config import CentralConfig
-from central.crypto import BallotChecker, ElectionChecker, shutdown_quietly
+from central.crypto import ElectionChecker
 from central.db import Database
 from central.models import CentreStatus, Kiosk, TallyState
 from election.context import ElectionContext
 from election.manifest import Manifest
-
-Clock = Callable[[], dt.datetime]
 
 
 def utc_now() -> dt.datetime:
@@ -39,6 +39,8 @@ CONTEXT_FILE = "election-context.json"
 
 @dataclass
 class Office:
+    """The whole office. Services take only the part they use (``central.capabilities``), which this satisfies."""
+
     config: CentralConfig
     db: Database
     manifest: Manifest
@@ -46,13 +48,15 @@ class Office:
     checker: BallotChecker
     clock: Clock = utc_now
     staff_ca: x509.Certificate | None = None
-    staff_crl: x509.CertificateRevocationList | None = None
     envelope_key: bytes | None = None
     kiosk_ca: x509.Certificate | None = None
     signer: audit.OfficeSigner | None = None
-    _crl_stamp: tuple[int, int] | None = None
+    staff_crl_file: CrlFile | None = None
+    """The staff CA's CRL (``[server] staff_crl``), loaded at start (a bad file stops the office)."""
     staff_root: RootRevocation | None = None
     """The national root's CRL for the staff CA (``[server] national_root``, ``national_root_crl``)."""
+    kiosk_crl: CrlFile | None = None
+    """The kiosk CA's CRL (``[server] kiosk_crl``), read at the first kiosk request (``central.api.deps``)."""
 
     @classmethod
     def open(cls, config: CentralConfig, *, clock: Clock = utc_now) -> Office:
@@ -66,6 +70,9 @@ class Office:
         key = _read_envelope_key(config.envelope_private_key) if config.envelope_private_key else None
         kiosk_ca_path = config.kiosk_ca or (config.tls.kiosk_ca if config.tls else None)
         kiosk_ca = x509.load_pem_x509_certificate(kiosk_ca_path.read_bytes()) if kiosk_ca_path else None
+        staff_crl = _staff_crl_file(config.staff_crl, staff_ca) if config.staff_crl else None
+        if staff_crl is not None:
+            staff_crl.load()
         office = cls(
             config,
             Database(config.database_url),
@@ -74,12 +81,12 @@ class Office:
             _checker(config, context, manifest),
             clock,
             staff_ca,
-            _read_crl(config.staff_crl, staff_ca) if config.staff_crl else None,
             key,
             kiosk_ca,
             signer=_read_signer(config),
+            staff_crl_file=staff_crl,
+            kiosk_crl=_kiosk_crl_file(config.kiosk_crl, kiosk_ca) if config.kiosk_crl else None,
         )
-        office._crl_stamp = _stamp(config.staff_crl)
         if config.national_root is not None and config.national_root_crl is not None:
             root = x509.load_pem_x509_certificate(config.national_root.read_bytes())
             office.staff_root = RootRevocation(root, config.national_root_crl)
@@ -90,20 +97,30 @@ class Office:
         return phase.Signing(str(self.manifest.election_id), self.manifest.manifest_hash, self.signer)
 
     def current_crl(self) -> x509.CertificateRevocationList | None:
-        """The staff CRL, read again when its file changed (a new CRL takes effect at the next request). A file
-        that no longer parses or is not the staff CA's keeps the CRL loaded before (logged by the caller's audit:
-        the CRL's freshness is still checked on every request)."""
-        path = self.config.staff_crl
-        if path is None:
-            return self.staff_crl
-        stamp = _stamp(path)
-        if stamp != self._crl_stamp:
-            try:
-                self.staff_crl = _read_crl(path, self.staff_ca)
-            except (OSError, ValueError):
-                return self.staff_crl
-            self._crl_stamp = stamp
-        return self.staff_crl
+        """The staff CRL as its file holds it now (``CrlFile``: read again when the file changed, so a new CRL takes
+        effect at the next request). A version that no longer parses or is not the staff CA's keeps the CRL loaded
+        before (logged; the CRL's signature and freshness are still checked on every request)."""
+        return self.staff_crl_file.current() if self.staff_crl_file is not None else None
+
+    @property
+    def staff_crl(self) -> x509.CertificateRevocationList | None:
+        return self.current_crl()
+
+    @property
+    def embassies(self) -> tuple[str, ...]:
+        return self.config.embassies
+
+    @property
+    def turnout_bucket_minutes(self) -> int:
+        return self.config.turnout_bucket_minutes
+
+    @property
+    def election_dir(self) -> Path:
+        return self.config.election_dir
+
+    @property
+    def record_dir(self) -> Path:
+        return self.config.record_dir
 
     @property
     def pollbook_secret(self) -> bytes:
@@ -146,28 +163,28 @@ def _checker(config: CentralConfig, context: ElectionContext, manifest: Manifest
     return ElectionChecker(context, manifest, workers=config.ingest_workers)
 
 
-def _read_crl(path: Path, staff_ca: x509.Certificate | None) -> x509.CertificateRevocationList:
+def _staff_crl_file(path: Path, staff_ca: x509.Certificate | None) -> CrlFile:
     """The staff CA's CRL (PEM or DER); its signature and freshness are checked at every login."""
-    raw = path.read_bytes()
-    try:
-        crl = read_crl(raw)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a certificate revocation list ({exc})") from None
     if staff_ca is None:
         raise ValueError("server.staff_crl is set but server.staff_ca is not")
-    if crl.issuer != staff_ca.subject:
-        raise ValueError(f"{path}: the CRL is not issued by the staff CA")
-    return crl
+
+    def issued_by_staff_ca(crl: x509.CertificateRevocationList) -> None:
+        if crl.issuer != staff_ca.subject:
+            raise ValueError("the CRL is not issued by the staff CA")
+
+    return CrlFile(path, "staff CRL", issued_by_staff_ca)
 
 
-def _stamp(path: Path | None) -> tuple[int, int] | None:
-    if path is None:
-        return None
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size)
+def _kiosk_crl_file(path: Path, kiosk_ca: x509.Certificate | None) -> CrlFile:
+    """The kiosk CA's CRL: only one signed by the kiosk CA counts."""
+
+    def signed_by_kiosk_ca(crl: x509.CertificateRevocationList) -> None:
+        if kiosk_ca is None:
+            raise ValueError("no kiosk CA is configured to check the CRL's signature")
+        if crl.issuer != kiosk_ca.subject or not crl.is_signature_valid(kiosk_ca.public_key()):  # type: ignore[arg-type]
+            raise ValueError("the CRL is not signed by the kiosk CA")
+
+    return CrlFile(path, "kiosk CRL", signed_by_kiosk_ca)
 
 
 def _read_signer(config: CentralConfig) -> audit.OfficeSigner | None:

@@ -29,10 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central import audit, phase, pollbook
-from central.crypto import BallotRejected, CheckedBallot, CheckRequest
+from central.capabilities import Counting, ElectionRecords, ProvisionalDesk, Records
+from central.checker import BallotRejected, CheckedBallot, CheckRequest
 from central.ingest import IngestRefused, add_to_tally, check_origin, refuse
 from central.models import Ballot, BallotStatus, EnvelopeStatus, ProvisionalEnvelope, Voter, VoterState
-from central.office import Office
 from election.manifest import CentreId, KioskId, WilayatCode
 from sync.protocol import (
     BatchBallot,
@@ -56,7 +56,7 @@ class AdjudicationError(ValueError):
     """The decision cannot be recorded (unknown envelope, already decided, missing reason)."""
 
 
-def receive_envelope(office: Office, sub: ProvisionalSubmission) -> bool:
+def receive_envelope(office: ElectionRecords, sub: ProvisionalSubmission) -> bool:
     """Store a provisional submission; returns True when it is a retry of one already held."""
     now = office.clock()
     body = to_wire(sub)
@@ -112,13 +112,13 @@ def _wire_ballot(env: ProvisionalEnvelope) -> BatchBallot:
     return BatchBallot.model_validate({k: v for k, v in env.ballot.items() if not k.startswith("_")})
 
 
-def _request(office: Office, env: ProvisionalEnvelope, wire: BatchBallot) -> CheckRequest:
+def _request(office: Counting, env: ProvisionalEnvelope, wire: BatchBallot) -> CheckRequest:
     return CheckRequest(
         payload=wire.encrypted_ballot, kiosk_id=env.kiosk_id, genesis=office.checker.genesis(env.kiosk_id)
     )
 
 
-def _open(office: Office, env: ProvisionalEnvelope, wire: BatchBallot) -> IdentityEnvelopeContent | str:
+def _open(office: ProvisionalDesk, env: ProvisionalEnvelope, wire: BatchBallot) -> IdentityEnvelopeContent | str:
     if office.envelope_key is None or env.sealed_identity is None:
         return "identity envelope cannot be opened"
     try:
@@ -133,7 +133,7 @@ def _open(office: Office, env: ProvisionalEnvelope, wire: BatchBallot) -> Identi
     return content
 
 
-def process_envelopes(office: Office) -> dict[str, int]:
+def process_envelopes(office: ProvisionalDesk) -> dict[str, int]:
     """Open and settle every RECEIVED envelope; returns how many went which way."""
     counts = {s.value: 0 for s in EnvelopeStatus}
     with office.db.transaction() as s:
@@ -148,7 +148,7 @@ def process_envelopes(office: Office) -> dict[str, int]:
     return counts
 
 
-def _process_one(office: Office, envelope_id: str) -> EnvelopeStatus:
+def _process_one(office: ProvisionalDesk, envelope_id: str) -> EnvelopeStatus:
     now = office.clock()
     with office.db.transaction() as s:
         try:
@@ -180,7 +180,7 @@ def _process_one(office: Office, envelope_id: str) -> EnvelopeStatus:
                     civil_number=content.civil_number,
                     centre=CentreId(env.centre_id),
                     now=now,
-                    bucket_minutes=office.config.turnout_bucket_minutes,
+                    bucket_minutes=office.turnout_bucket_minutes,
                 )
                 own_style = office.manifest.style_for_wilayat(WilayatCode(wilayat)).id if wilayat else None
                 if wilayat is not None and own_style == wire.ballot_style_id:
@@ -213,7 +213,7 @@ def _why_not(s: Session, civil_number: str) -> str:
     return "voter checked in at another kiosk"
 
 
-def _count(s: Session, office: Office, env: ProvisionalEnvelope, wire: BatchBallot, checked: CheckedBallot) -> None:
+def _count(s: Session, office: Counting, env: ProvisionalEnvelope, wire: BatchBallot, checked: CheckedBallot) -> None:
     add_to_tally(s, office.checker, [checked])
     s.add(
         Ballot(
@@ -231,7 +231,7 @@ def _count(s: Session, office: Office, env: ProvisionalEnvelope, wire: BatchBall
     )
 
 
-def pending(office: Office) -> list[dict[str, str]]:
+def pending(office: Records) -> list[dict[str, str]]:
     """Envelopes awaiting the committee (no identity shown: the committee opens it at the table)."""
     with office.db.transaction() as s:
         rows = s.scalars(
@@ -245,7 +245,7 @@ def pending(office: Office) -> list[dict[str, str]]:
         ]
 
 
-def decide(office: Office, envelope_id: str, decision: Decision, reason: str, *, actor: str) -> EnvelopeStatus:
+def decide(office: Counting, envelope_id: str, decision: Decision, reason: str, *, actor: str) -> EnvelopeStatus:
     """The committee's decision on one envelope (Art. 6): logged with its reason; the identity is erased."""
     if not reason.strip():
         raise AdjudicationError("a decision needs a reason")

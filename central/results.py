@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from central import audit, phase, pollbook, record_writer
+from central.capabilities import Publishing, Records
 from central.ceremony import guardians
 from central.chains import kiosk_statements
 from central.closing import final_tally, tally_hash
@@ -24,7 +25,6 @@ from central.db import Database
 from central.errors import LotDrawInvalid, PhaseConflict, ResultsError
 from central.manual import ManualTotals, approved_totals
 from central.models import GuardianShare, LotDraw, PublishedResult
-from central.office import Office
 from central.record_writer import (
     not_counted_per_style,
     pollbook_counts,
@@ -73,7 +73,7 @@ with that label everywhere, not published); published by an administrator as "pr
 with a reason (``publish_unverified``). See ``central.exports.status_label``."""
 
 
-def compute_results(office: Office, *, actor: str, out: Path | None = None) -> dict[str, Any]:
+def compute_results(office: Publishing, *, actor: str, out: Path | None = None) -> dict[str, Any]:
     """Decrypt the frozen tally, merge the approved manual sheets (frozen with it), write the record and run the
     independent verifier; store the outcome. Verified: the election moves to ``published`` (audited, head
     signed, ``office/audit_heads.json`` rewritten with it). Not verified: stored as NOT VERIFIED, the election
@@ -94,12 +94,12 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
     except DecryptionError as exc:
         raise ResultsError(f"cannot decrypt yet: {exc}") from None
     now = office.clock()
-    record_dir = out or office.config.record_dir / now.strftime("%Y%m%dT%H%M%SZ")
+    record_dir = out or office.record_dir / now.strftime("%Y%m%dT%H%M%SZ")
     chains, withheld = record_chains(office.db, office.context.base_hash)
     record = ElectionRecord(
         office.manifest,
         office.context,
-        guardians(office.config.election_dir),
+        guardians(office.election_dir),
         chains,
         tally,
         tuple(shares),
@@ -109,9 +109,9 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
         kiosks=kiosk_statements(office.db),  # certificates, signed chain closes and last heads (central.chains)
     )
     write_record(record_dir, record)
-    record_writer.write_files(record_dir, record_writer.outside_parts(office.config.election_dir, office.manifest))
+    record_writer.write_files(record_dir, record_writer.outside_parts(office.election_dir, office.manifest))
     write_office_part(office.db, office.signer, record_dir)
-    key = office.config.election_dir / record_writer.COMMISSION_KEY_FILE  # used when the office holds it
+    key = office.election_dir / record_writer.COMMISSION_KEY_FILE  # used when the office holds it
     verified, output = record_writer.run_verifier(record_dir, key)  # looked up here: tests stand in a failing one
     results = merge(office.manifest, plain, approved_totals(office.db), pollbook_counts(office.db, office.manifest))
     results["record_dir"] = str(record_dir)
@@ -142,7 +142,7 @@ def compute_results(office: Office, *, actor: str, out: Path | None = None) -> d
     return results
 
 
-def publish_unverified(office: Office, reason: str, *, actor: str) -> dict[str, Any]:
+def publish_unverified(office: Publishing, reason: str, *, actor: str) -> dict[str, Any]:
     """An administrator publishes the latest results, which the verifier did NOT verify, as "provisional,
     verification failed" with a reason (audited, head signed): the only way such results are published, and
     every output keeps saying NOT VERIFIED."""
@@ -242,7 +242,7 @@ def apply_lot_draws(published: dict[str, Any], draws: list[LotDraw]) -> dict[str
     return out
 
 
-def record_lot_draw(office: Office, contest_id: str, drawn: list[str], note: str, *, actor: str) -> dict[str, Any]:
+def record_lot_draw(office: Records, contest_id: str, drawn: list[str], note: str, *, actor: str) -> dict[str, Any]:
     """Record the outcome of the drawing of lots for the tied last seat(s) of ``contest_id`` (a committee member,
     after results): the winners must be distinct, among the tied candidates, as many as the tied seats. Once per
     contest; audited. Returns the contest's results with the draw applied."""

@@ -18,7 +18,7 @@ from central.api.errors import (
 )
 from central.api.limits import RequestLimits
 from central.api.login_limits import LoginGuard
-from central.crypto import shutdown_quietly
+from central.checker import shutdown_quietly
 from central.office import Office
 
 

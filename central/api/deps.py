@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Annotated
 
 from cryptography import x509
@@ -14,12 +13,12 @@ from central.api.errors import ApiError
 from central.auth import (
     AuthError,
     CardRevoked,
+    CrlFile,
     Role,
     Staff,
     cert_sha256,
     end_session,
     kiosk_id_of,
-    read_crl,
     staff_for_token,
 )
 from central.models import Kiosk
@@ -63,55 +62,18 @@ def calling_kiosk(request: Request, office: OfficeDep) -> str:
             raise ApiError(403, ErrorCode.UNKNOWN_KIOSK, f"kiosk {kiosk_id!r} is not enrolled")
         if kiosk.cert_sha256 != cert_sha256(cert):
             raise ApiError(403, ErrorCode.UNKNOWN_KIOSK, f"certificate is not the one enrolled for {kiosk_id!r}")
-    if office.config.kiosk_crl is not None and _KIOSK_CRL.revoked(office, cert):
+    if office.kiosk_crl is not None and _revoked(office.kiosk_crl, cert):
         raise ApiError(403, ErrorCode.UNKNOWN_KIOSK, f"the certificate of kiosk {kiosk_id!r} is revoked")
     return kiosk_id
 
 
-class KioskRevocations:
-    """The kiosk CA's CRL (``[server] kiosk_crl``), re-read whenever the file changes, so that revoking a kiosk
-    takes effect at its next request without restarting the office. Only a CRL signed by the kiosk CA counts; a
-    file that cannot be read or verified keeps the last good list (and is logged), or, with none yet, refuses
-    every kiosk: an office told to check revocation never runs unchecked."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stamp: tuple[str, int, int] | None = None
-        self._serials: frozenset[int] | None = None
-
-    def revoked(self, office: Office, cert: x509.Certificate) -> bool:
-        serials = self._current(office)
-        return serials is None or cert.serial_number in serials
-
-    def _current(self, office: Office) -> frozenset[int] | None:
-        path = office.config.kiosk_crl
-        assert path is not None
-        try:
-            st = path.stat()
-        except OSError:
-            log.error("kiosk CRL %s cannot be read", path)
-            return self._serials
-        stamp = (str(path), st.st_mtime_ns, st.st_size)
-        with self._lock:
-            if stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    self._serials = _read_kiosk_crl(path.read_bytes(), office.kiosk_ca)
-                except (OSError, ValueError) as exc:
-                    log.error("kiosk CRL %s refused, keeping the last good one: %s", path, exc)
-            return self._serials
-
-
-def _read_kiosk_crl(raw: bytes, kiosk_ca: x509.Certificate | None) -> frozenset[int]:
-    crl = read_crl(raw)
-    if kiosk_ca is None:
-        raise ValueError("no kiosk CA is configured to check the CRL's signature")
-    if crl.issuer != kiosk_ca.subject or not crl.is_signature_valid(kiosk_ca.public_key()):  # type: ignore[arg-type]
-        raise ValueError("the CRL is not signed by the kiosk CA")
-    return frozenset(r.serial_number for r in crl)
-
-
-_KIOSK_CRL = KioskRevocations()
+def _revoked(crl: CrlFile, cert: x509.Certificate) -> bool:
+    """Whether the kiosk CA's CRL lists ``cert``: ``CrlFile`` re-reads it when the file changes, so revoking a kiosk
+    takes effect at its next request without restarting the office. A file that cannot be read or verified keeps the
+    last good list (logged), or, with none yet, refuses every kiosk: an office told to check revocation never runs
+    unchecked."""
+    current = crl.current()
+    return current is None or current.get_revoked_certificate_by_serial_number(cert.serial_number) is not None
 
 
 KioskDep = Annotated[str, Depends(calling_kiosk)]

@@ -20,10 +20,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from central import public_view
 from central.api.deps import OfficeDep
 from central.api.errors import error_response
+from central.capabilities import Observed
 from central.dashboard.i18n import Lang, Lookup, badge, local_time, lookup_of, lookup_text, ltr, t, zone_label
 from central.dashboard.live import EventStream, LiveFeed, sections_digest
 from central.dashboard.sections import read_board, render_sections
-from central.office import Office
 from sync.protocol import ErrorCode
 
 router = APIRouter(include_in_schema=False)
@@ -95,14 +95,14 @@ def _lang(lang: str) -> Lang:
     return "en" if lang == "en" else "ar"
 
 
-def _updated(office: Office, lang: Lang) -> str:
+def _updated(office: Observed, lang: Lang) -> str:
     """The 'updated' time the page and the feed show: the office's clock, to the second, in the election's zone."""
     board_now = office.clock()
     tz = zoneinfo.ZoneInfo(office.manifest.timezone)
     return f"{local_time(board_now, tz, board_now)} {zone_label(tz, lang, board_now)}"
 
 
-def _page(office: Office, lang: Lang, body: str, *, live: str | None) -> HTMLResponse:
+def _page(office: Observed, lang: Lang, body: str, *, live: str | None) -> HTMLResponse:
     """The page around ``body``; ``live``: the digest of its live sections (None: a page without the feed)."""
     direction = "rtl" if lang == "ar" else "ltr"
     other = "en" if lang == "ar" else "ar"
@@ -132,14 +132,14 @@ def _lookup(lang: Lang, answer: str = "") -> str:
     )
 
 
-def render_live(office: Office) -> dict[str, tuple[str, dict[str, str]]]:
+def render_live(office: Observed) -> dict[str, tuple[str, dict[str, str]]]:
     """What the live feed sends, per language, from one read of the office: the 'updated' time and the sections."""
     board = read_board(office)
     languages: tuple[Lang, ...] = ("ar", "en")
     return {lang: (_updated(office, lang), render_sections(office, board, lang)) for lang in languages}
 
 
-def feed_of(request: Request, office: Office) -> LiveFeed:
+def feed_of(request: Request, office: Observed) -> LiveFeed:
     """The app's live feed (one per application, made on first use; ``install_feed`` sets its parameters)."""
     feed = getattr(request.app.state, "dashboard_feed", None)
     if feed is None:
@@ -150,7 +150,7 @@ def feed_of(request: Request, office: Office) -> LiveFeed:
 
 def install_feed(
     app: FastAPI,
-    office: Office,
+    office: Observed,
     *,
     period_s: float = 3.0,
     max_subscribers: int = 100,
@@ -169,7 +169,7 @@ def install_feed(
     return feed
 
 
-def dashboard(office: Office, lang: Lang) -> HTMLResponse:
+def dashboard(office: Observed, lang: Lang) -> HTMLResponse:
     sections = render_sections(office, read_board(office), lang)
     return _page(office, lang, "".join(sections.values()) + _lookup(lang), live=sections_digest(sections))
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from central import exports, pollbook, results
+from central.capabilities import Observed
 from central.dashboard.charts import bar_chart, line_chart
 from central.dashboard.i18n import (
     CentreState,
@@ -33,7 +34,6 @@ from central.dashboard.i18n import (
     zone_label,
 )
 from central.models import CentreStatus, PublishedResult
-from central.office import Office
 from central.phase import CentrePhase
 from central.public_view import KioskStatus, kiosk_statuses
 from sync.protocol import KioskPollsState
@@ -76,7 +76,7 @@ def _centre_state(row: CentreStatus) -> CentreState:
     return CentreState.OPEN
 
 
-def read_board(office: Office) -> Board:
+def read_board(office: Observed) -> Board:
     with office.db.transaction() as s:
         turnout = sorted(pollbook.turnout_by_wilayat(s), key=lambda w: w.wilayat)
         buckets = pollbook.turnout_buckets(s)
@@ -87,7 +87,7 @@ def read_board(office: Office) -> Board:
     return Board(
         now=office.clock(),
         tz=zoneinfo.ZoneInfo(office.manifest.timezone),
-        bucket_minutes=office.config.turnout_bucket_minutes,
+        bucket_minutes=office.turnout_bucket_minutes,
         turnout=turnout,
         buckets=buckets,
         centres=centres,
@@ -96,12 +96,12 @@ def read_board(office: Office) -> Board:
     )
 
 
-def _wilayat(office: Office, code: str, lang: Lang) -> str:
+def _wilayat(office: Observed, code: str, lang: Lang) -> str:
     w = office.manifest.wilayats_by_code.get(code)  # type: ignore[call-overload]
     return (w.name.ar if lang == "ar" else w.name.en) if w else code
 
 
-def _centre_names(office: Office, lang: Lang) -> dict[str, str]:
+def _centre_names(office: Observed, lang: Lang) -> dict[str, str]:
     return {c.id: (c.name.ar if lang == "ar" else c.name.en) for c in office.manifest.centres}
 
 
@@ -109,7 +109,7 @@ def _zone(board: Board, lang: Lang) -> str:
     return zone_label(board.tz, lang, board.now)
 
 
-def turnout(office: Office, board: Board, lang: Lang) -> str:
+def turnout(office: Observed, board: Board, lang: Lang) -> str:
     chart = bar_chart(
         [(_wilayat(office, w.wilayat, lang), 100 * w.voted / max(w.registered, 1)) for w in board.turnout],
         unit="%",
@@ -151,7 +151,7 @@ def day_points(board: Board) -> list[tuple[str, int]]:
     return points
 
 
-def day(office: Office, board: Board, lang: Lang) -> str:
+def day(office: Observed, board: Board, lang: Lang) -> str:
     per_centre: dict[str, int] = defaultdict(int)
     for centre, _w, _start, n in board.buckets:
         per_centre[centre] += n
@@ -163,7 +163,7 @@ def day(office: Office, board: Board, lang: Lang) -> str:
     )
 
 
-def centre_states(office: Office, board: Board, lang: Lang) -> str:
+def centre_states(office: Observed, board: Board, lang: Lang) -> str:
     per_centre: dict[str, int] = defaultdict(int)
     for centre, _w, _start, n in board.buckets:
         per_centre[centre] += n
@@ -198,7 +198,7 @@ def _kiosk_state(k: KioskStatus, board: Board, lang: Lang) -> str:
     return badge(polls_text(state), lang, mark=False)
 
 
-def kiosk_table(office: Office, board: Board, lang: Lang) -> str:
+def kiosk_table(office: Observed, board: Board, lang: Lang) -> str:
     """The kiosks' table; on a phone each row is a card whose cells carry their column's name (``data-label``)."""
     names = _centre_names(office, lang)
     zone = re.sub(r"<[^>]+>", "", _zone(board, lang))  # as plain text, for the label attribute
@@ -251,7 +251,7 @@ def _tie_text(tie: dict[str, Any], lang: Lang) -> str:
     return html.escape(f"{rule} ({votes}{'،' if lang == 'ar' else ','} {seats})")
 
 
-def _contest(office: Office, contest: Any, r: dict[str, Any], lang: Lang, verified: bool) -> str:
+def _contest(office: Observed, contest: Any, r: dict[str, Any], lang: Lang, verified: bool) -> str:
     name = contest.name.ar if lang == "ar" else contest.name.en
     tie = exports.tie_of(r) if verified else None
     undecided = set(tie["candidates"]) if tie and not tie["resolved"] else set()
@@ -285,7 +285,7 @@ def _contest(office: Office, contest: Any, r: dict[str, Any], lang: Lang, verifi
     return "".join(parts)
 
 
-def results_section(office: Office, board: Board, lang: Lang) -> str:
+def results_section(office: Observed, board: Board, lang: Lang) -> str:
     latest = board.latest
     if latest is None:
         return f"<section id='results'><h2>{t('results', lang)}</h2><p>{t('none', lang)}</p></section>"
@@ -308,7 +308,7 @@ def results_section(office: Office, board: Board, lang: Lang) -> str:
     return "".join(parts)
 
 
-def render_sections(office: Office, board: Board, lang: Lang) -> dict[str, str]:
+def render_sections(office: Observed, board: Board, lang: Lang) -> dict[str, str]:
     """The live sections by element id (``LIVE_SECTIONS``), in page order."""
     return {
         "turnout": turnout(office, board, lang),

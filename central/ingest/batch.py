@@ -14,7 +14,7 @@ from sqlalchemy import insert, select, update
 
 from central import audit, phase
 from central.chains import ChainRefused, store_head, verified
-from central.crypto import BallotChecker, CheckerUnavailable, CheckRequest, ContestSum
+from central.checker import BallotChecker, CheckerUnavailable, CheckRequest, ContestSum
 from central.db import Database
 from central.ingest.judging import BallotItem, judge, refuse_wrong_codes
 from central.ingest.links import LINKED_BY, HeadMismatch, code_bytes, head_mismatch, provisional_links

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from central.crypto import BallotRejected, CheckedBallot
+from central.checker import BallotRejected, CheckedBallot
 from central.models import BallotStatus
 from election.manifest import BallotStyleId, CentreId, Manifest
 from sync.protocol import BallotDisposition, BatchBallot

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.chains import describe, last_head, latest_close, within
-from central.crypto import BallotChecker, BallotRejected, CheckRequest
+from central.checker import BallotChecker, BallotRejected, CheckRequest
 from central.models import ProvisionalEnvelope
 from election.chain_statement import ChainStatement
 

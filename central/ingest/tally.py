@@ -11,7 +11,7 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.crypto import BallotChecker, CheckedBallot, ContestSum
+from central.checker import BallotChecker, CheckedBallot, ContestSum
 from central.ingest.judging import BallotItem
 from central.models import TallyState
 
