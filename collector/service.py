@@ -23,6 +23,7 @@ from collector.election_data import ElectionData
 from collector.errors import CollectorError, ErrorCode
 from collector.limits import Limiter
 from collector.models import ChallengeRow, CredentialRow, InPersonRow, SubmissionRow
+from collector.my_votes import my_votes_answer
 from collector.submissions import VOID_IN_PERSON, VOID_REPLACED, Held
 from collector.submissions import utc as _utc
 from election.ballot import BallotFormatError, BallotVerificationError, parse_and_verify_ballot
@@ -320,27 +321,10 @@ class Collector:
     # ---- the voter's own check, the second device, the in-person override -----------------------
 
     def my_votes(self, body: Any) -> dict[str, Any]:
+        """Every submission under the card holder's credentials, to the card holder only (collector/my_votes.py)."""
         body = _exact(body, {"challenge_id", "certificate", "signature", "ecdsa_format"}, "my-votes")
         voter = self._authenticate(body, CardPurpose.MY_VOTES, b"")
-        with self.db.transaction() as s:
-            rows = s.scalars(
-                select(CredentialRow)
-                .where(CredentialRow.civil_number == voter.civil_number)
-                .order_by(CredentialRow.registered_at.desc())
-            ).all()
-            creds = [r.credential for r in rows]
-            count, last = (0, None)
-            if creds:
-                count, last = s.execute(
-                    select(func.count(), func.max(SubmissionRow.received_at)).where(SubmissionRow.credential.in_(creds))
-                ).one()
-            current = rows[0] if rows else None
-            return {
-                "credential": current.credential if current else None,
-                "voided": bool(current and current.voided_at is not None),
-                "submissions": count,
-                "last_received_at": _time(last) if last is not None else None,
-            }
+        return my_votes_answer(self.db, voter.civil_number)
 
     def fetch(self, ballot_id: str) -> dict[str, Any]:
         if not 1 <= len(ballot_id) <= 128:

@@ -8,8 +8,9 @@ The device passphrase that encrypts the credential key at rest is read from ``--
 on the terminal at start (never from an environment variable, never logged). The kiosk's Kivy app runs unchanged
 (screens, Arabic and English, text sizes and themes, the audio ballot when the package has its clips) over the
 voter app's ports (remote/compose.py). A submission held from an earlier run (a lost connection) is sent again
-first, and the terminal says whether it arrived. ``--my-votes`` opens the "my votes" window instead
-(remote/my_votes_app.py): card, PIN, and what the collector holds under the card's identity.
+first, and the terminal says whether it arrived. The start screen has a "My votes" button (remote/my_votes_app.py):
+card, PIN, and every ballot the collector holds under the card's identity; ``--my-votes`` opens the same view in a
+window of its own instead.
 """
 
 from __future__ import annotations
@@ -19,6 +20,13 @@ import getpass
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from election.package import ElectionPackage
+    from kiosk.ports import CardEventsPort
+    from kiosk.ui.app import KioskApp
+    from remote.compose import VoterPorts
 
 log = logging.getLogger("remote")
 
@@ -111,24 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     return _run_ui(package, ports, reader, args)
 
 
-def _run_ui(package: object, ports: object, reader: str, args: argparse.Namespace) -> int:
-    from run_kiosk import configure_kivy
-
-    configure_kivy(offscreen=args.offscreen)
-    from kivy.clock import Clock
-
-    from election.manifest import CandidateId
-    from election.package import ElectionPackage
-    from kiosk.adapters.card_events import MonitorCardEvents
+def voter_app(package: ElectionPackage, ports: VoterPorts, events: CardEventsPort) -> KioskApp:
+    """The voter app's Kivy app: the kiosk's (kiosk/ui/app.py) over the voter app's ports, with "My votes" on the
+    start screen (remote/my_votes_app.py). Import only once Kivy's environment is set (tests build it here too)."""
+    from election.manifest import CandidateId, Language
     from kiosk.services import KioskServices
     from kiosk.session import SessionConfig
     from kiosk.session.model import KioskMode
-    from kiosk.ui.app import KioskApp
-    from kiosk.ui_text import Catalogue
-    from remote.compose import VoterPorts
-    from remote.strings import RemoteCatalogue
+    from kiosk.ui.app import KioskApp, StartAction
+    from remote.my_votes_app import CardEventsGate, catalogue, open_over_app
 
-    assert isinstance(package, ElectionPackage) and isinstance(ports, VoterPorts)
     manifest = package.manifest
     photo_paths = {k.id: k.photo for contest in manifest.contests for k in contest.candidates if k.photo}
 
@@ -136,7 +136,8 @@ def _run_ui(package: object, ports: object, reader: str, args: argparse.Namespac
         path = photo_paths.get(candidate)
         return package.files.get(path) if path else None
 
-    events = MonitorCardEvents(reader)
+    cat = catalogue()  # the voter app's wording and the my-votes strings over the kiosk's catalogue
+    gate = CardEventsGate(events)
     services = KioskServices(
         manifest=manifest,
         card=ports.card,
@@ -144,15 +145,32 @@ def _run_ui(package: object, ports: object, reader: str, args: argparse.Namespac
         ballots=ports.ballots,
         staff=ports.staff,
         audit=ports.audit,
-        catalogue=RemoteCatalogue.for_voter_app(Catalogue.load()),
+        catalogue=cat,
         photos=photo,
-        card_events=events,
+        card_events=gate,
         kiosk_mode=KioskMode(polls_open=True),
         config=SessionConfig(manifest),
         where="remote",
     )
-    app = KioskApp(services, show_demo_panel=False)
+
+    def my_votes(language: Language) -> None:
+        open_over_app(ports.card, cat, language, gate)
+
+    app = KioskApp(services, show_demo_panel=False, start_action=StartAction("remote.my_votes.open", my_votes))
     app.title = "Sanduq voter app"
+    return app
+
+
+def _run_ui(package: ElectionPackage, ports: VoterPorts, reader: str, args: argparse.Namespace) -> int:
+    from run_kiosk import configure_kivy
+
+    configure_kivy(offscreen=args.offscreen)
+    from kivy.clock import Clock
+
+    from kiosk.adapters.card_events import MonitorCardEvents
+
+    events = MonitorCardEvents(reader)
+    app = voter_app(package, ports, events)
     if args.run_for > 0:
         Clock.schedule_once(lambda _dt: app.stop(), args.run_for)
     try:

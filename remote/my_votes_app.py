@@ -1,20 +1,26 @@
-"""``python -m remote --my-votes``: the voter app's "my votes" screen, in a small Kivy window of its own.
+"""The voter app's "my votes": card, PIN, the card's signed question, and what the collector holds under the card's
+identity as a table (remote.my_votes.table), in Arabic or English. Nothing is registered or changed. So a voter
+who never voted remotely can see a ballot cast in their name.
 
-The voter inserts the ID card, types the PIN and presses Show; the card signs the collector's fresh my-votes
-challenge (remote.card.RemoteCard.ask_my_votes) and the window shows, as a table, what the collector holds under the
-card's identity (remote.my_votes.rows), in Arabic or English. Nothing is registered or changed. So a voter who never
-voted remotely can see a ballot cast in their name. ``--pin-file`` types a PIN and presses Show at start, and
-``--report FILE`` writes what the window shows as JSON when it stops (tests only).
+Two ways in, one panel (:func:`panel`): the "My votes" button on the voter app's start screen (``python -m remote``:
+:func:`open_over_app`, a full-window view over the kiosk's screens; "Back" returns to the start screen), and
+``python -m remote --my-votes``, a small window of its own (:func:`run`). While the view is open the card's
+insertions are held back from the voting session (:class:`CardEventsGate`): the card is the view's.
+``--pin-file`` types a PIN and presses Show at start, ``--report FILE`` writes what the window showed as JSON when
+it stops (tests only).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from election.manifest import Language, Text
+from kiosk.ports import CardEventsPort
 from kiosk.session import events as ev
 from kiosk.session import flow
 from kiosk.session.model import Secret
@@ -24,6 +30,9 @@ from remote.card import RemoteCard
 from remote.protocol import MyVotes
 
 MY_VOTES_STRINGS = Path(__file__).with_name("strings_my_votes.json")
+COLUMN_WIDTHS = (0.27, 0.09, 0.24, 0.40)
+"""The ballot table's columns' shares of the width (remote.my_votes.COLUMNS: received, number, code, status)."""
+Answer = MyVotes | ev.PinRejected | ev.Failed
 
 
 def catalogue() -> Catalogue:
@@ -35,7 +44,7 @@ def catalogue() -> Catalogue:
     return RemoteCatalogue(RemoteCatalogue.for_voter_app(Catalogue.load()), own)
 
 
-def ask(card: RemoteCard, pin: str) -> MyVotes | ev.PinRejected | ev.Failed:
+def ask(card: RemoteCard, pin: str) -> Answer:
     """Read the card in the reader, then the PIN and the signed question; the card is closed after."""
     try:
         read = card.read()
@@ -46,16 +55,238 @@ def ask(card: RemoteCard, pin: str) -> MyVotes | ev.PinRejected | ev.Failed:
         card.close()
 
 
-def answer_text(
-    answer: MyVotes | ev.PinRejected | ev.Failed, cat: Catalogue, language: Language
-) -> tuple[str, list[tuple[str, str]]]:
-    """(the line above the table, the table's rows) for any answer; failures in the session's own words."""
+def answer_text(answer: Answer, cat: Catalogue, language: Language) -> tuple[str, my_votes.Table | None]:
+    """(the line above the table, the table) for any answer; failures in the session's own words, and no table."""
     if isinstance(answer, MyVotes):
-        note = cat.text("remote.my_votes.not_me", language) if answer.submissions else ""
-        return note, my_votes.rows(answer, cat, language)
+        note = ""
+        if answer.submissions:
+            note = cat.text("remote.my_votes.compare", language) + " " + cat.text("remote.my_votes.not_me", language)
+        return note, my_votes.table(answer, cat, language)
     if isinstance(answer, ev.PinRejected):
-        return cat.text("remote.my_votes.pin_wrong", language, tries=answer.tries_left), []
-    return cat.text(flow.FAILURE_MESSAGE[answer.failure], language), []
+        return cat.text("remote.my_votes.pin_wrong", language, tries=answer.tries_left), None
+    return cat.text(flow.FAILURE_MESSAGE[answer.failure], language), None
+
+
+def shown_report(note: str, table: my_votes.Table | None) -> dict[str, Any]:
+    """What the panel shows, as JSON for tests: plain text (isolates removed) and the raw cells."""
+    t = table or my_votes.Table((), (), (), "")
+    return {
+        "note": plain(note),
+        "summary": [[plain(a), plain(b)] for a, b in t.summary],
+        "columns": [plain(c) for c in t.columns],
+        "ballots": [[plain(c) for c in row] for row in t.ballots],
+        "raw_ballots": [list(row) for row in t.ballots],
+        "cut": plain(t.cut),
+    }
+
+
+class CardEventsGate:
+    """The voting session's card events, held back while "my votes" has the card: a card inserted for it must not
+    start a voting session. On release the session is told the reader's state it missed: the last health event,
+    and the card if one is still in the reader."""
+
+    def __init__(self, inner: CardEventsPort) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+        self._sink: Callable[[ev.Event], None] | None = None
+        self._held = False
+        self._card: ev.Event | None = None
+        self._health: ev.Event | None = None
+
+    def start(self, sink: Callable[[ev.Event], None]) -> None:
+        self._sink = sink
+        self.inner.start(self._event)
+
+    def stop(self) -> None:
+        self.inner.stop()
+
+    def _event(self, event: ev.Event) -> None:
+        with self._lock:
+            if self._held:
+                if isinstance(event, ev.CardInserted | ev.CardRemoved):
+                    self._card = event
+                else:
+                    self._health = event
+                return
+        if self._sink is not None:
+            self._sink(event)
+
+    def hold(self) -> None:
+        with self._lock:
+            self._held, self._card, self._health = True, None, None
+
+    def release(self) -> None:
+        with self._lock:
+            self._held = False
+            missed = [e for e in (self._health, self._card) if e is not None and not isinstance(e, ev.CardRemoved)]
+            self._card = self._health = None
+        if self._sink is not None:
+            for event in missed:
+                self._sink(event)
+
+
+# ---- the Kivy panel (imported only once Kivy's environment is set) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Look:
+    """Font size and colours (RGBA 0..1): the voter app's display settings, or the small window's defaults."""
+
+    fs: float = 24.0
+    bg: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    text: tuple[float, ...] = (0.0, 0.0, 0.0, 1.0)
+    button: tuple[float, ...] = (0.88, 0.88, 0.88, 1.0)
+    button_text: tuple[float, ...] = (0.0, 0.0, 0.0, 1.0)
+
+    @classmethod
+    def of_app(cls, app: Any) -> Look:
+        """The kiosk app's current text size and theme (kiosk.ui.app.KioskApp), so the panel follows them."""
+        if not hasattr(app, "c_text"):
+            return cls()
+        return cls(float(app.fs), tuple(app.c_bg), tuple(app.c_text), tuple(app.c_button), tuple(app.c_button_text))
+
+
+def panel(
+    ask_pin: Callable[[str], Answer],
+    cat: Catalogue,
+    language: Language,
+    look: Look,
+    *,
+    on_back: Callable[[], None] | None = None,
+    on_shown: Callable[[dict[str, Any]], None] | None = None,
+) -> Any:
+    """The my-votes view: title, instructions, the PIN and Show (and Back), then the answer's table. ``ask_pin``
+    runs on a worker thread; the answer is painted on the Kivy thread."""
+    from kivy.clock import Clock
+    from kivy.graphics import Color, Rectangle
+    from kivy.metrics import dp
+    from kivy.uix.boxlayout import BoxLayout
+    from kivy.uix.button import Button
+    from kivy.uix.gridlayout import GridLayout
+    from kivy.uix.label import Label
+    from kivy.uix.scrollview import ScrollView
+    from kivy.uix.textinput import TextInput
+
+    from kiosk.ui.app import FONT_NAME
+
+    rtl = language is Language.ARABIC
+
+    def t(key: str) -> str:
+        return cat.text(key, language)
+
+    def label(text: str, scale: float = 1.0, **kw: Any) -> Any:
+        w = Label(text=text, font_name=FONT_NAME, font_size=look.fs * scale, color=look.text, valign="middle",
+                  halign="right" if rtl else "left", base_direction="rtl" if rtl else "ltr", size_hint_y=None,
+                  **kw)  # fmt: skip
+        w.bind(width=lambda w, width: setattr(w, "text_size", (width, None)))
+        w.bind(texture_size=lambda w, size: setattr(w, "height", size[1] + dp(8)))
+        return w
+
+    def button(text: str) -> Any:
+        return Button(text=text, font_name=FONT_NAME, font_size=look.fs, color=look.button_text, background_normal="",
+                      background_color=look.button, size_hint_x=0.3)  # fmt: skip
+
+    def in_reading_order(row: Any, widgets: list[Any]) -> None:
+        for w in reversed(widgets) if rtl else widgets:
+            row.add_widget(w)
+
+    def grid(cols: int) -> Any:
+        g = GridLayout(cols=cols, spacing=dp(2), size_hint_y=None)
+        g.bind(minimum_height=g.setter("height"))
+        return g
+
+    def ballot_row(cells: tuple[str, ...], bold: bool = False) -> Any:
+        """One ballot's cells, each as wide as its column's share, the row as tall as its tallest cell."""
+        row = BoxLayout(size_hint_y=None, spacing=dp(8))
+        cells_ = [label(c, 0.85, bold=bold, size_hint_x=w) for c, w in zip(cells, COLUMN_WIDTHS, strict=True)]
+
+        def fit(*_: Any) -> None:
+            row.height = max(c.height for c in cells_)
+
+        for c in cells_:
+            c.bind(height=fit)
+        in_reading_order(row, cells_)
+        fit()
+        return row
+
+    pin = TextInput(password=True, multiline=False, input_filter="int", font_size=look.fs * 1.1)
+    buttons = [button(t("remote.my_votes.show"))] + ([button(t("remote.my_votes.back"))] if on_back else [])
+    note = label("")
+    content = BoxLayout(orientation="vertical", size_hint_y=None, spacing=dp(4))
+    content.bind(minimum_height=content.setter("height"))
+
+    def start() -> None:
+        typed, pin.text = pin.text, ""
+        note.text = t("card.reading")
+        for b in buttons:  # the card is busy until the answer is shown: no second question, no Back meanwhile
+            b.disabled = True
+        threading.Thread(target=lambda: done(ask_pin(typed)), daemon=True, name="my-votes").start()
+
+    def done(answer: Answer) -> None:
+        Clock.schedule_once(lambda _dt: show(answer), 0)
+
+    def show(answer: Answer) -> None:
+        text, table = answer_text(answer, cat, language)
+        note.text = text
+        for b in buttons:
+            b.disabled = False
+        if instructions.parent is not None:  # done: the room goes to the table, which may be long
+            root.remove_widget(instructions)
+        content.clear_widgets()  # the note goes under the table: the table first
+        if table is not None:
+            summary = grid(2)
+            for name, value in table.summary:
+                in_reading_order(summary, [label(name, bold=True), label(value)])
+            content.add_widget(summary)
+            if table.ballots:
+                content.add_widget(ballot_row(table.columns, bold=True))
+                for cells in table.ballots:
+                    content.add_widget(ballot_row(cells))
+            if table.cut:
+                content.add_widget(label(table.cut, 0.85))
+        content.add_widget(note)
+        if on_shown is not None:
+            on_shown(shown_report(text, table))
+
+    root = BoxLayout(orientation="vertical", padding=dp(24), spacing=dp(12))
+    with root.canvas.before:
+        Color(*look.bg)
+        backdrop = Rectangle(pos=root.pos, size=root.size)
+    root.bind(pos=lambda w, p: setattr(backdrop, "pos", p), size=lambda w, s: setattr(backdrop, "size", s))
+    root.add_widget(label(t("remote.my_votes.title"), 1.2, bold=True))
+    instructions = label(t("remote.my_votes.instructions"), 0.9)
+    root.add_widget(instructions)
+    row = BoxLayout(size_hint_y=None, height=max(dp(64), look.fs * 2.2), spacing=dp(12))
+    buttons[0].bind(on_release=lambda _b: start())
+    if on_back is not None:
+        buttons[1].bind(on_release=lambda _b: on_back())
+    in_reading_order(row, [pin, *buttons])
+    root.add_widget(row)
+    content.add_widget(note)
+    scroll = ScrollView(do_scroll_x=False, bar_width=dp(10))
+    scroll.add_widget(content)
+    root.add_widget(scroll)
+    root.my_votes_start = start  # what --pin-file presses (tests)
+    root.my_votes_pin = pin
+    return root
+
+
+def open_over_app(card: RemoteCard, cat: Catalogue, language: Language, gate: CardEventsGate) -> Any:
+    """The "My votes" button of the voter app's start screen: the panel over the whole window, the card's events
+    held back from the session until Back."""
+    from kivy.app import App
+    from kivy.uix.modalview import ModalView
+
+    view = ModalView(size_hint=(1, 1), auto_dismiss=False, background="", background_color=(0, 0, 0, 0))
+
+    def back() -> None:
+        view.dismiss(animation=False)
+        gate.release()
+
+    gate.hold()
+    view.add_widget(panel(lambda pin: ask(card, pin), cat, language, Look.of_app(App.get_running_app()), on_back=back))
+    view.open(animation=False)
+    return view
 
 
 def _snapshot(path: Path) -> None:
@@ -71,76 +302,33 @@ def _snapshot(path: Path) -> None:
 
 def run(card: RemoteCard, *, offscreen: bool, language: Language, pin_file: Path | None, report: Path | None,
         shot: Path | None, run_for: float) -> int:  # fmt: skip
+    """``python -m remote --my-votes``: the panel in a window of its own."""
     from run_kiosk import configure_kivy
 
     configure_kivy(offscreen=offscreen, size=(1000, 720))
     from kivy.app import App
     from kivy.clock import Clock
     from kivy.core.text import LabelBase
-    from kivy.uix.boxlayout import BoxLayout
-    from kivy.uix.button import Button
-    from kivy.uix.gridlayout import GridLayout
-    from kivy.uix.label import Label
-    from kivy.uix.textinput import TextInput
 
     from kiosk.ui.app import FONT_NAME, amiri_dir, check_text_stack
 
     check_text_stack()
-    LabelBase.register(FONT_NAME, str(amiri_dir() / "Amiri-Regular.ttf"))
+    fonts = amiri_dir()
+    LabelBase.register(FONT_NAME, fn_regular=str(fonts / "Amiri-Regular.ttf"), fn_bold=str(fonts / "Amiri-Bold.ttf"))
     cat = catalogue()
     shown: dict[str, Any] = {}
 
-    def label(text: str, size: int, **kw: Any) -> Any:
-        rtl = language is Language.ARABIC
-        w = Label(text=text, font_name=FONT_NAME, font_size=size, halign="right" if rtl else "left", valign="middle",
-                  base_direction="rtl" if rtl else "ltr", **kw)  # fmt: skip
-        w.bind(size=lambda w, s: setattr(w, "text_size", s))
-        return w
-
     class MyVotesApp(App):  # type: ignore[misc]
         def build(self) -> Any:
-            def t(key: str) -> str:
-                return cat.text(key, language)
-
             self.title = "Sanduq: " + cat.text("remote.my_votes.title", Language.ENGLISH)
-            root = BoxLayout(orientation="vertical", padding=24, spacing=14)
-            root.add_widget(label(t("remote.my_votes.title"), 34, bold=True, size_hint_y=None, height=60))
-            root.add_widget(label(t("remote.my_votes.instructions"), 22, size_hint_y=None, height=90))
-            row = BoxLayout(size_hint_y=None, height=64, spacing=12)
-            self.pin = TextInput(password=True, multiline=False, input_filter="int", font_size=28)
-            show = Button(text=t("remote.my_votes.show"), font_name=FONT_NAME, font_size=26, size_hint_x=0.35)
-            show.bind(on_release=lambda _b: self.start())
-            for w in (show, self.pin) if language is Language.ARABIC else (self.pin, show):
-                row.add_widget(w)
-            root.add_widget(row)
-            self.note = label("", 22, size_hint_y=None, height=80)
-            root.add_widget(self.note)
-            self.table = GridLayout(cols=2, spacing=2, size_hint_y=None, row_default_height=56)
-            self.table.bind(minimum_height=self.table.setter("height"))
-            root.add_widget(self.table)
-            root.add_widget(BoxLayout())
+            root = panel(lambda pin: ask(card, pin), cat, language, Look(), on_shown=self._shown)
             if pin_file is not None:
-                self.pin.text = pin_file.read_text(encoding="utf-8").splitlines()[0]
-                Clock.schedule_once(lambda _dt: self.start(), 0.5)
+                root.my_votes_pin.text = pin_file.read_text(encoding="utf-8").splitlines()[0]
+                Clock.schedule_once(lambda _dt: root.my_votes_start(), 0.5)
             return root
 
-        def start(self) -> None:
-            pin, self.pin.text = self.pin.text, ""
-            self.note.text = cat.text("card.reading", language)
-            threading.Thread(target=lambda: self._done(ask(card, pin)), daemon=True).start()
-
-        def _done(self, answer: MyVotes | ev.PinRejected | ev.Failed) -> None:
-            Clock.schedule_once(lambda _dt: self.show(answer), 0)
-
-        def show(self, answer: MyVotes | ev.PinRejected | ev.Failed) -> None:
-            note, rows = answer_text(answer, cat, language)
-            self.note.text = note
-            self.table.clear_widgets()
-            for name, value in rows:
-                cells = (value, name) if language is Language.ARABIC else (name, value)
-                for text in cells:
-                    self.table.add_widget(label(text, 24))
-            shown.update(note=plain(note), rows=[[plain(n), plain(v)] for n, v in rows], raw_rows=rows)
+        def _shown(self, what: dict[str, Any]) -> None:
+            shown.update(what)
             if pin_file is not None and run_for > 0:  # a test: stop a while after the answer is on screen
                 Clock.schedule_once(lambda _dt: self._finish(), run_for)
 

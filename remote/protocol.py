@@ -10,8 +10,10 @@ collector id, its credential, its submission): an answer about something else is
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
 from election.ballot import EncryptedBallot
@@ -162,22 +164,79 @@ def parse_receipt(data: Any, *, submission_id: str, ballot: EncryptedBallot, seq
     )
 
 
+MY_VOTES_LISTED: Final = 40
+"""The collector lists at most this many submissions in a my-votes answer, the most recent first
+(docs/remote-voting.md, section 5); ``submissions`` counts them all."""
+
+
+class BallotStatus(StrEnum):
+    """What became of one recorded submission (the my-votes answer's ``status``)."""
+
+    COUNTS = "counts"
+    SUPERSEDED = "superseded"
+    VOIDED = "voided"
+    REPLACED = "replaced"
+
+
+@dataclass(frozen=True)
+class RecordedBallot:
+    """One submission the collector holds under the voter's identity (``ballot_hash`` in full: its first 16 hex
+    digits are the code the receipt showed)."""
+
+    received_at: dt.datetime
+    sequence: int
+    ballot_id: str
+    ballot_hash: str
+    status: BallotStatus
+
+
 @dataclass(frozen=True)
 class MyVotes:
     credential: str | None
     voided: bool
     submissions: int
     last_received_at: dt.datetime | None
+    ballots: tuple[RecordedBallot, ...] = ()
+    """The most recent ``MY_VOTES_LISTED`` submissions, newest first; fewer than ``submissions`` when cut."""
+
+
+def _recorded(data: Any) -> RecordedBallot:
+    d = _obj(data, {"received_at", "sequence", "ballot_id", "ballot_hash", "status"}, "my-votes ballot")
+    try:
+        status = BallotStatus(d["status"])
+    except ValueError:
+        raise BadAnswer("my-votes ballot: unknown status") from None
+    return RecordedBallot(
+        _time(d["received_at"], "my-votes received_at"),
+        _int(d["sequence"], "my-votes sequence", 1, MAX_SEQUENCE),
+        _text(d["ballot_id"], "my-votes ballot_id"),
+        _hex(d["ballot_hash"], 64, "my-votes ballot_hash"),
+        status,
+    )
 
 
 def parse_my_votes(data: Any) -> MyVotes:
-    d = _obj(data, {"credential", "voided", "submissions", "last_received_at"}, "my-votes")
+    d = _obj(data, {"credential", "voided", "submissions", "last_received_at", "ballots"}, "my-votes")
     credential = None if d["credential"] is None else _hex(d["credential"], 64, "credential")
     last = None if d["last_received_at"] is None else _time(d["last_received_at"], "last_received_at")
     submissions = _int(d["submissions"], "submissions", 0, MAX_SEQUENCE)
-    if (submissions == 0) != (last is None):
-        raise BadAnswer("my-votes: the count of submissions and the last time disagree")
-    return MyVotes(credential, _bool(d["voided"], "voided"), submissions, last)
+    voided = _bool(d["voided"], "voided")
+    if (submissions == 0) != (last is None) or (submissions > 0 and credential is None):
+        raise BadAnswer("my-votes: the count of submissions, the last time and the credential disagree")
+    listed = d["ballots"]
+    if not isinstance(listed, list) or len(listed) != min(submissions, MY_VOTES_LISTED):
+        raise BadAnswer(f"my-votes: expected the {MY_VOTES_LISTED} most recent submissions at most, all if fewer")
+    ballots = tuple(_recorded(b) for b in listed)
+    if any(a.received_at < b.received_at for a, b in itertools.pairwise(ballots)):
+        raise BadAnswer("my-votes: the submissions are not listed newest first")
+    if ballots and ballots[0].received_at != last:
+        raise BadAnswer("my-votes: the newest listed submission is not the last one received")
+    if len({b.ballot_id for b in ballots}) != len(ballots):
+        raise BadAnswer("my-votes: a ballot is listed twice")
+    counting = sum(b.status is BallotStatus.COUNTS for b in ballots)
+    if counting > 1 or (voided and counting):
+        raise BadAnswer("my-votes: more than one ballot counts, or one counts under a voided credential")
+    return MyVotes(credential, voided, submissions, last, ballots)
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,17 @@ def cache_text_extents(maxsize: int = 20_000) -> None:
     LabelPIL._sanduq_cached = True
 
 
+@dataclasses.dataclass(frozen=True)
+class StartAction:
+    """One more button on the start screen, under the audio button, for a composition that needs it (the voter
+    app's "My votes", remote/__main__.py). The kiosk passes none: its start screen is unchanged."""
+
+    label_key: str
+    """The button's text: a key of the services' catalogue."""
+    run: Callable[[Language], None]
+    """Called on the Kivy thread when the button is pressed, with the language on screen."""
+
+
 class KivyScheduler:
     def call_later(self, seconds: float, callback: Callable[[], None]) -> None:
         Clock.schedule_once(lambda _dt: callback(), seconds)
@@ -127,9 +138,17 @@ class KioskApp(App):  # type: ignore[misc]
     c_border = ListProperty([0, 0, 0, 1])
     palette_version = NumericProperty(0)
 
-    def __init__(self, services: KioskServices, *, show_demo_panel: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        services: KioskServices,
+        *,
+        show_demo_panel: bool = True,
+        start_action: StartAction | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.services = services
+        self.start_action = start_action
         self.show_demo_panel = show_demo_panel and services.demo is not None
         self.title = "Sanduq kiosk"
         self._photo_cache: dict[CandidateId, Any] = {}

@@ -63,12 +63,15 @@ def test_my_votes_shows_a_ballot_cast_under_the_voters_identity(served: Served) 
     app = voter(served, "10000003")
     r = app.my_votes()
     assert r.status_code == 200, r.text
-    assert r.json() == {"credential": None, "voided": False, "submissions": 0, "last_received_at": None}
+    assert r.json() == {
+        "credential": None, "voided": False, "submissions": 0, "last_received_at": None, "ballots": []
+    }  # fmt: skip
     assert app.register().status_code == 200
     ballot, _ = app.ballot()
     assert app.submit(app.submission(ballot)).status_code == 200
     seen = app.my_votes().json()
     assert seen["credential"] == app.credential and seen["submissions"] == 1 and seen["last_received_at"]
+    assert [(b["ballot_id"], b["status"]) for b in seen["ballots"]] == [(ballot.ballot_id, "counts")]
 
 
 def test_second_device_fetches_three_times_within_thirty_minutes(served: Served, clock: Clock) -> None:
