@@ -6,7 +6,8 @@ the central poll book and the sync worker over mutual TLS, the election core's e
 (``RealBallots``), the staff functions over the ballot box and the signed audit log (``BoxAudit``). The CLI
 (``run_kiosk.py``), the UI tests and the election day's kiosks (``devtools/election_day/kiosk_node.py``) all build
 their kiosk here; what they legitimately replace (the clock, the randomness, the offline roll) are typed keyword
-arguments of ``build_station``.
+arguments of ``build_station``. What it checks before it starts, each a ``StartRefused`` for staff, is
+``kiosk.start_checks``; the ballot box is opened last, so a refused kiosk has set nothing up.
 
 No Kivy here: the app (``kiosk.ui.app.KioskApp``) takes ``Station.services``.
 """
@@ -17,7 +18,7 @@ import datetime as dt
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,35 +27,50 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from election.confirmation import genesis_code
 from election.context import ElectionContext
-from election.manifest import CandidateId, CentreId, KioskId, Manifest
-from election.package import ElectionPackage, PackageError, load_package, read_commission_key
-from election.roll import RollError, load_roll
+from election.manifest import CandidateId, KioskId
+from election.package import ElectionPackage
 from kiosk.adapters.ballots import RealBallots
 from kiosk.adapters.card import PcscCard, trust_anchors_of
 from kiosk.adapters.card_events import MonitorCardEvents
 from kiosk.adapters.local import BoxStaff
 from kiosk.adapters.pollbook import CentralPollBook
-from kiosk.ballot_box import DEFAULT_MIN_BATCH, BallotBox, BallotBoxError
-from kiosk.card.profile import ProfileError, load_all_profiles, load_named_profile
+from kiosk.ballot_box import DEFAULT_MIN_BATCH, BallotBox
+from kiosk.card.profile import CardProfile, ProfileError, load_all_profiles, load_named_profile
 from kiosk.card.session import CardAuthenticator
-from kiosk.card.transport import CardIoError, PcscContext
 from kiosk.polls import PollsState
 from kiosk.services import KioskServices
 from kiosk.session import SessionConfig
 from kiosk.session.model import KioskMode, StaffStatus
+from kiosk.start_checks import (
+    REFUSED,
+    STAFF_ADVICE,
+    StartRefused,
+    election_keys,
+    first_reader,
+    kiosk_identity,
+    load_election_package,
+    open_box,
+    read_offline_roll,
+)
 from kiosk.ui_text import Catalogue
 from sync.client import SyncClient, TlsIdentity
-from sync.signing import Signer
 from sync.worker import SyncWorker, WorkerConfig
 
 log = logging.getLogger("kiosk")
 
-REFUSED = "KIOSK REFUSES TO START"
-STAFF_ADVICE = "No voting on this kiosk: load the package again from the commission's copy and call the central office."
-
-
-class StartRefused(Exception):
-    """The kiosk must not start; the message tells staff what is wrong and what to do."""
+__all__ = [  # the refusals (kiosk.start_checks) are imported from here by the CLI and the election day's kiosks
+    "REFUSED",
+    "STAFF_ADVICE",
+    "BoxAudit",
+    "StartRefused",
+    "Station",
+    "StationConfig",
+    "box_status",
+    "build_station",
+    "load_election_package",
+    "read_offline_roll",
+    "utc_now",
+]
 
 
 @dataclass(frozen=True)
@@ -171,31 +187,53 @@ def build_station(
     kiosk = manifest.kiosks_by_id.get(KioskId(config.kiosk_id))
     if kiosk is None:
         raise StartRefused(f"kiosk {config.kiosk_id!r} is not in the election package's manifest")
-    if package.election_context is None or package.central_envelope_key is None:
-        raise StartRefused(
-            f"the election package {config.package} has no election key or no office envelope key (a package from "
-            f"before the key ceremony). {STAFF_ADVICE}"
-        )
+    context, envelope_key = election_keys(config.package, package)
     if not config.central_url.startswith("https://"):
         raise StartRefused(f"the central office address must be https:// (mutual TLS), not {config.central_url!r}")
-    for what, path in (("kiosk certificate", config.kiosk_cert), ("kiosk key", config.kiosk_key),
-                       ("central office CA", config.central_ca)):  # fmt: skip
-        if not path.is_file():
-            raise StartRefused(f"the {what} file {path} is missing")
+    signer = kiosk_identity(config.kiosk_cert, config.kiosk_key, config.central_ca)
     try:
         profile = load_named_profile(config.card_profile)
+        profiles = load_all_profiles()
     except (ProfileError, OSError) as exc:
         raise StartRefused(f"the card profile {config.card_profile!r} cannot be loaded ({exc})") from None
-    context = ElectionContext.from_dict(dict(package.election_context))
-    try:
-        signer = Signer.from_pem_file(config.kiosk_key)
-    except (OSError, ValueError) as exc:
-        raise StartRefused(f"the kiosk key {config.kiosk_key} cannot be used ({exc})") from None
     centre = str(kiosk.centre)
     if offline_roll is None:
         offline_roll = read_offline_roll(config.offline_roll, manifest, centre) if config.offline_roll else {}
-    box = _open_box(config, signer, kiosk.id, centre, genesis_code(context.base_hash, kiosk.id).hex())
-    reader = config.reader or _first_reader()
+    reader = config.reader or first_reader()
+    # The ballot box last: a kiosk refused above has set nothing up; past here nothing refuses, and a failure
+    # (a bug) still closes the box before it propagates.
+    genesis = genesis_code(context.base_hash, kiosk.id).hex()
+    box = open_box(config.db, signer, kiosk.id, centre, genesis, min_batch=config.min_batch)
+    try:
+        return _compose(
+            config, package, box, reader=reader, kiosk_id=kiosk.id, centre=centre, context=context,
+            envelope_key=envelope_key, profile=profile, profiles=profiles, offline_roll=dict(offline_roll), now=now,
+            random_bytes=random_bytes, start_worker=start_worker,
+        )  # fmt: skip
+    except BaseException:
+        box.close()
+        raise
+
+
+def _compose(
+    config: StationConfig,
+    package: ElectionPackage,
+    box: BallotBox,
+    *,
+    reader: str,
+    kiosk_id: KioskId,
+    centre: str,
+    context: ElectionContext,
+    envelope_key: bytes,
+    profile: CardProfile,
+    profiles: Sequence[CardProfile],
+    offline_roll: dict[str, str],
+    now: Callable[[], dt.datetime],
+    random_bytes: Callable[[int], bytes],
+    start_worker: bool,
+) -> Station:
+    """The components over the checked configuration and the open ballot box (nothing here refuses)."""
+    manifest = package.manifest
 
     client = SyncClient(
         config.central_url,
@@ -215,24 +253,24 @@ def build_station(
         monotonic=time.monotonic,
         wall_clock=now,
     )
-    poll_book = CentralPollBook(client, box, kiosk.id, centre, offline_roll=dict(offline_roll))
+    poll_book = CentralPollBook(client, box, kiosk_id, centre, offline_roll=offline_roll)
     ballots = RealBallots(
         manifest,
         context,
         box,
         poll_book,
-        SealPublicKey(package.central_envelope_key),
+        SealPublicKey(envelope_key),
         random_bytes=random_bytes,
         after_store=worker.wake,
     )
     authenticator = CardAuthenticator(
         profile,
         trust_anchors_of(package),
-        kiosk.id,
+        kiosk_id,
         manifest.election_id,
         now,
         random_bytes,
-        profiles=load_all_profiles(),  # the card's ATR selects its profile; an unknown ATR: "not supported"
+        profiles=profiles,  # the card's ATR selects its profile; an unknown ATR: "not supported"
     )
     card = PcscCard(reader, authenticator)
     events = MonitorCardEvents(reader)
@@ -273,44 +311,13 @@ def build_station(
             manual_fallback=box.polls_state is PollsState.PAUSED,  # paused only by the switch to paper
         ),
         config=SessionConfig(manifest),
-        where=kiosk.id,
-        status=lambda: box_status(box, kiosk.id, lambda: worker.status().online, now=now),
+        where=kiosk_id,
+        status=lambda: box_status(box, kiosk_id, lambda: worker.status().online, now=now),
     )
     if start_worker:
         worker.start()
     return Station(config, package, services, card, events, poll_book, ballots, staff, audit, box, client, worker,
                    reader)  # fmt: skip
-
-
-def load_election_package(path: Path, commission_key: Path) -> ElectionPackage:
-    """Read and verify the signed election package; every problem is a ``StartRefused`` naming the file."""
-    try:
-        key = read_commission_key(commission_key)
-    except ValueError as exc:
-        raise StartRefused(str(exc)) from None
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise StartRefused(f"the election package {path} cannot be read ({exc.strerror}). {STAFF_ADVICE}") from None
-    try:
-        return load_package(data, key, archive_name=path.name)
-    except PackageError as exc:
-        raise StartRefused(
-            f"the election package {path} is refused: {exc.file}: {exc.problem}. {STAFF_ADVICE}"
-        ) from None
-
-
-def read_offline_roll(path: Path, manifest: Manifest, centre: str) -> dict[str, str]:
-    """The centre's copy of the roll (the roll's CSV, docs/roll-format.md, read by its one parser
-    ``election.roll.load_roll``): civil number -> ballot style of the eligible voters of the wilayats the centre
-    serves. Used only while the office is unreachable (provisional ballots)."""
-    try:
-        styles = load_roll(path, manifest).styles_at_centre(manifest, CentreId(centre))
-    except (OSError, RollError) as exc:
-        raise StartRefused(f"the centre's offline roll {path} cannot be read ({type(exc).__name__}: {exc})") from None
-    roll = {str(civil): str(style) for civil, style in styles.items()}
-    log.info("offline roll: %d voters for centre %s", len(roll), centre)
-    return roll
 
 
 def box_status(
@@ -331,31 +338,3 @@ def box_status(
         outbox=None if online is None else counts.unsent_outbox + counts.pending_voted_marks + counts.pending_releases,
         office_reachable=None if online is None else online(),
     )
-
-
-def _open_box(config: StationConfig, signer: Signer, kiosk_id: str, centre: str, genesis: str) -> BallotBox:
-    db = config.db
-    try:
-        if db.exists():
-            box = BallotBox.open(db, signer, min_batch=config.min_batch)
-            if box.kiosk_id != kiosk_id:
-                raise StartRefused(f"the ballot box {db} belongs to kiosk {box.kiosk_id}, not {kiosk_id}")
-            log.info("restarted: ballot box reopened (%d cast so far)", box.counts().cast)
-            return box
-        return BallotBox.create(
-            db, signer, kiosk_id=kiosk_id, centre_id=centre, chain_genesis=genesis, min_batch=config.min_batch
-        )
-    except BallotBoxError as exc:
-        raise StartRefused(f"the ballot box {db} cannot be opened ({exc})") from None
-
-
-def _first_reader() -> str:
-    try:
-        ctx = PcscContext()
-        readers = ctx.readers()
-        ctx.close()
-    except CardIoError as exc:
-        raise StartRefused(f"the card reader service (pcscd) is not available ({exc})") from None
-    if not readers:
-        raise StartRefused("no card reader is connected (pass --reader or connect one)")
-    return readers[0]

@@ -33,6 +33,8 @@ class MonitorCardEvents:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._thread.ident is None:  # never started (a station shut down before its app ran)
+            return
         self.monitor.stop()
         self._thread.join(2)
 
