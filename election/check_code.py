@@ -11,7 +11,7 @@ Text form (ASCII, one line, what the QR code encodes; docs/remote-voting.md, ``G
   package* names: a payload naming another collector is refused (a tampered voter app could otherwise send
   the check to a server of its own that serves a ballot matching the voter's intent);
 * ``ballot id`` is 1..128 characters of ``[0-9a-z-]`` (kiosks and the voter app make 32 lower-case hex digits);
-* ``seed`` is the ballot's 32-byte encryption seed (election/ballot.py, ``SEED_BYTES``) as 64 lower-case hex
+* ``seed`` is the ballot's 32-byte encryption seed (``election.ballot.SEED_BYTES``) as 64 lower-case hex
   digits. Every nonce of the ballot is derived from it, so whoever holds it can read the ballot's choices:
   the payload is shown to the voter only, and the collector never sees it.
 
