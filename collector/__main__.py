@@ -62,7 +62,7 @@ def _export(config: CollectorConfig, collector: Collector) -> RemotePart:
 
 
 def _handover(config: CollectorConfig, collector: Collector) -> RemotePart:
-    from collector.handover import hand_over
+    from collector.handover import describe, hand_over
     from sync.client import SyncClient, TlsIdentity
 
     if None in (config.office_url, config.kiosk_cert, config.kiosk_key, config.office_server_ca):
@@ -80,12 +80,11 @@ def _handover(config: CollectorConfig, collector: Collector) -> RemotePart:
             _signer(config, "handover"),
             collector.now(),
         )
+    except SyncError as exc:  # a cut: nothing is lost, the progress is in the collector's database
+        raise SyncError(f"{exc} (the handover's progress is kept: run the same command again to continue)") from None
     finally:
         client.close()
-    print(
-        f"handed over: {done.checked_in} voters checked in, {done.already_voted} had voted in person (voided), "
-        f"{done.batches} batch(es), chain root {done.last_root}"
-    )
+    print(describe(done))
     return done.part
 
 

@@ -72,3 +72,28 @@ class InPersonRow(Base):
     __tablename__ = "in_person"
     civil_number: Mapped[str] = mapped_column(String(16), primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HandoverCheckinRow(Base):
+    """The handover's progress with one counted credential's check-in at the office (docs/remote-voting.md,
+    section 7): the office's check-in token, kept BEFORE the voted mark is sent, so a rerun resends the mark with
+    it (the office answers a spent token of this kiosk "already recorded": the collector's own mark, never an
+    in-person vote), and ``voted`` once the office acknowledged the mark. No time is kept."""
+
+    __tablename__ = "handover_checkins"
+    credential: Mapped[str] = mapped_column(ForeignKey("credentials.credential"), primary_key=True)
+    checkin_token: Mapped[str] = mapped_column(String(64))
+    voted: Mapped[bool] = mapped_column(default=False)
+
+
+class HandoverOutboxRow(Base):
+    """The handover's signed batches (``seq`` 0, 1, ...) and its chain close (the last ``seq``), stored in one
+    transaction after every check-in and before the first is sent: a rerun resends exactly these bytes (a new
+    ECDSA signature over the same batch would be another content under the same batch id)."""
+
+    __tablename__ = "handover_outbox"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(8))  # "batch" | "close"
+    root: Mapped[str] = mapped_column(String(64))  # the chain's root after it
+    body: Mapped[bytes] = mapped_column(LargeBinary)  # the wire bytes, as sent
+    acknowledged: Mapped[bool] = mapped_column(default=False)
