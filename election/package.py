@@ -23,17 +23,15 @@ election/schemas/package-index.schema.json):
 
 Loading is all or nothing: the signature, every file's hash, the absence of unlisted files and the
 content rules are checked before anything is returned, and the first failure is raised as one
-``PackageError`` naming the file and the problem.
+``PackageError`` naming the file and the problem. The zip container itself (deterministic writing, bounded and
+safe reading) is election/package_archive.py.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import posixpath
 import re
-import stat
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +46,12 @@ from PIL import Image, UnidentifiedImageError
 from election.audio_clips import check_clips
 from election.canonical import canonical_json, sha256_hex
 from election.manifest import Manifest, ManifestError
+from election.package_archive import (
+    PackageError,
+    check_member_name,
+    read_members,
+    write_archive,
+)
 
 PACKAGE_FORMAT = "sanduq-election-package"
 PACKAGE_FORMAT_VERSION = 1
@@ -64,22 +68,6 @@ CRL_DIR = "crl/"
 CARD_POLICIES = "trust/card-policies.json"
 ELECTION_CONTEXT = "keys/election-context.json"
 CENTRAL_ENVELOPE_KEY = "keys/central-envelope.pub"
-
-# Bounds that keep a hostile archive from exhausting memory (zip bombs, absurd member counts).
-MAX_MEMBERS = 20_000
-MAX_MEMBER_BYTES = 32 * 1024 * 1024
-MAX_TOTAL_BYTES = 1024 * 1024 * 1024
-# A fixed timestamp keeps packages byte-identical for identical content.
-_ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)
-
-
-class PackageError(ValueError):
-    """The package is refused. ``file`` names the offending member (or the archive itself)."""
-
-    def __init__(self, file: str, problem: str) -> None:
-        super().__init__(f"{file}: {problem}")
-        self.file = file
-        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -131,7 +119,7 @@ def write_package(files: Mapping[str, bytes], signing_key: Ed25519PrivateKey, *,
     if MANIFEST not in files:
         raise PackageError(MANIFEST, "missing from the files to package")
     for path in files:
-        _check_member_name(path)
+        check_member_name(path)
         if path in (INDEX, SIGNATURE):
             raise PackageError(path, "is reserved for the signed index")
     manifest = json.loads(files[MANIFEST])
@@ -145,14 +133,7 @@ def write_package(files: Mapping[str, bytes], signing_key: Ed25519PrivateKey, *,
     }
     index_bytes = canonical_json(index)
     signature = signing_key.sign(index_bytes)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path, data in [(INDEX, index_bytes), (SIGNATURE, signature), *sorted(files.items())]:
-            info = zipfile.ZipInfo(path, date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_STORED if path.endswith((".png", ".ogg")) else zipfile.ZIP_DEFLATED
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
+    return write_archive([(INDEX, index_bytes), (SIGNATURE, signature), *sorted(files.items())])
 
 
 # ---- loading ------------------------------------------------------------------------------------
@@ -160,7 +141,7 @@ def write_package(files: Mapping[str, bytes], signing_key: Ed25519PrivateKey, *,
 
 def load_package(data: bytes, commission_key: Ed25519PublicKey, *, archive_name: str = "package") -> ElectionPackage:
     """Verify and load a package from its bytes; raises PackageError on the first problem."""
-    members = _read_members(data, archive_name)
+    members = read_members(data, archive_name)
     index_bytes = members.pop(INDEX, None)
     signature = members.pop(SIGNATURE, None)
     if index_bytes is None:
@@ -247,7 +228,7 @@ def record_members(data: bytes, *, archive_name: str = "package") -> dict[str, b
     """The package's members the election record publishes (``RECORD_MEMBERS`` and every ``trust/`` file), byte
     for byte, after checking each against the index's hash. The signature is NOT checked here: whoever holds the
     record checks it with the commission key they trust (the verifier's ``package`` check)."""
-    members = _read_members(data, archive_name)
+    members = read_members(data, archive_name)
     if INDEX not in members or SIGNATURE not in members:
         raise PackageError(INDEX, "missing: the package has no signed index")
     index = _parse_index(members[INDEX])
@@ -280,47 +261,6 @@ def _card_policies(members: Mapping[str, bytes]) -> CardPolicies | None:
     return CardPolicies(lists[0], lists[1])
 
 
-def _check_member_name(path: str) -> None:
-    normal = posixpath.normpath(path)
-    if (
-        not path
-        or path.startswith("/")
-        or "\\" in path
-        or normal != path
-        or normal.startswith("..")
-        or path.endswith("/")
-        or any(ord(ch) < 32 for ch in path)
-    ):
-        raise PackageError(path or "<empty name>", "unsafe file name in the archive")
-
-
-def _read_members(data: bytes, archive_name: str) -> dict[str, bytes]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise PackageError(archive_name, f"not a valid package archive ({exc})") from None
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise PackageError(archive_name, f"too many files ({len(infos)})")
-        total = 0
-        members: dict[str, bytes] = {}
-        for info in infos:
-            _check_member_name(info.filename)
-            if info.filename in members:
-                raise PackageError(info.filename, "appears twice in the archive")
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise PackageError(info.filename, f"too large ({info.file_size} bytes)")
-            total += info.file_size
-            if total > MAX_TOTAL_BYTES:
-                raise PackageError(archive_name, "uncompressed content too large")
-            try:
-                members[info.filename] = archive.read(info)
-            except (zipfile.BadZipFile, OSError, NotImplementedError) as exc:
-                raise PackageError(info.filename, f"cannot be read from the archive ({exc})") from None
-        return members
-
-
 def _parse_json(path: str, data: bytes) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
@@ -343,7 +283,7 @@ def _parse_index(data: bytes) -> dict[str, Any]:
     if not isinstance(files, dict) or not isinstance(index.get("manifest_sha256"), str):
         raise PackageError(INDEX, "malformed: 'files' and 'manifest_sha256' are required")
     for path, entry in files.items():
-        _check_member_name(path)
+        check_member_name(path)
         if (
             not isinstance(entry, dict)
             or not isinstance(entry.get("sha256"), str)
