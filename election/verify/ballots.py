@@ -4,6 +4,8 @@ and 3)."""
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,7 +106,12 @@ def _verify_cast_chunk(paths: list[str]) -> tuple[list[CastEntry], PartialTally]
     return [_verify_cast_file(_WORKER["state"], Path(p), sums) for p in paths], sums
 
 
-def _in_processes(s: State, names: list[str]) -> Iterator[tuple[list[CastEntry], PartialTally]]:
+def _chunks_of(names: Iterator[str]) -> Iterator[list[str]]:
+    while chunk := list(itertools.islice(names, CHUNK)):
+        yield chunk
+
+
+def _in_processes(s: State, names: Iterator[str]) -> Iterator[tuple[list[CastEntry], PartialTally]]:
     """The chunks' results in order (the first bad file is the one reported), at most a few chunks ahead of the
     one consumed: memory stays flat however many ballots the record holds."""
     from concurrent.futures import Future, ProcessPoolExecutor  # only the parallel path needs it
@@ -113,8 +120,8 @@ def _in_processes(s: State, names: list[str]) -> Iterator[tuple[list[CastEntry],
     pool = ProcessPoolExecutor(s.jobs, initializer=_init_worker, initargs=(str(s.root),))
     pending: deque[Future[tuple[list[CastEntry], PartialTally]]] = deque()
     try:
-        for i in range(0, len(names), CHUNK):
-            pending.append(pool.submit(_verify_cast_chunk, [str(directory / n) for n in names[i : i + CHUNK]]))
+        for chunk in _chunks_of(names):
+            pending.append(pool.submit(_verify_cast_chunk, [str(directory / n) for n in chunk]))
             if len(pending) >= AHEAD * s.jobs:
                 yield pending.popleft().result()
         while pending:
@@ -123,17 +130,30 @@ def _in_processes(s: State, names: list[str]) -> Iterator[tuple[list[CastEntry],
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _stage_cast_names(s: State) -> int:
+    """The names of ``ballots/cast/*.json`` this run checks (all, or its shard's) into the index, to be read back
+    sorted (``State.cast.staged_names``) without a list of them in memory; returns how many."""
+    directory = s.root / "ballots" / "cast"
+    if not directory.is_dir():
+        return s.cast.stage_names(())
+    with os.scandir(directory) as entries:
+        return s.cast.stage_names(
+            e.name for e in entries if e.name.endswith(".json") and (s.shard is None or s.shard.holds(e.name))
+        )
+
+
 def check_cast_ballots(s: State, progress: Progress) -> str:
     if s.merge:
         from election.verify.merge import merge_shard_results
 
         return merge_shard_results(s, progress)
-    names = ballot_files(s, "cast")
+    total = _stage_cast_names(s)
     per_style: dict[str, int] = {}
     sums: PartialTally = {}
-    parallel = s.jobs > 1 and len(names) > CHUNK
+    parallel = s.jobs > 1 and total > CHUNK
 
     def chunks() -> Iterator[tuple[list[CastEntry], PartialTally]]:
+        names = s.cast.staged_names()
         if not parallel:
             for name in names:
                 yield [_verify_cast_file(s, s.root / "ballots" / "cast" / name, sums)], {}
@@ -145,7 +165,7 @@ def check_cast_ballots(s: State, progress: Progress) -> str:
         for bid, kiosk, code, style_id, bhash, digest in entries:
             if bid in s.cast:
                 raise Invalid(f"{bid}: cast twice")
-            s.cast[bid] = (shared(kiosk), shared(style_id), bhash, code_key(code))
+            s.cast.add(bid, (shared(kiosk), shared(style_id), bhash, code_key(code)))
             if s.shard is not None:  # only a shard result needs them
                 s.file_digests[f"cast/{bid}.json"] = digest
             per_style[style_id] = per_style.get(style_id, 0) + 1
@@ -153,13 +173,13 @@ def check_cast_ballots(s: State, progress: Progress) -> str:
             x, y = sums.get(key, (IDENTITY.data, IDENTITY.data))
             sums[key] = ((GroupElement(x) + GroupElement(a)).data, (GroupElement(y) + GroupElement(b)).data)
         done += len(entries)
-        progress(done, len(names))
+        progress(done, total)
     for (contest_id, cand), (a, b) in sums.items():
         s.tally.setdefault(contest_id, {})[cand] = (GroupElement(a), GroupElement(b))
     styles = ", ".join(f"{k}: {v}" for k, v in sorted(per_style.items()))
     jobs = f"; {s.jobs} processes" if parallel else ""
     shard = f" of shard {s.shard}" if s.shard is not None else ""
-    return f"{len(names)} cast ballots{shard}, every proof valid ({styles}){jobs}"
+    return f"{total} cast ballots{shard}, every proof valid ({styles}){jobs}"
 
 
 def check_challenged_ballots(s: State, progress: Progress) -> str:

@@ -58,8 +58,9 @@ def _link(s: State, raw: Any, kiosk: str, start: bytes, where: str, counts: dict
         counts["withheld"] += 1
         counts["provisional-not-counted"] += e["reason"] == "provisional-not-counted"
         return _withheld_link(s, e, kiosk, start)
-    if e["status"] == "cast" and bid in s.cast:
-        owner, _style, ballot_hash, kept = s.cast[bid]
+    cast = s.cast.get(bid) if e["status"] == "cast" else None
+    if cast is not None:
+        owner, _style, ballot_hash, kept = cast
         stated = code_text(kept)
     elif e["status"] == "challenged" and bid in s.challenged_codes:
         ballot_hash, stated, owner = s.challenged_hash[bid], s.challenged_codes[bid], s.challenged_kiosk[bid]
@@ -77,7 +78,6 @@ def check_chains(s: State, progress: Progress) -> str:
     links in ascending code order, each root recomputed from the previous one; every published ballot in exactly
     one batch."""
     files = files_of(s.root / "kiosk_chains")
-    seen: set[str] = set()
     for i, path in enumerate(files, start=1):
         progress(i, len(files))
         chain = obj(load(path), CHAIN_KEYS, path.name)
@@ -103,9 +103,8 @@ def check_chains(s: State, progress: Progress) -> str:
             for raw_link in batch["links"]:
                 code = _link(s, raw_link, kiosk, start, where, counts)
                 bid = raw_link["ballot_id"]
-                if bid in seen:
+                if not s.cast.see(bid):
                     raise Invalid(f"{bid}: appears twice in the kiosk chains")
-                seen.add(bid)
                 codes.append(code)
             if any(a >= b for a, b in itertools.pairwise(codes)):
                 raise Invalid(f"{kiosk}: the links of batch {n} are not in ascending code order (or repeat a code)")
@@ -114,12 +113,12 @@ def check_chains(s: State, progress: Progress) -> str:
                 raise Invalid(f"{kiosk}: batch chain broken at batch {n} (its root does not recompute)")
             recomputed.append((root.hex(), counts))
         s.batches[kiosk] = recomputed
-    missing = (set(s.cast) | set(s.challenged_codes)) - seen
+    missing, first = s.cast.unseen(s.challenged_codes)
     if missing:
-        raise Invalid(f"{len(missing)} published ballot(s) are in no kiosk chain, e.g. {sorted(missing)[0]}")
+        raise Invalid(f"{missing} published ballot(s) are in no kiosk chain, e.g. {first}")
     batches = sum(len(b) for b in s.batches.values())
     return (
-        f"{len(files)} kiosk chains, {batches} batch roots and {len(seen)} confirmation codes recomputed; "
+        f"{len(files)} kiosk chains, {batches} batch roots and {s.cast.seen_count()} confirmation codes recomputed; "
         f"{_withheld_summary(s)}"
     )
 

@@ -170,11 +170,8 @@ class _Merge:
             if not isinstance(kiosk, str) or not isinstance(style, str) or style not in s.m.styles_by_id:
                 raise Invalid(f"{where}: cast {bid}: kiosk or style is not one of the manifest's")
             self._same_file("cast", bid, digest, where)
-            s.cast[bid] = (
-                shared(kiosk),
-                shared(style),
-                _hex64(ballot_hash, f"{where}: {bid}: ballot hash"),
-                code_key(code),
+            s.cast.add(
+                bid, (shared(kiosk), shared(style), _hex64(ballot_hash, f"{where}: {bid}: ballot hash"), code_key(code))
             )
         for raw in _list(data["challenged"], where):
             bid, kiosk, code, ballot_hash, digest = _row(raw, 5, f"{where}: challenged")
@@ -207,9 +204,7 @@ class _Merge:
             )
         for (contest, selection), ct in self.sums.items():
             self.s.tally.setdefault(contest, {})[selection] = ct
-        per_style: dict[str, int] = {}
-        for _kiosk, style, *_ in self.s.cast.values():
-            per_style[style] = per_style.get(style, 0) + 1
+        per_style = self.s.cast.per_style()
         styles = ", ".join(f"{k}: {v}" for k, v in sorted(per_style.items()))
         return (
             f"{len(self.s.cast)} cast ballots, every proof valid ({styles}); from {count} shard results covering "

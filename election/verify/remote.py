@@ -175,13 +175,14 @@ def check_remote(s: Any, progress: Progress) -> str:
                 f"(sequence {last['sequence']}, ballot {last['ballot_id']})"
             )
         counted[last["ballot_id"]] = (last["ballot_hash"], credentials[credential])
-    ours = {bid: info for bid, info in s.cast.items() if info[0] == collector_id}
-    for bid in sorted(set(ours) - set(counted)):
-        raise Invalid(f"cast ballot {bid} of the collector {collector_id} is no counted remote submission")
+    for bid, _info in s.cast.of_kiosk(collector_id):  # sorted by id: the least one is reported
+        if bid not in counted:
+            raise Invalid(f"cast ballot {bid} of the collector {collector_id} is no counted remote submission")
     for bid, (ballot_hash, style) in sorted(counted.items()):
-        if bid not in ours:
+        ours = s.cast.get(bid)
+        if ours is None or ours[0] != collector_id:
             raise Invalid(f"counted remote ballot {bid} is not among the cast ballots of {collector_id}")
-        _kiosk, cast_style, cast_hash, _code = ours[bid]
+        _kiosk, cast_style, cast_hash, _code = ours
         if cast_hash.hex() != ballot_hash or cast_style != style:
             raise Invalid(f"counted remote ballot {bid}: the cast ballot differs from the one its credential signed")
     expected = {
@@ -212,7 +213,7 @@ def check_remote_turnout(s: Any, progress: Progress) -> str:
     per_book = book.get("ballots_per_style") if isinstance(book, dict) else None
     if not isinstance(per_book, dict) or not all(type(v) is int for v in per_book.values()):
         raise Invalid("pollbook_counts.json: ballots_per_style must map ballot styles to counts")
-    kiosk_cast: Counter[str] = Counter(info[1] for info in s.cast.values() if info[0] != s.remote_collector)
+    kiosk_cast: Counter[str] = Counter(s.cast.per_style(except_kiosk=s.remote_collector))
     remote_cast: Counter[str] = Counter(s.remote_counted.values())
     progress(1, 1)
     over = sorted(st for st in remote_cast if remote_cast[st] > int(per_book.get(st, 0)) - kiosk_cast[st])

@@ -13,14 +13,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from election.canonical import canonical_json
 from election.group import IDENTITY, GroupElement
 from election.manifest import Manifest
+from election.verify.cast_index import CastIndex
 from election.verify.parts import RecordPart, Stage
 from election.verify.primitives import Invalid
 from election.verify.shard import Shard, ballot_names
 
 BLANK = "#blank"
-
-#: what the whole-record checks keep of a verified cast ballot: (kiosk, style id, ballot hash, confirmation code)
-CastInfo = tuple[str, str, bytes, Any]
 
 
 @dataclass
@@ -33,8 +31,8 @@ class State:
     h_e: bytes = b""
     commitments: list[list[GroupElement]] = field(default_factory=list)
     #: id -> (kiosk, style, ballot hash, confirmation code as published): all the whole-record checks keep of a
-    #: cast ballot (a few hundred bytes each: about 150 MB for 500,000 ballots)
-    cast: dict[str, CastInfo] = field(default_factory=dict)
+    #: cast ballot, in a temporary SQLite file (memory flat however many ballots), and the ids the chains saw
+    cast: CastIndex = field(default_factory=CastIndex)
     challenged_codes: dict[str, str] = field(default_factory=dict)
     challenged_kiosk: dict[str, str] = field(default_factory=dict)
     challenged_hash: dict[str, bytes] = field(default_factory=dict)

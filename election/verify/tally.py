@@ -4,7 +4,10 @@ guardians' decryption shares and their combination, and the published counts aga
 
 from __future__ import annotations
 
-from election.canonical import json_hash
+import hashlib
+from collections.abc import Iterable
+from json.encoder import encode_basestring
+
 from election.group import IDENTITY, GroupElement
 from election.manifest import BallotStyleId
 from election.verify.parts import Progress
@@ -13,13 +16,25 @@ from election.verify.state import BLANK, State, files_of
 from election.verify.strict_json import load
 
 
+def ids_hash(sorted_ids: Iterable[str]) -> str:
+    """``json_hash`` of the list of ``sorted_ids``, taken as they stream (a national record's ids are never all in
+    memory at once): the canonical JSON of a list of strings is ``[``, each one's JSON string joined by ``,``, ``]``."""
+    digest = hashlib.sha256(b"[")
+    comma = b""
+    for bid in sorted_ids:
+        digest.update(comma + encode_basestring(bid).encode("utf-8"))
+        comma = b","
+    digest.update(b"]")
+    return digest.hexdigest()
+
+
 def check_tally(s: State, progress: Progress) -> str:
     t = obj(load(s.root / "tally" / "encrypted_tally.json"),
             ["format_version", "base_hash", "contests", "ballots_per_contest", "ballots_per_style",
              "cast_ballot_ids_hash"], "encrypted_tally.json")  # fmt: skip
     if t["base_hash"] != s.h_e.hex():
         raise Invalid("encrypted tally is bound to another election")
-    if t["cast_ballot_ids_hash"] != json_hash(sorted(s.cast)):
+    if t["cast_ballot_ids_hash"] != ids_hash(s.cast.ids()):
         raise Invalid("encrypted tally was computed over a different set of ballots")
     contests = s.m.contests
     if set(t["contests"]) != {c.id for c in contests}:
@@ -40,10 +55,10 @@ def check_tally(s: State, progress: Progress) -> str:
             parsed_row[sel] = published
     per_contest: dict[str, int] = {c.id: 0 for c in contests}
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
-    for _kiosk, style_id, *_ in s.cast.values():
-        per_style[style_id] += 1
+    for style_id, count in s.cast.per_style().items():
+        per_style[style_id] += count
         for c in s.m.styles_by_id[BallotStyleId(style_id)].contest_ids:
-            per_contest[c] += 1
+            per_contest[c] += count
     if t["ballots_per_contest"] != per_contest or t["ballots_per_style"] != per_style:
         raise Invalid("encrypted tally: ballot counts differ from the cast ballots")
     s.tally = parsed
@@ -124,9 +139,7 @@ def check_results(s: State, progress: Progress) -> str:
     if set(results["contests"]) != {c.id for c in contests}:
         raise Invalid("results.json: contests differ from the manifest")
     counted: dict[str, int] = {}
-    per_style: dict[str, int] = {}
-    for _kiosk, style_id, *_ in s.cast.values():  # once, not once per contest
-        per_style[style_id] = per_style.get(style_id, 0) + 1
+    per_style = s.cast.per_style()  # once, not once per contest
     for i, contest in enumerate(contests, start=1):
         progress(i, len(contests))
         r = obj(results["contests"][contest.id], ["votes", "blank", "ballots", "seats", "undervotes"], "results.json")

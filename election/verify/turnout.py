@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 from election.verify.parts import Progress
 from election.verify.primitives import Invalid, obj
 from election.verify.state import State
@@ -21,8 +25,8 @@ def check_turnout(s: State, progress: Progress) -> str:
     ):
         raise Invalid("pollbook_counts.json: not_counted_per_style must map ballot styles to counts")
     per_style: dict[str, int] = {st.id: 0 for st in s.m.ballot_styles}
-    for _kiosk, style_id, *_ in s.cast.values():
-        per_style[style_id] += 1
+    for style_id, count in s.cast.per_style().items():
+        per_style[style_id] += count
     progress(1, 1)
     book = {k: v for k, v in data["ballots_per_style"].items() if v}
     # Every voter marked voted has a counted ballot, or a ballot that is not counted (refused at ingest or not
@@ -50,23 +54,38 @@ def check_turnout(s: State, progress: Progress) -> str:
     return f"{cast} cast ballots {relation} {voted} poll-book check-ins, per style ({withheld})"
 
 
+def _entries(directory: Path, relative: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every file and directory under ``directory`` (as ``Path.rglob("*")`` finds them: not under a link to a
+    directory), with its path relative to the record, one at a time: no list of a national record's files."""
+    try:
+        entries = os.scandir(directory)
+    except OSError:  # as rglob: a directory that is gone or unreadable has no entries
+        return
+    with entries:
+        for entry in entries:
+            path = f"{relative}{entry.name}"
+            yield path, entry
+            if entry.is_dir() and not entry.is_symlink():
+                yield from _entries(Path(entry.path), f"{path}/")
+
+
 def check_record_files(s: State, progress: Progress) -> str:
     """Every file and directory of the record is a known part of it (``RECORD_PARTS``); anything else fails."""
-    unexpected: list[str] = []
+    unexpected: list[tuple[list[str], str]] = []  # (path's parts, what is said of it): said in path order
     files = 0
-    for path in sorted(s.root.rglob("*")):
-        relative = path.relative_to(s.root).as_posix()
-        if path.is_symlink():
-            unexpected.append(f"{relative} (a symbolic link)")
-        elif path.is_dir():
+    for relative, entry in _entries(s.root):
+        if entry.is_symlink():
+            unexpected.append((relative.split("/"), f"{relative} (a symbolic link)"))
+        elif entry.is_dir():
             if not any(part.covers_directory(relative) for part in s.known_parts):
-                unexpected.append(f"{relative}/")
+                unexpected.append((relative.split("/"), f"{relative}/"))
         elif not any(part.matches(relative) for part in s.known_parts):
-            unexpected.append(relative)
+            unexpected.append((relative.split("/"), relative))
         else:
             files += 1
     progress(1, 1)
     if unexpected:
-        shown = ", ".join(unexpected[:5]) + (f" and {len(unexpected) - 5} more" if len(unexpected) > 5 else "")
-        raise Invalid(f"{len(unexpected)} unexpected file(s) or directory(ies) in the record: {shown}")
+        said = [what for _parts, what in sorted(unexpected)]
+        shown = ", ".join(said[:5]) + (f" and {len(said) - 5} more" if len(said) > 5 else "")
+        raise Invalid(f"{len(said)} unexpected file(s) or directory(ies) in the record: {shown}")
     return f"{files} files, every one a known part of the record"
