@@ -177,6 +177,7 @@ class KioskApp(App):  # type: ignore[misc]
             name: getattr(importlib.import_module(module), cls) for name, (module, cls) in SCREEN_MODULES.items()
         }
         from kiosk.ui.screens.root import KioskRoot
+        from kiosk.ui.screens.widgets import discard
 
         Builder.load_file(str(KV_DIR / "widgets.kv"))
         for name in SCREEN_MODULES:
@@ -188,7 +189,9 @@ class KioskApp(App):  # type: ignore[misc]
         for name, screen_class in screen_classes.items():
             sm.add_widget(screen_class(name=name))
         if not self.show_demo_panel:
-            root.remove_widget(root.ids.demo)
+            # Its rules (the position follows root.width) must go with it: see discard's docstring.
+            discard(root.ids.demo)
+            del root.ids["demo"]
         s = self.services
         ports = Ports(
             card=s.card,

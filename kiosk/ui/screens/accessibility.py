@@ -12,7 +12,7 @@ from kiosk.session import events as ev
 from kiosk.session.model import TextSize, Theme
 from kiosk.session.voter_state import SessionState
 from kiosk.ui.screens.base import KioskScreen, UiContext
-from kiosk.ui.screens.widgets import EvenRow, KButton, KChoice, KLabel, KTitle, MirrorRow
+from kiosk.ui.screens.widgets import EvenRow, KButton, KChoice, KLabel, KTitle, MirrorRow, discard_children
 
 
 class AccessibilityScreen(KioskScreen):
@@ -36,7 +36,7 @@ class AccessibilityScreen(KioskScreen):
         self.ids.reset_note.text = ui.t("access.reset_note")
         self.ids.next.text = ui.t("nav.next")
         body = self.ids.body
-        body.clear_widgets()
+        discard_children(body)
         body.add_widget(KTitle(text=ui.t("access.title")))
         # "The staff member will not see your choices": only where the accessibility layer (privacy screen and audio)
         # is attached to say it truthfully.

@@ -13,7 +13,7 @@ from kiosk.session import ballot as rules
 from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
 from kiosk.ui.screens.base import KioskScreen, UiContext
-from kiosk.ui.screens.widgets import Focusable, KLabel, MirrorRow
+from kiosk.ui.screens.widgets import Focusable, KLabel, MirrorRow, discard_children
 
 
 class CandidateCard(Focusable, ButtonBehavior, MirrorRow):
@@ -87,7 +87,7 @@ class BallotScreen(KioskScreen):
             ids.scroll.scroll_y = 1
         if getattr(self, "_built_for", None) != key:
             # Build the cards once per contest and language; a touch only flips ``chosen``.
-            grid.clear_widgets()
+            discard_children(grid)
             self._cards = {}
             for candidate in rules.candidates_on_ballot(contest):
                 card = self._card(ui, candidate)

@@ -8,7 +8,7 @@ from kiosk.session import ballot as rules
 from kiosk.session.voter_state import SessionState
 from kiosk.ui.screens.base import KioskScreen, UiContext
 from kiosk.ui.screens.confirmation import qr_texture
-from kiosk.ui.screens.widgets import KLabel, KSmall, KTitle, Panel
+from kiosk.ui.screens.widgets import KLabel, KSmall, KTitle, Panel, discard_children
 
 
 class ChallengeResultScreen(KioskScreen):
@@ -21,7 +21,7 @@ class ChallengeResultScreen(KioskScreen):
             return
         self.ids.again.text = ui.t("challenge.vote_again")
         body = self.ids.body
-        body.clear_widgets()
+        discard_children(body)
         # A passed check is good news, in the theme's "selected" colours; only a failed check is a warning.
         verdict = Panel(kind="ok" if report.verified else "warning")
         key = "kiosk.challenge.verified" if report.verified else "kiosk.challenge.mismatch"
@@ -48,4 +48,4 @@ class ChallengeResultScreen(KioskScreen):
             body.add_widget(KSmall(text=ui.t("kiosk.challenge.qr"), align="center"))
 
     def forget(self) -> None:
-        self.ids.body.clear_widgets()
+        discard_children(self.ids.body)

@@ -5,7 +5,7 @@ from kiosk.session import ballot as rules
 from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
 from kiosk.ui.screens.base import KioskScreen, UiContext
-from kiosk.ui.screens.widgets import KLabel, KTitle, Panel
+from kiosk.ui.screens.widgets import KLabel, KTitle, Panel, discard_children
 
 
 class ReviewScreen(KioskScreen):
@@ -24,7 +24,7 @@ class ReviewScreen(KioskScreen):
         ids.seal.text = ui.t("ballot.blank_yes") if self._blank else ui.t("kiosk.review.seal")
         ids.seal.focus_key = "blank.yes" if self._blank else "seal"
         body = ids.body
-        body.clear_widgets()
+        discard_children(body)
         body.add_widget(KTitle(text=ui.t("review.title")))
         if not self._blank:
             body.add_widget(KLabel(text=ui.t("review.instructions")))
@@ -57,4 +57,4 @@ class ReviewScreen(KioskScreen):
         self.send(ev.ConfirmBlank() if getattr(self, "_blank", False) else ev.SealBallot())
 
     def forget(self) -> None:
-        self.ids.body.clear_widgets()
+        discard_children(self.ids.body)

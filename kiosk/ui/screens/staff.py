@@ -7,7 +7,7 @@ from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
 from kiosk.ui.screens.base import KioskScreen, UiContext
 from kiosk.ui.screens.staff_status import add_status
-from kiosk.ui.screens.widgets import EvenRow, KButton, KLabel, KPrimary, KTitle, Panel
+from kiosk.ui.screens.widgets import EvenRow, KButton, KLabel, KPrimary, KTitle, Panel, discard_children
 
 A = ev.StaffAction
 
@@ -28,7 +28,7 @@ class StaffScreen(KioskScreen):
         ids.remove_card.text = ui.t("kiosk.staff.remove_card")
         ids.more.cue = ui.t("kiosk.more_below")
         body = ids.body
-        body.clear_widgets()
+        discard_children(body)
         body.add_widget(KTitle(text=ui.t("staff.title")))
         add_status(body, ui, state.kiosk)
         if self._confirming:

@@ -5,7 +5,7 @@ from kiosk.session import events as ev
 from kiosk.session.voter_state import SessionState
 from kiosk.ui.screens.base import KioskScreen, UiContext
 from kiosk.ui.screens.staff_status import add_status
-from kiosk.ui.screens.widgets import KLabel, KSmall, KTitle, Panel
+from kiosk.ui.screens.widgets import KLabel, KSmall, KTitle, Panel, discard_children
 from kiosk.ui_text import ltr
 
 TITLES = {
@@ -37,7 +37,7 @@ class StaffReportScreen(KioskScreen):
         ids.back.text = ui.t("nav.back")
         ids.more.cue = ui.t("kiosk.more_below")
         body = ids.body
-        body.clear_widgets()
+        discard_children(body)
         body.add_widget(KTitle(text=ui.t(TITLES[action])))
         outcome = "kiosk.staff.refused" if not state.staff_ok else DONE[action]
         if outcome is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.lang import Builder
 from kivy.metrics import dp
 from kivy.properties import (
     BooleanProperty,
@@ -44,6 +45,27 @@ class KSmall(KLabel):
         kwargs.setdefault("scale", 0.85)
         kwargs.setdefault("tone", "muted")
         super().__init__(**kwargs)
+
+
+def discard(widget: Any) -> None:
+    """Take ``widget`` out of the window for good, with the kv rules of it and of everything under it.
+
+    Kivy binds a widget's kv rules to other objects' properties (``root.width``, ``app.rtl``) and unbinds them
+    only once the widget is freed. A discarded widget is freed by Python's cyclic garbage collector, at a moment
+    nobody chooses: if that is while one of its own rules runs, the rule sets a property through a dead weak
+    proxy (``ReferenceError: weakly-referenced object no longer exists``; the kiosk once failed to start so).
+    With its rules unbound first, nothing runs on the widget any more and the collector has nothing to race.
+    """
+    if widget.parent is not None:
+        widget.parent.remove_widget(widget)
+    for each in list(widget.walk(restrict=True)):
+        Builder.unbind_widget(each.uid)
+
+
+def discard_children(container: Any) -> None:
+    """``container.clear_widgets()`` for widgets that are never shown again (a screen's content rebuilt)."""
+    for child in list(container.children):
+        discard(child)
 
 
 class Focusable:
