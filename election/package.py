@@ -53,6 +53,32 @@ from election.package_archive import (
     write_archive,
 )
 
+__all__ = [
+    "CARD_INTERMEDIATES_DIR",
+    "CARD_POLICIES",
+    "CARD_ROOTS_DIR",
+    "CENTRAL_CA",
+    "CENTRAL_ENVELOPE_KEY",
+    "COLLECTOR_CERT",
+    "CRL_DIR",
+    "ELECTION_CONTEXT",
+    "INDEX",
+    "KIOSK_CA",
+    "MANIFEST",
+    "PACKAGE_FORMAT",
+    "PACKAGE_FORMAT_VERSION",
+    "RECORD_MEMBERS",
+    "SIGNATURE",
+    "TRUST_DIR",
+    "CardPolicies",
+    "ElectionPackage",
+    "PackageError",
+    "load_package",
+    "read_commission_key",
+    "record_members",
+    "write_package",
+]
+
 PACKAGE_FORMAT = "sanduq-election-package"
 PACKAGE_FORMAT_VERSION = 1
 
