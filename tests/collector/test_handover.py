@@ -33,6 +33,22 @@ pytestmark = pytest.mark.integration
 KIOSK = "K-PC-001-1"
 
 
+def vote_at_kiosk(port: int, real: RealElection, civil_number: str) -> None:
+    """``civil_number`` votes in person at KIOSK (check-in and voted mark), and the office cannot tell the collector
+    in time (no collector link configured in these tests)."""
+    kiosk = SyncClient(f"https://127.0.0.1:{port}", real.tls(KIOSK))
+    try:
+        answer = kiosk.checkin(
+            CheckinRequest(
+                kiosk_id=KIOSK, centre_id="PC-001", civil_number=civil_number, idempotency_key=secrets.token_hex(16)
+            )
+        )
+        assert answer.status is CheckinStatus.ELIGIBLE and answer.checkin_token
+        kiosk.voted(answer.checkin_token, VotedMark(kiosk_id=KIOSK))
+    finally:
+        kiosk.close()
+
+
 def office_election(remote: RemoteElection, root: Path) -> RealElection:
     """The same manifest and context, with the office's own PKI (kiosk certificates, the collector's among them)."""
     pki = generate_pki(root / "pki", [], [k.id for k in remote.manifest.kiosks], now=dt.datetime.now(dt.UTC))
@@ -66,15 +82,7 @@ def test_counted_remote_ballots_reach_the_office_tally(
             last[civil] = ballot
     central.start()
     try:
-        # voter 3 also votes at a kiosk, and the office could not tell the collector in time
-        kiosk = SyncClient(f"https://127.0.0.1:{central.port}", real.tls(KIOSK))
-        answer = kiosk.checkin(
-            CheckinRequest(
-                kiosk_id=KIOSK, centre_id="PC-001", civil_number="10000003", idempotency_key=secrets.token_hex(16)
-            )
-        )
-        assert answer.status is CheckinStatus.ELIGIBLE and answer.checkin_token
-        kiosk.voted(answer.checkin_token, VotedMark(kiosk_id=KIOSK))
+        vote_at_kiosk(central.port, real, "10000003")  # voter 3 also votes at a kiosk
         pair = real.pki.kiosks[COLLECTOR_ID]
         client = SyncClient(
             f"https://127.0.0.1:{central.port}",
@@ -89,7 +97,6 @@ def test_counted_remote_ballots_reach_the_office_tally(
             Signer.from_pem_file(pair.key_path),
             collector.now(),
         )
-        kiosk.close()
         client.close()
         view = central_view(central.db)
     finally:

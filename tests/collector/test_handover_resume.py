@@ -6,7 +6,6 @@ counted twice, no credential voided for the collector's own voted mark; a run af
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +22,11 @@ from devtools.pg import PostgresServer
 from devtools.real_office import CentralOffice, RealElection, accepted_ids, central_view, expected_tally, tally_of
 from election.ballot import EncryptedBallot
 from sync.client import SyncClient, TlsIdentity, Unreachable
-from sync.protocol import BallotDisposition, BatchBallot, CheckinRequest, CheckinStatus, VotedMark
+from sync.protocol import BallotDisposition, BatchBallot
 from sync.protocol.fields import _Model
 from sync.signing import Signer
 from tests.collector.conftest import COLLECTOR_ID, RemoteElection, Served, VoterApp
-from tests.collector.test_handover import KIOSK, office_election
+from tests.collector.test_handover import office_election, vote_at_kiosk
 
 pytestmark = pytest.mark.integration
 
@@ -116,16 +115,7 @@ def handing(
         last[civil] = ballot
     central.start()
     try:
-        # voter 3 also votes at a kiosk, and the office could not tell the collector in time
-        kiosk = SyncClient(f"https://127.0.0.1:{central.port}", real.tls(KIOSK))
-        answer = kiosk.checkin(
-            CheckinRequest(
-                kiosk_id=KIOSK, centre_id="PC-001", civil_number="10000003", idempotency_key=secrets.token_hex(16)
-            )
-        )
-        assert answer.status is CheckinStatus.ELIGIBLE and answer.checkin_token
-        kiosk.voted(answer.checkin_token, VotedMark(kiosk_id=KIOSK))
-        kiosk.close()
+        vote_at_kiosk(central.port, real, "10000003")  # voter 3 also votes at a kiosk
         yield Handing(central, real, collector, remote_election, last)
     finally:
         central.close()
