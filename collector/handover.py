@@ -241,9 +241,11 @@ def hand_over(
         with db.transaction() as s:
             s.add_all(rows)
         stored = [(r.seq, r.kind, r.root, False) for r in rows]
+    else:  # resumed after the chain was sealed: the counted ballots must still be those it chained
+        chain = seal_chain(part.counted, base_hash, collector_id)
     stored.sort()
     root = stored[-1][2]
-    if seal_chain(part.counted, base_hash, collector_id).close.root != root:
+    if chain.close.root != root:
         raise RuntimeError("the counted ballots are not those of the chain this handover sealed and began to send")
     pending = [seq for seq, _kind, _root, acknowledged in stored if not acknowledged]
     for seq in pending:

@@ -10,7 +10,6 @@ of it is logged here (tests/collector/test_secrecy.py).
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any, Final
 
 from sqlalchemy import func, select
@@ -18,30 +17,19 @@ from sqlalchemy import func, select
 from collector.db import Database
 from collector.models import CredentialRow, SubmissionRow
 from collector.submissions import VOID_IN_PERSON, VOID_REPLACED, utc
+from election.remote_statement import MY_VOTES_LISTED, SubmissionStatus
 from election.roll import CivilNumber
 
-MAX_LISTED: Final = 40
-"""The answer lists at most this many submissions, the most recent first (the count says how many exist). A credential
-holds at most 30 (``RateLimits.submissions_per_credential``) and the newest are always the current credential's,
-so every ballot of the current credential is listed; a voter who replaced credentials many times sees the latest
-40. 40 entries stay well inside the voter app's 16 KiB answer bound (about 300 bytes each at most)."""
+MAX_LISTED: Final = MY_VOTES_LISTED
+"""40 entries stay well inside the voter app's 16 KiB answer bound (about 300 bytes each at most)."""
 
 
-class BallotStatus(StrEnum):
-    """What became of one submission, as the voter is told (the record says counted / superseded / voided)."""
-
-    COUNTS = "counts"  # the last ballot of the live credential: the one that counts unless replaced
-    SUPERSEDED = "superseded"  # a later ballot of the same credential replaced it
-    VOIDED = "voided"  # the credential was voided by the voter's vote at a polling centre
-    REPLACED = "replaced"  # the credential was replaced by a newer one (another device): its ballots no longer count
-
-
-def _status(row: CredentialRow, sequence: int, last: int) -> BallotStatus:
+def _status(row: CredentialRow, sequence: int, last: int) -> SubmissionStatus:
     if row.void_reason == VOID_IN_PERSON:
-        return BallotStatus.VOIDED
+        return SubmissionStatus.VOIDED
     if row.void_reason == VOID_REPLACED or row.voided_at is not None:
-        return BallotStatus.REPLACED
-    return BallotStatus.COUNTS if sequence == last else BallotStatus.SUPERSEDED
+        return SubmissionStatus.REPLACED
+    return SubmissionStatus.COUNTS if sequence == last else SubmissionStatus.SUPERSEDED
 
 
 def _time(value: dt.datetime) -> str:

@@ -7,6 +7,8 @@
 - What the credential signs: ``b"sanduq/remote-ballot/v1\\x00" || canonical_json(statement)`` with the statement
   ``{"election_id", "collector_id", "credential", "submission_id", "sequence", "ballot_id", "ballot_hash"}``;
   Ed25519 (RFC 8032) by the credential key. :class:`BallotStatement`.
+- What the voter's my-votes answer says of each recorded submission (section 5): :class:`SubmissionStatus`, and
+  at most :data:`MY_VOTES_LISTED` of them, newest first.
 """
 
 from __future__ import annotations
@@ -26,10 +28,23 @@ from election.canonical import canonical_json
 CARD_NONCE_DOMAIN: Final = b"sanduq/remote-card/v1"
 BALLOT_LABEL: Final = b"sanduq/remote-ballot/v1"
 MAX_SEQUENCE: Final = 1_000_000
+MY_VOTES_LISTED: Final = 40
+"""A my-votes answer lists at most this many submissions, the most recent first; its ``submissions`` counts them all.
+A credential holds at most 30 (the collector's per-credential cap), so the current credential's are always listed."""
 _HEX32: Final = re.compile(r"[0-9a-f]{32}")
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 _HEX128: Final = re.compile(r"[0-9a-f]{128}")
 _ID: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class SubmissionStatus(enum.StrEnum):
+    """What became of one recorded submission, as the my-votes answer tells the voter (the record says counted /
+    superseded / voided)."""
+
+    COUNTS = "counts"  # the last ballot of the live credential: the one that counts unless replaced
+    SUPERSEDED = "superseded"  # a later ballot of the same credential replaced it
+    VOIDED = "voided"  # the credential was voided by the voter's vote at a polling centre
+    REPLACED = "replaced"  # the credential was replaced by a newer one (another device): its ballots no longer count
 
 
 class RemoteStatementError(ValueError):

@@ -1,8 +1,8 @@
 """What the voter's "my votes" screen shows: the collector's answer to ``POST /r1/my-votes`` as a table (pure).
 
 The collector lists every submission recorded under the card's identity, the current credential's and those of any
-credential it replaced, the most recent first (at most ``remote.protocol.MY_VOTES_LISTED``; the summary says how
-many there are in all). One row per ballot: when it arrived (Oman time), its number (the credential's sequence),
+credential it replaced, the most recent first (at most ``election.remote_statement.MY_VOTES_LISTED``; the summary says
+how many there are in all). One row per ballot: when it arrived (Oman time), its number (the credential's sequence),
 its code (the first 16 hex digits of the ballot hash in groups of four: the code the confirmation screen showed,
 ``remote.ballots.short_code``) and what became of it. Every number, time and code is bidi-isolated
 (kiosk.ui_text.ltr) so an Arabic sentence cannot reorder it.
@@ -16,9 +16,10 @@ from typing import assert_never
 from zoneinfo import ZoneInfo
 
 from election.manifest import Language
+from election.remote_statement import SubmissionStatus
 from kiosk.ui_text import Catalogue, ltr
 from remote.ballots import short_code
-from remote.protocol import BallotStatus, MyVotes, RecordedBallot
+from remote.protocol import MyVotes, RecordedBallot
 
 OMAN = ZoneInfo("Asia/Muscat")
 
@@ -48,20 +49,20 @@ def status_key(answer: MyVotes) -> str:
         return "remote.my_votes.status_none"
     if answer.voided:
         return "remote.my_votes.status_voided"
-    if any(b.status is BallotStatus.COUNTS for b in answer.ballots):
+    if any(b.status is SubmissionStatus.COUNTS for b in answer.ballots):
         return "remote.my_votes.status_counts"
     return "remote.my_votes.status_none_counts"
 
 
-def ballot_status_key(status: BallotStatus) -> str:
+def ballot_status_key(status: SubmissionStatus) -> str:
     match status:
-        case BallotStatus.COUNTS:
+        case SubmissionStatus.COUNTS:
             return "remote.my_votes.ballot_counts"
-        case BallotStatus.SUPERSEDED:
+        case SubmissionStatus.SUPERSEDED:
             return "remote.my_votes.ballot_superseded"
-        case BallotStatus.VOIDED:
+        case SubmissionStatus.VOIDED:
             return "remote.my_votes.ballot_voided"
-        case BallotStatus.REPLACED:
+        case SubmissionStatus.REPLACED:
             return "remote.my_votes.ballot_replaced"
         case _:
             assert_never(status)

@@ -13,11 +13,10 @@ import datetime as dt
 import itertools
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, Final
 
 from election.ballot import EncryptedBallot
-from election.remote_statement import CardPurpose, card_nonce
+from election.remote_statement import MY_VOTES_LISTED, CardPurpose, SubmissionStatus, card_nonce
 from kiosk.card.pki import Challenge
 
 MAX_SEQUENCE: Final = 1_000_000
@@ -164,20 +163,6 @@ def parse_receipt(data: Any, *, submission_id: str, ballot: EncryptedBallot, seq
     )
 
 
-MY_VOTES_LISTED: Final = 40
-"""The collector lists at most this many submissions in a my-votes answer, the most recent first
-(docs/remote-voting.md, section 5); ``submissions`` counts them all."""
-
-
-class BallotStatus(StrEnum):
-    """What became of one recorded submission (the my-votes answer's ``status``)."""
-
-    COUNTS = "counts"
-    SUPERSEDED = "superseded"
-    VOIDED = "voided"
-    REPLACED = "replaced"
-
-
 @dataclass(frozen=True)
 class RecordedBallot:
     """One submission the collector holds under the voter's identity (``ballot_hash`` in full: its first 16 hex
@@ -187,7 +172,7 @@ class RecordedBallot:
     sequence: int
     ballot_id: str
     ballot_hash: str
-    status: BallotStatus
+    status: SubmissionStatus
 
 
 @dataclass(frozen=True)
@@ -203,7 +188,7 @@ class MyVotes:
 def _recorded(data: Any) -> RecordedBallot:
     d = _obj(data, {"received_at", "sequence", "ballot_id", "ballot_hash", "status"}, "my-votes ballot")
     try:
-        status = BallotStatus(d["status"])
+        status = SubmissionStatus(d["status"])
     except ValueError:
         raise BadAnswer("my-votes ballot: unknown status") from None
     return RecordedBallot(
@@ -233,7 +218,7 @@ def parse_my_votes(data: Any) -> MyVotes:
         raise BadAnswer("my-votes: the newest listed submission is not the last one received")
     if len({b.ballot_id for b in ballots}) != len(ballots):
         raise BadAnswer("my-votes: a ballot is listed twice")
-    counting = sum(b.status is BallotStatus.COUNTS for b in ballots)
+    counting = sum(b.status is SubmissionStatus.COUNTS for b in ballots)
     if counting > 1 or (voided and counting):
         raise BadAnswer("my-votes: more than one ballot counts, or one counts under a voided credential")
     return MyVotes(credential, voided, submissions, last, ballots)

@@ -15,11 +15,12 @@ import pytest
 
 from devtools.virtual_card.harness import PcscHarness
 from election.manifest import Language
+from election.remote_statement import MY_VOTES_LISTED, SubmissionStatus
 from kiosk.session import events as ev
 from kiosk.ui_text import FSI, LRI, PDI, plain
 from remote import my_votes
 from remote.my_votes_app import answer_text, ask, catalogue
-from remote.protocol import MY_VOTES_LISTED, BadAnswer, BallotStatus, MyVotes, RecordedBallot, parse_my_votes
+from remote.protocol import BadAnswer, MyVotes, RecordedBallot, parse_my_votes
 from tests.collector.conftest import Served
 from tests.remote.test_voter_app import App, insert, make_app, vote
 
@@ -66,7 +67,7 @@ def test_a_voter_sees_each_ballot_with_the_code_the_receipt_showed_then_the_void
     after = ask(app.ports.card, "1234")
     assert isinstance(after, MyVotes) and after.submissions == 2 and not after.voided
     assert after.credential == app.ports.ballots.credential().public_hex
-    assert [b.status for b in after.ballots] == [BallotStatus.COUNTS, BallotStatus.SUPERSEDED]
+    assert [b.status for b in after.ballots] == [SubmissionStatus.COUNTS, SubmissionStatus.SUPERSEDED]
     for language in Language:
         note, table = answer_text(after, CAT, language)
         assert table is not None and note
@@ -111,7 +112,7 @@ def test_without_a_card_the_voter_is_told_so(device: App) -> None:
 T = dt.datetime(2026, 12, 3, 5, 4, 3, tzinfo=dt.UTC)  # 09:04:03 in Muscat
 
 
-def recorded(n: int, status: BallotStatus, minutes: int = 0) -> RecordedBallot:
+def recorded(n: int, status: SubmissionStatus, minutes: int = 0) -> RecordedBallot:
     return RecordedBallot(T - dt.timedelta(minutes=minutes), n, f"ballot-{n}-{minutes}", f"{n:02x}ab" * 16, status)
 
 
@@ -121,9 +122,9 @@ def answer(*ballots: RecordedBallot, total: int | None = None, voided: bool = Fa
 
 def test_the_rows_one_per_ballot_in_arabic_and_english_isolated() -> None:
     a = answer(
-        recorded(2, BallotStatus.COUNTS),
-        recorded(1, BallotStatus.SUPERSEDED, 3),
-        recorded(1, BallotStatus.REPLACED, 60),
+        recorded(2, SubmissionStatus.COUNTS),
+        recorded(1, SubmissionStatus.SUPERSEDED, 3),
+        recorded(1, SubmissionStatus.REPLACED, 60),
     )
     english = my_votes.table(a, CAT, Language.ENGLISH)
     assert english.columns == ("Received (Oman time)", "No.", "Ballot code", "Status")
@@ -151,7 +152,7 @@ def test_the_rows_one_per_ballot_in_arabic_and_english_isolated() -> None:
 
 
 def test_a_cut_list_says_so_and_a_list_with_none_counting_says_so() -> None:
-    cut = answer(*(recorded(1, BallotStatus.REPLACED, m) for m in range(MY_VOTES_LISTED)), total=52)
+    cut = answer(*(recorded(1, SubmissionStatus.REPLACED, m) for m in range(MY_VOTES_LISTED)), total=52)
     for language in Language:
         sentence = my_votes.table(cut, CAT, language).cut
         assert f"{FSI}{MY_VOTES_LISTED}{PDI}" in sentence and f"{FSI}52{PDI}" in sentence
@@ -159,7 +160,7 @@ def test_a_cut_list_says_so_and_a_list_with_none_counting_says_so() -> None:
     english = my_votes.table(cut, CAT, Language.ENGLISH)
     assert plain(english.cut) == "The table lists only the 40 most recent of 52 ballots."
     assert english.summary[-1][1].startswith("None of them counts")
-    voided = answer(recorded(1, BallotStatus.VOIDED), voided=True)
+    voided = answer(recorded(1, SubmissionStatus.VOIDED), voided=True)
     assert my_votes.table(voided, CAT, Language.ARABIC).summary[-1][1] == "أُلغيت: حلّ محلّها تصويتك في مركز اقتراع"
 
 
@@ -178,7 +179,10 @@ def entry(n: int, status: str = "superseded", minutes: int = 0, ballot_id: str |
 
 def test_the_parser_reads_a_good_answer() -> None:
     parsed = parse_my_votes(wire(entry(2, "counts"), entry(1, minutes=5)))
-    assert [(b.sequence, b.status) for b in parsed.ballots] == [(2, BallotStatus.COUNTS), (1, BallotStatus.SUPERSEDED)]
+    assert [(b.sequence, b.status) for b in parsed.ballots] == [
+        (2, SubmissionStatus.COUNTS),
+        (1, SubmissionStatus.SUPERSEDED),
+    ]
     assert parsed.last_received_at == T and parsed.submissions == 2
     assert parse_my_votes(wire()) == MyVotes(None, False, 0, None, ())
     many = [entry(1, "replaced", m) for m in range(MY_VOTES_LISTED)]
