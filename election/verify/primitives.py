@@ -10,21 +10,28 @@ from typing import Any
 
 from election.group import (
     IDENTITY,
+    IDENTITY_BYTES,
+    ZERO_SCALAR_BYTES,
     G,
     GroupElement,
     GroupError,
+    L,
     Scalar,
     base_mul,
     hash_bytes,
     hash_to_scalar,
+    extended,
+    hasher,
+    is_valid_point,
     point_add,
     point_base_mul,
     point_mul,
     point_sub,
     scalar_add,
+    scalar_reduce,
 )
 
-ZERO = Scalar(bytes(32))
+ZERO_BYTES = ZERO_SCALAR_BYTES
 
 
 class Invalid(Exception):
@@ -56,32 +63,91 @@ def small(n: int) -> GroupElement:
     return base_mul(Scalar.from_int(n))
 
 
+def point_deferred(text: Any, *, identity: bool = False) -> GroupElement:
+    """A ciphertext point from a ballot, NOT yet decoded (length, lower-case hex and the identity rule only):
+    ``range_proof_holds(..., decoded=False)`` completes the check, because libsodium's multiplication and
+    subtraction decode their inputs exactly as ``point`` does and refuse anything else, so checking first would
+    decode every ciphertext point twice."""
+    try:
+        return GroupElement.parse_hex_deferred(text, allow_identity=identity)
+    except GroupError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def _scalar_bytes(text: Any, label: str) -> bytes:
+    """A proof's challenge or response: 64 lower-case hex digits of a reduced scalar, as its 32 bytes."""
+    if type(text) is str and len(text) == 64:
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            pass
+        else:
+            if raw.hex() == text and int.from_bytes(raw, "little") < L:
+                return raw
+    raise Invalid(f"{label}: range proof: a scalar is not 64 lower-case hex digits of a number below L")
+
+
+@lru_cache(maxsize=4)
+def _range_hasher(h_e: bytes) -> Any:
+    """H("range"; H_E, ...) up to H_E (copied for each proof: the same for every proof of the record)."""
+    return hasher("range", h_e)
+
+
+@lru_cache(maxsize=64)
+def _bounds(lo: int, hi: int) -> bytes:
+    """The encoding of the hash parts lo, hi (docs/crypto.md: "I" and 8 bytes big-endian each)."""
+    return b"I" + lo.to_bytes(8, "big") + b"I" + hi.to_bytes(8, "big")
+
+
 def range_proof_holds(
-    proof: Any, alpha: GroupElement, beta: GroupElement, lo: int, hi: int, key: GroupElement, h_e: bytes, label: str
+    proof: Any,
+    alpha: GroupElement,
+    beta: GroupElement,
+    lo: int,
+    hi: int,
+    key: GroupElement,
+    h_e: bytes,
+    label: str,
+    *,
+    decoded: bool = True,
 ) -> None:
     """sum_j c_j == H("range"; H_E, label, K, alpha, beta, lo, hi, a_lo, b_lo, ...), with
-    a_j = v_j G + c_j alpha and b_j = v_j K + c_j (beta - j G)."""
+    a_j = v_j G + c_j alpha and b_j = v_j K + c_j (beta - j G).
+
+    ``decoded=False``: alpha and beta come from ``point_deferred``. libsodium decodes alpha in c_j alpha for any
+    c_j != 0, and beta in the subtraction beta - G (every proof with hi > lo) or beta - lo G (lo > 0); a point
+    that escapes both (only in a forged proof) is decoded here. A point that does not decode is ``Invalid``."""
     p = obj(proof, ["lo", "hi", "c", "v"], f"{label}: range proof")
     if p["lo"] != lo or p["hi"] != hi or type(p["lo"]) is not int or type(p["hi"]) is not int:
         raise Invalid(f"{label}: range proof is not for [{lo}, {hi}]")
     cs, vs = p["c"], p["v"]
     if not isinstance(cs, list) or not isinstance(vs, list) or len(cs) != len(vs) or len(cs) != hi - lo + 1:
         raise Invalid(f"{label}: range proof has the wrong number of branches")
-    # on the 32-byte encodings (election.group's byte-level operations, which handle the identity): the same
-    # multiplications as with GroupElement, without an object per intermediate value (this loop is the bulk of
-    # a national record's verification)
-    commitments: list[GroupElement] = []
-    total = ZERO
-    a_data, k_data, g_data = alpha.data, key.data, G.data
-    shifted = (beta - small(lo)).data
-    for j, (c_text, v_text) in enumerate(zip(cs, vs, strict=True)):
-        c, v = scalar(c_text).data, scalar(v_text).data
-        if j:
-            shifted = point_sub(shifted, g_data)  # beta - (lo + j) G
-        commitments.append(GroupElement(point_add(point_base_mul(v), point_mul(c, a_data))))
-        commitments.append(GroupElement(point_add(point_mul(v, k_data), point_mul(c, shifted))))
-        total = Scalar(scalar_add(total.data, c))
-    if total != hash_to_scalar("range", h_e, label, key, alpha, beta, lo, hi, *commitments):
+    # on the 32-byte encodings (election.group's byte-level operations, which handle the identity), with the
+    # commitments hashed as they are made: this loop is the bulk of a national record's verification
+    challenges = [_scalar_bytes(c, label) for c in cs]
+    responses = [_scalar_bytes(v, label) for v in vs]
+    a_data, b_data, k_data, g_data = alpha.data, beta.data, key.data, G.data
+    if not decoded:
+        unchecked = [a_data] if all(c == ZERO_BYTES for c in challenges) else []
+        if lo == 0 and hi == 0:
+            unchecked.append(b_data)
+        if any(x != IDENTITY_BYTES and not is_valid_point(x) for x in unchecked):
+            raise Invalid(f"{label}: a ciphertext point is not a ristretto255 group element")
+    h = extended(_range_hasher(h_e), label)
+    h.update(b"P" + k_data + b"P" + a_data + b"P" + b_data + _bounds(lo, hi))
+    total = ZERO_BYTES
+    try:
+        shifted = point_sub(b_data, small(lo).data) if lo else b_data
+        for j, (c, v) in enumerate(zip(challenges, responses, strict=True)):
+            if j:
+                shifted = point_sub(shifted, g_data)  # beta - (lo + j) G
+            h.update(b"P" + point_add(point_base_mul(v), point_mul(c, a_data)))
+            h.update(b"P" + point_add(point_mul(v, k_data), point_mul(c, shifted)))
+            total = scalar_add(total, c)
+    except GroupError:
+        raise Invalid(f"{label}: a ciphertext point is not a ristretto255 group element") from None
+    if total != scalar_reduce(h.digest()):
         raise Invalid(f"{label}: range proof does not verify")
 
 

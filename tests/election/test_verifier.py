@@ -396,6 +396,55 @@ def test_each_tamper_is_caught_by_its_check(record, tamper, failing_check) -> No
     assert any(line.startswith(failing_check) and "  FAIL  " in line for line in output.splitlines())
 
 
+def _not_decoding(encoding: str) -> str:
+    """A 32-byte encoding that is not a ristretto255 element: a valid one with its low bit set (a negative field
+    element, which ristretto255 refuses), or all ff (not below p)."""
+    raw = bytearray.fromhex(encoding)
+    if raw[0] & 1:
+        return "ff" * 32
+    raw[0] |= 1
+    return raw.hex()
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["selection alpha", "selection beta", "blank alpha", "blank beta"],
+)
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_ciphertext_point_that_is_not_a_group_element_fails_its_ballot(larger, tmp_path, where, jobs) -> None:
+    copy = tmp_path / "record"
+    shutil.copytree(larger, copy)
+    victim = sorted((copy / "ballots" / "cast").glob("*.json"))[70]  # in the second chunk with --jobs 2
+    part, coordinate = where.split()
+
+    def change(d):
+        contest = d["ballot"]["contests"][0]
+        ct = contest["selections"][0]["ciphertext"] if part == "selection" else contest["blank"]
+        ct[coordinate] = _not_decoding(ct[coordinate])
+
+    edit(victim, change)
+    ok, text = run(copy, jobs=jobs)
+    assert not ok
+    failure = next(line for line in text.splitlines() if line.startswith("FAIL  cast ballots"))
+    assert victim.stem in failure and "not a ristretto255 group element" in failure, failure
+
+
+def test_a_forged_proof_with_zero_challenges_still_has_its_points_checked(record) -> None:
+    """With every c_j = 0 no multiplication touches alpha, so the verifier decodes it itself."""
+
+    def change(d):
+        sel = d["ballot"]["contests"][0]["selections"][0]
+        sel["ciphertext"]["alpha"] = _not_decoding(sel["ciphertext"]["alpha"])
+        sel["proof"]["c"] = ["00" * 32, "00" * 32]
+
+    victim = first(record, "ballots/cast")
+    edit(victim, change)
+    ok, text = run(record)
+    assert not ok
+    failure = next(line for line in text.splitlines() if line.startswith("FAIL  cast ballots"))
+    assert "not a ristretto255 group element" in failure, failure
+
+
 @pytest.fixture(scope="module")
 def larger(tmp_path_factory):
     """More cast ballots than one chunk (election.verify.ballots.CHUNK), so that --jobs 2 really splits them."""
