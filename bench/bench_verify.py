@@ -362,8 +362,8 @@ def row(
 
 #: how each check's cost grows from this record to the national one: with the ballots and split over the cores,
 #: with the ballots in one process, or not with the ballots (guardians, 63 contests' shares, 328 kiosks, audit heads)
-PARALLEL = ("ballots",)
-SERIAL = ("record-files", "challenged", "chains", "tally", "results", "turnout", "remote")
+PARALLEL = ("ballots", "challenged")
+SERIAL = ("record-files", "chains", "tally", "results", "turnout", "remote")
 FIXED = ("parameters", "decryption", "closes", "office-audit")
 _TIMED = re.compile(r"^(PASS|FAIL)  (.+?): .* \[([0-9.]+) s, CPU ([0-9.]+) s\]$")
 

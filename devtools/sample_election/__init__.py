@@ -175,7 +175,7 @@ def build_sample_record(
         )
         verify_ballot(context, manifest, ballot)
         code = confirmation_code(genesis[kid], kid, ballot)
-        if challenge_every and number % challenge_every == 1 and made_challenges < challenged:
+        if challenge_every and number % challenge_every == 1 % challenge_every and made_challenges < challenged:
             made_challenges += 1
             accumulator.mark_challenged(ballot.ballot_id)
             chains[kid].append(KioskEntry(ballot, code, challenge_ballot(ballot, seed)))

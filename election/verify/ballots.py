@@ -7,9 +7,9 @@ from __future__ import annotations
 import itertools
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from election.group import IDENTITY, G, GroupElement, base_mul, hash_to_scalar, point_add
 from election.manifest import Contest
@@ -71,6 +71,7 @@ def _verify_ballot(
 CastEntry = tuple[str, str, Any, str, bytes, bytes]
 #: partial sums of a chunk of cast ballots: (contest, selection) -> (alpha, beta) encodings
 PartialTally = dict[tuple[str, str], tuple[bytes, bytes]]
+_R = TypeVar("_R")
 CHUNK = 64
 """Cast ballots per task when the proofs are checked in several processes."""
 AHEAD = 4
@@ -127,17 +128,19 @@ def _chunks_of(names: Iterator[str]) -> Iterator[list[str]]:
         yield chunk
 
 
-def _in_processes(s: State, names: Iterator[str]) -> Iterator[tuple[list[CastEntry], SumsSnapshot]]:
-    """The chunks' results in order (the first bad file is the one reported), at most a few chunks ahead of the
-    one consumed: memory stays flat however many ballots the record holds."""
+def _in_processes(
+    s: State, task: Callable[[list[str]], _R], directory: Path, names: Iterator[str]
+) -> Iterator[_R]:
+    """``task`` over chunks of the files ``names`` of ``directory`` in ``s.jobs`` processes, the results in order
+    (the first bad file is the one reported), at most a few chunks ahead of the one consumed: memory stays flat
+    however many ballots the record holds."""
     from concurrent.futures import Future, ProcessPoolExecutor  # only the parallel path needs it
 
-    directory = s.root / "ballots" / "cast"
     pool = ProcessPoolExecutor(s.jobs, initializer=_init_worker, initargs=(str(s.root),))
-    pending: deque[Future[tuple[list[CastEntry], SumsSnapshot]]] = deque()
+    pending: deque[Future[_R]] = deque()
     try:
         for chunk in _chunks_of(names):
-            pending.append(pool.submit(_verify_cast_chunk, [str(directory / n) for n in chunk]))
+            pending.append(pool.submit(task, [str(directory / n) for n in chunk]))
             if len(pending) >= AHEAD * s.jobs:
                 yield pending.popleft().result()
         while pending:
@@ -177,7 +180,7 @@ def check_cast_ballots(s: State, progress: Progress) -> str:
             for name in names:
                 yield [_verify_cast_file(s, s.root / "ballots" / "cast" / name, sums)]
             return
-        for entries, snapshot in _in_processes(s, names):
+        for entries, snapshot in _in_processes(s, _verify_cast_chunk, s.root / "ballots" / "cast", names):
             pid, count, _sums = snapshot
             if pid not in latest or latest[pid][1] < count:
                 latest[pid] = snapshot
@@ -206,42 +209,63 @@ def check_cast_ballots(s: State, progress: Progress) -> str:
     return f"{total} cast ballots{shard}, every proof valid ({styles}){jobs}"
 
 
+#: (ballot id, kiosk, confirmation code, ballot hash, SHA-256 of the file) of one opened challenged ballot
+ChallengedEntry = tuple[str, Any, Any, bytes, bytes]
+
+
+def _verify_challenged_file(s: State, path: Path) -> ChallengedEntry:
+    """Every check of one challenged-ballot file that needs no other file: its proofs, and its opening with the
+    published seed to valid choices."""
+    data, digest = load_with_digest(path)
+    entry = obj(data, ["kiosk", "confirmation_code", "challenged"], path.name)
+    ch = obj(entry["challenged"], ["ballot", "seed"], path.name)
+    raw = ch["ballot"]
+    bid = raw.get("ballot_id") if isinstance(raw, dict) else None
+    if not isinstance(bid, str) or path.name != f"{bid}.json":
+        raise Invalid(f"{path.name}: file name does not match its ballot id")
+    try:
+        seed = bytes.fromhex(ch["seed"])
+    except (TypeError, ValueError):
+        raise Invalid(f"{bid}: bad seed") from None
+    for contest, _bid, cts, blank in _verify_ballot(s, raw, path.name):
+        marked = 0
+        for cand, (alpha, beta) in zip([*contest.selection_ids, BLANK], [*cts, blank], strict=True):
+            xi = hash_to_scalar("selection-nonce", seed, s.h_e, bid, contest.id, cand)
+            if base_mul(xi) != alpha:
+                raise Invalid(f"{bid}: the revealed seed does not open {contest.id}/{cand}")
+            message = beta - xi * s.key
+            if message not in (IDENTITY, G):
+                raise Invalid(f"{bid}: {contest.id}/{cand} does not open to 0 or 1")
+            if cand != BLANK:
+                marked += message == G
+            elif (message == G) != (marked == 0):
+                raise Invalid(f"{bid}: blank indicator of {contest.id} is inconsistent")
+    return bid, entry["kiosk"], entry["confirmation_code"], ballot_hash(raw), digest
+
+
+def _verify_challenged_chunk(paths: list[str]) -> list[ChallengedEntry]:
+    return [_verify_challenged_file(_WORKER["state"], Path(p)) for p in paths]
+
+
 def check_challenged_ballots(s: State, progress: Progress) -> str:
     if s.merge:
         return f"{len(s.challenged_codes)} challenged ballots open to valid choices, none counted (from the shards)"
-    files = [s.root / "ballots" / "challenged" / name for name in ballot_files(s, "challenged")]
-    for i, path in enumerate(files, start=1):
-        progress(i, len(files))
-        data, digest = load_with_digest(path)
-        entry = obj(data, ["kiosk", "confirmation_code", "challenged"], path.name)
-        ch = obj(entry["challenged"], ["ballot", "seed"], path.name)
-        raw = ch["ballot"]
-        bid = raw.get("ballot_id") if isinstance(raw, dict) else None
-        if not isinstance(bid, str) or path.name != f"{bid}.json":
-            raise Invalid(f"{path.name}: file name does not match its ballot id")
+    names = ballot_files(s, "challenged")
+    directory = s.root / "ballots" / "challenged"
+    entries: Iterator[ChallengedEntry]
+    if s.jobs > 1 and len(names) > CHUNK:  # a national record has thousands (one ballot in 200 here)
+        chunks = _in_processes(s, _verify_challenged_chunk, directory, iter(names))
+        entries = (entry for chunk in chunks for entry in chunk)
+    else:
+        entries = (_verify_challenged_file(s, directory / name) for name in names)
+    for i, (bid, kiosk, code, bhash, digest) in enumerate(entries, start=1):
         if bid in s.cast:
             raise Invalid(f"{bid}: challenged ballot is also counted as cast")
-        try:
-            seed = bytes.fromhex(ch["seed"])
-        except (TypeError, ValueError):
-            raise Invalid(f"{bid}: bad seed") from None
-        for contest, _bid, cts, blank in _verify_ballot(s, raw, path.name):
-            marked = 0
-            for cand, (alpha, beta) in zip([*contest.selection_ids, BLANK], [*cts, blank], strict=True):
-                xi = hash_to_scalar("selection-nonce", seed, s.h_e, bid, contest.id, cand)
-                if base_mul(xi) != alpha:
-                    raise Invalid(f"{bid}: the revealed seed does not open {contest.id}/{cand}")
-                message = beta - xi * s.key
-                if message not in (IDENTITY, G):
-                    raise Invalid(f"{bid}: {contest.id}/{cand} does not open to 0 or 1")
-                if cand != BLANK:
-                    marked += message == G
-                elif (message == G) != (marked == 0):
-                    raise Invalid(f"{bid}: blank indicator of {contest.id} is inconsistent")
-        s.challenged_codes[bid] = entry["confirmation_code"]
-        s.challenged_kiosk[bid] = entry["kiosk"]
-        s.challenged_hash[bid] = ballot_hash(raw)
+        s.challenged_codes[bid] = code
+        s.challenged_kiosk[bid] = kiosk
+        s.challenged_hash[bid] = bhash
         if s.shard is not None:
             s.file_digests[f"challenged/{bid}.json"] = digest
+        progress(i, len(names))
     shard = f" of shard {s.shard}" if s.shard is not None else ""
-    return f"{len(files)} challenged ballots{shard} open to valid choices, none counted"
+    return f"{len(names)} challenged ballots{shard} open to valid choices, none counted"

@@ -470,6 +470,31 @@ def test_two_processes_still_catch_a_bad_proof_and_name_its_ballot(larger, tmp_p
     assert not ok and "FAIL  cast ballots" in text and victim.stem in text
 
 
+@pytest.fixture(scope="module")
+def many_challenged(tmp_path_factory):
+    """More challenged ballots than one chunk, so that --jobs 2 opens them in two processes too."""
+    out = tmp_path_factory.mktemp("challenged") / "record"
+    build_sample_record(out, build_test_manifest(), ballots=6, challenged=70, withheld=0, random_bytes=SeededRandom(5))
+    return out
+
+
+def test_challenged_ballots_opened_in_two_processes_give_the_same_verdict_and_catch_a_bad_seed(
+    many_challenged, tmp_path
+) -> None:
+    one, text_one = run(many_challenged, jobs=1)
+    two, text_two = run(many_challenged, jobs=2)
+    assert one and two, text_two
+    assert "PASS  challenged ballots: 70 challenged ballots open to valid choices" in text_two
+    assert text_two == text_one  # 6 cast ballots: one chunk, checked in this process either way
+    copy = tmp_path / "record"
+    shutil.copytree(many_challenged, copy)
+    victim = sorted((copy / "ballots" / "challenged").glob("*.json"))[66]  # in the second chunk
+    edit(victim, lambda d: d["challenged"].update(seed="11" * 32))
+    ok, text = run(copy, jobs=2)
+    failure = next(line for line in text.splitlines() if line.startswith("FAIL  challenged ballots"))
+    assert not ok and victim.stem in failure and "does not open" in failure, failure
+
+
 def _withheld_as_refused(root: Path) -> None:
     """The sample's one withheld link becomes a ballot refused at ingest (the sample makes it a provisional
     envelope not counted, whose voter had voted elsewhere and so is not an extra voter)."""
