@@ -5,7 +5,7 @@ the record unless ``--skip <check>`` names the check concerned; the output ends 
 its result (PASS, FAIL, or SKIPPED with the reason). Exit status: 0 the record verifies (every check passed, or was
 skipped by --skip); 1 it does not; 2 bad arguments, no such directory, an unreadable key; 3 no check failed but a
 check was SKIPPED because an input was not given (check 'package' without --commission-key), which only
---skip <check> accepts.
+--skip <check> accepts; 130 stopped before a verdict (Ctrl-C, SIGTERM, a worker process killed).
 
 On several machines: ``--shard i/n --out FILE`` checks the record's files, its parameters and a deterministic 1/n
 of the ballots (the shard i of n) and writes the shard result to FILE; ``--merge FILE...`` then runs every check of
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from election.package import read_commission_key
 from election.verify.merge import shard_result
 from election.verify.parts import Check, Stage
+from election.verify.primitives import RunStopped
 from election.verify.runner import CheckResult, Listener, Outcome, Verdict, check_names, run_checks, table
 from election.verify.shard import Shard, ShardError
 
@@ -249,5 +251,28 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = ["Outcome", "Stage", "main", "read_commission_key", "report_record", "verify_record"]
 
+EXIT_INTERRUPTED = 130
+"""Stopped before a verdict (Ctrl-C, SIGTERM, a worker process killed): nothing was concluded (the index file is
+removed)."""
+
+
+def _stopped(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def run_command_line() -> int:
+    """``main`` as the command: SIGTERM stops it as Ctrl-C does, and either ends with a line saying that nothing was
+    concluded and EXIT_INTERRUPTED, not a traceback (temporary files are removed on the way out)."""
+    signal.signal(signal.SIGTERM, _stopped)
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("\nverification interrupted: no verdict (run it again to verify the record)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except RunStopped as exc:
+        print(f"\nverification stopped: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command_line())

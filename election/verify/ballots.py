@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from election.group import IDENTITY, G, GroupElement, base_mul, hash_to_scalar, 
 from election.manifest import Contest
 from election.verify.parameters import check_parameters
 from election.verify.parts import Progress
-from election.verify.primitives import Invalid, code_key, obj, point_deferred, range_proof_holds, shared
+from election.verify.primitives import Invalid, RunStopped, code_key, obj, point_deferred, range_proof_holds, shared
 from election.verify.state import BLANK, State, ballot_files, ballot_hash
 from election.verify.strict_json import load_with_digest
 
@@ -55,9 +56,7 @@ def _verify_ballot(
             cts.append((alpha, beta))
         blank_ct = obj(c["blank"], ["alpha", "beta"], where)
         blank = (point_deferred(blank_ct["alpha"]), point_deferred(blank_ct["beta"], identity=True))
-        range_proof_holds(
-            c["blank_proof"], *blank, 0, 1, s.key, s.h_e, f"{bid}/{contest.id}/{BLANK}", decoded=False
-        )
+        range_proof_holds(c["blank_proof"], *blank, 0, 1, s.key, s.h_e, f"{bid}/{contest.id}/{BLANK}", decoded=False)
         ta, tb = blank
         for _ in range(contest.seats - 1):
             ta, tb = ta + blank[0], tb + blank[1]
@@ -107,6 +106,9 @@ SumsSnapshot = tuple[int, int, PartialTally]
 
 
 def _init_worker(root: str) -> None:
+    # Ctrl-C and SIGTERM are the main process's to handle: it stops the pool after the chunks being checked
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     state = State(Path(root))
     check_parameters(state, lambda _done, _total: None)  # the manifest, H_E and the joint key, checked again
     _WORKER["state"] = state
@@ -128,13 +130,12 @@ def _chunks_of(names: Iterator[str]) -> Iterator[list[str]]:
         yield chunk
 
 
-def _in_processes(
-    s: State, task: Callable[[list[str]], _R], directory: Path, names: Iterator[str]
-) -> Iterator[_R]:
+def _in_processes(s: State, task: Callable[[list[str]], _R], directory: Path, names: Iterator[str]) -> Iterator[_R]:
     """``task`` over chunks of the files ``names`` of ``directory`` in ``s.jobs`` processes, the results in order
     (the first bad file is the one reported), at most a few chunks ahead of the one consumed: memory stays flat
     however many ballots the record holds."""
     from concurrent.futures import Future, ProcessPoolExecutor  # only the parallel path needs it
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(s.jobs, initializer=_init_worker, initargs=(str(s.root),))
     pending: deque[Future[_R]] = deque()
@@ -145,6 +146,11 @@ def _in_processes(
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise RunStopped(
+            "a process checking the ballots stopped (killed, or out of memory): no verdict; run the verifier "
+            "again (with fewer --jobs if memory is short)"
+        ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

@@ -3,9 +3,11 @@ national record (500,000 ballots and more) verifies with memory flat (issue #20)
 
 ``CastIndex`` is ``State.cast``: per ballot id, its kiosk, style, ballot hash and published confirmation code (the
 ``CastInfo`` the whole-record checks compare), which of the record's ballot ids the chains check has seen, and the
-sorted names of the ballot files the ballots check is to read. The file (``sanduq-verify-*/cast.sqlite3`` under the
-system's temporary directory) is made on first use and removed when the index is closed, collected, or the process
-exits; it holds nothing that is not in the published record. Rows are written in batches; every read sees the rows
+sorted names of the ballot files the ballots check is to read. The file (``sanduq-verify-<pid>-*/cast.sqlite3`` under
+the system's temporary directory) is made on first use and removed when the index is closed, collected, or the
+process exits (SIGTERM and Ctrl-C included: ``python -m election.verify`` turns them into an orderly exit); a run
+that was killed outright leaves its directory, which the next run removes (``sweep_stale``: its process is gone).
+It holds nothing that is not in the published record. Rows are written in batches; every read sees the rows
 added before it.
 
 Stored forms: a ballot id as its UTF-8 bytes (``surrogatepass``: any Python string, in code-point order, so that
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -98,6 +101,42 @@ def _info(
     return kiosk, style, ballot_hash, code
 
 
+_PREFIX = "sanduq-verify-"
+_STALE = re.compile(re.escape(_PREFIX) + r"([0-9]+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep_stale(parent: str | None = None) -> list[str]:
+    """Remove the index directories (``sanduq-verify-<pid>-*``) that this user's verifier runs left behind when
+    they were killed (SIGKILL, a power cut: no chance to remove their own), those whose process is gone; returns
+    their names. Another user's directories and a live run's are left alone."""
+    parent = parent or tempfile.gettempdir()
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _STALE.match(entry.name)
+        try:
+            mine = entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid()
+        except OSError:
+            continue
+        if match and mine and not _alive(int(match[1])):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.name)
+    return removed
+
+
 def _remove(connection: sqlite3.Connection, directory: str, owner: int) -> None:
     if os.getpid() != owner:  # a forked worker of the pool: the file is its parent's
         return
@@ -119,7 +158,8 @@ class CastIndex:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            directory = tempfile.mkdtemp(prefix="sanduq-verify-")
+            sweep_stale()
+            directory = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-")
             db = sqlite3.connect(Path(directory) / "cast.sqlite3", isolation_level=None)
             db.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back or recover
             db.execute("PRAGMA synchronous = OFF")

@@ -18,9 +18,9 @@ from election.group import (
     L,
     Scalar,
     base_mul,
+    extended,
     hash_bytes,
     hash_to_scalar,
-    extended,
     hasher,
     is_valid_point,
     point_add,
@@ -36,6 +36,11 @@ ZERO_BYTES = ZERO_SCALAR_BYTES
 
 class Invalid(Exception):
     """One check failed; the message says which value and why."""
+
+
+class RunStopped(Exception):
+    """The run could not go on for a reason that is not the record's (a worker process killed, out of memory):
+    there is no verdict, and the message says why."""
 
 
 def point(text: Any, *, identity: bool = False) -> GroupElement:
@@ -222,4 +227,4 @@ def genesis(h_e: bytes, kiosk: str) -> bytes:
     return hash_bytes("confirmation-genesis", h_e, kiosk)[:32]
 
 
-__all__ = ["IDENTITY", "G", "Invalid"]
+__all__ = ["IDENTITY", "G", "Invalid", "RunStopped"]
