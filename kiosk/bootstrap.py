@@ -190,7 +190,14 @@ def build_station(
     context, envelope_key = election_keys(config.package, package)
     if not config.central_url.startswith("https://"):
         raise StartRefused(f"the central office address must be https:// (mutual TLS), not {config.central_url!r}")
-    signer = kiosk_identity(config.kiosk_cert, config.kiosk_key, config.central_ca)
+    signer = kiosk_identity(
+        config.kiosk_cert,
+        config.kiosk_key,
+        config.central_ca,
+        kiosk_id=kiosk.id,
+        kiosk_ca=package.kiosk_ca,
+        now=now(),
+    )
     try:
         profile = load_named_profile(config.card_profile)
         profiles = load_all_profiles()

@@ -10,10 +10,14 @@ not at the first sync round's handshake, is what lets a wrong file stop the kios
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import logging
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import NameOID
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from election.context import ContextError, ElectionContext
@@ -76,9 +80,14 @@ def election_keys(path: Path, package: ElectionPackage) -> tuple[ElectionContext
     return context, package.central_envelope_key
 
 
-def kiosk_identity(cert: Path, key: Path, central_ca: Path) -> Signer:
+def kiosk_identity(
+    cert: Path, key: Path, central_ca: Path, *, kiosk_id: str, kiosk_ca: x509.Certificate, now: dt.datetime
+) -> Signer:
     """The kiosk's signing key (it signs the ballots and the audit log, and is its TLS client key), with its
-    certificate, which must be the key's, and the central office's CA, which must be a certificate."""
+    certificate, which must be the key's, issued by the election package's kiosk CA, valid now and for this kiosk
+    (its common name or a DNS name of it is ``kiosk_id``), and the central office's CA, which must be a
+    certificate. A kiosk started with another kiosk's certificate, or one the office did not enrol, would have
+    every ballot it signs refused by the office; it is refused here, before it takes a voter."""
     for what, path in (("kiosk certificate", cert), ("kiosk key", key), ("central office CA", central_ca)):
         if not path.is_file():
             raise StartRefused(f"the {what} file {path} is missing")
@@ -98,10 +107,33 @@ def kiosk_identity(cert: Path, key: Path, central_ca: Path) -> Signer:
         except (OSError, ValueError) as exc:
             reason = str(exc).split(". ")[0]  # cryptography's message, without its FAQ link
             raise StartRefused(f"the {what} {path} is not a PEM certificate ({reason})") from None
-    if certificates[0].public_key() != signer.public_key():
+    mine = certificates[0]
+    if mine.public_key() != signer.public_key():
         raise StartRefused(
             f"the kiosk certificate {cert} is not the certificate of the kiosk key {key} (install this kiosk's own "
             "certificate and key, made as a pair)"
+        )
+    try:
+        mine.verify_directly_issued_by(kiosk_ca)
+    except (ValueError, TypeError, InvalidSignature):
+        raise StartRefused(
+            f"the kiosk certificate {cert} is not issued by the election package's kiosk CA "
+            f"({kiosk_ca.subject.rfc4514_string()}): install the certificate the office enrolled this kiosk with"
+        ) from None
+    if not mine.not_valid_before_utc <= now <= mine.not_valid_after_utc:
+        raise StartRefused(
+            f"the kiosk certificate {cert} is not valid now (valid from {mine.not_valid_before_utc:%Y-%m-%d %H:%M} "
+            f"to {mine.not_valid_after_utc:%Y-%m-%d %H:%M} UTC): have the office enrol this kiosk again"
+        )
+    names = [str(a.value) for a in mine.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+    with contextlib.suppress(x509.ExtensionNotFound):  # no DNS names: the common name alone
+        names += mine.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName
+        )
+    if kiosk_id not in names:
+        raise StartRefused(
+            f"the kiosk certificate {cert} is for {', '.join(sorted(set(names))) or 'no kiosk'}, not kiosk "
+            f"{kiosk_id} (install this kiosk's own certificate and key)"
         )
     return signer
 

@@ -34,7 +34,7 @@ from devtools.sample_record import SeededRandom
 from devtools.test_pki import generate as generate_pki
 from devtools.test_pki.model import TestPki
 from election.manifest import Manifest
-from election.package import CENTRAL_ENVELOPE_KEY, ELECTION_CONTEXT, write_package
+from election.package import CENTRAL_ENVELOPE_KEY, ELECTION_CONTEXT, KIOSK_CA, write_package
 from kiosk.ballot_box import BallotBox
 from kiosk.bootstrap import STAFF_ADVICE, StartRefused, StationConfig, build_station
 from kiosk.card.transport import CardIoError
@@ -67,6 +67,7 @@ def election(tmp_path_factory: pytest.TempPathFactory) -> Election:
     root = tmp_path_factory.mktemp("bootstrap")
     pki = generate_pki(root / "pki", [], [KIOSK, OTHER_KIOSK], now=dt.datetime.now(dt.UTC))
     files = package_files(small_manifest_dict())
+    files[KIOSK_CA] = pki.kiosk_ca.cert().public_bytes(Encoding.PEM)  # the CA of this PKI's kiosk certificates
     manifest = Manifest.from_dict(json.loads(files["manifest.json"]))
     context, _, _ = run_key_ceremony(manifest.manifest_hash, 1, 1, SeededRandom(19))
     files[ELECTION_CONTEXT] = json.dumps(context.to_dict()).encode()
@@ -426,3 +427,42 @@ def test_no_card_reader_is_refused_before_the_ballot_box_is_opened(
     monkeypatch.setattr(start_checks, "PcscContext", _FakePcsc)
     message = refused_before_the_box(dataclasses.replace(config, reader=None), boxes)
     assert problem in message
+
+
+# ---- the kiosk's certificate against the package -------------------------------------------------------
+
+
+def test_another_kiosks_certificate_and_key_are_refused(
+    election: Election, config: StationConfig, boxes: list[_WatchedBox]
+) -> None:
+    """A matching pair, issued by the package's kiosk CA, but K-2's: every ballot this kiosk signed as K-1 would be
+    refused by the office (and a K-2 box reopened under K-1's name is another refusal)."""
+    tls = election.pki.kiosks[OTHER_KIOSK]
+    message = refused_before_the_box(
+        dataclasses.replace(config, kiosk_cert=tls.cert_path, kiosk_key=tls.key_path), boxes
+    )
+    assert f"the kiosk certificate {tls.cert_path} is for {OTHER_KIOSK}, not kiosk {KIOSK}" in message
+
+
+def test_a_certificate_from_another_kiosk_ca_of_the_same_name_is_refused(
+    config: StationConfig, boxes: list[_WatchedBox], tmp_path: Path
+) -> None:
+    """Another test PKI: its kiosk CA has the same name as the package's, and its K-1 certificate the same
+    subject; only the signature tells them apart."""
+    other = generate_pki(tmp_path / "other-pki", [], [KIOSK], now=dt.datetime.now(dt.UTC)).kiosks[KIOSK]
+    message = refused_before_the_box(
+        dataclasses.replace(config, kiosk_cert=other.cert_path, kiosk_key=other.key_path), boxes
+    )
+    assert f"the kiosk certificate {other.cert_path} is not issued by the election package's kiosk CA" in message
+
+
+@pytest.mark.parametrize("years", [-3, 3], ids=["before it was issued", "after it expired"])
+def test_a_kiosk_certificate_not_valid_now_is_refused(
+    config: StationConfig, boxes: list[_WatchedBox], years: int
+) -> None:
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(days=365 * years)
+    threads = set(threading.enumerate())
+    with pytest.raises(StartRefused) as refusal:
+        build_station(config, now=lambda: moment)
+    assert set(threading.enumerate()) <= threads and boxes == [] and not config.db.exists()
+    assert f"the kiosk certificate {config.kiosk_cert} is not valid now" in str(refusal.value)
