@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,18 +62,24 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def stopped_while_frozen(proc: subprocess.Popen[str], tmp: Path, stop: Callable[[], None], message: str) -> None:
+    """``stop()`` while the verifier is held still (SIGSTOP, so its run cannot end first); then it must end with
+    ``message`` on stderr and exit 130, no traceback, no verdict, no index left."""
+    proc.send_signal(signal.SIGSTOP)
+    stop()
+    proc.send_signal(signal.SIGCONT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == EXIT_INTERRUPTED, (out, err)
+    assert message in err
+    assert "Traceback" not in err + out and "the record verifies" not in out
+    assert index_dirs(tmp) == []
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_stops_the_run_with_no_verdict_no_traceback_and_no_index_left(record, tmp_path, how) -> None:
     proc = start(record, tmp_path, jobs=2)
     wait_for_ballots_check(proc)
-    proc.send_signal(signal.SIGSTOP)  # held still, so the run cannot end before the signal arrives
-    proc.send_signal(how)
-    proc.send_signal(signal.SIGCONT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == EXIT_INTERRUPTED, (out, err)
-    assert "verification interrupted: no verdict" in err
-    assert "Traceback" not in err + out and "the record verifies" not in out
-    assert index_dirs(tmp_path) == []
+    stopped_while_frozen(proc, tmp_path, lambda: proc.send_signal(how), "verification interrupted: no verdict")
 
 
 def test_a_killed_worker_process_ends_the_run_with_no_verdict(record, tmp_path) -> None:
@@ -82,14 +89,10 @@ def test_a_killed_worker_process_ends_the_run_with_no_verdict(record, tmp_path) 
     while not (workers := children(proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert workers, "the pool never started"
-    proc.send_signal(signal.SIGSTOP)
-    os.kill(workers[0], signal.SIGKILL)
-    proc.send_signal(signal.SIGCONT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == EXIT_INTERRUPTED, (out, err)
-    assert "verification stopped: a process checking the ballots stopped (killed, or out of memory)" in err
-    assert "Traceback" not in err + out and "the record verifies" not in out
-    assert index_dirs(tmp_path) == []
+    stopped_while_frozen(
+        proc, tmp_path, lambda: os.kill(workers[0], signal.SIGKILL),
+        "verification stopped: a process checking the ballots stopped (killed, or out of memory)",
+    )  # fmt: skip
 
 
 def test_the_index_of_a_run_killed_outright_is_removed_by_the_next_run(record, tmp_path) -> None:
