@@ -31,6 +31,14 @@ from sync.signing import Signer
 from sync.worker import SyncWorker, WorkerConfig
 
 
+def say(line: str) -> None:
+    """One protocol line in ONE write: the zygote and its child share this pipe, and ``print`` writes the text and
+    its newline separately (two system calls when stdout is unbuffered, as with PYTHONUNBUFFERED=1), so the
+    child's ``open`` could land between them (``pid 7313open``: seen in a CI run)."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def check_in_voters(client: SyncClient, first: int, count: int) -> list[tuple[str, str]]:
     granted = []
     for civil in range(first, first + count):
@@ -70,7 +78,7 @@ def vote_until_killed(
         wall_clock=lambda: dt.datetime.now(dt.UTC),
     )
     ballots = unused(db, pool)
-    print("open", flush=True)  # the database is open: the kill may come anywhere in the cast path from here
+    say("open")  # the database is open: the kill may come anywhere in the cast path from here
     for n, (token, style) in enumerate(voters, start=1):
         box.record_checkin(token, style)
         box.cast(token, chained(box, next(ballots)))
@@ -87,7 +95,7 @@ def main() -> None:
     tls = TlsIdentity(Path(cert), Path(key), Path(ca))
     pool = read_pool(Path(pool_file))
     office = SyncClient(url, tls)
-    print("ready", flush=True)
+    say("ready")
     for line in sys.stdin:
         command, *args = line.split()
         if command != "go":
@@ -99,9 +107,9 @@ def main() -> None:
                 vote_until_killed(Path(db), url, tls, voters, pool)
             finally:
                 os._exit(3)  # only reached on an error: the test expects SIGKILL
-        print(f"pid {pid}", flush=True)
+        say(f"pid {pid}")
         _, status = os.waitpid(pid, 0)
-        print(f"exit {status}", flush=True)
+        say(f"exit {status}")
 
 
 if __name__ == "__main__":

@@ -123,9 +123,17 @@ def test_sigkill_anywhere_in_the_cast_path_loses_or_duplicates_nothing_at_the_re
             problems = consistency_problems(db, key)
             assert not problems, f"trial {trial}: {problems[:5]}"
     finally:
+        trial_failed = sys.exc_info()[0] is not None
         zygote.stdin.close()
-        zygote.wait(10)
-        zygote.stdout.close()
+        try:
+            zygote.wait(10)
+        except subprocess.TimeoutExpired:
+            zygote.kill()  # after a failed trial it may wait on a voting process: end it, keep the trial's failure
+            zygote.wait()
+            if not trial_failed:
+                raise AssertionError("the zygote did not exit within 10 s of its input's end") from None
+        finally:
+            zygote.stdout.close()
 
     # Restart and re-sync in bulk: everything the kiosk holds reaches the office exactly once.
     box = BallotBox.open(db, election.signer(), min_batch=3)
