@@ -38,6 +38,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from central.models import StaffChallenge, StaffToken
+from sync import signing
 from sync.direct_crls import DirectCrls
 from sync.staff_roles import StaffRole
 
@@ -87,14 +88,11 @@ def cert_sha256(cert: x509.Certificate) -> str:
 
 
 def kiosk_id_of(cert: x509.Certificate) -> str:
+    """``sync.signing.kiosk_id_of`` (the rule the kiosk checks itself by), refused as an ``AuthError``."""
     try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        raise AuthError("kiosk certificate has no subjectAltName") from None
-    names = san.get_values_for_type(x509.DNSName)
-    if len(names) != 1:
-        raise AuthError("kiosk certificate must name exactly one kiosk (one dNSName)")
-    return names[0]
+        return signing.kiosk_id_of(cert)
+    except signing.NotAKioskCertificate as exc:
+        raise AuthError(str(exc)) from None
 
 
 def verify_signature(cert: x509.Certificate, signature: bytes, data: bytes) -> None:

@@ -10,14 +10,12 @@ not at the first sync round's handshake, is what lets a wrong file stop the kios
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.x509.oid import NameOID
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from election.context import ContextError, ElectionContext
@@ -27,7 +25,7 @@ from election.roll import RollError, load_roll
 from kiosk.ballot_box import BallotBox, BallotBoxError
 from kiosk.card.transport import CardIoError, PcscContext
 from sync.protocol import MAX_BATCH_BALLOTS
-from sync.signing import Signer
+from sync.signing import NotAKioskCertificate, Signer, kiosk_id_of
 
 log = logging.getLogger("kiosk")
 
@@ -85,9 +83,10 @@ def kiosk_identity(
 ) -> Signer:
     """The kiosk's signing key (it signs the ballots and the audit log, and is its TLS client key), with its
     certificate, which must be the key's, issued by the election package's kiosk CA, valid now and for this kiosk
-    (its common name or a DNS name of it is ``kiosk_id``), and the central office's CA, which must be a
-    certificate. A kiosk started with another kiosk's certificate, or one the office did not enrol, would have
-    every ballot it signs refused by the office; it is refused here, before it takes a voter."""
+    (``sync.signing.kiosk_id_of``: its one DNS name, as the office reads it, is ``kiosk_id``), and the central
+    office's CA, which must be a certificate. A kiosk started with another kiosk's certificate, or one the office
+    did not enrol, would have every ballot it signs refused by the office; it is refused here, before it takes a
+    voter."""
     for what, path in (("kiosk certificate", cert), ("kiosk key", key), ("central office CA", central_ca)):
         if not path.is_file():
             raise StartRefused(f"the {what} file {path} is missing")
@@ -125,15 +124,14 @@ def kiosk_identity(
             f"the kiosk certificate {cert} is not valid now (valid from {mine.not_valid_before_utc:%Y-%m-%d %H:%M} "
             f"to {mine.not_valid_after_utc:%Y-%m-%d %H:%M} UTC): have the office enrol this kiosk again"
         )
-    names = [str(a.value) for a in mine.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
-    with contextlib.suppress(x509.ExtensionNotFound):  # no DNS names: the common name alone
-        names += mine.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
-            x509.DNSName
-        )
-    if kiosk_id not in names:
+    try:
+        named = kiosk_id_of(mine)  # the name the office reads from it
+    except NotAKioskCertificate as exc:
+        raise StartRefused(f"the kiosk certificate {cert} is refused: {exc}") from None
+    if named != kiosk_id:
         raise StartRefused(
-            f"the kiosk certificate {cert} is for {', '.join(sorted(set(names))) or 'no kiosk'}, not kiosk "
-            f"{kiosk_id} (install this kiosk's own certificate and key)"
+            f"the kiosk certificate {cert} is for {named}, not kiosk {kiosk_id} (install this kiosk's own "
+            "certificate and key)"
         )
     return signer
 

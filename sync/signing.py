@@ -26,6 +26,23 @@ class BadSignature(ValueError):
     """A signature does not verify (or is not even well-formed)."""
 
 
+class NotAKioskCertificate(ValueError):
+    """A certificate does not name exactly one kiosk."""
+
+
+def kiosk_id_of(cert: x509.Certificate) -> str:
+    """The kiosk a certificate is for: its one subjectAltName dNSName. The office identifies a kiosk by this, and
+    the kiosk checks its own certificate by it at start-up, so both read the same name."""
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        raise NotAKioskCertificate("kiosk certificate has no subjectAltName") from None
+    names = san.get_values_for_type(x509.DNSName)
+    if len(names) != 1:
+        raise NotAKioskCertificate("kiosk certificate must name exactly one kiosk (one dNSName)")
+    return names[0]
+
+
 @dataclass(frozen=True)
 class Signer:
     """Signs bytes with a kiosk key; ``sign`` returns base64."""

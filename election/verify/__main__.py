@@ -38,6 +38,9 @@ from election.verify.shard import Shard, ShardError
 #: all pass; the record directory or the commission key cannot be read, or a bad argument; no check failed but one
 #: was SKIPPED for want of an input (no ``--commission-key``) and not accepted with ``--skip <check>``
 EXIT_VERIFIES, EXIT_FAILS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130
+"""Stopped before a verdict (Ctrl-C, SIGTERM, a worker process killed): nothing was concluded (the index file is
+removed)."""
 
 
 class Reporter(Listener):
@@ -250,10 +253,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["Outcome", "Stage", "main", "read_commission_key", "report_record", "verify_record"]
-
-EXIT_INTERRUPTED = 130
-"""Stopped before a verdict (Ctrl-C, SIGTERM, a worker process killed): nothing was concluded (the index file is
-removed)."""
 
 
 def _stopped(signum: int, _frame: object) -> None:

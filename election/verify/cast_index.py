@@ -127,11 +127,13 @@ def sweep_stale(parent: str | None = None) -> list[str]:
         return removed
     for entry in entries:
         match = _STALE.match(entry.name)
+        if match is None:
+            continue
         try:
             mine = entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid()
         except OSError:
             continue
-        if match and mine and not _alive(int(match[1])):
+        if mine and not _alive(int(match[1])):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.name)
     return removed

@@ -15,7 +15,6 @@ from election.group import (
     G,
     GroupElement,
     GroupError,
-    L,
     Scalar,
     base_mul,
     extended,
@@ -30,8 +29,6 @@ from election.group import (
     scalar_add,
     scalar_reduce,
 )
-
-ZERO_BYTES = ZERO_SCALAR_BYTES
 
 
 class Invalid(Exception):
@@ -79,29 +76,10 @@ def point_deferred(text: Any, *, identity: bool = False) -> GroupElement:
         raise Invalid(str(exc)) from None
 
 
-def _scalar_bytes(text: Any, label: str) -> bytes:
-    """A proof's challenge or response: 64 lower-case hex digits of a reduced scalar, as its 32 bytes."""
-    if type(text) is str and len(text) == 64:
-        try:
-            raw = bytes.fromhex(text)
-        except ValueError:
-            pass
-        else:
-            if raw.hex() == text and int.from_bytes(raw, "little") < L:
-                return raw
-    raise Invalid(f"{label}: range proof: a scalar is not 64 lower-case hex digits of a number below L")
-
-
 @lru_cache(maxsize=4)
 def _range_hasher(h_e: bytes) -> Any:
     """H("range"; H_E, ...) up to H_E (copied for each proof: the same for every proof of the record)."""
     return hasher("range", h_e)
-
-
-@lru_cache(maxsize=64)
-def _bounds(lo: int, hi: int) -> bytes:
-    """The encoding of the hash parts lo, hi (docs/crypto.md: "I" and 8 bytes big-endian each)."""
-    return b"I" + lo.to_bytes(8, "big") + b"I" + hi.to_bytes(8, "big")
 
 
 def range_proof_holds(
@@ -130,18 +108,17 @@ def range_proof_holds(
         raise Invalid(f"{label}: range proof has the wrong number of branches")
     # on the 32-byte encodings (election.group's byte-level operations, which handle the identity), with the
     # commitments hashed as they are made: this loop is the bulk of a national record's verification
-    challenges = [_scalar_bytes(c, label) for c in cs]
-    responses = [_scalar_bytes(v, label) for v in vs]
+    challenges = [scalar(c).data for c in cs]
+    responses = [scalar(v).data for v in vs]
     a_data, b_data, k_data, g_data = alpha.data, beta.data, key.data, G.data
     if not decoded:
-        unchecked = [a_data] if all(c == ZERO_BYTES for c in challenges) else []
+        unchecked = [a_data] if all(c == ZERO_SCALAR_BYTES for c in challenges) else []
         if lo == 0 and hi == 0:
             unchecked.append(b_data)
         if any(x != IDENTITY_BYTES and not is_valid_point(x) for x in unchecked):
             raise Invalid(f"{label}: a ciphertext point is not a ristretto255 group element")
-    h = extended(_range_hasher(h_e), label)
-    h.update(b"P" + k_data + b"P" + a_data + b"P" + b_data + _bounds(lo, hi))
-    total = ZERO_BYTES
+    h = extended(_range_hasher(h_e), label, key, alpha, beta, lo, hi)
+    total = ZERO_SCALAR_BYTES
     try:
         shifted = point_sub(b_data, small(lo).data) if lo else b_data
         for j, (c, v) in enumerate(zip(challenges, responses, strict=True)):

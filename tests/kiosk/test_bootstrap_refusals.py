@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import (
     BestAvailableEncryption,
     Encoding,
+    NoEncryption,
     PrivateFormat,
     PublicFormat,
 )
+from cryptography.x509.oid import NameOID
 from nacl.public import PrivateKey as SealPrivateKey
 
 import kiosk.start_checks as start_checks
@@ -79,18 +83,17 @@ def election(tmp_path_factory: pytest.TempPathFactory) -> Election:
 
 @pytest.fixture
 def config(election: Election, tmp_path: Path) -> StationConfig:
+    return _with_config(election, tmp_path)
+
+
+def _with_config(election: Election, tmp_path: Path) -> StationConfig:
+    """Kiosk K-1 with its own TLS material from the test PKI, its ballot box under ``tmp_path``."""
     tls = election.pki.kiosks[KIOSK]
     return StationConfig(
-        package=election.package,
-        commission_key=election.pki.commission_public_path,
-        kiosk_id=KIOSK,
-        central_url="https://127.0.0.1:9",
-        kiosk_cert=tls.cert_path,
-        kiosk_key=tls.key_path,
-        central_ca=election.pki.out_dir / "central" / "ca.pem",
-        db=tmp_path / "ballot-box.sqlite3",
-        reader=READER,
-    )
+        package=election.package, commission_key=election.pki.commission_public_path, kiosk_id=KIOSK,
+        central_url="https://127.0.0.1:9", kiosk_cert=tls.cert_path, kiosk_key=tls.key_path,
+        central_ca=election.pki.out_dir / "central" / "ca.pem", db=tmp_path / "ballot-box.sqlite3", reader=READER,
+    )  # fmt: skip
 
 
 class _WatchedBox(BallotBox):
@@ -466,3 +469,53 @@ def test_a_kiosk_certificate_not_valid_now_is_refused(
         build_station(config, now=lambda: moment)
     assert set(threading.enumerate()) <= threads and boxes == [] and not config.db.exists()
     assert f"the kiosk certificate {config.kiosk_cert} is not valid now" in str(refusal.value)
+
+
+def _issued_by_the_kiosk_ca(election: Election, tmp_path: Path, dns_names: list[str]) -> StationConfig:
+    """A configuration with a fresh key and a certificate for it from the package's kiosk CA, common name K-1 and
+    the given subjectAltName DNS names (none: no subjectAltName)."""
+    ca = election.pki.kiosk_ca
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, KIOSK)]))
+        .issuer_name(ca.cert().subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+    )
+    if dns_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), False)
+    cert = _write(tmp_path / "kiosk-cert.pem", builder.sign(ca.key(), hashes.SHA256()).public_bytes(Encoding.PEM))
+    key_path = _write(
+        tmp_path / "kiosk-key.TEST.pem", key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
+    return dataclasses.replace(_with_config(election, tmp_path), kiosk_cert=cert, kiosk_key=key_path)
+
+
+def test_a_certificate_whose_common_name_is_this_kiosk_but_dns_name_another_is_refused(
+    election: Election, boxes: list[_WatchedBox], tmp_path: Path
+) -> None:
+    """The office identifies a kiosk by its certificate's DNS name (sync.signing.kiosk_id_of), not by its common
+    name: a certificate saying K-1 in one and K-2 in the other is K-2's to the office."""
+    config = _issued_by_the_kiosk_ca(election, tmp_path, [OTHER_KIOSK])
+    message = refused_before_the_box(config, boxes)
+    assert f"the kiosk certificate {config.kiosk_cert} is for {OTHER_KIOSK}, not kiosk {KIOSK}" in message
+
+
+@pytest.mark.parametrize("dns_names", [[], [KIOSK, OTHER_KIOSK]], ids=["no DNS name", "two DNS names"])
+def test_a_certificate_that_does_not_name_exactly_one_kiosk_is_refused(
+    election: Election, boxes: list[_WatchedBox], tmp_path: Path, dns_names: list[str]
+) -> None:
+    config = _issued_by_the_kiosk_ca(election, tmp_path, dns_names)
+    message = refused_before_the_box(config, boxes)
+    assert f"the kiosk certificate {config.kiosk_cert} is refused: kiosk certificate" in message
+
+
+def test_a_certificate_naming_this_kiosk_from_the_kiosk_ca_starts(
+    election: Election, boxes: list[_WatchedBox], tmp_path: Path
+) -> None:
+    """The same making as the refused ones above, with the right DNS name: it is the name that was refused."""
+    build_station(_issued_by_the_kiosk_ca(election, tmp_path, [KIOSK]), start_worker=False).shutdown()
